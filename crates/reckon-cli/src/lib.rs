@@ -1,0 +1,52 @@
+//! The `reckon` command line, thin over `reckon-import`, `reckon-core` and `reckon-export`.
+//!
+//! Exit codes: 0 when a run completed, whatever it found; 1 when `--fail-on-discrepancy` was
+//! given and discrepancies were found; 2 on an error (bad input, I/O). stdout carries reports
+//! only; progress and errors go to stderr.
+
+mod args;
+mod demo;
+pub mod pipeline;
+mod progress;
+
+use clap::Parser;
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Runs the command line and returns the process exit code.
+pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match args::Cli::try_parse_from(arguments) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let outcome = match cli.command {
+        args::Command::Reconcile(arguments) => pipeline::reconcile_command(&arguments),
+        args::Command::Demo(arguments) => demo::demo_command(&arguments),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            // A closed pipe on stdout (`reckon ... | head`) is not a failure.
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes a report to stdout (the only place that does).
+fn print_report(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}

@@ -1,0 +1,167 @@
+//! The batch reconciliation pipeline over files: read the deck, FX, usage and invoices
+//! (streaming), rate, reconcile, and write the reports. Shared by `reckon reconcile`, the demo
+//! and the benchmark.
+
+use crate::args::{ReconcileArgs, ReconcileOptions};
+use crate::progress::ByteProgress;
+use anyhow::{bail, Context};
+use reckon_core::period::Month;
+use reckon_core::rating::rate_record;
+use reckon_core::summary::Summary;
+use reckon_core::{Decimal, FxTable, ReconcileConfig};
+use reckon_export::summary::RunCounts;
+use reckon_import::BadRowPolicy;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+/// The inputs and settings of one batch run.
+#[derive(Clone, Debug)]
+pub struct ReconcileRequest {
+    pub usage: PathBuf,
+    pub rates: Vec<PathBuf>,
+    pub invoices: Vec<PathBuf>,
+    pub fx: Option<PathBuf>,
+    pub fx_staleness_days: Option<i32>,
+    pub out: PathBuf,
+    pub config: ReconcileConfig,
+    pub policy: BadRowPolicy,
+}
+
+/// What a completed run found.
+#[derive(Debug)]
+pub struct ReconcileReport {
+    pub summary: Summary,
+    pub counts: RunCounts,
+    pub discrepancy_count: usize,
+}
+
+/// Runs `reckon reconcile`.
+pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> {
+    let request = ReconcileRequest {
+        usage: arguments.usage.clone(),
+        rates: arguments.rates.clone(),
+        invoices: arguments.invoice.clone(),
+        fx: arguments.fx.clone(),
+        fx_staleness_days: arguments.options.fx_staleness_days,
+        out: arguments.out.clone(),
+        config: reconcile_config(&arguments.options)?,
+        policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
+    };
+    let inputs: Vec<&PathBuf> = std::iter::once(&request.usage).chain(&request.rates).chain(&request.invoices).collect();
+    let mut progress = ByteProgress::new(&inputs, arguments.options.quiet);
+    let report = reconcile_files(&request, &mut progress);
+    progress.finish();
+    let report = report?;
+    report_outcome(&report, &arguments.options)
+}
+
+/// Prints the summary table (unless quiet) and picks the exit code.
+pub(crate) fn report_outcome(report: &ReconcileReport, options: &ReconcileOptions) -> anyhow::Result<ExitCode> {
+    if !options.quiet {
+        crate::print_report(&reckon_export::summary::summary_table(&report.summary, &report.counts))?;
+    }
+    let found = report.discrepancy_count > 0;
+    Ok(if found && options.fail_on_discrepancy { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Turns the flags into the core's configuration.
+pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<ReconcileConfig> {
+    let tolerance = |flag: &str, text: &str| -> anyhow::Result<Decimal> {
+        let value = Decimal::from_str(text.trim()).map_err(|_| anyhow::anyhow!("--{flag}: {text:?} is not a decimal"))?;
+        if value.is_sign_negative() {
+            bail!("--{flag}: must be >= 0, got {text}");
+        }
+        Ok(value)
+    };
+    Ok(ReconcileConfig {
+        time_tolerance: jiff::SignedDuration::from_secs(i64::from(options.time_tolerance)),
+        quantity_tolerance: tolerance("quantity-tolerance", &options.quantity_tolerance)?,
+        amount_tolerance: tolerance("amount-tolerance", &options.amount_tolerance)?,
+        period: options
+            .period
+            .as_deref()
+            .map(|text| Month::parse(text).with_context(|| format!("--period {text:?}")))
+            .transpose()?,
+    })
+}
+
+/// Reads every input, reconciles, and writes `discrepancies.csv`, `summary.json` and (when
+/// bad rows are quarantined) `rejected.csv` into the output folder. Nothing is written unless
+/// every input was read: a failed run leaves no partial report.
+///
+/// # Errors
+/// The first input error (file, line, column), or an I/O error writing the reports.
+pub fn reconcile_files(request: &ReconcileRequest, progress: &mut ByteProgress) -> anyhow::Result<ReconcileReport> {
+    progress.set_phase("rates");
+    let mut loaded_deck = reckon_import::rates::load_rates(&request.rates, request.policy, progress)?;
+    let mut fx = FxTable::new();
+    if let Some(path) = &request.fx {
+        reckon_import::fx::load_fx(path, &mut fx)?;
+    }
+    fx.set_staleness_days_max(request.fx_staleness_days);
+    progress.set_phase("usage");
+    let mut usage = reckon_import::usage::load_usage(&request.usage, request.policy, progress)?;
+    let ratings: Vec<_> = usage.items.iter().map(|record| rate_record(&loaded_deck.deck, record)).collect();
+    progress.set_phase("invoices");
+    let mut lines = reckon_import::invoice::load_invoices(&request.invoices, request.policy, progress)?;
+    progress.set_phase("matching");
+    let reconciliation = reckon_core::reconcile(&usage.items, &ratings, &lines.items, &fx, &request.config);
+
+    let mut rejected = std::mem::take(&mut loaded_deck.rejected);
+    rejected.append(&mut usage.rejected);
+    rejected.append(&mut lines.rejected);
+    let counts = RunCounts {
+        usage_records: usage.items.len() as u64,
+        rate_rows: loaded_deck.deck.len() as u64,
+        invoice_lines: lines.items.len() as u64,
+        rejected_rows: rejected.len() as u64,
+    };
+    write_reports(request, &reconciliation, &counts, &rejected)?;
+    Ok(ReconcileReport {
+        discrepancy_count: reconciliation.discrepancies.len(),
+        summary: reconciliation.summary,
+        counts,
+    })
+}
+
+fn write_reports(
+    request: &ReconcileRequest,
+    reconciliation: &reckon_core::Reconciliation,
+    counts: &RunCounts,
+    rejected: &[reckon_import::Rejection],
+) -> anyhow::Result<()> {
+    let out = &request.out;
+    fs_err::create_dir_all(out)?;
+    write_atomically(&out.join("discrepancies.csv"), |file| {
+        reckon_export::discrepancies::write_discrepancies(file, &reconciliation.discrepancies).map_err(Into::into)
+    })?;
+    write_atomically(&out.join("summary.json"), |file| {
+        use std::io::Write;
+        file.write_all(reckon_export::summary::summary_json(&reconciliation.summary, counts).as_bytes())?;
+        Ok(())
+    })?;
+    let rejected_path = out.join("rejected.csv");
+    if request.policy == BadRowPolicy::Quarantine {
+        write_atomically(&rejected_path, |file| {
+            reckon_export::rejected::write_rejected(file, rejected).map_err(Into::into)
+        })?;
+    } else if rejected_path.exists() {
+        // A rejects file of an earlier run would describe inputs this run did not skip.
+        fs_err::remove_file(&rejected_path)?;
+    }
+    Ok(())
+}
+
+/// Writes a file through a temporary sibling and renames it into place, so a reader never sees
+/// half a report.
+fn write_atomically(path: &Path, write: impl FnOnce(&mut std::io::BufWriter<fs_err::File>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let temporary = path.with_extension("partial");
+    let mut file = std::io::BufWriter::new(fs_err::File::create(&temporary)?);
+    write(&mut file).with_context(|| format!("writing {}", temporary.display()))?;
+    let file = file.into_inner().map_err(|error| error.into_error())?;
+    file.sync_all()?;
+    drop(file);
+    fs_err::rename(&temporary, path)?;
+    Ok(())
+}

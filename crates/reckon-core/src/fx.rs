@@ -1,0 +1,205 @@
+//! Dated exchange rates, in the shape of the ECB reference rates: units of a currency per EUR.
+//! Conversions between two non-EUR currencies triangulate through EUR.
+
+use crate::Currency;
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// Exchange rates by currency and date.
+#[derive(Clone, Debug, Default)]
+pub struct FxTable {
+    /// Per currency, `(date, units per EUR)` sorted by date.
+    rates: HashMap<Currency, Vec<(Date, Decimal)>>,
+    /// How many days a rate may be older than the amount's date; `None`: any age.
+    staleness_days_max: Option<i32>,
+}
+
+/// Why an amount could not be converted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FxError {
+    #[error("no exchange rate for {currency}")]
+    UnknownCurrency { currency: Currency },
+    #[error("no exchange rate for {currency} on or before {date}")]
+    BeforeFirstRate { currency: Currency, date: Date },
+    #[error("the latest {currency} rate on or before {date} is from {rate_date}, more than {staleness_days_max} days old")]
+    Stale {
+        currency: Currency,
+        date: Date,
+        rate_date: Date,
+        staleness_days_max: i32,
+    },
+    #[error("rate per EUR must be greater than 0")]
+    NotPositive,
+    #[error("{currency} has two different rates on {date}")]
+    Conflicting { currency: Currency, date: Date },
+}
+
+impl FxTable {
+    /// An empty table: only same-currency conversions succeed.
+    pub fn new() -> FxTable {
+        FxTable::default()
+    }
+
+    /// Limits how old the rate used for an amount may be, in days.
+    pub fn set_staleness_days_max(&mut self, days: Option<i32>) {
+        self.staleness_days_max = days;
+    }
+
+    /// Adds the rate of `currency` on `date`: how many units one EUR buys.
+    ///
+    /// # Errors
+    /// When the rate is not positive, or the table holds a different rate for that day.
+    pub fn insert(&mut self, date: Date, currency: Currency, per_eur: Decimal) -> Result<(), FxError> {
+        if per_eur <= Decimal::ZERO {
+            return Err(FxError::NotPositive);
+        }
+        let series = self.rates.entry(currency).or_default();
+        match series.binary_search_by_key(&date, |(day, _)| *day) {
+            Ok(found) if series[found].1 == per_eur => Ok(()),
+            Ok(_) => Err(FxError::Conflicting { currency, date }),
+            Err(position) => {
+                series.insert(position, (date, per_eur));
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether the table has no rates at all.
+    pub fn is_empty(&self) -> bool {
+        self.rates.is_empty()
+    }
+
+    /// Units of `currency` one EUR buys on `date`: the rate of the latest date on or before it.
+    ///
+    /// # Errors
+    /// When the currency has no rates, none on or before `date`, or only a stale one.
+    pub fn per_eur(&self, currency: Currency, date: Date) -> Result<Decimal, FxError> {
+        if currency == Currency::EUR {
+            return Ok(Decimal::ONE);
+        }
+        let series = self
+            .rates
+            .get(&currency)
+            .ok_or(FxError::UnknownCurrency { currency })?;
+        let after = series.partition_point(|(day, _)| *day <= date);
+        let (rate_date, rate) = *after
+            .checked_sub(1)
+            .map(|index| &series[index])
+            .ok_or(FxError::BeforeFirstRate { currency, date })?;
+        if let Some(staleness_days_max) = self.staleness_days_max {
+            let age_days = (date - rate_date).get_days();
+            if age_days > staleness_days_max {
+                return Err(FxError::Stale {
+                    currency,
+                    date,
+                    rate_date,
+                    staleness_days_max,
+                });
+            }
+        }
+        Ok(rate)
+    }
+
+    /// Converts `amount` from one currency to another at the rates of `date`, exactly (no
+    /// rounding: the caller rounds where the contract says).
+    ///
+    /// # Errors
+    /// When either currency has no usable rate for the date.
+    ///
+    /// # Properties
+    /// Converting a sum equals summing the conversions (up to the last of 28 significant digits).
+    pub fn convert(&self, amount: Decimal, from: Currency, to: Currency, date: Date) -> Result<Decimal, FxError> {
+        if from == to {
+            return Ok(amount);
+        }
+        let from_per_eur = self.per_eur(from, date)?;
+        let to_per_eur = self.per_eur(to, date)?;
+        // amount / from_per_eur is the amount in EUR; multiplying first keeps more digits.
+        Ok(amount * to_per_eur / from_per_eur)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use std::str::FromStr;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn currency(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
+
+    fn table() -> FxTable {
+        let mut table = FxTable::new();
+        // Thursday and Friday; no rates on the weekend.
+        table.insert(date(2026, 3, 5), currency("USD"), d("1.0800")).unwrap();
+        table.insert(date(2026, 3, 6), currency("USD"), d("1.0850")).unwrap();
+        table.insert(date(2026, 3, 5), currency("GBP"), d("0.8400")).unwrap();
+        table.insert(date(2026, 3, 6), currency("GBP"), d("0.8500")).unwrap();
+        table
+    }
+
+    #[test]
+    fn usd_to_gbp_through_eur() {
+        // 10.85 USD on Friday 2026-03-06: 10.85 / 1.085 = 10 EUR; 10 * 0.85 = 8.5 GBP
+        let converted = table()
+            .convert(d("10.85"), currency("USD"), currency("GBP"), date(2026, 3, 6))
+            .unwrap();
+        assert_eq!(converted, d("8.5"));
+    }
+
+    #[test]
+    fn weekend_uses_friday() {
+        // Sunday 2026-03-08 -> Friday's 1.0850: 1.085 USD = 1 EUR
+        let converted = table()
+            .convert(d("1.085"), currency("USD"), Currency::EUR, date(2026, 3, 8))
+            .unwrap();
+        assert_eq!(converted, d("1"));
+    }
+
+    #[test]
+    fn errors_are_explicit_never_a_rate_of_one() {
+        let table = table();
+        assert_eq!(
+            table.convert(d("1"), currency("JPY"), Currency::EUR, date(2026, 3, 6)),
+            Err(FxError::UnknownCurrency { currency: currency("JPY") })
+        );
+        assert_eq!(
+            table.convert(d("1"), currency("USD"), Currency::EUR, date(2026, 3, 4)),
+            Err(FxError::BeforeFirstRate { currency: currency("USD"), date: date(2026, 3, 4) })
+        );
+        assert_eq!(
+            table.convert(d("1"), currency("XYZ"), currency("XYZ"), date(2026, 3, 4)),
+            Ok(d("1"))
+        );
+    }
+
+    #[test]
+    fn staleness_limit() {
+        let mut table = table();
+        table.set_staleness_days_max(Some(7));
+        // 2026-03-13 is 7 days after Friday: allowed.
+        assert!(table.per_eur(currency("USD"), date(2026, 3, 13)).is_ok());
+        // 2026-03-14 is 8 days after: stale.
+        assert!(matches!(
+            table.per_eur(currency("USD"), date(2026, 3, 14)),
+            Err(FxError::Stale { .. })
+        ));
+    }
+
+    #[test]
+    fn insert_refuses_conflicts_and_accepts_repeats() {
+        let mut table = table();
+        assert!(table.insert(date(2026, 3, 5), currency("USD"), d("1.08")).is_ok());
+        assert_eq!(
+            table.insert(date(2026, 3, 5), currency("USD"), d("1.09")),
+            Err(FxError::Conflicting { currency: currency("USD"), date: date(2026, 3, 5) })
+        );
+        assert_eq!(table.insert(date(2026, 3, 5), currency("CHF"), d("0")), Err(FxError::NotPositive));
+    }
+}

@@ -1,0 +1,226 @@
+//! Reconciliation of a run: match every invoice line, classify it against the contract, and
+//! report the billable usage no line bills.
+
+use crate::discrepancy::{Discrepancy, DiscrepancyKind};
+use crate::matching::{LineMatch, Matcher};
+use crate::money::round_cost;
+use crate::period::Month;
+use crate::rating::Rating;
+use crate::summary::{GroupKey, Summary};
+use crate::{Currency, FxTable, InvoiceLine, UsageRecord};
+use jiff::tz::TimeZone;
+use jiff::SignedDuration;
+use rust_decimal::Decimal;
+use std::collections::{HashMap, HashSet};
+
+/// The tolerances and period of a run.
+#[derive(Clone, Debug)]
+pub struct ReconcileConfig {
+    /// Largest start difference of a match by time (default 60 s).
+    pub time_tolerance: SignedDuration,
+    /// Largest billed-quantity difference that still agrees (default 0: exact).
+    pub quantity_tolerance: Decimal,
+    /// Largest amount difference that still agrees, in the invoice currency (default 0.000001).
+    pub amount_tolerance: Decimal,
+    /// The period of every invoice; `None`: the months the carrier's lines fall in.
+    pub period: Option<Month>,
+}
+
+impl Default for ReconcileConfig {
+    fn default() -> ReconcileConfig {
+        ReconcileConfig {
+            time_tolerance: SignedDuration::from_secs(60),
+            quantity_tolerance: Decimal::ZERO,
+            amount_tolerance: Decimal::new(1, 6),
+            period: None,
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct Reconciliation {
+    /// Sorted by carrier, invoice, line (file order), then record (usage order).
+    pub discrepancies: Vec<Discrepancy>,
+    pub summary: Summary,
+}
+
+/// What the contract says of one matched line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LineCheck {
+    /// The first kind whose comparison fails; `None` when the line is right.
+    pub kind: Option<DiscrepancyKind>,
+    /// Our billed quantity for the record (`None` without a rate).
+    pub expected_quantity: Option<Decimal>,
+    /// Our cost in the line's currency (`None` without a rate or a conversion).
+    pub expected_amount: Option<Decimal>,
+}
+
+/// Reconciles the lines of a run (in file order, invoice files in the order given) against the
+/// usage and its ratings (`ratings[i]` rates `usage[i]`; `None`: no rate).
+///
+/// # Panics
+/// When `ratings` and `usage` differ in length.
+pub fn reconcile(
+    usage: &[UsageRecord],
+    ratings: &[Option<Rating>],
+    lines: &[InvoiceLine],
+    fx: &FxTable,
+    config: &ReconcileConfig,
+) -> Reconciliation {
+    assert_eq!(usage.len(), ratings.len());
+    let mut matcher = Matcher::new(usage, config.time_tolerance);
+    let mut summary = Summary::default();
+    let mut discrepancies = Vec::new();
+    let mut carrier_months: HashMap<&str, HashSet<Month>> = HashMap::new();
+
+    for (line_index, line) in lines.iter().enumerate() {
+        let months = carrier_months.entry(&line.carrier).or_default();
+        months.insert(config.period.unwrap_or_else(|| Month::of(line.started_at)));
+        let line_match = matcher.match_line(line);
+        let (record_index, check) = match line_match {
+            LineMatch::Matched(index) => (Some(index), check_line(line, &usage[index], ratings[index].as_ref(), fx, config)),
+            LineMatch::Duplicate(index) => (Some(index), billed_for_nothing(DiscrepancyKind::DuplicateCharge)),
+            LineMatch::Unmatched => (None, billed_for_nothing(DiscrepancyKind::UnmatchedCharge)),
+        };
+        summary.add_line(line, matches!(line_match, LineMatch::Matched(_)), &check);
+        if let Some(kind) = check.kind {
+            let discrepancy = line_discrepancy(line, line_index, record_index.map(|index| &usage[index]), kind, &check);
+            summary.add_discrepancy(GroupKey::of_line(line), &discrepancy);
+            discrepancies.push(discrepancy);
+        }
+    }
+
+    for (record_index, record) in usage.iter().enumerate() {
+        let Some(months) = carrier_months.get(record.carrier.as_str()) else {
+            continue; // Usage of a carrier with no invoice in the run is not reported.
+        };
+        let Some(rating) = &ratings[record_index] else {
+            continue;
+        };
+        if matcher.is_taken(record_index) || rating.cost <= Decimal::ZERO || !months.contains(&Month::of(record.started_at)) {
+            continue;
+        }
+        let discrepancy = unbilled_discrepancy(record, record_index, rating);
+        summary.add_discrepancy(GroupKey::unbilled(&record.carrier, rating.currency), &discrepancy);
+        discrepancies.push(discrepancy);
+    }
+
+    discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Reconciliation {
+        discrepancies,
+        summary,
+    }
+}
+
+/// Classifies a matched line: the first kind in precedence order whose comparison fails.
+pub fn check_line(
+    line: &InvoiceLine,
+    record: &UsageRecord,
+    rating: Option<&Rating>,
+    fx: &FxTable,
+    config: &ReconcileConfig,
+) -> LineCheck {
+    let Some(rating) = rating else {
+        return LineCheck {
+            kind: Some(DiscrepancyKind::NoRate),
+            expected_quantity: None,
+            expected_amount: None,
+        };
+    };
+    let expected_quantity = Some(rating.billed_quantity);
+    let expected_amount = expected_in_currency(rating, line.currency, record, fx);
+    let check = |kind| LineCheck {
+        kind,
+        expected_quantity,
+        expected_amount,
+    };
+    if (line.quantity - rating.billed_quantity).abs() > config.quantity_tolerance {
+        return check(Some(DiscrepancyKind::QuantityMismatch));
+    }
+    let Some(expected) = expected_amount else {
+        return LineCheck {
+            kind: Some(DiscrepancyKind::CurrencyMismatch),
+            expected_quantity: None,
+            expected_amount: None,
+        };
+    };
+    // Where the currencies differ the rates are in different units: the amount decides.
+    let same_currency = line.currency == rating.currency;
+    if same_currency && line.rate.is_some_and(|rate| rate != rating.rate) {
+        return check(Some(DiscrepancyKind::RateMismatch));
+    }
+    if (line.amount - expected).abs() > config.amount_tolerance {
+        return check(Some(DiscrepancyKind::AmountMismatch));
+    }
+    check(None)
+}
+
+/// The record's cost in `currency`, converted at the record's date (UTC) and rounded like a
+/// cost; `None` when no rate converts it.
+fn expected_in_currency(rating: &Rating, currency: Currency, record: &UsageRecord, fx: &FxTable) -> Option<Decimal> {
+    if rating.currency == currency {
+        return Some(rating.cost);
+    }
+    let date = record.started_at.to_zoned(TimeZone::UTC).date();
+    fx.convert(rating.cost, rating.currency, currency, date).ok().map(round_cost)
+}
+
+fn billed_for_nothing(kind: DiscrepancyKind) -> LineCheck {
+    LineCheck {
+        kind: Some(kind),
+        expected_quantity: Some(Decimal::ZERO),
+        expected_amount: Some(Decimal::ZERO),
+    }
+}
+
+fn line_discrepancy(
+    line: &InvoiceLine,
+    line_index: usize,
+    record: Option<&UsageRecord>,
+    kind: DiscrepancyKind,
+    check: &LineCheck,
+) -> Discrepancy {
+    Discrepancy {
+        carrier: line.carrier.clone(),
+        invoice_id: Some(line.invoice_id.clone()),
+        line_id: Some(line.line_id.clone()),
+        record_id: record.map(|record| record.record_id.clone()),
+        kind,
+        service: line.service,
+        destination: line.destination.digits().to_owned(),
+        started_at: line.started_at,
+        billed_quantity: line.quantity,
+        expected_quantity: check.expected_quantity,
+        billed_amount: line.amount,
+        expected_amount: check.expected_amount,
+        difference: check.expected_amount.map(|expected| line.amount - expected),
+        currency: line.currency,
+        line_index: Some(line_index),
+        record_index: None,
+    }
+}
+
+fn unbilled_discrepancy(record: &UsageRecord, record_index: usize, rating: &Rating) -> Discrepancy {
+    Discrepancy {
+        carrier: record.carrier.clone(),
+        invoice_id: None,
+        line_id: None,
+        record_id: Some(record.record_id.clone()),
+        kind: DiscrepancyKind::UnbilledUsage,
+        service: record.service,
+        destination: record.destination.digits().to_owned(),
+        started_at: record.started_at,
+        billed_quantity: Decimal::ZERO,
+        expected_quantity: Some(rating.billed_quantity),
+        billed_amount: Decimal::ZERO,
+        expected_amount: Some(rating.cost),
+        difference: Some(-rating.cost),
+        currency: rating.currency,
+        line_index: None,
+        record_index: Some(record_index),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,24 @@
+//! Usage records: the platform's own record of a call, message or session.
+
+use crate::{Destination, Service};
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+
+/// One row of `usage.csv`, standardised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UsageRecord {
+    /// Unique id of the record on the platform.
+    pub record_id: String,
+    pub service: Service,
+    /// Id of the carrier that carried it.
+    pub carrier: String,
+    /// The id the carrier knows this record by, when we have it.
+    pub carrier_ref: Option<String>,
+    /// The platform customer who sent it.
+    pub customer: Option<String>,
+    pub started_at: Timestamp,
+    pub origin: Option<Destination>,
+    pub destination: Destination,
+    /// Measured quantity in the service's base unit, `>= 0` (0: unanswered or undelivered).
+    pub quantity: Decimal,
+}

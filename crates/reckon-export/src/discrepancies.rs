@@ -1,0 +1,53 @@
+//! `discrepancies.csv`: one row per discrepancy, in the order FORMATS.md fixes.
+
+use crate::plain_decimal;
+use reckon_core::Discrepancy;
+use std::io::Write;
+
+/// The header of `discrepancies.csv`.
+pub const COLUMNS: [&str; 14] = [
+    "carrier",
+    "invoice_id",
+    "line_id",
+    "record_id",
+    "kind",
+    "service",
+    "destination",
+    "started_at",
+    "billed_quantity",
+    "expected_quantity",
+    "billed_amount",
+    "expected_amount",
+    "difference",
+    "currency",
+];
+
+/// Writes the rows (already in report order) with their header.
+///
+/// # Errors
+/// When the writer fails.
+pub fn write_discrepancies<W: Write>(writer: W, discrepancies: &[Discrepancy]) -> csv::Result<()> {
+    let mut csv_writer = csv::Writer::from_writer(writer);
+    csv_writer.write_record(COLUMNS)?;
+    let optional = |value: Option<rust_decimal::Decimal>| value.map(plain_decimal).unwrap_or_default();
+    for discrepancy in discrepancies {
+        csv_writer.write_record([
+            discrepancy.carrier.as_str(),
+            discrepancy.invoice_id.as_deref().unwrap_or(""),
+            discrepancy.line_id.as_deref().unwrap_or(""),
+            discrepancy.record_id.as_deref().unwrap_or(""),
+            discrepancy.kind.as_str(),
+            discrepancy.service.as_str(),
+            &discrepancy.destination,
+            &discrepancy.started_at.to_string(),
+            &plain_decimal(discrepancy.billed_quantity),
+            &optional(discrepancy.expected_quantity),
+            &plain_decimal(discrepancy.billed_amount),
+            &optional(discrepancy.expected_amount),
+            &optional(discrepancy.difference),
+            discrepancy.currency.as_str(),
+        ])?;
+    }
+    csv_writer.flush()?;
+    Ok(())
+}

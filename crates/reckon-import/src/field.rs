@@ -1,0 +1,134 @@
+//! Parsing one field of a row into a core value, with an error that says what was expected.
+
+use crate::csv_table::Row;
+use crate::error::ImportError;
+use jiff::civil::Date;
+use jiff::Timestamp;
+use reckon_core::{Currency, Destination, Increments, Service};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+pub(crate) const EXPECTED_DECIMAL: &str = "a decimal number like 12.5 (`.` as separator, no exponent)";
+const EXPECTED_TIMESTAMP: &str = "an RFC 3339 timestamp with an offset, like 2026-03-01T12:00:05Z";
+
+impl Row<'_> {
+    pub fn decimal(&self, column: Option<usize>) -> Result<Decimal, ImportError> {
+        let value = self.required(column)?;
+        parse_decimal(value).ok_or_else(|| self.invalid(column, value, EXPECTED_DECIMAL))
+    }
+
+    pub fn optional_decimal(&self, column: Option<usize>) -> Result<Option<Decimal>, ImportError> {
+        self.get(column)
+            .map(|value| parse_decimal(value).ok_or_else(|| self.invalid(column, value, EXPECTED_DECIMAL)))
+            .transpose()
+    }
+
+    pub fn non_negative_decimal(&self, column: Option<usize>) -> Result<Decimal, ImportError> {
+        let value = self.decimal(column)?;
+        if value.is_sign_negative() && !value.is_zero() {
+            let text = self.required(column)?;
+            return Err(self.invalid(column, text, "a quantity >= 0"));
+        }
+        Ok(value)
+    }
+
+    pub fn timestamp(&self, column: Option<usize>) -> Result<Timestamp, ImportError> {
+        let value = self.required(column)?;
+        self.parse_timestamp(column, value)
+    }
+
+    pub fn optional_timestamp(&self, column: Option<usize>) -> Result<Option<Timestamp>, ImportError> {
+        self.get(column)
+            .map(|value| self.parse_timestamp(column, value))
+            .transpose()
+    }
+
+    fn parse_timestamp(&self, column: Option<usize>, value: &str) -> Result<Timestamp, ImportError> {
+        Timestamp::from_str(value).map_err(|_| self.invalid(column, value, EXPECTED_TIMESTAMP))
+    }
+
+    pub fn optional_date(&self, column: Option<usize>) -> Result<Option<Date>, ImportError> {
+        self.get(column)
+            .map(|value| Date::from_str(value).map_err(|_| self.invalid(column, value, "a date like 2026-04-03")))
+            .transpose()
+    }
+
+    pub fn service(&self, column: Option<usize>) -> Result<Service, ImportError> {
+        let value = self.required(column)?;
+        Service::parse(value)
+            .ok_or_else(|| self.invalid(column, value, "a service: one of voice, video, sms, mms, email, data"))
+    }
+
+    pub fn currency(&self, column: Option<usize>) -> Result<Currency, ImportError> {
+        let value = self.required(column)?;
+        Currency::parse(value).ok_or_else(|| self.invalid(column, value, "an ISO 4217 currency code like EUR"))
+    }
+
+    pub fn destination(&self, column: Option<usize>) -> Result<Destination, ImportError> {
+        let value = self.required(column)?;
+        self.parse_destination(column, value)
+    }
+
+    pub fn optional_destination(&self, column: Option<usize>) -> Result<Option<Destination>, ImportError> {
+        self.get(column)
+            .map(|value| self.parse_destination(column, value))
+            .transpose()
+    }
+
+    fn parse_destination(&self, column: Option<usize>, value: &str) -> Result<Destination, ImportError> {
+        Destination::parse(value).map_err(|error| {
+            self.invalid(column, value, &format!("a phone number (E.164, `+` optional): it {error}"))
+        })
+    }
+
+    pub fn optional_increments(&self, column: Option<usize>) -> Result<Option<Increments>, ImportError> {
+        self.get(column)
+            .map(|value| {
+                Increments::parse(value)
+                    .map_err(|error| self.invalid(column, value, &format!("billing increments: {error}")))
+            })
+            .transpose()
+    }
+
+    pub fn text(&self, column: Option<usize>) -> Result<String, ImportError> {
+        self.required(column).map(str::to_owned)
+    }
+
+    pub fn optional_text(&self, column: Option<usize>) -> Option<String> {
+        self.get(column).map(str::to_owned)
+    }
+}
+
+/// Parses a plain decimal: an optional sign, digits, at most one `.`. Stricter than
+/// `Decimal::from_str`, which also takes `_` separators.
+pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let mut dots = 0;
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|byte| {
+            dots += usize::from(byte == b'.');
+            byte.is_ascii_digit() || byte == b'.'
+        })
+        && dots <= 1
+        && digits != ".";
+    if !plain {
+        return None;
+    }
+    Decimal::from_str(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_plain() {
+        assert_eq!(parse_decimal("0.0120"), Some(Decimal::new(120, 4)));
+        assert_eq!(parse_decimal("-1.5"), Some(Decimal::new(-15, 1)));
+        assert_eq!(parse_decimal("61."), Some(Decimal::from(61)));
+        assert_eq!(parse_decimal(".5"), Some(Decimal::new(5, 1)));
+        for bad in ["", ".", "1e5", "1_000", "0,0123", "abc", "1.2.3", "--1", "NaN"] {
+            assert_eq!(parse_decimal(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `usage.csv`: the platform's own usage records.
+
+use crate::csv_table::{ColumnSpec, CsvTable};
+use crate::error::{ImportError, ImportErrorKind};
+use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
+use reckon_core::UsageRecord;
+use std::path::Path;
+
+/// Loads a usage file: every row parsed, in file order.
+///
+/// # Errors
+/// A file-level error (unreadable, empty, a missing column), or under [`BadRowPolicy::Fail`] the
+/// first bad row: a value that does not parse, an unknown service, a negative quantity, or a
+/// `record_id` that repeats an earlier row's.
+pub fn load_usage(
+    path: &Path,
+    policy: BadRowPolicy,
+    progress: &mut dyn Progress,
+) -> Result<Loaded<UsageRecord>, ImportError> {
+    let mut table = CsvTable::open(path)?;
+    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity] = table
+        .resolve([
+            ColumnSpec { name: "record_id", required: true },
+            ColumnSpec { name: "service", required: true },
+            ColumnSpec { name: "carrier", required: true },
+            ColumnSpec { name: "carrier_ref", required: false },
+            ColumnSpec { name: "customer", required: false },
+            ColumnSpec { name: "started_at", required: true },
+            ColumnSpec { name: "origin", required: false },
+            ColumnSpec { name: "destination", required: true },
+            ColumnSpec { name: "quantity", required: true },
+        ])?;
+    let mut loaded = Loaded::default();
+    while let Some(row) = table.next_row(progress)? {
+        let row = match row {
+            Ok(row) => row,
+            Err(error) => {
+                loaded.reject(error, policy)?;
+                continue;
+            }
+        };
+        let position = Position {
+            file_index: 0,
+            line_number: row.line_number,
+        };
+        let record = (|| {
+            Ok(UsageRecord {
+                record_id: row.text(record_id)?,
+                service: row.service(service)?,
+                carrier: row.text(carrier)?,
+                carrier_ref: row.optional_text(carrier_ref),
+                customer: row.optional_text(customer),
+                started_at: row.timestamp(started_at)?,
+                origin: row.optional_destination(origin)?,
+                destination: row.destination(destination)?,
+                quantity: row.non_negative_decimal(quantity)?,
+            })
+        })();
+        loaded.accept(record, position, policy)?;
+    }
+    reject_repeated_ids(path, &mut loaded, policy)?;
+    Ok(loaded)
+}
+
+fn reject_repeated_ids(path: &Path, loaded: &mut Loaded<UsageRecord>, policy: BadRowPolicy) -> Result<(), ImportError> {
+    let repeats = repeated_keys(&loaded.items, |record| record.record_id.as_str());
+    let mut repeat_indexes = Vec::with_capacity(repeats.len());
+    for (first, repeat) in repeats {
+        let error = ImportError {
+            path: path.to_owned(),
+            line_number: Some(loaded.positions[repeat].line_number),
+            column: None,
+            kind: ImportErrorKind::Repeated {
+                what: format!("record_id {:?}", loaded.items[repeat].record_id),
+                first_path: path.display().to_string(),
+                first_line: loaded.positions[first].line_number,
+            },
+        };
+        loaded.reject(error, policy)?;
+        repeat_indexes.push(repeat);
+    }
+    loaded.remove_indexes(&repeat_indexes);
+    Ok(())
+}

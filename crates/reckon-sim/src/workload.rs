@@ -1,0 +1,336 @@
+//! The workload: carriers with rate decks, a month of usage, and each carrier's invoice for it,
+//! with discrepancies planted at a chosen rate.
+
+use crate::model;
+use crate::random::SplitMix64;
+use reckon_core::{Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service, Timestamp, UsageRecord};
+use jiff::SignedDuration;
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Usage records to generate.
+    pub records: usize,
+    /// Share of billable records that get a planted discrepancy, per mille.
+    pub discrepancies_per_mille: u64,
+    /// Share of unanswered records (quantity 0), per mille.
+    pub unanswered_per_mille: u64,
+    /// Share of records and lines that carry no carrier reference (matched by time), per mille.
+    pub without_reference_per_mille: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            seed: 7,
+            records: 2_000,
+            discrepancies_per_mille: 40,
+            unanswered_per_mille: 50,
+            without_reference_per_mille: 200,
+        }
+    }
+}
+
+/// A discrepancy planted on purpose: the engine must find exactly these.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Planted {
+    pub carrier: String,
+    /// `None` for unbilled usage.
+    pub line_id: Option<String>,
+    pub record_id: Option<String>,
+    pub kind: DiscrepancyKind,
+}
+
+/// Receives what the generator produces, in order.
+pub trait Sink {
+    fn rate_row(&mut self, row: &RateRow);
+    fn usage(&mut self, record: &UsageRecord);
+    fn line(&mut self, line: &InvoiceLine);
+}
+
+/// A [`Sink`] that keeps everything in memory.
+#[derive(Debug, Default)]
+pub struct VecSink {
+    pub rate_rows: Vec<RateRow>,
+    pub usage: Vec<UsageRecord>,
+    pub lines: Vec<InvoiceLine>,
+}
+
+impl Sink for VecSink {
+    fn rate_row(&mut self, row: &RateRow) {
+        self.rate_rows.push(row.clone());
+    }
+    fn usage(&mut self, record: &UsageRecord) {
+        self.usage.push(record.clone());
+    }
+    fn line(&mut self, line: &InvoiceLine) {
+        self.lines.push(line.clone());
+    }
+}
+
+struct CarrierPlan {
+    name: &'static str,
+    invoice_id: &'static str,
+    currency: &'static str,
+    /// `(service, prefix, rate, rate_unit, increments, connect_fee, min_charge)`
+    rows: &'static [(Service, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str)],
+}
+
+const CARRIERS: [CarrierPlan; 3] = [
+    CarrierPlan {
+        name: "acme",
+        invoice_id: "ACME-2026-03",
+        currency: "USD",
+        rows: &[
+            (Service::Voice, "1", "0.0040", "60", "60/60", "0", "0"),
+            (Service::Voice, "1212", "0.0055", "60", "6/6", "0", "0"),
+            (Service::Voice, "44", "0.0120", "60", "60/6", "0.0010", "0"),
+            (Service::Voice, "447", "0.0450", "60", "30/6", "0", "0"),
+            (Service::Voice, "4479", "0.0520", "60", "1/1", "0", "0.0100"),
+            (Service::Sms, "1", "0.0049", "1", "1/1", "0", "0"),
+            (Service::Sms, "44", "0.0310", "1", "1/1", "0", "0"),
+        ],
+    },
+    CarrierPlan {
+        name: "borealis",
+        invoice_id: "BOR-2603",
+        currency: "EUR",
+        rows: &[
+            (Service::Voice, "33", "0.0150", "60", "1/1", "0", "0"),
+            (Service::Voice, "336", "0.0600", "60", "30/30", "0", "0"),
+            (Service::Voice, "49", "0.0110", "60", "60/1", "0.0020", "0"),
+            (Service::Voice, "4915", "0.0700", "60", "60/60", "0", "0"),
+            (Service::Sms, "33", "0.0550", "1", "1/1", "0", "0"),
+            (Service::Sms, "49", "0.0710", "1", "1/1", "0", "0"),
+        ],
+    },
+    CarrierPlan {
+        name: "cobalt",
+        invoice_id: "COB-03-2026",
+        currency: "GBP",
+        rows: &[
+            (Service::Voice, "34", "0.0090", "60", "60/60", "0", "0.0050"),
+            (Service::Voice, "346", "0.0300", "60", "1/1", "0.0005", "0"),
+            (Service::Voice, "39", "0.0100", "60", "30/6", "0", "0"),
+            (Service::Voice, "393", "0.0400", "60", "30/6", "0", "0"),
+            (Service::Sms, "34", "0.0400", "1", "1/1", "0", "0"),
+            (Service::Sms, "39", "0.0450", "1", "1/1", "0", "0"),
+        ],
+    },
+];
+
+/// Destination prefix that no deck prices (for planted `no_rate`).
+const UNRATED_PREFIX: &str = "8613";
+/// A currency no FX table of the demo converts (for planted `currency_mismatch`).
+const UNCONVERTIBLE_CURRENCY: &str = "JPY";
+
+/// Generates the workload into a sink and returns what was planted, sorted.
+pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
+    let mut random = SplitMix64::new(config.seed);
+    let deck = deck_rows();
+    for row in &deck {
+        sink.rate_row(row);
+    }
+    let month_start: Timestamp = "2026-03-01T00:00:00Z".parse().expect("valid");
+    // Keep records an hour inside the month, so a time jitter never leaves it.
+    let month_seconds = 31 * 86_400 - 2 * 3_600;
+    let mut planted = Vec::new();
+    let mut line_numbers = [0_u64; CARRIERS.len()];
+    for index in 0..config.records {
+        let carrier_index = random.below(CARRIERS.len() as u64) as usize;
+        let carrier = &CARRIERS[carrier_index];
+        let started_at = month_start + SignedDuration::from_secs(3_600 + random.below(month_seconds) as i64);
+        let mut plan = RecordPlan::new(&mut random, config, index, carrier, started_at);
+        let kind = if plan.record.quantity > Decimal::ZERO && random.chance(config.discrepancies_per_mille) {
+            Some(*random.pick(&DiscrepancyKind::ALL))
+        } else {
+            None
+        };
+        if kind == Some(DiscrepancyKind::NoRate) {
+            plan.record.destination = Destination::parse(&format!("{UNRATED_PREFIX}{:07}", random.below(10_000_000))).expect("digits");
+        }
+        sink.usage(&plan.record);
+        let priced = model::find_row(&deck, carrier.name, plan.record.service, plan.record.destination.digits(), started_at)
+            .map(|row| (row.rate, model::cost(row, plan.record.quantity)));
+        let emitted = plan.emit_lines(&mut random, kind, priced, &mut line_numbers[carrier_index], sink);
+        if let Some(kind) = kind {
+            if emitted.planted || kind == DiscrepancyKind::UnbilledUsage {
+                planted.push(Planted {
+                    carrier: carrier.name.to_owned(),
+                    line_id: emitted.line_id,
+                    record_id: (kind != DiscrepancyKind::UnmatchedCharge).then(|| plan.record.record_id.clone()),
+                    kind,
+                });
+            }
+        }
+    }
+    planted.sort();
+    planted
+}
+
+fn deck_rows() -> Vec<RateRow> {
+    let mut rows = Vec::new();
+    for carrier in &CARRIERS {
+        for &(service, prefix, rate, rate_unit, increments, connect_fee, min_charge) in carrier.rows {
+            rows.push(RateRow {
+                carrier: carrier.name.to_owned(),
+                service,
+                prefix: prefix.to_owned(),
+                destination_name: Some(format!("{} {prefix}", service.as_str())),
+                rate: rate.parse().expect("valid"),
+                currency: Currency::parse(carrier.currency).expect("valid"),
+                rate_unit: rate_unit.parse().expect("valid"),
+                increments: Increments::parse(increments).expect("valid"),
+                connect_fee: connect_fee.parse().expect("valid"),
+                min_charge: min_charge.parse().expect("valid"),
+                effective_from: "2026-01-01T00:00:00Z".parse().expect("valid"),
+                effective_to: None,
+            });
+        }
+    }
+    rows
+}
+
+/// One usage record and the invoice lines planned for it.
+struct RecordPlan<'c> {
+    carrier: &'c CarrierPlan,
+    record: UsageRecord,
+}
+
+struct Emitted {
+    /// The line that carries the planted discrepancy.
+    line_id: Option<String>,
+    /// Whether the planted kind was really produced (some need a rate to exist).
+    planted: bool,
+}
+
+impl<'c> RecordPlan<'c> {
+    fn new(random: &mut SplitMix64, config: &SimConfig, index: usize, carrier: &'c CarrierPlan, started_at: Timestamp) -> RecordPlan<'c> {
+        let service = if random.chance(300) { Service::Sms } else { Service::Voice };
+        let rows: Vec<_> = carrier.rows.iter().filter(|row| row.0 == service).collect();
+        let prefix = random.pick(&rows).1;
+        let destination = format!("{prefix}{}", random.below(10_u64.pow(11 - prefix.len() as u32)));
+        let quantity = match service {
+            _ if random.chance(config.unanswered_per_mille) => Decimal::ZERO,
+            Service::Sms => Decimal::from(1 + random.below(3)),
+            // Calls of 1 s to 20 min, a third of them with tenths of a second.
+            _ if random.chance(333) => Decimal::new(10 + random.below(12_000) as i64, 1),
+            _ => Decimal::from(1 + random.below(1_200)),
+        };
+        let carrier_ref = (!random.chance(config.without_reference_per_mille)).then(|| format!("{}{index:08}", &carrier.name[..3].to_uppercase()));
+        RecordPlan {
+            carrier,
+            record: UsageRecord {
+                record_id: format!("u{index:08}"),
+                service,
+                carrier: carrier.name.to_owned(),
+                carrier_ref,
+                customer: Some(format!("cust{}", random.below(12))),
+                started_at,
+                origin: None,
+                destination: Destination::parse(&destination).expect("digits"),
+                quantity,
+            },
+        }
+    }
+
+    fn line(&self, line_number: &mut u64, started_at: Timestamp) -> InvoiceLine {
+        *line_number += 1;
+        InvoiceLine {
+            carrier: self.carrier.name.to_owned(),
+            invoice_id: self.carrier.invoice_id.to_owned(),
+            invoice_date: None,
+            line_id: line_number.to_string(),
+            carrier_ref: self.record.carrier_ref.clone(),
+            service: self.record.service,
+            started_at,
+            destination: self.record.destination.clone(),
+            quantity: Decimal::ZERO,
+            rate: None,
+            amount: Decimal::ZERO,
+            currency: Currency::parse(self.carrier.currency).expect("valid"),
+        }
+    }
+
+    /// Emits the lines for the record with the planted kind, if any.
+    fn emit_lines(
+        &self,
+        random: &mut SplitMix64,
+        kind: Option<DiscrepancyKind>,
+        priced: Option<(Decimal, (Decimal, Decimal))>,
+        line_number: &mut u64,
+        sink: &mut dyn Sink,
+    ) -> Emitted {
+        // Lines without a reference were recorded by the carrier a few seconds off ours.
+        let jitter = if self.record.carrier_ref.is_none() { random.below(41) as i64 - 20 } else { 0 };
+        let started_at = self.record.started_at + SignedDuration::from_secs(jitter);
+        let mut line = self.line(line_number, started_at);
+        let nothing = Emitted { line_id: None, planted: false };
+        match (kind, priced) {
+            (Some(DiscrepancyKind::UnbilledUsage), _) => return nothing,
+            (Some(DiscrepancyKind::NoRate), _) => {
+                line.quantity = self.record.quantity.ceil();
+                line.amount = Decimal::new(3, 2);
+                let line_id = line.line_id.clone();
+                sink.line(&line);
+                return Emitted { line_id: Some(line_id), planted: true };
+            }
+            (_, None) => return nothing,
+            (_, Some(_)) if self.record.quantity == Decimal::ZERO => return nothing,
+            _ => {}
+        }
+        let (rate, (billed, cost)) = priced.expect("matched above");
+        line.quantity = billed;
+        line.rate = Some(rate);
+        line.amount = cost;
+        let mut planted_line = None;
+        match kind {
+            Some(DiscrepancyKind::QuantityMismatch) => {
+                // Billed a block too many, priced consistently for it.
+                line.quantity = billed + Decimal::from(60);
+                line.amount = cost + rate;
+                planted_line = Some(line.line_id.clone());
+            }
+            Some(DiscrepancyKind::RateMismatch) => {
+                let wrong_rate = rate + Decimal::new(1, 3);
+                line.rate = Some(wrong_rate);
+                line.amount = cost + Decimal::new(1, 3);
+                planted_line = Some(line.line_id.clone());
+            }
+            Some(DiscrepancyKind::AmountMismatch) => {
+                line.amount = cost + Decimal::new(1, 2);
+                planted_line = Some(line.line_id.clone());
+            }
+            Some(DiscrepancyKind::CurrencyMismatch) => {
+                line.currency = Currency::parse(UNCONVERTIBLE_CURRENCY).expect("valid");
+                line.rate = None;
+                line.amount = (cost * Decimal::from(160)).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                planted_line = Some(line.line_id.clone());
+            }
+            _ => {}
+        }
+        sink.line(&line);
+        if kind == Some(DiscrepancyKind::UnmatchedCharge) {
+            // Beside the real line, a phantom call to a number we never dialled.
+            let mut phantom = self.line(line_number, started_at + SignedDuration::from_secs(7));
+            phantom.carrier_ref = phantom.carrier_ref.map(|reference| format!("PH{reference}"));
+            phantom.destination = Destination::parse(&format!("{}0000000", self.carrier.rows[0].1)).expect("digits");
+            phantom.quantity = Decimal::from(120);
+            phantom.amount = Decimal::new(25, 3);
+            planted_line = Some(phantom.line_id.clone());
+            sink.line(&phantom);
+        }
+        if kind == Some(DiscrepancyKind::DuplicateCharge) {
+            let mut repeat = line.clone();
+            *line_number += 1;
+            repeat.line_id = line_number.to_string();
+            planted_line = Some(repeat.line_id.clone());
+            sink.line(&repeat);
+        }
+        Emitted {
+            planted: planted_line.is_some(),
+            line_id: planted_line,
+        }
+    }
+}
