@@ -15,9 +15,13 @@ use std::process::ExitCode;
 
 /// Runs `reckon demo`.
 pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
-    let dir = arguments.dir.clone().unwrap_or_else(|| std::env::temp_dir().join("reckon-demo"));
+    let dir = arguments
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("reckon-demo"));
     let inputs = dir.join("inputs");
-    let mut sink = CsvSink::create(&inputs).with_context(|| format!("creating {}", inputs.display()))?;
+    let mut sink =
+        CsvSink::create(&inputs).with_context(|| format!("creating {}", inputs.display()))?;
     let config = SimConfig {
         seed: arguments.seed,
         records: arguments.records,
@@ -46,10 +50,23 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         request.out.display()
     );
     let found = report.summary.kind_counts();
-    let _ = writeln!(text, "{:<18} {:>8} {:>8}", "planted kind", "planted", "found");
+    let _ = writeln!(
+        text,
+        "{:<18} {:>8} {:>8}",
+        "planted kind", "planted", "found"
+    );
     for kind in DiscrepancyKind::ALL {
-        let planted_count = planted.iter().filter(|planted| planted.kind == kind).count();
-        let _ = writeln!(text, "{:<18} {:>8} {:>8}", kind.as_str(), planted_count, found[kind.precedence()]);
+        let planted_count = planted
+            .iter()
+            .filter(|planted| planted.kind == kind)
+            .count();
+        let _ = writeln!(
+            text,
+            "{:<18} {:>8} {:>8}",
+            kind.as_str(),
+            planted_count,
+            found[kind.precedence()]
+        );
     }
     text.push('\n');
     crate::print_report(&text)?;

@@ -7,7 +7,7 @@
 mod args;
 mod demo;
 pub mod pipeline;
-mod progress;
+pub mod progress;
 
 use clap::Parser;
 use std::ffi::OsString;
@@ -20,7 +20,11 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let outcome = match cli.command {

@@ -46,9 +46,16 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         fx_staleness_days: arguments.options.fx_staleness_days,
         out: arguments.out.clone(),
         config: reconcile_config(&arguments.options)?,
-        policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
+        policy: if arguments.options.skip_bad_rows {
+            BadRowPolicy::Quarantine
+        } else {
+            BadRowPolicy::Fail
+        },
     };
-    let inputs: Vec<&PathBuf> = std::iter::once(&request.usage).chain(&request.rates).chain(&request.invoices).collect();
+    let inputs: Vec<&PathBuf> = std::iter::once(&request.usage)
+        .chain(&request.rates)
+        .chain(&request.invoices)
+        .collect();
     let mut progress = ByteProgress::new(&inputs, arguments.options.quiet);
     let report = reconcile_files(&request, &mut progress);
     progress.finish();
@@ -57,18 +64,29 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
 }
 
 /// Prints the summary table (unless quiet) and picks the exit code.
-pub(crate) fn report_outcome(report: &ReconcileReport, options: &ReconcileOptions) -> anyhow::Result<ExitCode> {
+pub(crate) fn report_outcome(
+    report: &ReconcileReport,
+    options: &ReconcileOptions,
+) -> anyhow::Result<ExitCode> {
     if !options.quiet {
-        crate::print_report(&reckon_export::summary::summary_table(&report.summary, &report.counts))?;
+        crate::print_report(&reckon_export::summary::summary_table(
+            &report.summary,
+            &report.counts,
+        ))?;
     }
     let found = report.discrepancy_count > 0;
-    Ok(if found && options.fail_on_discrepancy { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if found && options.fail_on_discrepancy {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Turns the flags into the core's configuration.
 pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<ReconcileConfig> {
     let tolerance = |flag: &str, text: &str| -> anyhow::Result<Decimal> {
-        let value = Decimal::from_str(text.trim()).map_err(|_| anyhow::anyhow!("--{flag}: {text:?} is not a decimal"))?;
+        let value = Decimal::from_str(text.trim())
+            .map_err(|_| anyhow::anyhow!("--{flag}: {text:?} is not a decimal"))?;
         if value.is_sign_negative() {
             bail!("--{flag}: must be >= 0, got {text}");
         }
@@ -92,9 +110,13 @@ pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<Rec
 ///
 /// # Errors
 /// The first input error (file, line, column), or an I/O error writing the reports.
-pub fn reconcile_files(request: &ReconcileRequest, progress: &mut ByteProgress) -> anyhow::Result<ReconcileReport> {
+pub fn reconcile_files(
+    request: &ReconcileRequest,
+    progress: &mut ByteProgress,
+) -> anyhow::Result<ReconcileReport> {
     progress.set_phase("rates");
-    let mut loaded_deck = reckon_import::rates::load_rates(&request.rates, request.policy, progress)?;
+    let mut loaded_deck =
+        reckon_import::rates::load_rates(&request.rates, request.policy, progress)?;
     let mut fx = FxTable::new();
     if let Some(path) = &request.fx {
         reckon_import::fx::load_fx(path, &mut fx)?;
@@ -102,11 +124,17 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &mut ByteProgress) 
     fx.set_staleness_days_max(request.fx_staleness_days);
     progress.set_phase("usage");
     let mut usage = reckon_import::usage::load_usage(&request.usage, request.policy, progress)?;
-    let ratings: Vec<_> = usage.items.iter().map(|record| rate_record(&loaded_deck.deck, record)).collect();
+    let ratings: Vec<_> = usage
+        .items
+        .iter()
+        .map(|record| rate_record(&loaded_deck.deck, record))
+        .collect();
     progress.set_phase("invoices");
-    let mut lines = reckon_import::invoice::load_invoices(&request.invoices, request.policy, progress)?;
+    let mut lines =
+        reckon_import::invoice::load_invoices(&request.invoices, request.policy, progress)?;
     progress.set_phase("matching");
-    let reconciliation = reckon_core::reconcile(&usage.items, &ratings, &lines.items, &fx, &request.config);
+    let reconciliation =
+        reckon_core::reconcile(&usage.items, &ratings, &lines.items, &fx, &request.config);
 
     let mut rejected = std::mem::take(&mut loaded_deck.rejected);
     rejected.append(&mut usage.rejected);
@@ -134,11 +162,14 @@ fn write_reports(
     let out = &request.out;
     fs_err::create_dir_all(out)?;
     write_atomically(&out.join("discrepancies.csv"), |file| {
-        reckon_export::discrepancies::write_discrepancies(file, &reconciliation.discrepancies).map_err(Into::into)
+        reckon_export::discrepancies::write_discrepancies(file, &reconciliation.discrepancies)
+            .map_err(Into::into)
     })?;
     write_atomically(&out.join("summary.json"), |file| {
         use std::io::Write;
-        file.write_all(reckon_export::summary::summary_json(&reconciliation.summary, counts).as_bytes())?;
+        file.write_all(
+            reckon_export::summary::summary_json(&reconciliation.summary, counts).as_bytes(),
+        )?;
         Ok(())
     })?;
     let rejected_path = out.join("rejected.csv");
@@ -155,7 +186,10 @@ fn write_reports(
 
 /// Writes a file through a temporary sibling and renames it into place, so a reader never sees
 /// half a report.
-fn write_atomically(path: &Path, write: impl FnOnce(&mut std::io::BufWriter<fs_err::File>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<fs_err::File>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let temporary = path.with_extension("partial");
     let mut file = std::io::BufWriter::new(fs_err::File::create(&temporary)?);
     write(&mut file).with_context(|| format!("writing {}", temporary.display()))?;

@@ -58,7 +58,9 @@ impl DiscrepancyKind {
 
     /// Parses a name as written in `discrepancies.csv`.
     pub fn parse(name: &str) -> Option<DiscrepancyKind> {
-        DiscrepancyKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        DiscrepancyKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 
     /// The stable numeric code.
@@ -130,7 +132,10 @@ mod tests {
 
     #[test]
     fn codes_are_stable_and_names_round_trip() {
-        let codes: Vec<u8> = DiscrepancyKind::ALL.iter().map(|kind| kind.code()).collect();
+        let codes: Vec<u8> = DiscrepancyKind::ALL
+            .iter()
+            .map(|kind| kind.code())
+            .collect();
         assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
         for kind in DiscrepancyKind::ALL {
             assert_eq!(DiscrepancyKind::parse(kind.as_str()), Some(kind));

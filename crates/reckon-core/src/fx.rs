@@ -50,7 +50,12 @@ impl FxTable {
     ///
     /// # Errors
     /// When the rate is not positive, or the table holds a different rate for that day.
-    pub fn insert(&mut self, date: Date, currency: Currency, per_eur: Decimal) -> Result<(), FxError> {
+    pub fn insert(
+        &mut self,
+        date: Date,
+        currency: Currency,
+        per_eur: Decimal,
+    ) -> Result<(), FxError> {
         if per_eur <= Decimal::ZERO {
             return Err(FxError::NotPositive);
         }
@@ -109,7 +114,13 @@ impl FxTable {
     ///
     /// # Properties
     /// Converting a sum equals summing the conversions (up to the last of 28 significant digits).
-    pub fn convert(&self, amount: Decimal, from: Currency, to: Currency, date: Date) -> Result<Decimal, FxError> {
+    pub fn convert(
+        &self,
+        amount: Decimal,
+        from: Currency,
+        to: Currency,
+        date: Date,
+    ) -> Result<Decimal, FxError> {
         if from == to {
             return Ok(amount);
         }
@@ -137,10 +148,18 @@ mod tests {
     fn table() -> FxTable {
         let mut table = FxTable::new();
         // Thursday and Friday; no rates on the weekend.
-        table.insert(date(2026, 3, 5), currency("USD"), d("1.0800")).unwrap();
-        table.insert(date(2026, 3, 6), currency("USD"), d("1.0850")).unwrap();
-        table.insert(date(2026, 3, 5), currency("GBP"), d("0.8400")).unwrap();
-        table.insert(date(2026, 3, 6), currency("GBP"), d("0.8500")).unwrap();
+        table
+            .insert(date(2026, 3, 5), currency("USD"), d("1.0800"))
+            .unwrap();
+        table
+            .insert(date(2026, 3, 6), currency("USD"), d("1.0850"))
+            .unwrap();
+        table
+            .insert(date(2026, 3, 5), currency("GBP"), d("0.8400"))
+            .unwrap();
+        table
+            .insert(date(2026, 3, 6), currency("GBP"), d("0.8500"))
+            .unwrap();
         table
     }
 
@@ -148,7 +167,12 @@ mod tests {
     fn usd_to_gbp_through_eur() {
         // 10.85 USD on Friday 2026-03-06: 10.85 / 1.085 = 10 EUR; 10 * 0.85 = 8.5 GBP
         let converted = table()
-            .convert(d("10.85"), currency("USD"), currency("GBP"), date(2026, 3, 6))
+            .convert(
+                d("10.85"),
+                currency("USD"),
+                currency("GBP"),
+                date(2026, 3, 6),
+            )
             .unwrap();
         assert_eq!(converted, d("8.5"));
     }
@@ -167,11 +191,16 @@ mod tests {
         let table = table();
         assert_eq!(
             table.convert(d("1"), currency("JPY"), Currency::EUR, date(2026, 3, 6)),
-            Err(FxError::UnknownCurrency { currency: currency("JPY") })
+            Err(FxError::UnknownCurrency {
+                currency: currency("JPY")
+            })
         );
         assert_eq!(
             table.convert(d("1"), currency("USD"), Currency::EUR, date(2026, 3, 4)),
-            Err(FxError::BeforeFirstRate { currency: currency("USD"), date: date(2026, 3, 4) })
+            Err(FxError::BeforeFirstRate {
+                currency: currency("USD"),
+                date: date(2026, 3, 4)
+            })
         );
         assert_eq!(
             table.convert(d("1"), currency("XYZ"), currency("XYZ"), date(2026, 3, 4)),
@@ -195,11 +224,19 @@ mod tests {
     #[test]
     fn insert_refuses_conflicts_and_accepts_repeats() {
         let mut table = table();
-        assert!(table.insert(date(2026, 3, 5), currency("USD"), d("1.08")).is_ok());
+        assert!(table
+            .insert(date(2026, 3, 5), currency("USD"), d("1.08"))
+            .is_ok());
         assert_eq!(
             table.insert(date(2026, 3, 5), currency("USD"), d("1.09")),
-            Err(FxError::Conflicting { currency: currency("USD"), date: date(2026, 3, 5) })
+            Err(FxError::Conflicting {
+                currency: currency("USD"),
+                date: date(2026, 3, 5)
+            })
         );
-        assert_eq!(table.insert(date(2026, 3, 5), currency("CHF"), d("0")), Err(FxError::NotPositive));
+        assert_eq!(
+            table.insert(date(2026, 3, 5), currency("CHF"), d("0")),
+            Err(FxError::NotPositive)
+        );
     }
 }

@@ -35,7 +35,7 @@ pub use reconcile::{reconcile, ReconcileConfig, Reconciliation};
 pub use service::Service;
 pub use usage::UsageRecord;
 
-/// Exact decimal numbers: every amount, rate and quantity in Reckon is one of these.
-pub use rust_decimal::Decimal;
 /// An instant in time (UTC-based, nanosecond precision).
 pub use jiff::Timestamp;
+/// Exact decimal numbers: every amount, rate and quantity in Reckon is one of these.
+pub use rust_decimal::Decimal;

@@ -21,13 +21,16 @@ pub enum LineMatch {
     Unmatched,
 }
 
+/// `(carrier, service, destination digits)`: the records a line could match by time.
+type DestinationKey<'a> = (&'a str, Service, &'a str);
+
 /// Indexes over the usage records for both kinds of candidate.
 pub struct Matcher<'a> {
     usage: &'a [UsageRecord],
     /// `(carrier, carrier_ref)` to record indexes, in usage order.
     by_reference: HashMap<(&'a str, &'a str), Vec<u32>>,
     /// `(carrier, service, digits)` to `(started_at, record index)`, sorted.
-    by_destination: HashMap<(&'a str, Service, &'a str), Vec<(Timestamp, u32)>>,
+    by_destination: HashMap<DestinationKey<'a>, Vec<(Timestamp, u32)>>,
     taken: Vec<bool>,
     time_tolerance: SignedDuration,
 }
@@ -35,9 +38,12 @@ pub struct Matcher<'a> {
 impl<'a> Matcher<'a> {
     /// Indexes the usage. `time_tolerance` is the largest start difference of a match by time.
     pub fn new(usage: &'a [UsageRecord], time_tolerance: SignedDuration) -> Matcher<'a> {
-        assert!(u32::try_from(usage.len()).is_ok(), "fewer than 2^32 records");
+        assert!(
+            u32::try_from(usage.len()).is_ok(),
+            "fewer than 2^32 records"
+        );
         let mut by_reference: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
-        let mut by_destination: HashMap<(&str, Service, &str), Vec<(Timestamp, u32)>> =
+        let mut by_destination: HashMap<DestinationKey<'_>, Vec<(Timestamp, u32)>> =
             HashMap::with_capacity(usage.len());
         for (index, record) in usage.iter().enumerate() {
             let index = index as u32;
@@ -73,7 +79,10 @@ impl<'a> Matcher<'a> {
                 .map_or(&[], Vec::as_slice),
             None => &[],
         };
-        if let Some(&index) = by_reference.iter().find(|&&index| !self.taken[index as usize]) {
+        if let Some(&index) = by_reference
+            .iter()
+            .find(|&&index| !self.taken[index as usize])
+        {
             return self.take(index);
         }
         if let Some(index) = self.nearest_by_time(line, true) {

@@ -79,13 +79,25 @@ pub fn reconcile(
         months.insert(config.period.unwrap_or_else(|| Month::of(line.started_at)));
         let line_match = matcher.match_line(line);
         let (record_index, check) = match line_match {
-            LineMatch::Matched(index) => (Some(index), check_line(line, &usage[index], ratings[index].as_ref(), fx, config)),
-            LineMatch::Duplicate(index) => (Some(index), billed_for_nothing(DiscrepancyKind::DuplicateCharge)),
+            LineMatch::Matched(index) => (
+                Some(index),
+                check_line(line, &usage[index], ratings[index].as_ref(), fx, config),
+            ),
+            LineMatch::Duplicate(index) => (
+                Some(index),
+                billed_for_nothing(DiscrepancyKind::DuplicateCharge),
+            ),
             LineMatch::Unmatched => (None, billed_for_nothing(DiscrepancyKind::UnmatchedCharge)),
         };
         summary.add_line(line, matches!(line_match, LineMatch::Matched(_)), &check);
         if let Some(kind) = check.kind {
-            let discrepancy = line_discrepancy(line, line_index, record_index.map(|index| &usage[index]), kind, &check);
+            let discrepancy = line_discrepancy(
+                line,
+                line_index,
+                record_index.map(|index| &usage[index]),
+                kind,
+                &check,
+            );
             summary.add_discrepancy(GroupKey::of_line(line), &discrepancy);
             discrepancies.push(discrepancy);
         }
@@ -98,11 +110,17 @@ pub fn reconcile(
         let Some(rating) = &ratings[record_index] else {
             continue;
         };
-        if matcher.is_taken(record_index) || rating.cost <= Decimal::ZERO || !months.contains(&Month::of(record.started_at)) {
+        if matcher.is_taken(record_index)
+            || rating.cost <= Decimal::ZERO
+            || !months.contains(&Month::of(record.started_at))
+        {
             continue;
         }
         let discrepancy = unbilled_discrepancy(record, record_index, rating);
-        summary.add_discrepancy(GroupKey::unbilled(&record.carrier, rating.currency), &discrepancy);
+        summary.add_discrepancy(
+            GroupKey::unbilled(&record.carrier, rating.currency),
+            &discrepancy,
+        );
         discrepancies.push(discrepancy);
     }
 
@@ -158,12 +176,19 @@ pub fn check_line(
 
 /// The record's cost in `currency`, converted at the record's date (UTC) and rounded like a
 /// cost; `None` when no rate converts it.
-fn expected_in_currency(rating: &Rating, currency: Currency, record: &UsageRecord, fx: &FxTable) -> Option<Decimal> {
+fn expected_in_currency(
+    rating: &Rating,
+    currency: Currency,
+    record: &UsageRecord,
+    fx: &FxTable,
+) -> Option<Decimal> {
     if rating.currency == currency {
         return Some(rating.cost);
     }
     let date = record.started_at.to_zoned(TimeZone::UTC).date();
-    fx.convert(rating.cost, rating.currency, currency, date).ok().map(round_cost)
+    fx.convert(rating.cost, rating.currency, currency, date)
+        .ok()
+        .map(round_cost)
 }
 
 fn billed_for_nothing(kind: DiscrepancyKind) -> LineCheck {

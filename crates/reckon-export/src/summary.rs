@@ -80,7 +80,12 @@ pub fn summary_json(summary: &Summary, counts: &RunCounts) -> String {
 /// Renders the summary as an aligned text table, one row per carrier, invoice and currency.
 pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
     let kinds_present: Vec<usize> = (0..DiscrepancyKind::ALL.len())
-        .filter(|index| summary.groups.values().any(|totals| totals.kind_counts[*index] > 0))
+        .filter(|index| {
+            summary
+                .groups
+                .values()
+                .any(|totals| totals.kind_counts[*index] > 0)
+        })
         .collect();
     let mut header = vec![
         "carrier".to_owned(),
@@ -93,10 +98,20 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
         "overbilled".to_owned(),
         "underbilled".to_owned(),
     ];
-    header.extend(kinds_present.iter().map(|index| DiscrepancyKind::ALL[*index].as_str().to_owned()));
+    header.extend(
+        kinds_present
+            .iter()
+            .map(|index| DiscrepancyKind::ALL[*index].as_str().to_owned()),
+    );
     let mut rows = vec![header];
     for (key, totals) in &summary.groups {
-        rows.push(group_cells(key.carrier.as_str(), key.invoice_id.as_deref(), key.currency.as_str(), totals, &kinds_present));
+        rows.push(group_cells(
+            key.carrier.as_str(),
+            key.invoice_id.as_deref(),
+            key.currency.as_str(),
+            totals,
+            &kinds_present,
+        ));
     }
     let mut text = render_aligned(&rows);
     let _ = writeln!(
@@ -111,7 +126,13 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
     text
 }
 
-fn group_cells(carrier: &str, invoice_id: Option<&str>, currency: &str, totals: &GroupTotals, kinds: &[usize]) -> Vec<String> {
+fn group_cells(
+    carrier: &str,
+    invoice_id: Option<&str>,
+    currency: &str,
+    totals: &GroupTotals,
+    kinds: &[usize],
+) -> Vec<String> {
     let mut cells = vec![
         carrier.to_owned(),
         invoice_id.unwrap_or("(unbilled)").to_owned(),
@@ -123,7 +144,11 @@ fn group_cells(carrier: &str, invoice_id: Option<&str>, currency: &str, totals: 
         plain_decimal(totals.overbilled),
         plain_decimal(totals.underbilled),
     ];
-    cells.extend(kinds.iter().map(|index| totals.kind_counts[*index].to_string()));
+    cells.extend(
+        kinds
+            .iter()
+            .map(|index| totals.kind_counts[*index].to_string()),
+    );
     cells
 }
 
@@ -131,7 +156,12 @@ fn group_cells(carrier: &str, invoice_id: Option<&str>, currency: &str, totals: 
 fn render_aligned(rows: &[Vec<String>]) -> String {
     let column_count = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..column_count)
-        .map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0))
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut text = String::new();
     for row in rows {

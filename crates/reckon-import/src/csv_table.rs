@@ -1,6 +1,6 @@
 //! A CSV file read row by row, with its columns resolved by name from the header.
 
-use crate::error::{ImportError, ImportErrorKind};
+use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::Progress;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -32,7 +32,8 @@ pub(crate) struct Row<'t> {
 impl CsvTable {
     /// Opens a file and reads its header.
     pub fn open(path: &Path) -> Result<CsvTable, ImportError> {
-        let file = fs_err::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
+        let file =
+            fs_err::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .trim(csv::Trim::All)
@@ -50,7 +51,11 @@ impl CsvTable {
         }
         for (index, name) in header.iter().enumerate() {
             if !name.is_empty() && header[..index].contains(name) {
-                return Err(ImportError::at_line(path, 1, ImportErrorKind::RepeatedColumn(name.clone())));
+                return Err(ImportError::at_line(
+                    path,
+                    1,
+                    ImportErrorKind::RepeatedColumn(name.clone()),
+                ));
             }
         }
         Ok(CsvTable {
@@ -67,7 +72,10 @@ impl CsvTable {
     ///
     /// # Errors
     /// When a required column is absent.
-    pub fn resolve<const N: usize>(&self, columns: [ColumnSpec; N]) -> Result<[Option<usize>; N], ImportError> {
+    pub fn resolve<const N: usize>(
+        &self,
+        columns: [ColumnSpec; N],
+    ) -> Result<[Option<usize>; N], ImportError> {
         let mut resolved = [None; N];
         for (slot, spec) in resolved.iter_mut().zip(columns) {
             *slot = self.header.iter().position(|name| name == spec.name);
@@ -90,7 +98,10 @@ impl CsvTable {
     ///
     /// # Errors
     /// When the file cannot be read on (an I/O error): nothing after it can be trusted.
-    pub fn next_row(&mut self, progress: &mut dyn Progress) -> Result<Option<Result<Row<'_>, ImportError>>, ImportError> {
+    pub fn next_row(
+        &mut self,
+        progress: &mut dyn Progress,
+    ) -> Result<Option<Result<Row<'_>, ImportError>>, ImportError> {
         match self.reader.read_record(&mut self.record) {
             Ok(false) => {
                 progress.advance_to(self.reader.position().byte());
@@ -108,7 +119,12 @@ impl CsvTable {
                     line_number,
                 })))
             }
-            Err(error) if matches!(error.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }) => {
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }
+                ) =>
+            {
                 Ok(Some(Err(csv_error(&self.path, error))))
             }
             Err(error) => Err(csv_error(&self.path, error)),
@@ -131,12 +147,13 @@ impl Row<'_> {
 
     /// An error about one field of this row (or the whole row when `column` is `None`).
     pub fn error(&self, column: Option<usize>, kind: ImportErrorKind) -> ImportError {
-        ImportError {
+        ImportErrorDetail {
             path: self.table.path.clone(),
             line_number: Some(self.line_number),
             column: column.map(|index| (index + 1, self.table.header[index].clone())),
             kind,
         }
+        .into()
     }
 
     /// An error for a value that does not parse as `expected`.
@@ -158,16 +175,21 @@ fn csv_error(path: &Path, error: csv::Error) -> ImportError {
             csv::ErrorKind::Io(io) => ImportErrorKind::Io(io),
             _ => unreachable!("matched as Io above"),
         },
-        csv::ErrorKind::Utf8 { .. } => ImportErrorKind::Malformed("a field is not valid UTF-8 text".to_owned()),
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => ImportErrorKind::Malformed(format!(
+        csv::ErrorKind::Utf8 { .. } => {
+            ImportErrorKind::Malformed("a field is not valid UTF-8 text".to_owned())
+        }
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => ImportErrorKind::Malformed(format!(
             "the row has {len} fields, expected {expected_len} like the header"
         )),
         _ => ImportErrorKind::Malformed(error.to_string()),
     };
-    ImportError {
+    ImportErrorDetail {
         path: path.to_owned(),
         line_number,
         column: None,
         kind,
     }
+    .into()
 }

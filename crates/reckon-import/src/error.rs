@@ -13,9 +13,14 @@ pub struct Position {
     pub line_number: u64,
 }
 
-/// An input error: `path:line:column: column "name": what`.
+/// An input error: `path:line:column: column "name": what`. Boxed, so that the `Result`s of
+/// the per-field parsers on the hot path stay small.
 #[derive(Debug)]
-pub struct ImportError {
+pub struct ImportError(Box<ImportErrorDetail>);
+
+/// The parts of an [`ImportError`].
+#[derive(Debug)]
+pub struct ImportErrorDetail {
     pub path: PathBuf,
     /// 1-based line, when the error is about a row (or the header, line 1).
     pub line_number: Option<u64>,
@@ -49,23 +54,39 @@ pub enum ImportErrorKind {
     },
 }
 
+impl From<ImportErrorDetail> for ImportError {
+    fn from(detail: ImportErrorDetail) -> ImportError {
+        ImportError(Box::new(detail))
+    }
+}
+
+impl std::ops::Deref for ImportError {
+    type Target = ImportErrorDetail;
+
+    fn deref(&self) -> &ImportErrorDetail {
+        &self.0
+    }
+}
+
 impl ImportError {
     pub(crate) fn file(path: &Path, kind: ImportErrorKind) -> ImportError {
-        ImportError {
+        ImportErrorDetail {
             path: path.to_owned(),
             line_number: None,
             column: None,
             kind,
         }
+        .into()
     }
 
     pub(crate) fn at_line(path: &Path, line_number: u64, kind: ImportErrorKind) -> ImportError {
-        ImportError {
+        ImportErrorDetail {
             path: path.to_owned(),
             line_number: Some(line_number),
             column: None,
             kind,
         }
+        .into()
     }
 
     /// The offending value, when the error is about one.
@@ -107,7 +128,7 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
+        match &self.0.kind {
             ImportErrorKind::Io(error) => Some(error),
             _ => None,
         }

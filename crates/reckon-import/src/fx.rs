@@ -15,9 +15,18 @@ use std::path::Path;
 pub fn load_fx(path: &Path, table: &mut FxTable) -> Result<(), ImportError> {
     let mut csv_table = CsvTable::open(path)?;
     let [date, currency, per_eur] = csv_table.resolve([
-        ColumnSpec { name: "date", required: true },
-        ColumnSpec { name: "currency", required: true },
-        ColumnSpec { name: "per_eur", required: true },
+        ColumnSpec {
+            name: "date",
+            required: true,
+        },
+        ColumnSpec {
+            name: "currency",
+            required: true,
+        },
+        ColumnSpec {
+            name: "per_eur",
+            required: true,
+        },
     ])?;
     let mut progress = NoProgress;
     let progress: &mut dyn Progress = &mut progress;

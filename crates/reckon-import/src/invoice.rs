@@ -1,7 +1,7 @@
 //! `invoice.csv`: a carrier's itemised invoice, one line per billed record.
 
 use crate::csv_table::{ColumnSpec, CsvTable};
-use crate::error::{ImportError, ImportErrorKind};
+use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
 use reckon_core::InvoiceLine;
 use std::path::PathBuf;
@@ -12,24 +12,64 @@ use std::path::PathBuf;
 /// A file-level error, or under [`BadRowPolicy::Fail`] the first bad row: a value that does not
 /// parse, an unknown service, or a `(carrier, invoice_id, line_id)` that repeats across the
 /// files.
-pub fn load_invoices(paths: &[PathBuf], policy: BadRowPolicy, progress: &mut dyn Progress) -> Result<Loaded<InvoiceLine>, ImportError> {
+pub fn load_invoices(
+    paths: &[PathBuf],
+    policy: BadRowPolicy,
+    progress: &mut dyn Progress,
+) -> Result<Loaded<InvoiceLine>, ImportError> {
     let mut loaded = Loaded::default();
     for (file_index, path) in paths.iter().enumerate() {
         let mut table = CsvTable::open(path)?;
-        let [carrier, invoice_id, invoice_date, line_id, carrier_ref, service, started_at, destination, quantity, rate, amount, currency] = table
-            .resolve([
-                ColumnSpec { name: "carrier", required: true },
-                ColumnSpec { name: "invoice_id", required: true },
-                ColumnSpec { name: "invoice_date", required: false },
-                ColumnSpec { name: "line_id", required: true },
-                ColumnSpec { name: "carrier_ref", required: false },
-                ColumnSpec { name: "service", required: true },
-                ColumnSpec { name: "started_at", required: true },
-                ColumnSpec { name: "destination", required: true },
-                ColumnSpec { name: "quantity", required: true },
-                ColumnSpec { name: "rate", required: false },
-                ColumnSpec { name: "amount", required: true },
-                ColumnSpec { name: "currency", required: true },
+        let [carrier, invoice_id, invoice_date, line_id, carrier_ref, service, started_at, destination, quantity, rate, amount, currency] =
+            table.resolve([
+                ColumnSpec {
+                    name: "carrier",
+                    required: true,
+                },
+                ColumnSpec {
+                    name: "invoice_id",
+                    required: true,
+                },
+                ColumnSpec {
+                    name: "invoice_date",
+                    required: false,
+                },
+                ColumnSpec {
+                    name: "line_id",
+                    required: true,
+                },
+                ColumnSpec {
+                    name: "carrier_ref",
+                    required: false,
+                },
+                ColumnSpec {
+                    name: "service",
+                    required: true,
+                },
+                ColumnSpec {
+                    name: "started_at",
+                    required: true,
+                },
+                ColumnSpec {
+                    name: "destination",
+                    required: true,
+                },
+                ColumnSpec {
+                    name: "quantity",
+                    required: true,
+                },
+                ColumnSpec {
+                    name: "rate",
+                    required: false,
+                },
+                ColumnSpec {
+                    name: "amount",
+                    required: true,
+                },
+                ColumnSpec {
+                    name: "currency",
+                    required: true,
+                },
             ])?;
         while let Some(row) = table.next_row(progress)? {
             let row = match row {
@@ -66,14 +106,24 @@ pub fn load_invoices(paths: &[PathBuf], policy: BadRowPolicy, progress: &mut dyn
     Ok(loaded)
 }
 
-fn reject_repeated_lines(paths: &[PathBuf], loaded: &mut Loaded<InvoiceLine>, policy: BadRowPolicy) -> Result<(), ImportError> {
-    let repeats = repeated_keys(&loaded.items, |line| (line.carrier.as_str(), line.invoice_id.as_str(), line.line_id.as_str()));
+fn reject_repeated_lines(
+    paths: &[PathBuf],
+    loaded: &mut Loaded<InvoiceLine>,
+    policy: BadRowPolicy,
+) -> Result<(), ImportError> {
+    let repeats = repeated_keys(&loaded.items, |line| {
+        (
+            line.carrier.as_str(),
+            line.invoice_id.as_str(),
+            line.line_id.as_str(),
+        )
+    });
     let mut repeat_indexes = Vec::with_capacity(repeats.len());
     for (first, repeat) in repeats {
         let line = &loaded.items[repeat];
         let first_position = loaded.positions[first];
         let repeat_position = loaded.positions[repeat];
-        let error = ImportError {
+        let error = ImportErrorDetail {
             path: paths[repeat_position.file_index as usize].clone(),
             line_number: Some(repeat_position.line_number),
             column: None,
@@ -82,10 +132,13 @@ fn reject_repeated_lines(paths: &[PathBuf], loaded: &mut Loaded<InvoiceLine>, po
                     "line {:?} of invoice {:?} of carrier {:?}",
                     line.line_id, line.invoice_id, line.carrier
                 ),
-                first_path: paths[first_position.file_index as usize].display().to_string(),
+                first_path: paths[first_position.file_index as usize]
+                    .display()
+                    .to_string(),
                 first_line: first_position.line_number,
             },
-        };
+        }
+        .into();
         loaded.reject(error, policy)?;
         repeat_indexes.push(repeat);
     }

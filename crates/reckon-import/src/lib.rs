@@ -14,7 +14,7 @@ pub mod invoice;
 pub mod rates;
 pub mod usage;
 
-pub use error::{ImportError, ImportErrorKind, Position};
+pub use error::{ImportError, ImportErrorDetail, ImportErrorKind, Position};
 
 use std::path::PathBuf;
 

@@ -23,7 +23,11 @@ pub struct LoadedDeck {
 /// A file-level error, or under [`BadRowPolicy::Fail`] the first bad row: a value that does not
 /// parse, a prefix that is not all digits, or a row with the carrier, service, prefix and
 /// `effective_from` of an earlier one.
-pub fn load_rates(paths: &[PathBuf], policy: BadRowPolicy, progress: &mut dyn Progress) -> Result<LoadedDeck, ImportError> {
+pub fn load_rates(
+    paths: &[PathBuf],
+    policy: BadRowPolicy,
+    progress: &mut dyn Progress,
+) -> Result<LoadedDeck, ImportError> {
     let mut loaded = LoadedDeck::default();
     for file_index in 0..paths.len() {
         load_file(&mut loaded, paths, file_index, policy, progress)?;
@@ -41,18 +45,54 @@ fn load_file(
     let path: &Path = &paths[file_index];
     let mut table = CsvTable::open(path)?;
     let columns = table.resolve([
-        ColumnSpec { name: "carrier", required: true },
-        ColumnSpec { name: "service", required: true },
-        ColumnSpec { name: "prefix", required: true },
-        ColumnSpec { name: "destination_name", required: false },
-        ColumnSpec { name: "rate", required: true },
-        ColumnSpec { name: "currency", required: true },
-        ColumnSpec { name: "rate_unit", required: false },
-        ColumnSpec { name: "increments", required: false },
-        ColumnSpec { name: "connect_fee", required: false },
-        ColumnSpec { name: "min_charge", required: false },
-        ColumnSpec { name: "effective_from", required: true },
-        ColumnSpec { name: "effective_to", required: false },
+        ColumnSpec {
+            name: "carrier",
+            required: true,
+        },
+        ColumnSpec {
+            name: "service",
+            required: true,
+        },
+        ColumnSpec {
+            name: "prefix",
+            required: true,
+        },
+        ColumnSpec {
+            name: "destination_name",
+            required: false,
+        },
+        ColumnSpec {
+            name: "rate",
+            required: true,
+        },
+        ColumnSpec {
+            name: "currency",
+            required: true,
+        },
+        ColumnSpec {
+            name: "rate_unit",
+            required: false,
+        },
+        ColumnSpec {
+            name: "increments",
+            required: false,
+        },
+        ColumnSpec {
+            name: "connect_fee",
+            required: false,
+        },
+        ColumnSpec {
+            name: "min_charge",
+            required: false,
+        },
+        ColumnSpec {
+            name: "effective_from",
+            required: true,
+        },
+        ColumnSpec {
+            name: "effective_to",
+            required: false,
+        },
     ])?;
     while let Some(row) = table.next_row(progress)? {
         let outcome = row.and_then(|row| {
@@ -83,20 +123,30 @@ fn parse_row(row: &Row<'_>, columns: &[Option<usize>; 12]) -> Result<RateRow, Im
     let prefix_value = row.required(prefix)?;
     let prefix_digits = prefix_value.strip_prefix('+').unwrap_or(prefix_value);
     if !prefix_digits.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(row.invalid(prefix, prefix_value, "a dial-code prefix of digits only, like 447"));
+        return Err(row.invalid(
+            prefix,
+            prefix_value,
+            "a dial-code prefix of digits only, like 447",
+        ));
     }
     let rate_value = row.decimal(rate)?;
     if rate_value.is_sign_negative() && !rate_value.is_zero() {
         return Err(row.invalid(rate, row.required(rate)?, "a rate >= 0"));
     }
-    let rate_unit_value = row.optional_decimal(rate_unit)?.unwrap_or(service_value.default_rate_unit());
+    let rate_unit_value = row
+        .optional_decimal(rate_unit)?
+        .unwrap_or(service_value.default_rate_unit());
     if rate_unit_value <= Decimal::ZERO {
         return Err(row.invalid(rate_unit, row.required(rate_unit)?, "a rate unit > 0"));
     }
     let effective_from_value = row.timestamp(effective_from)?;
     let effective_to_value = row.optional_timestamp(effective_to)?;
     if effective_to_value.is_some_and(|to| to <= effective_from_value) {
-        return Err(row.invalid(effective_to, row.required(effective_to)?, "an instant after effective_from"));
+        return Err(row.invalid(
+            effective_to,
+            row.required(effective_to)?,
+            "an instant after effective_from",
+        ));
     }
     Ok(RateRow {
         carrier: row.text(carrier)?,
@@ -106,7 +156,9 @@ fn parse_row(row: &Row<'_>, columns: &[Option<usize>; 12]) -> Result<RateRow, Im
         rate: rate_value,
         currency: row.currency(currency)?,
         rate_unit: rate_unit_value,
-        increments: row.optional_increments(increments)?.unwrap_or(Increments::PER_UNIT),
+        increments: row
+            .optional_increments(increments)?
+            .unwrap_or(Increments::PER_UNIT),
         connect_fee: row.optional_decimal(connect_fee)?.unwrap_or_default(),
         min_charge: row.optional_decimal(min_charge)?.unwrap_or_default(),
         effective_from: effective_from_value,
@@ -127,7 +179,8 @@ fn deck_error(
             row.error(
                 None,
                 ImportErrorKind::Repeated {
-                    what: "a rate row with the same carrier, service, prefix and effective_from".into(),
+                    what: "a rate row with the same carrier, service, prefix and effective_from"
+                        .into(),
                     first_path: paths[file_index].display().to_string(),
                     first_line,
                 },

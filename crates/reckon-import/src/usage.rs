@@ -1,7 +1,7 @@
 //! `usage.csv`: the platform's own usage records.
 
 use crate::csv_table::{ColumnSpec, CsvTable};
-use crate::error::{ImportError, ImportErrorKind};
+use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
 use reckon_core::UsageRecord;
 use std::path::Path;
@@ -18,17 +18,44 @@ pub fn load_usage(
     progress: &mut dyn Progress,
 ) -> Result<Loaded<UsageRecord>, ImportError> {
     let mut table = CsvTable::open(path)?;
-    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity] = table
-        .resolve([
-            ColumnSpec { name: "record_id", required: true },
-            ColumnSpec { name: "service", required: true },
-            ColumnSpec { name: "carrier", required: true },
-            ColumnSpec { name: "carrier_ref", required: false },
-            ColumnSpec { name: "customer", required: false },
-            ColumnSpec { name: "started_at", required: true },
-            ColumnSpec { name: "origin", required: false },
-            ColumnSpec { name: "destination", required: true },
-            ColumnSpec { name: "quantity", required: true },
+    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity] =
+        table.resolve([
+            ColumnSpec {
+                name: "record_id",
+                required: true,
+            },
+            ColumnSpec {
+                name: "service",
+                required: true,
+            },
+            ColumnSpec {
+                name: "carrier",
+                required: true,
+            },
+            ColumnSpec {
+                name: "carrier_ref",
+                required: false,
+            },
+            ColumnSpec {
+                name: "customer",
+                required: false,
+            },
+            ColumnSpec {
+                name: "started_at",
+                required: true,
+            },
+            ColumnSpec {
+                name: "origin",
+                required: false,
+            },
+            ColumnSpec {
+                name: "destination",
+                required: true,
+            },
+            ColumnSpec {
+                name: "quantity",
+                required: true,
+            },
         ])?;
     let mut loaded = Loaded::default();
     while let Some(row) = table.next_row(progress)? {
@@ -62,11 +89,15 @@ pub fn load_usage(
     Ok(loaded)
 }
 
-fn reject_repeated_ids(path: &Path, loaded: &mut Loaded<UsageRecord>, policy: BadRowPolicy) -> Result<(), ImportError> {
+fn reject_repeated_ids(
+    path: &Path,
+    loaded: &mut Loaded<UsageRecord>,
+    policy: BadRowPolicy,
+) -> Result<(), ImportError> {
     let repeats = repeated_keys(&loaded.items, |record| record.record_id.as_str());
     let mut repeat_indexes = Vec::with_capacity(repeats.len());
     for (first, repeat) in repeats {
-        let error = ImportError {
+        let error = ImportErrorDetail {
             path: path.to_owned(),
             line_number: Some(loaded.positions[repeat].line_number),
             column: None,
@@ -75,7 +106,8 @@ fn reject_repeated_ids(path: &Path, loaded: &mut Loaded<UsageRecord>, policy: Ba
                 first_path: path.display().to_string(),
                 first_line: loaded.positions[first].line_number,
             },
-        };
+        }
+        .into();
         loaded.reject(error, policy)?;
         repeat_indexes.push(repeat);
     }

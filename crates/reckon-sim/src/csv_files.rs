@@ -18,7 +18,8 @@ pub struct CsvSink {
 }
 
 fn writer(path: &Path, header: &[&str]) -> io::Result<csv::Writer<BufWriter<File>>> {
-    let file = File::create(path).map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))?;
+    let file = File::create(path)
+        .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))?;
     let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
     writer.write_record(header)?;
     Ok(writer)
@@ -39,13 +40,33 @@ impl CsvSink {
             dir: dir.to_owned(),
             usage: writer(
                 &dir.join("usage.csv"),
-                &["record_id", "service", "carrier", "carrier_ref", "customer", "started_at", "origin", "destination", "quantity"],
+                &[
+                    "record_id",
+                    "service",
+                    "carrier",
+                    "carrier_ref",
+                    "customer",
+                    "started_at",
+                    "origin",
+                    "destination",
+                    "quantity",
+                ],
             )?,
             rates: writer(
                 &dir.join("rates.csv"),
                 &[
-                    "carrier", "service", "prefix", "destination_name", "rate", "currency", "rate_unit", "increments",
-                    "connect_fee", "min_charge", "effective_from", "effective_to",
+                    "carrier",
+                    "service",
+                    "prefix",
+                    "destination_name",
+                    "rate",
+                    "currency",
+                    "rate_unit",
+                    "increments",
+                    "connect_fee",
+                    "min_charge",
+                    "effective_from",
+                    "effective_to",
                 ],
             )?,
             invoices: BTreeMap::new(),
@@ -115,10 +136,22 @@ impl Sink for CsvSink {
     fn line(&mut self, line: &InvoiceLine) {
         if !self.invoices.contains_key(&line.carrier) {
             let header = [
-                "carrier", "invoice_id", "line_id", "carrier_ref", "service", "started_at", "destination", "quantity", "rate",
-                "amount", "currency",
+                "carrier",
+                "invoice_id",
+                "line_id",
+                "carrier_ref",
+                "service",
+                "started_at",
+                "destination",
+                "quantity",
+                "rate",
+                "amount",
+                "currency",
             ];
-            match writer(&self.dir.join(format!("invoice-{}.csv", line.carrier)), &header) {
+            match writer(
+                &self.dir.join(format!("invoice-{}.csv", line.carrier)),
+                &header,
+            ) {
                 Ok(writer) => {
                     self.invoices.insert(line.carrier.clone(), writer);
                 }
@@ -128,7 +161,10 @@ impl Sink for CsvSink {
                 }
             }
         }
-        let writer = self.invoices.get_mut(&line.carrier).expect("inserted above");
+        let writer = self
+            .invoices
+            .get_mut(&line.carrier)
+            .expect("inserted above");
         let outcome = writer.write_record([
             line.carrier.as_str(),
             &line.invoice_id,

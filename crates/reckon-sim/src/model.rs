@@ -5,9 +5,17 @@ use reckon_core::{Decimal, RateRow, Service, Timestamp};
 use rust_decimal::RoundingStrategy;
 
 /// The row a naive scan picks: longest prefix in force, then the latest `effective_from`.
-pub fn find_row<'a>(rows: &'a [RateRow], carrier: &str, service: Service, digits: &str, at: Timestamp) -> Option<&'a RateRow> {
+pub fn find_row<'a>(
+    rows: &'a [RateRow],
+    carrier: &str,
+    service: Service,
+    digits: &str,
+    at: Timestamp,
+) -> Option<&'a RateRow> {
     rows.iter()
-        .filter(|row| row.carrier == carrier && row.service == service && digits.starts_with(&row.prefix))
+        .filter(|row| {
+            row.carrier == carrier && row.service == service && digits.starts_with(&row.prefix)
+        })
         .filter(|row| row.effective_from <= at && row.effective_to.is_none_or(|to| at < to))
         .max_by_key(|row| (row.prefix.len(), row.effective_from))
 }
@@ -25,5 +33,8 @@ pub fn cost(row: &RateRow, quantity: Decimal) -> (Decimal, Decimal) {
     if amount < row.min_charge {
         amount = row.min_charge;
     }
-    (billed, amount.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero))
+    (
+        billed,
+        amount.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero),
+    )
 }

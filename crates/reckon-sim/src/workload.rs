@@ -3,8 +3,11 @@
 
 use crate::model;
 use crate::random::SplitMix64;
-use reckon_core::{Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service, Timestamp, UsageRecord};
 use jiff::SignedDuration;
+use reckon_core::{
+    Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service,
+    Timestamp, UsageRecord,
+};
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -18,6 +21,8 @@ pub struct SimConfig {
     pub unanswered_per_mille: u64,
     /// Share of records and lines that carry no carrier reference (matched by time), per mille.
     pub without_reference_per_mille: u64,
+    /// The kinds of discrepancy to plant, drawn evenly.
+    pub planted_kinds: Vec<DiscrepancyKind>,
 }
 
 impl Default for SimConfig {
@@ -28,6 +33,7 @@ impl Default for SimConfig {
             discrepancies_per_mille: 40,
             unanswered_per_mille: 50,
             without_reference_per_mille: 200,
+            planted_kinds: DiscrepancyKind::ALL.to_vec(),
         }
     }
 }
@@ -74,7 +80,15 @@ struct CarrierPlan {
     invoice_id: &'static str,
     currency: &'static str,
     /// `(service, prefix, rate, rate_unit, increments, connect_fee, min_charge)`
-    rows: &'static [(Service, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str)],
+    rows: &'static [(
+        Service,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    )],
 }
 
 const CARRIERS: [CarrierPlan; 3] = [
@@ -140,26 +154,44 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
     for index in 0..config.records {
         let carrier_index = random.below(CARRIERS.len() as u64) as usize;
         let carrier = &CARRIERS[carrier_index];
-        let started_at = month_start + SignedDuration::from_secs(3_600 + random.below(month_seconds) as i64);
+        let started_at =
+            month_start + SignedDuration::from_secs(3_600 + random.below(month_seconds) as i64);
         let mut plan = RecordPlan::new(&mut random, config, index, carrier, started_at);
-        let kind = if plan.record.quantity > Decimal::ZERO && random.chance(config.discrepancies_per_mille) {
-            Some(*random.pick(&DiscrepancyKind::ALL))
+        let plant =
+            !config.planted_kinds.is_empty() && random.chance(config.discrepancies_per_mille);
+        let kind = if plan.record.quantity > Decimal::ZERO && plant {
+            Some(*random.pick(&config.planted_kinds))
         } else {
             None
         };
         if kind == Some(DiscrepancyKind::NoRate) {
-            plan.record.destination = Destination::parse(&format!("{UNRATED_PREFIX}{:07}", random.below(10_000_000))).expect("digits");
+            plan.record.destination =
+                Destination::parse(&format!("{UNRATED_PREFIX}{:07}", random.below(10_000_000)))
+                    .expect("digits");
         }
         sink.usage(&plan.record);
-        let priced = model::find_row(&deck, carrier.name, plan.record.service, plan.record.destination.digits(), started_at)
-            .map(|row| (row.rate, model::cost(row, plan.record.quantity)));
-        let emitted = plan.emit_lines(&mut random, kind, priced, &mut line_numbers[carrier_index], sink);
+        let priced = model::find_row(
+            &deck,
+            carrier.name,
+            plan.record.service,
+            plan.record.destination.digits(),
+            started_at,
+        )
+        .map(|row| (row.rate, model::cost(row, plan.record.quantity)));
+        let emitted = plan.emit_lines(
+            &mut random,
+            kind,
+            priced,
+            &mut line_numbers[carrier_index],
+            sink,
+        );
         if let Some(kind) = kind {
             if emitted.planted || kind == DiscrepancyKind::UnbilledUsage {
                 planted.push(Planted {
                     carrier: carrier.name.to_owned(),
                     line_id: emitted.line_id,
-                    record_id: (kind != DiscrepancyKind::UnmatchedCharge).then(|| plan.record.record_id.clone()),
+                    record_id: (kind != DiscrepancyKind::UnmatchedCharge)
+                        .then(|| plan.record.record_id.clone()),
                     kind,
                 });
             }
@@ -172,7 +204,8 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
 fn deck_rows() -> Vec<RateRow> {
     let mut rows = Vec::new();
     for carrier in &CARRIERS {
-        for &(service, prefix, rate, rate_unit, increments, connect_fee, min_charge) in carrier.rows {
+        for &(service, prefix, rate, rate_unit, increments, connect_fee, min_charge) in carrier.rows
+        {
             rows.push(RateRow {
                 carrier: carrier.name.to_owned(),
                 service,
@@ -206,11 +239,24 @@ struct Emitted {
 }
 
 impl<'c> RecordPlan<'c> {
-    fn new(random: &mut SplitMix64, config: &SimConfig, index: usize, carrier: &'c CarrierPlan, started_at: Timestamp) -> RecordPlan<'c> {
-        let service = if random.chance(300) { Service::Sms } else { Service::Voice };
+    fn new(
+        random: &mut SplitMix64,
+        config: &SimConfig,
+        index: usize,
+        carrier: &'c CarrierPlan,
+        started_at: Timestamp,
+    ) -> RecordPlan<'c> {
+        let service = if random.chance(300) {
+            Service::Sms
+        } else {
+            Service::Voice
+        };
         let rows: Vec<_> = carrier.rows.iter().filter(|row| row.0 == service).collect();
         let prefix = random.pick(&rows).1;
-        let destination = format!("{prefix}{}", random.below(10_u64.pow(11 - prefix.len() as u32)));
+        let destination = format!(
+            "{prefix}{}",
+            random.below(10_u64.pow(11 - prefix.len() as u32))
+        );
         let quantity = match service {
             _ if random.chance(config.unanswered_per_mille) => Decimal::ZERO,
             Service::Sms => Decimal::from(1 + random.below(3)),
@@ -218,7 +264,8 @@ impl<'c> RecordPlan<'c> {
             _ if random.chance(333) => Decimal::new(10 + random.below(12_000) as i64, 1),
             _ => Decimal::from(1 + random.below(1_200)),
         };
-        let carrier_ref = (!random.chance(config.without_reference_per_mille)).then(|| format!("{}{index:08}", &carrier.name[..3].to_uppercase()));
+        let carrier_ref = (!random.chance(config.without_reference_per_mille))
+            .then(|| format!("{}{index:08}", &carrier.name[..3].to_uppercase()));
         RecordPlan {
             carrier,
             record: UsageRecord {
@@ -263,10 +310,17 @@ impl<'c> RecordPlan<'c> {
         sink: &mut dyn Sink,
     ) -> Emitted {
         // Lines without a reference were recorded by the carrier a few seconds off ours.
-        let jitter = if self.record.carrier_ref.is_none() { random.below(41) as i64 - 20 } else { 0 };
+        let jitter = if self.record.carrier_ref.is_none() {
+            random.below(41) as i64 - 20
+        } else {
+            0
+        };
         let started_at = self.record.started_at + SignedDuration::from_secs(jitter);
         let mut line = self.line(line_number, started_at);
-        let nothing = Emitted { line_id: None, planted: false };
+        let nothing = Emitted {
+            line_id: None,
+            planted: false,
+        };
         match (kind, priced) {
             (Some(DiscrepancyKind::UnbilledUsage), _) => return nothing,
             (Some(DiscrepancyKind::NoRate), _) => {
@@ -274,7 +328,10 @@ impl<'c> RecordPlan<'c> {
                 line.amount = Decimal::new(3, 2);
                 let line_id = line.line_id.clone();
                 sink.line(&line);
-                return Emitted { line_id: Some(line_id), planted: true };
+                return Emitted {
+                    line_id: Some(line_id),
+                    planted: true,
+                };
             }
             (_, None) => return nothing,
             (_, Some(_)) if self.record.quantity == Decimal::ZERO => return nothing,
@@ -305,7 +362,10 @@ impl<'c> RecordPlan<'c> {
             Some(DiscrepancyKind::CurrencyMismatch) => {
                 line.currency = Currency::parse(UNCONVERTIBLE_CURRENCY).expect("valid");
                 line.rate = None;
-                line.amount = (cost * Decimal::from(160)).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                line.amount = (cost * Decimal::from(160)).round_dp_with_strategy(
+                    2,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                );
                 planted_line = Some(line.line_id.clone());
             }
             _ => {}
@@ -314,8 +374,11 @@ impl<'c> RecordPlan<'c> {
         if kind == Some(DiscrepancyKind::UnmatchedCharge) {
             // Beside the real line, a phantom call to a number we never dialled.
             let mut phantom = self.line(line_number, started_at + SignedDuration::from_secs(7));
-            phantom.carrier_ref = phantom.carrier_ref.map(|reference| format!("PH{reference}"));
-            phantom.destination = Destination::parse(&format!("{}0000000", self.carrier.rows[0].1)).expect("digits");
+            phantom.carrier_ref = phantom
+                .carrier_ref
+                .map(|reference| format!("PH{reference}"));
+            phantom.destination =
+                Destination::parse(&format!("{}0000000", self.carrier.rows[0].1)).expect("digits");
             phantom.quantity = Decimal::from(120);
             phantom.amount = Decimal::new(25, 3);
             planted_line = Some(phantom.line_id.clone());

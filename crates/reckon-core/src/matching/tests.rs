@@ -63,7 +63,11 @@ fn formats_md_worked_example() {
     check(
         &usage,
         &lines,
-        &[LineMatch::Matched(0), LineMatch::Matched(1), LineMatch::Duplicate(0)],
+        &[
+            LineMatch::Matched(0),
+            LineMatch::Matched(1),
+            LineMatch::Duplicate(0),
+        ],
     );
 }
 
@@ -78,8 +82,16 @@ fn different_references_never_match() {
 fn time_tolerance_is_inclusive() {
     let usage = [record("U1", None, "2026-03-01T12:00:00Z")];
     // 60 s apart: a candidate. 61 s apart: none.
-    check(&usage, &[line("L1", None, "2026-03-01T12:01:00Z")], &[LineMatch::Matched(0)]);
-    check(&usage, &[line("L1", None, "2026-03-01T11:58:59Z")], &[LineMatch::Unmatched]);
+    check(
+        &usage,
+        &[line("L1", None, "2026-03-01T12:01:00Z")],
+        &[LineMatch::Matched(0)],
+    );
+    check(
+        &usage,
+        &[line("L1", None, "2026-03-01T11:58:59Z")],
+        &[LineMatch::Unmatched],
+    );
 }
 
 #[test]
@@ -91,7 +103,10 @@ fn equal_distance_goes_to_the_earlier_usage_row() {
     ];
     check(
         &usage,
-        &[line("L1", None, "2026-03-01T12:00:00Z"), line("L2", None, "2026-03-01T12:00:00Z")],
+        &[
+            line("L1", None, "2026-03-01T12:00:00Z"),
+            line("L2", None, "2026-03-01T12:00:00Z"),
+        ],
         &[LineMatch::Matched(0), LineMatch::Matched(1)],
     );
 }
@@ -112,7 +127,11 @@ fn reference_matches_ignore_time_and_prefer_usage_order() {
     check(
         &usage,
         &lines,
-        &[LineMatch::Matched(0), LineMatch::Matched(1), LineMatch::Duplicate(0)],
+        &[
+            LineMatch::Matched(0),
+            LineMatch::Matched(1),
+            LineMatch::Duplicate(0),
+        ],
     );
 }
 
