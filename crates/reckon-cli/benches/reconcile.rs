@@ -65,9 +65,8 @@ fn main() {
         config: reckon_core::ReconcileConfig::default(),
         policy: BadRowPolicy::Fail,
     };
-    let mut progress = ByteProgress::new(&[], true);
     let started = Instant::now();
-    let report = reconcile_files(&request, &mut progress).expect("reconcile");
+    let report = reconcile_files(&request, &ByteProgress::hidden()).expect("reconcile");
     let elapsed = started.elapsed();
     let found: u64 = report.summary.kind_counts().iter().sum();
     assert_eq!(

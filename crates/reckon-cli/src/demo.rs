@@ -39,8 +39,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         config: reckon_core::ReconcileConfig::default(),
         policy: BadRowPolicy::Fail,
     };
-    let mut progress = ByteProgress::new(&[], true);
-    let report = reconcile_files(&request, &mut progress)?;
+    let report = reconcile_files(&request, &ByteProgress::hidden())?;
 
     let mut text = format!(
         "Reckon demo: {} usage records of 3 carriers (voice and SMS, March 2026), seed {}.\nInputs: {}\nResults: {}\n\n",

@@ -56,8 +56,8 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         .chain(&request.rates)
         .chain(&request.invoices)
         .collect();
-    let mut progress = ByteProgress::new(&inputs, arguments.options.quiet);
-    let report = reconcile_files(&request, &mut progress);
+    let progress = ByteProgress::new(&inputs, arguments.options.quiet);
+    let report = reconcile_files(&request, &progress);
     progress.finish();
     let report = report?;
     report_outcome(&report, &arguments.options)
@@ -112,26 +112,45 @@ pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<Rec
 /// The first input error (file, line, column), or an I/O error writing the reports.
 pub fn reconcile_files(
     request: &ReconcileRequest,
-    progress: &mut ByteProgress,
+    progress: &ByteProgress,
 ) -> anyhow::Result<ReconcileReport> {
-    progress.set_phase("rates");
+    progress.set_phase("reading");
     let mut loaded_deck =
-        reckon_import::rates::load_rates(&request.rates, request.policy, progress)?;
+        reckon_import::rates::load_rates(&request.rates, request.policy, &mut progress.reader())?;
     let mut fx = FxTable::new();
     if let Some(path) = &request.fx {
         reckon_import::fx::load_fx(path, &mut fx)?;
     }
     fx.set_staleness_days_max(request.fx_staleness_days);
-    progress.set_phase("usage");
-    let mut usage = reckon_import::usage::load_usage(&request.usage, request.policy, progress)?;
-    let ratings: Vec<_> = usage
-        .items
-        .iter()
-        .map(|record| rate_record(&loaded_deck.deck, record))
-        .collect();
-    progress.set_phase("invoices");
-    let mut lines =
-        reckon_import::invoice::load_invoices(&request.invoices, request.policy, progress)?;
+    // The invoices load on a second thread while the usage loads and is rated on this one.
+    let (usage, lines) = std::thread::scope(|scope| {
+        let invoices = scope.spawn(|| {
+            reckon_import::invoice::load_invoices(
+                &request.invoices,
+                request.policy,
+                &mut progress.reader(),
+            )
+        });
+        let usage = reckon_import::usage::load_usage(
+            &request.usage,
+            request.policy,
+            &mut progress.reader(),
+        )
+        .map(|usage| {
+            let ratings: Vec<_> = usage
+                .items
+                .iter()
+                .map(|record| rate_record(&loaded_deck.deck, record))
+                .collect();
+            (usage, ratings)
+        });
+        let lines = invoices
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (usage, lines)
+    });
+    let (mut usage, ratings) = usage?;
+    let mut lines = lines?;
     progress.set_phase("matching");
     let reconciliation =
         reckon_core::reconcile(&usage.items, &ratings, &lines.items, &fx, &request.config);

@@ -1,15 +1,19 @@
-//! A progress bar on stderr over the bytes of the input files, shown only on a terminal.
+//! A progress bar on stderr over the bytes of the input files, shown only on a terminal. Files
+//! read on several threads advance the one bar, each through its own [`ReadProgress`].
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reckon_import::Progress;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-/// Tracks reading across several files as one bar.
+/// The bar of a run.
 pub struct ByteProgress {
     bar: ProgressBar,
-    /// Bytes of the files already finished.
-    finished_bytes: u64,
+}
+
+/// One reader's view of the bar: turns "bytes read of this file" into increments.
+pub struct ReadProgress {
+    bar: ProgressBar,
     current_bytes: u64,
 }
 
@@ -34,9 +38,20 @@ impl ByteProgress {
             );
             bar
         };
+        ByteProgress { bar }
+    }
+
+    /// A hidden bar.
+    pub fn hidden() -> ByteProgress {
         ByteProgress {
-            bar,
-            finished_bytes: 0,
+            bar: ProgressBar::hidden(),
+        }
+    }
+
+    /// A handle for one reader (one thread).
+    pub fn reader(&self) -> ReadProgress {
+        ReadProgress {
+            bar: self.bar.clone(),
             current_bytes: 0,
         }
     }
@@ -51,14 +66,13 @@ impl ByteProgress {
     }
 }
 
-impl Progress for ByteProgress {
+impl Progress for ReadProgress {
     fn advance_to(&mut self, bytes_read: u64) {
+        self.bar.inc(bytes_read.saturating_sub(self.current_bytes));
         self.current_bytes = bytes_read;
-        self.bar.set_position(self.finished_bytes + bytes_read);
     }
 
     fn file_finished(&mut self) {
-        self.finished_bytes += self.current_bytes;
         self.current_bytes = 0;
     }
 }

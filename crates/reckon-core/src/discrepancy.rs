@@ -5,6 +5,7 @@ use crate::{Currency, Service};
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use std::fmt;
+use std::sync::Arc;
 
 /// A kind of discrepancy. The declaration order is the precedence order: a line gets the first
 /// kind whose comparison fails. The codes are stable identifiers, never reused; a new kind takes
@@ -86,13 +87,13 @@ impl fmt::Display for DiscrepancyKind {
 /// One row of `discrepancies.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Discrepancy {
-    pub carrier: String,
+    pub carrier: Arc<str>,
     /// Empty for `unbilled_usage`.
-    pub invoice_id: Option<String>,
+    pub invoice_id: Option<Arc<str>>,
     /// Empty for `unbilled_usage`.
-    pub line_id: Option<String>,
+    pub line_id: Option<Box<str>>,
     /// The matched record, the best candidate of a duplicate, or the unbilled record.
-    pub record_id: Option<String>,
+    pub record_id: Option<Box<str>>,
     pub kind: DiscrepancyKind,
     /// The line's where there is a line, else the record's.
     pub service: Service,

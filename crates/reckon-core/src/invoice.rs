@@ -3,19 +3,21 @@
 use crate::{Currency, Destination, Service};
 use jiff::{civil::Date, Timestamp};
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
-/// One row of a carrier's itemised `invoice.csv`, standardised.
+/// One row of a carrier's itemised `invoice.csv`, standardised. Names shared by many lines
+/// (carrier, invoice) are `Arc<str>`s.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InvoiceLine {
-    pub carrier: String,
+    pub carrier: Arc<str>,
     /// The carrier's invoice number.
-    pub invoice_id: String,
+    pub invoice_id: Arc<str>,
     /// Date of the invoice, when the file gives one.
     pub invoice_date: Option<Date>,
     /// Line number or id, unique within the invoice.
-    pub line_id: String,
+    pub line_id: Box<str>,
     /// The carrier's id of the billed call or message.
-    pub carrier_ref: Option<String>,
+    pub carrier_ref: Option<Box<str>>,
     pub service: Service,
     /// Start as the carrier recorded it.
     pub started_at: Timestamp,

@@ -104,7 +104,7 @@ pub fn reconcile(
     }
 
     for (record_index, record) in usage.iter().enumerate() {
-        let Some(months) = carrier_months.get(record.carrier.as_str()) else {
+        let Some(months) = carrier_months.get(&*record.carrier) else {
             continue; // Usage of a carrier with no invoice in the run is not reported.
         };
         let Some(rating) = &ratings[record_index] else {

@@ -5,13 +5,14 @@ use crate::reconcile::LineCheck;
 use crate::{Currency, InvoiceLine};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a group of totals is keyed by. Unbilled usage has no invoice: its group has
 /// `invoice_id: None` and sorts before the carrier's invoices.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GroupKey {
-    pub carrier: String,
-    pub invoice_id: Option<String>,
+    pub carrier: Arc<str>,
+    pub invoice_id: Option<Arc<str>>,
     /// The currency the amounts are in (the lines' currency; the contract's for unbilled usage).
     pub currency: Currency,
 }
@@ -27,9 +28,9 @@ impl GroupKey {
     }
 
     /// The group of a carrier's unbilled usage.
-    pub fn unbilled(carrier: &str, currency: Currency) -> GroupKey {
+    pub fn unbilled(carrier: &Arc<str>, currency: Currency) -> GroupKey {
         GroupKey {
-            carrier: carrier.to_owned(),
+            carrier: carrier.clone(),
             invoice_id: None,
             currency,
         }

@@ -3,19 +3,21 @@
 use crate::{Destination, Service};
 use jiff::Timestamp;
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
-/// One row of `usage.csv`, standardised.
+/// One row of `usage.csv`, standardised. Names that repeat across records (carrier, customer)
+/// are shared `Arc<str>`s, and ids are boxed strings, to keep millions of records compact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UsageRecord {
     /// Unique id of the record on the platform.
-    pub record_id: String,
+    pub record_id: Box<str>,
     pub service: Service,
     /// Id of the carrier that carried it.
-    pub carrier: String,
+    pub carrier: Arc<str>,
     /// The id the carrier knows this record by, when we have it.
-    pub carrier_ref: Option<String>,
+    pub carrier_ref: Option<Box<str>>,
     /// The platform customer who sent it.
-    pub customer: Option<String>,
+    pub customer: Option<Arc<str>>,
     pub started_at: Timestamp,
     pub origin: Option<Destination>,
     pub destination: Destination,

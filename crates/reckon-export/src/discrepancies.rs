@@ -33,7 +33,7 @@ pub fn write_discrepancies<W: Write>(writer: W, discrepancies: &[Discrepancy]) -
         |value: Option<rust_decimal::Decimal>| value.map(plain_decimal).unwrap_or_default();
     for discrepancy in discrepancies {
         csv_writer.write_record([
-            discrepancy.carrier.as_str(),
+            &*discrepancy.carrier,
             discrepancy.invoice_id.as_deref().unwrap_or(""),
             discrepancy.line_id.as_deref().unwrap_or(""),
             discrepancy.record_id.as_deref().unwrap_or(""),

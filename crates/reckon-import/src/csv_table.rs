@@ -36,7 +36,6 @@ impl CsvTable {
             fs_err::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
-            .trim(csv::Trim::All)
             .flexible(false)
             .buffer_capacity(1 << 16)
             .from_reader(BufReader::with_capacity(1 << 16, file));
@@ -44,7 +43,7 @@ impl CsvTable {
             .headers()
             .map_err(|error| csv_error(path, error))?
             .iter()
-            .map(|name| name.trim_start_matches('\u{feff}').to_owned())
+            .map(|name| name.trim_start_matches('\u{feff}').trim().to_owned())
             .collect::<Vec<_>>();
         if header.is_empty() || header.iter().all(String::is_empty) {
             return Err(ImportError::file(path, ImportErrorKind::Empty));
@@ -134,8 +133,9 @@ impl CsvTable {
 
 impl Row<'_> {
     /// The trimmed value of a column; `None` when the column is absent or the value empty.
+    /// (Trimming here, per field read, is cheaper than the reader's whole-record trim.)
     pub fn get(&self, column: Option<usize>) -> Option<&str> {
-        let value = self.table.record.get(column?)?;
+        let value = self.table.record.get(column?)?.trim();
         (!value.is_empty()).then_some(value)
     }
 

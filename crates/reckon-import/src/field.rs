@@ -2,11 +2,13 @@
 
 use crate::csv_table::Row;
 use crate::error::ImportError;
+use crate::names::Names;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use reckon_core::{Currency, Destination, Increments, Service};
 use rust_decimal::Decimal;
 use std::str::FromStr;
+use std::sync::Arc;
 
 pub(crate) const EXPECTED_DECIMAL: &str =
     "a decimal number like 12.5 (`.` as separator, no exponent)";
@@ -130,6 +132,24 @@ impl Row<'_> {
 
     pub fn optional_text(&self, column: Option<usize>) -> Option<String> {
         self.get(column).map(str::to_owned)
+    }
+
+    /// An id unique to the row (record id, line id, reference).
+    pub fn id(&self, column: Option<usize>) -> Result<Box<str>, ImportError> {
+        self.required(column).map(Box::from)
+    }
+
+    pub fn optional_id(&self, column: Option<usize>) -> Option<Box<str>> {
+        self.get(column).map(Box::from)
+    }
+
+    /// A name many rows share (carrier, customer, invoice), interned.
+    pub fn name(&self, column: Option<usize>, names: &mut Names) -> Result<Arc<str>, ImportError> {
+        self.required(column).map(|name| names.intern(name))
+    }
+
+    pub fn optional_name(&self, column: Option<usize>, names: &mut Names) -> Option<Arc<str>> {
+        self.get(column).map(|name| names.intern(name))
     }
 }
 

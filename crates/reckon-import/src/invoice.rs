@@ -2,6 +2,7 @@
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
+use crate::names::Names;
 use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
 use reckon_core::InvoiceLine;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ pub fn load_invoices(
     progress: &mut dyn Progress,
 ) -> Result<Loaded<InvoiceLine>, ImportError> {
     let mut loaded = Loaded::default();
+    let mut names = Names::default();
     for (file_index, path) in paths.iter().enumerate() {
         let mut table = CsvTable::open(path)?;
         let [carrier, invoice_id, invoice_date, line_id, carrier_ref, service, started_at, destination, quantity, rate, amount, currency] =
@@ -85,11 +87,11 @@ pub fn load_invoices(
             };
             let line = (|| {
                 Ok(InvoiceLine {
-                    carrier: row.text(carrier)?,
-                    invoice_id: row.text(invoice_id)?,
+                    carrier: row.name(carrier, &mut names)?,
+                    invoice_id: row.name(invoice_id, &mut names)?,
                     invoice_date: row.optional_date(invoice_date)?,
-                    line_id: row.text(line_id)?,
-                    carrier_ref: row.optional_text(carrier_ref),
+                    line_id: row.id(line_id)?,
+                    carrier_ref: row.optional_id(carrier_ref),
                     service: row.service(service)?,
                     started_at: row.timestamp(started_at)?,
                     destination: row.destination(destination)?,
@@ -112,11 +114,7 @@ fn reject_repeated_lines(
     policy: BadRowPolicy,
 ) -> Result<(), ImportError> {
     let repeats = repeated_keys(&loaded.items, |line| {
-        (
-            line.carrier.as_str(),
-            line.invoice_id.as_str(),
-            line.line_id.as_str(),
-        )
+        (&*line.carrier, &*line.invoice_id, &*line.line_id)
     });
     let mut repeat_indexes = Vec::with_capacity(repeats.len());
     for (first, repeat) in repeats {

@@ -11,6 +11,7 @@ mod error;
 mod field;
 pub mod fx;
 pub mod invoice;
+mod names;
 pub mod rates;
 pub mod usage;
 

@@ -2,6 +2,7 @@
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
+use crate::names::Names;
 use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
 use reckon_core::UsageRecord;
 use std::path::Path;
@@ -58,6 +59,7 @@ pub fn load_usage(
             },
         ])?;
     let mut loaded = Loaded::default();
+    let mut names = Names::default();
     while let Some(row) = table.next_row(progress)? {
         let row = match row {
             Ok(row) => row,
@@ -72,11 +74,11 @@ pub fn load_usage(
         };
         let record = (|| {
             Ok(UsageRecord {
-                record_id: row.text(record_id)?,
+                record_id: row.id(record_id)?,
                 service: row.service(service)?,
-                carrier: row.text(carrier)?,
-                carrier_ref: row.optional_text(carrier_ref),
-                customer: row.optional_text(customer),
+                carrier: row.name(carrier, &mut names)?,
+                carrier_ref: row.optional_id(carrier_ref),
+                customer: row.optional_name(customer, &mut names),
                 started_at: row.timestamp(started_at)?,
                 origin: row.optional_destination(origin)?,
                 destination: row.destination(destination)?,
@@ -94,7 +96,7 @@ fn reject_repeated_ids(
     loaded: &mut Loaded<UsageRecord>,
     policy: BadRowPolicy,
 ) -> Result<(), ImportError> {
-    let repeats = repeated_keys(&loaded.items, |record| record.record_id.as_str());
+    let repeats = repeated_keys(&loaded.items, |record| &*record.record_id);
     let mut repeat_indexes = Vec::with_capacity(repeats.len());
     for (first, repeat) in repeats {
         let error = ImportErrorDetail {

@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Writes `usage.csv`, `rates.csv` and one `invoice-<carrier>.csv` per carrier into a folder.
 pub struct CsvSink {
     dir: PathBuf,
     usage: csv::Writer<BufWriter<File>>,
     rates: csv::Writer<BufWriter<File>>,
-    invoices: BTreeMap<String, csv::Writer<BufWriter<File>>>,
+    invoices: BTreeMap<Arc<str>, csv::Writer<BufWriter<File>>>,
     error: Option<io::Error>,
 }
 
@@ -120,7 +121,7 @@ impl Sink for CsvSink {
 
     fn usage(&mut self, record: &UsageRecord) {
         let outcome = self.usage.write_record([
-            record.record_id.as_str(),
+            &*record.record_id,
             record.service.as_str(),
             &record.carrier,
             record.carrier_ref.as_deref().unwrap_or(""),
@@ -166,7 +167,7 @@ impl Sink for CsvSink {
             .get_mut(&line.carrier)
             .expect("inserted above");
         let outcome = writer.write_record([
-            line.carrier.as_str(),
+            &*line.carrier,
             &line.invoice_id,
             &line.line_id,
             line.carrier_ref.as_deref().unwrap_or(""),

@@ -8,6 +8,7 @@ use reckon_core::{
     Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service,
     Timestamp, UsageRecord,
 };
+use std::sync::Arc;
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -41,10 +42,10 @@ impl Default for SimConfig {
 /// A discrepancy planted on purpose: the engine must find exactly these.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Planted {
-    pub carrier: String,
+    pub carrier: Arc<str>,
     /// `None` for unbilled usage.
-    pub line_id: Option<String>,
-    pub record_id: Option<String>,
+    pub line_id: Option<Box<str>>,
+    pub record_id: Option<Box<str>>,
     pub kind: DiscrepancyKind,
 }
 
@@ -188,7 +189,7 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
         if let Some(kind) = kind {
             if emitted.planted || kind == DiscrepancyKind::UnbilledUsage {
                 planted.push(Planted {
-                    carrier: carrier.name.to_owned(),
+                    carrier: carrier.name.into(),
                     line_id: emitted.line_id,
                     record_id: (kind != DiscrepancyKind::UnmatchedCharge)
                         .then(|| plan.record.record_id.clone()),
@@ -233,7 +234,7 @@ struct RecordPlan<'c> {
 
 struct Emitted {
     /// The line that carries the planted discrepancy.
-    line_id: Option<String>,
+    line_id: Option<Box<str>>,
     /// Whether the planted kind was really produced (some need a rate to exist).
     planted: bool,
 }
@@ -269,11 +270,11 @@ impl<'c> RecordPlan<'c> {
         RecordPlan {
             carrier,
             record: UsageRecord {
-                record_id: format!("u{index:08}"),
+                record_id: format!("u{index:08}").into(),
                 service,
-                carrier: carrier.name.to_owned(),
-                carrier_ref,
-                customer: Some(format!("cust{}", random.below(12))),
+                carrier: carrier.name.into(),
+                carrier_ref: carrier_ref.map(Into::into),
+                customer: Some(format!("cust{}", random.below(12)).into()),
                 started_at,
                 origin: None,
                 destination: Destination::parse(&destination).expect("digits"),
@@ -285,10 +286,10 @@ impl<'c> RecordPlan<'c> {
     fn line(&self, line_number: &mut u64, started_at: Timestamp) -> InvoiceLine {
         *line_number += 1;
         InvoiceLine {
-            carrier: self.carrier.name.to_owned(),
-            invoice_id: self.carrier.invoice_id.to_owned(),
+            carrier: self.carrier.name.into(),
+            invoice_id: self.carrier.invoice_id.into(),
             invoice_date: None,
-            line_id: line_number.to_string(),
+            line_id: line_number.to_string().into(),
             carrier_ref: self.record.carrier_ref.clone(),
             service: self.record.service,
             started_at,
@@ -376,7 +377,7 @@ impl<'c> RecordPlan<'c> {
             let mut phantom = self.line(line_number, started_at + SignedDuration::from_secs(7));
             phantom.carrier_ref = phantom
                 .carrier_ref
-                .map(|reference| format!("PH{reference}"));
+                .map(|reference| format!("PH{reference}").into());
             phantom.destination =
                 Destination::parse(&format!("{}0000000", self.carrier.rows[0].1)).expect("digits");
             phantom.quantity = Decimal::from(120);
@@ -387,7 +388,7 @@ impl<'c> RecordPlan<'c> {
         if kind == Some(DiscrepancyKind::DuplicateCharge) {
             let mut repeat = line.clone();
             *line_number += 1;
-            repeat.line_id = line_number.to_string();
+            repeat.line_id = line_number.to_string().into();
             planted_line = Some(repeat.line_id.clone());
             sink.line(&repeat);
         }

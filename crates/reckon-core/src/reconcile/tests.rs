@@ -480,8 +480,8 @@ fn every_kind_found_with_exact_amounts_and_no_false_positives() {
         .iter()
         .map(|found| {
             (
-                found.line_id.clone().unwrap_or_default(),
-                found.record_id.clone(),
+                found.line_id.as_deref().unwrap_or_default().to_owned(),
+                found.record_id.as_deref().map(str::to_owned),
                 found.kind,
                 found.billed_quantity,
                 found.expected_quantity,
@@ -537,7 +537,7 @@ fn every_kind_found_with_exact_amounts_and_no_false_positives() {
     assert_eq!(usd_group.unverified_total, d("0.03"));
     assert_eq!(usd_group.overbilled, d("0.0566"));
     assert_eq!(usd_group.underbilled, Decimal::ZERO);
-    let unbilled = &result.summary.groups[&GroupKey::unbilled("acme", usd())];
+    let unbilled = &result.summary.groups[&GroupKey::unbilled(&"acme".into(), usd())];
     assert_eq!(unbilled.underbilled, d("0.025"));
 }
 
@@ -558,7 +558,7 @@ fn a_given_period_limits_unbilled_usage() {
         .discrepancies
         .iter()
         .filter(|found| found.kind == DiscrepancyKind::UnbilledUsage)
-        .map(|found| found.record_id.clone().unwrap())
+        .map(|found| found.record_id.as_deref().unwrap().to_owned())
         .collect();
     // u11 (April 1st, 60 s: 0.0010 + 0.012 = 0.013) is April's only billable record.
     assert_eq!(unbilled, ["u11"]);
