@@ -10,6 +10,7 @@ use reckon_core::rating::rate_record;
 use reckon_core::summary::Summary;
 use reckon_core::{Decimal, FxTable, ReconcileConfig};
 use reckon_export::summary::RunCounts;
+use reckon_import::invoice::InvoiceReader;
 use reckon_import::BadRowPolicy;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -122,48 +123,62 @@ pub fn reconcile_files(
         reckon_import::fx::load_fx(path, &mut fx)?;
     }
     fx.set_staleness_days_max(request.fx_staleness_days);
-    // The invoices load on a second thread while the usage loads and is rated on this one.
-    let (usage, lines) = std::thread::scope(|scope| {
-        let invoices = scope.spawn(|| {
-            reckon_import::invoice::load_invoices(
-                &request.invoices,
+    let (reconciliation, mut counts, mut rejected) =
+        std::thread::scope(|scope| -> anyhow::Result<_> {
+            // A second thread parses the invoices into a bounded queue of batches while this one
+            // loads and rates the usage, then matches the batches as they come: invoice lines are
+            // never all in memory.
+            let (sender, receiver) = std::sync::mpsc::sync_channel(INVOICE_BATCHES_QUEUED_MAX);
+            let invoice_thread = scope.spawn(move || {
+                let mut reader = InvoiceReader::new(&request.invoices, request.policy);
+                let mut reader_progress = progress.reader();
+                loop {
+                    let batch = reader.next_batch(&mut reader_progress, INVOICE_BATCH_LINES_MAX);
+                    let last = batch.as_ref().map_or(true, Vec::is_empty);
+                    if sender.send(batch).is_err() || last {
+                        break;
+                    }
+                }
+                reader
+            });
+            let usage = reckon_import::usage::load_usage(
+                &request.usage,
                 request.policy,
                 &mut progress.reader(),
-            )
-        });
-        let usage = reckon_import::usage::load_usage(
-            &request.usage,
-            request.policy,
-            &mut progress.reader(),
-        )
-        .map(|usage| {
+            )?;
             let ratings: Vec<_> = usage
                 .items
                 .iter()
                 .map(|record| rate_record(&loaded_deck.deck, record))
                 .collect();
-            (usage, ratings)
-        });
-        let lines = invoices
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (usage, lines)
-    });
-    let (mut usage, ratings) = usage?;
-    let mut lines = lines?;
-    progress.set_phase("matching");
-    let reconciliation =
-        reckon_core::reconcile(&usage.items, &ratings, &lines.items, &fx, &request.config);
-
-    let mut rejected = std::mem::take(&mut loaded_deck.rejected);
-    rejected.append(&mut usage.rejected);
-    rejected.append(&mut lines.rejected);
-    let counts = RunCounts {
-        usage_records: usage.items.len() as u64,
-        rate_rows: loaded_deck.deck.len() as u64,
-        invoice_lines: lines.items.len() as u64,
-        rejected_rows: rejected.len() as u64,
-    };
+            let mut reconciler = reckon_core::reconcile::Reconciler::new(
+                &usage.items,
+                &ratings,
+                &fx,
+                &request.config,
+            );
+            for batch in receiver {
+                for line in &batch? {
+                    reconciler.add_line(line);
+                }
+            }
+            let invoices = invoice_thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            progress.set_phase("reporting");
+            let counts = RunCounts {
+                usage_records: usage.items.len() as u64,
+                rate_rows: 0,
+                invoice_lines: invoices.lines_read,
+                rejected_rows: 0,
+            };
+            let mut rejected = usage.rejected;
+            rejected.extend(invoices.rejected);
+            Ok((reconciler.finish(), counts, rejected))
+        })?;
+    rejected.splice(0..0, std::mem::take(&mut loaded_deck.rejected));
+    counts.rate_rows = loaded_deck.deck.len() as u64;
+    counts.rejected_rows = rejected.len() as u64;
     write_reports(request, &reconciliation, &counts, &rejected)?;
     Ok(ReconcileReport {
         discrepancy_count: reconciliation.discrepancies.len(),
@@ -171,6 +186,13 @@ pub fn reconcile_files(
         counts,
     })
 }
+
+/// Lines per batch handed from the invoice reader to the matcher.
+const INVOICE_BATCH_LINES_MAX: usize = 8_192;
+/// Batches the invoice reader may run ahead of the matcher: enough to keep the second core busy
+/// while the usage loads (about 262k lines, ~50 MB), and a bound on memory however large the
+/// invoices. Measured on 1M records: 8 batches 2.6 s, 32 batches 2.2 s (+11 MB), all 1.9 s (+145 MB).
+const INVOICE_BATCHES_QUEUED_MAX: usize = 32;
 
 fn write_reports(
     request: &ReconcileRequest,

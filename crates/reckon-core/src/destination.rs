@@ -1,12 +1,13 @@
 //! Destination numbers reduced to the digits that rating and matching compare.
 
+use compact_str::CompactString;
 use std::fmt;
 
 /// The digits of a destination: what is left after dropping spaces, punctuation and a leading
 /// international prefix (`+` or `00`). `+44 (20) 7123-4567` and `00442071234567` are both
 /// `442071234567`. Any digit string is accepted (short codes too): rating is by prefix.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Destination(Box<str>);
+pub struct Destination(CompactString);
 
 /// Why a destination could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,7 +27,7 @@ impl Destination {
     /// When the text has no digit, or a character other than digits, white space, `+` and the
     /// punctuation numbers are written with (`()-./`).
     pub fn parse(text: &str) -> Result<Destination, DestinationError> {
-        let mut digits = String::with_capacity(text.len());
+        let mut digits = CompactString::with_capacity(text.len());
         for character in text.chars() {
             match character {
                 '0'..='9' => digits.push(character),
@@ -37,14 +38,14 @@ impl Destination {
         let has_plus = text.trim_start().starts_with('+');
         // `00` is the international call prefix; after a `+` it would be part of the number.
         let digits = if !has_plus && digits.starts_with("00") {
-            digits.split_off(2)
+            CompactString::from(&digits[2..])
         } else {
             digits
         };
         if digits.is_empty() {
             return Err(DestinationError::NoDigits);
         }
-        Ok(Destination(digits.into_boxed_str()))
+        Ok(Destination(digits))
     }
 
     /// The digits.

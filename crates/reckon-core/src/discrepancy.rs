@@ -2,6 +2,7 @@
 //! contract, in the precedence order of FORMATS.md.
 
 use crate::{Currency, Service};
+use compact_str::CompactString;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use std::fmt;
@@ -91,9 +92,9 @@ pub struct Discrepancy {
     /// Empty for `unbilled_usage`.
     pub invoice_id: Option<Arc<str>>,
     /// Empty for `unbilled_usage`.
-    pub line_id: Option<Box<str>>,
+    pub line_id: Option<CompactString>,
     /// The matched record, the best candidate of a duplicate, or the unbilled record.
-    pub record_id: Option<Box<str>>,
+    pub record_id: Option<CompactString>,
     pub kind: DiscrepancyKind,
     /// The line's where there is a line, else the record's.
     pub service: Service,

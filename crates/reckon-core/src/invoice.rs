@@ -1,6 +1,7 @@
 //! Invoice lines: what a carrier billed, one line per billed record.
 
 use crate::{Currency, Destination, Service};
+use compact_str::CompactString;
 use jiff::{civil::Date, Timestamp};
 use rust_decimal::Decimal;
 use std::sync::Arc;
@@ -15,9 +16,9 @@ pub struct InvoiceLine {
     /// Date of the invoice, when the file gives one.
     pub invoice_date: Option<Date>,
     /// Line number or id, unique within the invoice.
-    pub line_id: Box<str>,
+    pub line_id: CompactString,
     /// The carrier's id of the billed call or message.
-    pub carrier_ref: Option<Box<str>>,
+    pub carrier_ref: Option<CompactString>,
     pub service: Service,
     /// Start as the carrier recorded it.
     pub started_at: Timestamp,

@@ -35,6 +35,8 @@ pub use reconcile::{reconcile, ReconcileConfig, Reconciliation};
 pub use service::Service;
 pub use usage::UsageRecord;
 
+/// Inline strings for ids (no allocation up to 24 bytes).
+pub use compact_str::CompactString;
 /// An instant in time (UTC-based, nanosecond precision).
 pub use jiff::Timestamp;
 /// Exact decimal numbers: every amount, rate and quantity in Reckon is one of these.

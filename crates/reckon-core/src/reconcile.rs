@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 use jiff::SignedDuration;
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// The tolerances and period of a run.
 #[derive(Clone, Debug)]
@@ -68,20 +69,81 @@ pub fn reconcile(
     fx: &FxTable,
     config: &ReconcileConfig,
 ) -> Reconciliation {
-    assert_eq!(usage.len(), ratings.len());
-    let mut matcher = Matcher::new(usage, config.time_tolerance);
-    let mut summary = Summary::default();
-    let mut discrepancies = Vec::new();
-    let mut carrier_months: HashMap<&str, HashSet<Month>> = HashMap::new();
+    let mut reconciler = Reconciler::new(usage, ratings, fx, config);
+    for line in lines {
+        reconciler.add_line(line);
+    }
+    reconciler.finish()
+}
 
-    for (line_index, line) in lines.iter().enumerate() {
-        let months = carrier_months.entry(&line.carrier).or_default();
-        months.insert(config.period.unwrap_or_else(|| Month::of(line.started_at)));
-        let line_match = matcher.match_line(line);
+/// A reconciliation fed one invoice line at a time, so that invoices can be streamed: only the
+/// usage, its indexes and the discrepancies found stay in memory.
+pub struct Reconciler<'a> {
+    usage: &'a [UsageRecord],
+    ratings: &'a [Option<Rating>],
+    fx: &'a FxTable,
+    config: &'a ReconcileConfig,
+    matcher: Matcher<'a>,
+    summary: Summary,
+    discrepancies: Vec<Discrepancy>,
+    /// The months of each carrier's invoices: its unbilled usage is reported for these.
+    carrier_months: HashMap<Arc<str>, HashSet<Month>>,
+    lines_seen: usize,
+}
+
+impl<'a> Reconciler<'a> {
+    /// Indexes the usage for matching.
+    ///
+    /// # Panics
+    /// When `ratings` and `usage` differ in length.
+    pub fn new(
+        usage: &'a [UsageRecord],
+        ratings: &'a [Option<Rating>],
+        fx: &'a FxTable,
+        config: &'a ReconcileConfig,
+    ) -> Reconciler<'a> {
+        assert_eq!(usage.len(), ratings.len());
+        Reconciler {
+            usage,
+            ratings,
+            fx,
+            config,
+            matcher: Matcher::new(usage, config.time_tolerance),
+            summary: Summary::default(),
+            discrepancies: Vec::new(),
+            carrier_months: HashMap::new(),
+            lines_seen: 0,
+        }
+    }
+
+    /// Matches and classifies the next line of the run.
+    pub fn add_line(&mut self, line: &InvoiceLine) {
+        let line_index = self.lines_seen;
+        self.lines_seen += 1;
+        let month = self
+            .config
+            .period
+            .unwrap_or_else(|| Month::of(line.started_at));
+        match self.carrier_months.get_mut(&line.carrier) {
+            Some(months) => {
+                months.insert(month);
+            }
+            None => {
+                self.carrier_months
+                    .insert(line.carrier.clone(), HashSet::from([month]));
+            }
+        }
+        let line_match = self.matcher.match_line(line);
         let (record_index, check) = match line_match {
             LineMatch::Matched(index) => (
                 Some(index),
-                check_line(line, &usage[index], ratings[index].as_ref(), fx, config),
+                check_line(
+                    line,
+                    &self.usage[index],
+                    self.ratings[index].as_ref(),
+                    self.fx,
+                    self.config,
+                ),
             ),
             LineMatch::Duplicate(index) => (
                 Some(index),
@@ -89,45 +151,50 @@ pub fn reconcile(
             ),
             LineMatch::Unmatched => (None, billed_for_nothing(DiscrepancyKind::UnmatchedCharge)),
         };
-        summary.add_line(line, matches!(line_match, LineMatch::Matched(_)), &check);
+        self.summary
+            .add_line(line, matches!(line_match, LineMatch::Matched(_)), &check);
         if let Some(kind) = check.kind {
             let discrepancy = line_discrepancy(
                 line,
                 line_index,
-                record_index.map(|index| &usage[index]),
+                record_index.map(|index| &self.usage[index]),
                 kind,
                 &check,
             );
-            summary.add_discrepancy(GroupKey::of_line(line), &discrepancy);
-            discrepancies.push(discrepancy);
+            self.summary
+                .add_discrepancy(GroupKey::of_line(line), &discrepancy);
+            self.discrepancies.push(discrepancy);
         }
     }
 
-    for (record_index, record) in usage.iter().enumerate() {
-        let Some(months) = carrier_months.get(&*record.carrier) else {
-            continue; // Usage of a carrier with no invoice in the run is not reported.
-        };
-        let Some(rating) = &ratings[record_index] else {
-            continue;
-        };
-        if matcher.is_taken(record_index)
-            || rating.cost <= Decimal::ZERO
-            || !months.contains(&Month::of(record.started_at))
-        {
-            continue;
+    /// Reports the unbilled usage and returns the sorted result.
+    pub fn finish(mut self) -> Reconciliation {
+        for (record_index, record) in self.usage.iter().enumerate() {
+            let Some(months) = self.carrier_months.get(&record.carrier) else {
+                continue; // Usage of a carrier with no invoice in the run is not reported.
+            };
+            let Some(rating) = &self.ratings[record_index] else {
+                continue;
+            };
+            if self.matcher.is_taken(record_index)
+                || rating.cost <= Decimal::ZERO
+                || !months.contains(&Month::of(record.started_at))
+            {
+                continue;
+            }
+            let discrepancy = unbilled_discrepancy(record, record_index, rating);
+            self.summary.add_discrepancy(
+                GroupKey::unbilled(&record.carrier, rating.currency),
+                &discrepancy,
+            );
+            self.discrepancies.push(discrepancy);
         }
-        let discrepancy = unbilled_discrepancy(record, record_index, rating);
-        summary.add_discrepancy(
-            GroupKey::unbilled(&record.carrier, rating.currency),
-            &discrepancy,
-        );
-        discrepancies.push(discrepancy);
-    }
-
-    discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    Reconciliation {
-        discrepancies,
-        summary,
+        self.discrepancies
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Reconciliation {
+            discrepancies: self.discrepancies,
+            summary: self.summary,
+        }
     }
 }
 

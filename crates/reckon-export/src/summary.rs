@@ -106,7 +106,7 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
     let mut rows = vec![header];
     for (key, totals) in &summary.groups {
         rows.push(group_cells(
-            &*key.carrier,
+            &key.carrier,
             key.invoice_id.as_deref(),
             key.currency.as_str(),
             totals,

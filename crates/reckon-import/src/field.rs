@@ -3,6 +3,7 @@
 use crate::csv_table::Row;
 use crate::error::ImportError;
 use crate::names::Names;
+use compact_str::CompactString;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use reckon_core::{Currency, Destination, Increments, Service};
@@ -134,13 +135,13 @@ impl Row<'_> {
         self.get(column).map(str::to_owned)
     }
 
-    /// An id unique to the row (record id, line id, reference).
-    pub fn id(&self, column: Option<usize>) -> Result<Box<str>, ImportError> {
-        self.required(column).map(Box::from)
+    /// An id unique to the row (record id, line id, reference): stored inline when short.
+    pub fn id(&self, column: Option<usize>) -> Result<CompactString, ImportError> {
+        self.required(column).map(CompactString::from)
     }
 
-    pub fn optional_id(&self, column: Option<usize>) -> Option<Box<str>> {
-        self.get(column).map(Box::from)
+    pub fn optional_id(&self, column: Option<usize>) -> Option<CompactString> {
+        self.get(column).map(CompactString::from)
     }
 
     /// A name many rows share (carrier, customer, invoice), interned.

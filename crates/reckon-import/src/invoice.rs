@@ -1,145 +1,252 @@
-//! `invoice.csv`: a carrier's itemised invoice, one line per billed record.
+//! `invoice.csv`: a carrier's itemised invoice, one line per billed record. Invoices are read as
+//! a stream of batches, so a run never holds every line in memory.
 
-use crate::csv_table::{ColumnSpec, CsvTable};
+use crate::csv_table::{ColumnSpec, CsvTable, Row};
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::names::Names;
-use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
+use crate::{BadRowPolicy, Loaded, Position, Progress, Rejection};
 use reckon_core::InvoiceLine;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 
-/// Loads the invoices of a run, in the order given, lines in file order.
+/// Reads the invoices of a run in the order given, lines in file order, a batch at a time.
+///
+/// A `(carrier, invoice_id, line_id)` that repeats an earlier line of the run is an error (or a
+/// rejection). Lines are remembered by a 128-bit hash of that key and their position, not by
+/// the key itself: about 32 bytes per line. Two distinct keys sharing a 128-bit hash (odds
+/// around 10^-27 for a million lines) would be reported as a repeat, loudly, never lost.
+pub struct InvoiceReader {
+    paths: Vec<PathBuf>,
+    policy: BadRowPolicy,
+    next_file_index: usize,
+    open: Option<OpenInvoice>,
+    names: Names,
+    seen: HashMap<u128, Position, rustc_hash::FxBuildHasher>,
+    /// Rows set aside under [`BadRowPolicy::Quarantine`].
+    pub rejected: Vec<Rejection>,
+    /// Lines returned so far.
+    pub lines_read: u64,
+}
+
+struct OpenInvoice {
+    table: CsvTable,
+    file_index: u32,
+    columns: [Option<usize>; 12],
+}
+
+const COLUMNS: [ColumnSpec; 12] = [
+    ColumnSpec {
+        name: "carrier",
+        required: true,
+    },
+    ColumnSpec {
+        name: "invoice_id",
+        required: true,
+    },
+    ColumnSpec {
+        name: "invoice_date",
+        required: false,
+    },
+    ColumnSpec {
+        name: "line_id",
+        required: true,
+    },
+    ColumnSpec {
+        name: "carrier_ref",
+        required: false,
+    },
+    ColumnSpec {
+        name: "service",
+        required: true,
+    },
+    ColumnSpec {
+        name: "started_at",
+        required: true,
+    },
+    ColumnSpec {
+        name: "destination",
+        required: true,
+    },
+    ColumnSpec {
+        name: "quantity",
+        required: true,
+    },
+    ColumnSpec {
+        name: "rate",
+        required: false,
+    },
+    ColumnSpec {
+        name: "amount",
+        required: true,
+    },
+    ColumnSpec {
+        name: "currency",
+        required: true,
+    },
+];
+
+impl InvoiceReader {
+    /// A reader over the files; each is opened when its turn comes.
+    pub fn new(paths: &[PathBuf], policy: BadRowPolicy) -> InvoiceReader {
+        InvoiceReader {
+            paths: paths.to_vec(),
+            policy,
+            next_file_index: 0,
+            open: None,
+            names: Names::default(),
+            seen: HashMap::default(),
+            rejected: Vec::new(),
+            lines_read: 0,
+        }
+    }
+
+    /// Reads up to `batch_size_max` lines; an empty batch means every file has been read.
+    ///
+    /// # Errors
+    /// A file-level error, or under [`BadRowPolicy::Fail`] the first bad row: a value that does
+    /// not parse, an unknown service, or a line key that repeats across the files.
+    pub fn next_batch(
+        &mut self,
+        progress: &mut dyn Progress,
+        batch_size_max: usize,
+    ) -> Result<Vec<InvoiceLine>, ImportError> {
+        let mut batch = Vec::with_capacity(batch_size_max.min(16_384));
+        while batch.len() < batch_size_max {
+            if self.open.is_none() {
+                let Some(path) = self.paths.get(self.next_file_index) else {
+                    break;
+                };
+                let table = CsvTable::open(path)?;
+                let columns = table.resolve(COLUMNS)?;
+                self.open = Some(OpenInvoice {
+                    table,
+                    file_index: u32::try_from(self.next_file_index).expect("fewer than 2^32 files"),
+                    columns,
+                });
+                self.next_file_index += 1;
+            }
+            let open = self.open.as_mut().expect("opened above");
+            let file_index = open.file_index;
+            let outcome = match open.table.next_row(progress)? {
+                None => {
+                    self.open = None;
+                    continue;
+                }
+                Some(Err(error)) => Err(error),
+                Some(Ok(row)) => {
+                    parse_line(&row, &open.columns, &mut self.names).and_then(|line| {
+                        let position = Position {
+                            file_index,
+                            line_number: row.line_number,
+                        };
+                        check_unique(&mut self.seen, &self.paths, &line, position, &row)
+                            .map(|()| line)
+                    })
+                }
+            };
+            match outcome {
+                Ok(line) => batch.push(line),
+                Err(error) => match self.policy {
+                    BadRowPolicy::Fail => return Err(error),
+                    BadRowPolicy::Quarantine => self.rejected.push(error.to_rejection()),
+                },
+            }
+        }
+        self.lines_read += batch.len() as u64;
+        Ok(batch)
+    }
+}
+
+/// Loads every line of the invoices at once (for small runs and tests; a batch run streams).
 ///
 /// # Errors
-/// A file-level error, or under [`BadRowPolicy::Fail`] the first bad row: a value that does not
-/// parse, an unknown service, or a `(carrier, invoice_id, line_id)` that repeats across the
-/// files.
+/// As [`InvoiceReader::next_batch`].
 pub fn load_invoices(
     paths: &[PathBuf],
     policy: BadRowPolicy,
     progress: &mut dyn Progress,
 ) -> Result<Loaded<InvoiceLine>, ImportError> {
+    let mut reader = InvoiceReader::new(paths, policy);
     let mut loaded = Loaded::default();
-    let mut names = Names::default();
-    for (file_index, path) in paths.iter().enumerate() {
-        let mut table = CsvTable::open(path)?;
-        let [carrier, invoice_id, invoice_date, line_id, carrier_ref, service, started_at, destination, quantity, rate, amount, currency] =
-            table.resolve([
-                ColumnSpec {
-                    name: "carrier",
-                    required: true,
-                },
-                ColumnSpec {
-                    name: "invoice_id",
-                    required: true,
-                },
-                ColumnSpec {
-                    name: "invoice_date",
-                    required: false,
-                },
-                ColumnSpec {
-                    name: "line_id",
-                    required: true,
-                },
-                ColumnSpec {
-                    name: "carrier_ref",
-                    required: false,
-                },
-                ColumnSpec {
-                    name: "service",
-                    required: true,
-                },
-                ColumnSpec {
-                    name: "started_at",
-                    required: true,
-                },
-                ColumnSpec {
-                    name: "destination",
-                    required: true,
-                },
-                ColumnSpec {
-                    name: "quantity",
-                    required: true,
-                },
-                ColumnSpec {
-                    name: "rate",
-                    required: false,
-                },
-                ColumnSpec {
-                    name: "amount",
-                    required: true,
-                },
-                ColumnSpec {
-                    name: "currency",
-                    required: true,
-                },
-            ])?;
-        while let Some(row) = table.next_row(progress)? {
-            let row = match row {
-                Ok(row) => row,
-                Err(error) => {
-                    loaded.reject(error, policy)?;
-                    continue;
-                }
-            };
-            let position = Position {
-                file_index: u32::try_from(file_index).expect("fewer than 2^32 files"),
-                line_number: row.line_number,
-            };
-            let line = (|| {
-                Ok(InvoiceLine {
-                    carrier: row.name(carrier, &mut names)?,
-                    invoice_id: row.name(invoice_id, &mut names)?,
-                    invoice_date: row.optional_date(invoice_date)?,
-                    line_id: row.id(line_id)?,
-                    carrier_ref: row.optional_id(carrier_ref),
-                    service: row.service(service)?,
-                    started_at: row.timestamp(started_at)?,
-                    destination: row.destination(destination)?,
-                    quantity: row.decimal(quantity)?,
-                    rate: row.optional_decimal(rate)?,
-                    amount: row.decimal(amount)?,
-                    currency: row.currency(currency)?,
-                })
-            })();
-            loaded.accept(line, position, policy)?;
+    loop {
+        let batch = reader.next_batch(progress, 65_536)?;
+        if batch.is_empty() {
+            break;
         }
+        loaded.items.extend(batch);
     }
-    reject_repeated_lines(paths, &mut loaded, policy)?;
+    loaded.rejected = reader.rejected;
     Ok(loaded)
 }
 
-fn reject_repeated_lines(
+fn parse_line(
+    row: &Row<'_>,
+    columns: &[Option<usize>; 12],
+    names: &mut Names,
+) -> Result<InvoiceLine, ImportError> {
+    let [carrier, invoice_id, invoice_date, line_id, carrier_ref, service, started_at, destination, quantity, rate, amount, currency] =
+        *columns;
+    Ok(InvoiceLine {
+        carrier: row.name(carrier, names)?,
+        invoice_id: row.name(invoice_id, names)?,
+        invoice_date: row.optional_date(invoice_date)?,
+        line_id: row.id(line_id)?,
+        carrier_ref: row.optional_id(carrier_ref),
+        service: row.service(service)?,
+        started_at: row.timestamp(started_at)?,
+        destination: row.destination(destination)?,
+        quantity: row.decimal(quantity)?,
+        rate: row.optional_decimal(rate)?,
+        amount: row.decimal(amount)?,
+        currency: row.currency(currency)?,
+    })
+}
+
+/// A 128-bit hash of a line's key, from two independent SipHash-1-3 runs.
+fn line_key_hash(line: &InvoiceLine) -> u128 {
+    let half = |domain: u8| {
+        let mut hasher = DefaultHasher::new();
+        (
+            domain,
+            &*line.carrier,
+            &*line.invoice_id,
+            line.line_id.as_str(),
+        )
+            .hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
+fn check_unique(
+    seen: &mut HashMap<u128, Position, rustc_hash::FxBuildHasher>,
     paths: &[PathBuf],
-    loaded: &mut Loaded<InvoiceLine>,
-    policy: BadRowPolicy,
+    line: &InvoiceLine,
+    position: Position,
+    row: &Row<'_>,
 ) -> Result<(), ImportError> {
-    let repeats = repeated_keys(&loaded.items, |line| {
-        (&*line.carrier, &*line.invoice_id, &*line.line_id)
-    });
-    let mut repeat_indexes = Vec::with_capacity(repeats.len());
-    for (first, repeat) in repeats {
-        let line = &loaded.items[repeat];
-        let first_position = loaded.positions[first];
-        let repeat_position = loaded.positions[repeat];
-        let error = ImportErrorDetail {
-            path: paths[repeat_position.file_index as usize].clone(),
-            line_number: Some(repeat_position.line_number),
-            column: None,
-            kind: ImportErrorKind::Repeated {
-                what: format!(
-                    "line {:?} of invoice {:?} of carrier {:?}",
-                    line.line_id, line.invoice_id, line.carrier
-                ),
-                first_path: paths[first_position.file_index as usize]
-                    .display()
-                    .to_string(),
-                first_line: first_position.line_number,
-            },
+    let first = match seen.entry(line_key_hash(line)) {
+        std::collections::hash_map::Entry::Vacant(vacant) => {
+            vacant.insert(position);
+            return Ok(());
         }
-        .into();
-        loaded.reject(error, policy)?;
-        repeat_indexes.push(repeat);
+        std::collections::hash_map::Entry::Occupied(occupied) => *occupied.get(),
+    };
+    Err(ImportErrorDetail {
+        path: paths[position.file_index as usize].clone(),
+        line_number: Some(row.line_number),
+        column: None,
+        kind: ImportErrorKind::Repeated {
+            what: format!(
+                "line {:?} of invoice {:?} of carrier {:?}",
+                line.line_id.as_str(),
+                &*line.invoice_id,
+                &*line.carrier
+            ),
+            first_path: paths[first.file_index as usize].display().to_string(),
+            first_line: first.line_number,
+        },
     }
-    loaded.remove_indexes(&repeat_indexes);
-    Ok(())
+    .into())
 }

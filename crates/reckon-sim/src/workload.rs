@@ -5,8 +5,8 @@ use crate::model;
 use crate::random::SplitMix64;
 use jiff::SignedDuration;
 use reckon_core::{
-    Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service,
-    Timestamp, UsageRecord,
+    CompactString, Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine,
+    RateRow, Service, Timestamp, UsageRecord,
 };
 use std::sync::Arc;
 
@@ -44,8 +44,8 @@ impl Default for SimConfig {
 pub struct Planted {
     pub carrier: Arc<str>,
     /// `None` for unbilled usage.
-    pub line_id: Option<Box<str>>,
-    pub record_id: Option<Box<str>>,
+    pub line_id: Option<CompactString>,
+    pub record_id: Option<CompactString>,
     pub kind: DiscrepancyKind,
 }
 
@@ -234,7 +234,7 @@ struct RecordPlan<'c> {
 
 struct Emitted {
     /// The line that carries the planted discrepancy.
-    line_id: Option<Box<str>>,
+    line_id: Option<CompactString>,
     /// Whether the planted kind was really produced (some need a rate to exist).
     planted: bool,
 }
