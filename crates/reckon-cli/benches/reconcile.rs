@@ -23,10 +23,8 @@ fn peak_resident_mib() -> Option<u64> {
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument would make no sense here.
-    let records: usize = std::env::var("RECKON_BENCH_RECORDS")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(1_000_000);
+    let records: usize =
+        std::env::var("RECKON_BENCH_RECORDS").ok().and_then(|text| text.parse().ok()).unwrap_or(1_000_000);
     let dir = std::env::var("RECKON_BENCH_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir().join(format!("reckon-bench-{records}")));
@@ -34,18 +32,11 @@ fn main() {
 
     let started = Instant::now();
     let mut sink = CsvSink::create(&inputs).expect("create bench inputs");
-    let config = SimConfig {
-        seed: 1,
-        records,
-        discrepancies_per_mille: 10,
-        ..SimConfig::default()
-    };
+    let config = SimConfig { seed: 1, records, discrepancies_per_mille: 10, ..SimConfig::default() };
     let planted = generate(&config, &mut sink);
     let invoices = sink.finish().expect("write bench inputs");
-    let input_bytes: u64 = std::fs::read_dir(&inputs)
-        .unwrap()
-        .map(|entry| entry.unwrap().metadata().unwrap().len())
-        .sum();
+    let input_bytes: u64 =
+        std::fs::read_dir(&inputs).unwrap().map(|entry| entry.unwrap().metadata().unwrap().len()).sum();
     println!(
         "generated {records} usage records, {} planted discrepancies, {:.1} MiB of CSV in {:.2?} ({})",
         planted.len(),
@@ -61,6 +52,7 @@ fn main() {
         invoices,
         fx: None,
         fx_staleness_days: None,
+        networks: None,
         out: dir.join("out"),
         config: reckon_core::ReconcileConfig::default(),
         policy: BadRowPolicy::Fail,
@@ -69,11 +61,7 @@ fn main() {
     let report = reconcile_files(&request, &ByteProgress::hidden()).expect("reconcile");
     let elapsed = started.elapsed();
     let found: u64 = report.summary.kind_counts().iter().sum();
-    assert_eq!(
-        found as usize,
-        planted.len(),
-        "the pipeline must find exactly what was planted"
-    );
+    assert_eq!(found as usize, planted.len(), "the pipeline must find exactly what was planted");
     println!(
         "reconciled {} records against {} invoice lines in {:.2?}: {:.0} records/s, {:.1} MiB/s of input; {} discrepancies",
         report.counts.usage_records,

@@ -34,6 +34,9 @@ pub struct ReconcileArgs {
     /// Dated exchange rates (fx.csv: date,currency,per_eur).
     #[arg(long, value_name = "FILE")]
     pub fx: Option<PathBuf>,
+    /// Number-to-network table (networks.csv: prefix,mcc,mnc) for rates priced per network.
+    #[arg(long, value_name = "FILE")]
+    pub networks: Option<PathBuf>,
     /// Folder for discrepancies.csv, summary.json (and rejected.csv).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

@@ -15,18 +15,10 @@ use std::process::ExitCode;
 
 /// Runs `reckon demo`.
 pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
-    let dir = arguments
-        .dir
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("reckon-demo"));
+    let dir = arguments.dir.clone().unwrap_or_else(|| std::env::temp_dir().join("reckon-demo"));
     let inputs = dir.join("inputs");
-    let mut sink =
-        CsvSink::create(&inputs).with_context(|| format!("creating {}", inputs.display()))?;
-    let config = SimConfig {
-        seed: arguments.seed,
-        records: arguments.records,
-        ..SimConfig::default()
-    };
+    let mut sink = CsvSink::create(&inputs).with_context(|| format!("creating {}", inputs.display()))?;
+    let config = SimConfig { seed: arguments.seed, records: arguments.records, ..SimConfig::default() };
     let planted = generate(&config, &mut sink);
     let invoices = sink.finish().context("writing the demo inputs")?;
     let request = ReconcileRequest {
@@ -35,6 +27,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         invoices,
         fx: None,
         fx_staleness_days: None,
+        networks: None,
         out: dir.join("out"),
         config: reckon_core::ReconcileConfig::default(),
         policy: BadRowPolicy::Fail,
@@ -49,23 +42,10 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         request.out.display()
     );
     let found = report.summary.kind_counts();
-    let _ = writeln!(
-        text,
-        "{:<18} {:>8} {:>8}",
-        "planted kind", "planted", "found"
-    );
+    let _ = writeln!(text, "{:<18} {:>8} {:>8}", "planted kind", "planted", "found");
     for kind in DiscrepancyKind::ALL {
-        let planted_count = planted
-            .iter()
-            .filter(|planted| planted.kind == kind)
-            .count();
-        let _ = writeln!(
-            text,
-            "{:<18} {:>8} {:>8}",
-            kind.as_str(),
-            planted_count,
-            found[kind.precedence()]
-        );
+        let planted_count = planted.iter().filter(|planted| planted.kind == kind).count();
+        let _ = writeln!(text, "{:<18} {:>8} {:>8}", kind.as_str(), planted_count, found[kind.precedence()]);
     }
     text.push('\n');
     crate::print_report(&text)?;

@@ -5,8 +5,9 @@
 use crate::args::{ReconcileArgs, ReconcileOptions};
 use crate::progress::ByteProgress;
 use anyhow::{bail, Context};
+use reckon_core::network::NetworkMap;
 use reckon_core::period::Month;
-use reckon_core::rating::rate_record;
+use reckon_core::rating::{rate_all, Party};
 use reckon_core::summary::Summary;
 use reckon_core::{Decimal, FxTable, ReconcileConfig};
 use reckon_export::summary::RunCounts;
@@ -24,6 +25,8 @@ pub struct ReconcileRequest {
     pub invoices: Vec<PathBuf>,
     pub fx: Option<PathBuf>,
     pub fx_staleness_days: Option<i32>,
+    /// Number-to-network table for network-priced messaging.
+    pub networks: Option<PathBuf>,
     pub out: PathBuf,
     pub config: ReconcileConfig,
     pub policy: BadRowPolicy,
@@ -45,18 +48,13 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         invoices: arguments.invoice.clone(),
         fx: arguments.fx.clone(),
         fx_staleness_days: arguments.options.fx_staleness_days,
+        networks: arguments.networks.clone(),
         out: arguments.out.clone(),
         config: reconcile_config(&arguments.options)?,
-        policy: if arguments.options.skip_bad_rows {
-            BadRowPolicy::Quarantine
-        } else {
-            BadRowPolicy::Fail
-        },
+        policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
     };
-    let inputs: Vec<&PathBuf> = std::iter::once(&request.usage)
-        .chain(&request.rates)
-        .chain(&request.invoices)
-        .collect();
+    let inputs: Vec<&PathBuf> =
+        std::iter::once(&request.usage).chain(&request.rates).chain(&request.invoices).collect();
     let progress = ByteProgress::new(&inputs, arguments.options.quiet);
     let report = reconcile_files(&request, &progress);
     progress.finish();
@@ -65,29 +63,19 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
 }
 
 /// Prints the summary table (unless quiet) and picks the exit code.
-pub(crate) fn report_outcome(
-    report: &ReconcileReport,
-    options: &ReconcileOptions,
-) -> anyhow::Result<ExitCode> {
+pub(crate) fn report_outcome(report: &ReconcileReport, options: &ReconcileOptions) -> anyhow::Result<ExitCode> {
     if !options.quiet {
-        crate::print_report(&reckon_export::summary::summary_table(
-            &report.summary,
-            &report.counts,
-        ))?;
+        crate::print_report(&reckon_export::summary::summary_table(&report.summary, &report.counts))?;
     }
     let found = report.discrepancy_count > 0;
-    Ok(if found && options.fail_on_discrepancy {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if found && options.fail_on_discrepancy { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Turns the flags into the core's configuration.
 pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<ReconcileConfig> {
     let tolerance = |flag: &str, text: &str| -> anyhow::Result<Decimal> {
-        let value = Decimal::from_str(text.trim())
-            .map_err(|_| anyhow::anyhow!("--{flag}: {text:?} is not a decimal"))?;
+        let value =
+            Decimal::from_str(text.trim()).map_err(|_| anyhow::anyhow!("--{flag}: {text:?} is not a decimal"))?;
         if value.is_sign_negative() {
             bail!("--{flag}: must be >= 0, got {text}");
         }
@@ -111,71 +99,55 @@ pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<Rec
 ///
 /// # Errors
 /// The first input error (file, line, column), or an I/O error writing the reports.
-pub fn reconcile_files(
-    request: &ReconcileRequest,
-    progress: &ByteProgress,
-) -> anyhow::Result<ReconcileReport> {
+pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> anyhow::Result<ReconcileReport> {
     progress.set_phase("reading");
-    let mut loaded_deck =
-        reckon_import::rates::load_rates(&request.rates, request.policy, &mut progress.reader())?;
+    let mut loaded_deck = reckon_import::rates::load_rates(&request.rates, request.policy, &mut progress.reader())?;
     let mut fx = FxTable::new();
     if let Some(path) = &request.fx {
         reckon_import::fx::load_fx(path, &mut fx)?;
     }
     fx.set_staleness_days_max(request.fx_staleness_days);
-    let (reconciliation, mut counts, mut rejected) =
-        std::thread::scope(|scope| -> anyhow::Result<_> {
-            // A second thread parses the invoices into a bounded queue of batches while this one
-            // loads and rates the usage, then matches the batches as they come: invoice lines are
-            // never all in memory.
-            let (sender, receiver) = std::sync::mpsc::sync_channel(INVOICE_BATCHES_QUEUED_MAX);
-            let invoice_thread = scope.spawn(move || {
-                let mut reader = InvoiceReader::new(&request.invoices, request.policy);
-                let mut reader_progress = progress.reader();
-                loop {
-                    let batch = reader.next_batch(&mut reader_progress, INVOICE_BATCH_LINES_MAX);
-                    let last = batch.as_ref().map_or(true, Vec::is_empty);
-                    if sender.send(batch).is_err() || last {
-                        break;
-                    }
-                }
-                reader
-            });
-            let usage = reckon_import::usage::load_usage(
-                &request.usage,
-                request.policy,
-                &mut progress.reader(),
-            )?;
-            let ratings: Vec<_> = usage
-                .items
-                .iter()
-                .map(|record| rate_record(&loaded_deck.deck, record))
-                .collect();
-            let mut reconciler = reckon_core::reconcile::Reconciler::new(
-                &usage.items,
-                &ratings,
-                &fx,
-                &request.config,
-            );
-            for batch in receiver {
-                for line in &batch? {
-                    reconciler.add_line(line);
+    let mut networks = NetworkMap::new();
+    if let Some(path) = &request.networks {
+        reckon_import::networks::load_networks(path, &mut networks)?;
+    }
+    let (reconciliation, mut counts, mut rejected) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        // A second thread parses the invoices into a bounded queue of batches while this one
+        // loads and rates the usage, then matches the batches as they come: invoice lines are
+        // never all in memory.
+        let (sender, receiver) = std::sync::mpsc::sync_channel(INVOICE_BATCHES_QUEUED_MAX);
+        let invoice_thread = scope.spawn(move || {
+            let mut reader = InvoiceReader::new(&request.invoices, request.policy);
+            let mut reader_progress = progress.reader();
+            loop {
+                let batch = reader.next_batch(&mut reader_progress, INVOICE_BATCH_LINES_MAX);
+                let last = batch.as_ref().map_or(true, Vec::is_empty);
+                if sender.send(batch).is_err() || last {
+                    break;
                 }
             }
-            let invoices = invoice_thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            progress.set_phase("reporting");
-            let counts = RunCounts {
-                usage_records: usage.items.len() as u64,
-                rate_rows: 0,
-                invoice_lines: invoices.lines_read,
-                rejected_rows: 0,
-            };
-            let mut rejected = usage.rejected;
-            rejected.extend(invoices.rejected);
-            Ok((reconciler.finish(), counts, rejected))
-        })?;
+            reader
+        });
+        let usage = reckon_import::usage::load_usage(&request.usage, request.policy, &mut progress.reader())?;
+        let ratings = rate_all(&loaded_deck.deck, &usage.items, Party::Carrier, &networks);
+        let mut reconciler = reckon_core::reconcile::Reconciler::new(&usage.items, &ratings, &fx, &request.config);
+        for batch in receiver {
+            for line in &batch? {
+                reconciler.add_line(line);
+            }
+        }
+        let invoices = invoice_thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        progress.set_phase("reporting");
+        let counts = RunCounts {
+            usage_records: usage.items.len() as u64,
+            rate_rows: 0,
+            invoice_lines: invoices.lines_read,
+            rejected_rows: 0,
+        };
+        let mut rejected = usage.rejected;
+        rejected.extend(invoices.rejected);
+        Ok((reconciler.finish(), counts, rejected))
+    })?;
     rejected.splice(0..0, std::mem::take(&mut loaded_deck.rejected));
     counts.rate_rows = loaded_deck.deck.len() as u64;
     counts.rejected_rows = rejected.len() as u64;
@@ -203,14 +175,11 @@ fn write_reports(
     let out = &request.out;
     fs_err::create_dir_all(out)?;
     write_atomically(&out.join("discrepancies.csv"), |file| {
-        reckon_export::discrepancies::write_discrepancies(file, &reconciliation.discrepancies)
-            .map_err(Into::into)
+        reckon_export::discrepancies::write_discrepancies(file, &reconciliation.discrepancies).map_err(Into::into)
     })?;
     write_atomically(&out.join("summary.json"), |file| {
         use std::io::Write;
-        file.write_all(
-            reckon_export::summary::summary_json(&reconciliation.summary, counts).as_bytes(),
-        )?;
+        file.write_all(reckon_export::summary::summary_json(&reconciliation.summary, counts).as_bytes())?;
         Ok(())
     })?;
     let rejected_path = out.join("rejected.csv");

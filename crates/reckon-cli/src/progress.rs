@@ -20,21 +20,16 @@ pub struct ReadProgress {
 impl ByteProgress {
     /// A bar over the sizes of `paths`; hidden when stderr is not a terminal or `hidden`.
     pub fn new(paths: &[&PathBuf], hidden: bool) -> ByteProgress {
-        let total: u64 = paths
-            .iter()
-            .filter_map(|path| std::fs::metadata(path).ok())
-            .map(|metadata| metadata.len())
-            .sum();
+        let total: u64 =
+            paths.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|metadata| metadata.len()).sum();
         let bar = if hidden || !std::io::stderr().is_terminal() {
             ProgressBar::hidden()
         } else {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             bar
         };
@@ -43,17 +38,12 @@ impl ByteProgress {
 
     /// A hidden bar.
     pub fn hidden() -> ByteProgress {
-        ByteProgress {
-            bar: ProgressBar::hidden(),
-        }
+        ByteProgress { bar: ProgressBar::hidden() }
     }
 
     /// A handle for one reader (one thread).
     pub fn reader(&self) -> ReadProgress {
-        ReadProgress {
-            bar: self.bar.clone(),
-            current_bytes: 0,
-        }
+        ReadProgress { bar: self.bar.clone(), current_bytes: 0 }
     }
 
     /// Names the phase shown beside the bar.

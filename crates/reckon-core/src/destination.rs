@@ -37,11 +37,7 @@ impl Destination {
         }
         let has_plus = text.trim_start().starts_with('+');
         // `00` is the international call prefix; after a `+` it would be part of the number.
-        let digits = if !has_plus && digits.starts_with("00") {
-            CompactString::from(&digits[2..])
-        } else {
-            digits
-        };
+        let digits = if !has_plus && digits.starts_with("00") { CompactString::from(&digits[2..]) } else { digits };
         if digits.is_empty() {
             return Err(DestinationError::NoDigits);
         }
@@ -72,27 +68,16 @@ mod tests {
 
     #[test]
     fn normalises_the_written_forms_of_one_number() {
-        for written in [
-            "+44 (20) 7123-4567",
-            "00442071234567",
-            "442071234567",
-            "+442071234567",
-            " 0044 20 7123 4567 ",
-        ] {
-            assert_eq!(
-                Destination::parse(written).unwrap().digits(),
-                "442071234567"
-            );
+        for written in ["+44 (20) 7123-4567", "00442071234567", "442071234567", "+442071234567", " 0044 20 7123 4567 "]
+        {
+            assert_eq!(Destination::parse(written).unwrap().digits(), "442071234567");
         }
     }
 
     #[test]
     fn keeps_short_codes_and_rejects_letters() {
         assert_eq!(Destination::parse("12345").unwrap().digits(), "12345");
-        assert_eq!(
-            Destination::parse("+44 ABC"),
-            Err(DestinationError::BadCharacter('A'))
-        );
+        assert_eq!(Destination::parse("+44 ABC"), Err(DestinationError::BadCharacter('A')));
         assert_eq!(Destination::parse("+ -"), Err(DestinationError::NoDigits));
         assert_eq!(Destination::parse("00"), Err(DestinationError::NoDigits));
     }

@@ -60,9 +60,7 @@ impl DiscrepancyKind {
 
     /// Parses a name as written in `discrepancies.csv`.
     pub fn parse(name: &str) -> Option<DiscrepancyKind> {
-        DiscrepancyKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == name)
+        DiscrepancyKind::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 
     /// The stable numeric code.
@@ -72,10 +70,7 @@ impl DiscrepancyKind {
 
     /// Position in [`DiscrepancyKind::ALL`] (precedence order).
     pub fn precedence(self) -> usize {
-        DiscrepancyKind::ALL
-            .iter()
-            .position(|kind| *kind == self)
-            .expect("every kind is in ALL")
+        DiscrepancyKind::ALL.iter().position(|kind| *kind == self).expect("every kind is in ALL")
     }
 }
 
@@ -119,12 +114,7 @@ impl Discrepancy {
     /// The order of `discrepancies.csv`: carrier, then invoice_id (unbilled rows, with no
     /// invoice, first), then the line in file order, then the record in usage order.
     pub fn sort_key(&self) -> (&str, Option<&str>, Option<usize>, Option<usize>) {
-        (
-            &self.carrier,
-            self.invoice_id.as_deref(),
-            self.line_index,
-            self.record_index,
-        )
+        (&self.carrier, self.invoice_id.as_deref(), self.line_index, self.record_index)
     }
 }
 
@@ -134,10 +124,7 @@ mod tests {
 
     #[test]
     fn codes_are_stable_and_names_round_trip() {
-        let codes: Vec<u8> = DiscrepancyKind::ALL
-            .iter()
-            .map(|kind| kind.code())
-            .collect();
+        let codes: Vec<u8> = DiscrepancyKind::ALL.iter().map(|kind| kind.code()).collect();
         assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
         for kind in DiscrepancyKind::ALL {
             assert_eq!(DiscrepancyKind::parse(kind.as_str()), Some(kind));

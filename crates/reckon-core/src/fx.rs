@@ -22,13 +22,10 @@ pub enum FxError {
     UnknownCurrency { currency: Currency },
     #[error("no exchange rate for {currency} on or before {date}")]
     BeforeFirstRate { currency: Currency, date: Date },
-    #[error("the latest {currency} rate on or before {date} is from {rate_date}, more than {staleness_days_max} days old")]
-    Stale {
-        currency: Currency,
-        date: Date,
-        rate_date: Date,
-        staleness_days_max: i32,
-    },
+    #[error(
+        "the latest {currency} rate on or before {date} is from {rate_date}, more than {staleness_days_max} days old"
+    )]
+    Stale { currency: Currency, date: Date, rate_date: Date, staleness_days_max: i32 },
     #[error("rate per EUR must be greater than 0")]
     NotPositive,
     #[error("{currency} has two different rates on {date}")]
@@ -50,12 +47,7 @@ impl FxTable {
     ///
     /// # Errors
     /// When the rate is not positive, or the table holds a different rate for that day.
-    pub fn insert(
-        &mut self,
-        date: Date,
-        currency: Currency,
-        per_eur: Decimal,
-    ) -> Result<(), FxError> {
+    pub fn insert(&mut self, date: Date, currency: Currency, per_eur: Decimal) -> Result<(), FxError> {
         if per_eur <= Decimal::ZERO {
             return Err(FxError::NotPositive);
         }
@@ -83,24 +75,14 @@ impl FxTable {
         if currency == Currency::EUR {
             return Ok(Decimal::ONE);
         }
-        let series = self
-            .rates
-            .get(&currency)
-            .ok_or(FxError::UnknownCurrency { currency })?;
+        let series = self.rates.get(&currency).ok_or(FxError::UnknownCurrency { currency })?;
         let after = series.partition_point(|(day, _)| *day <= date);
-        let (rate_date, rate) = *after
-            .checked_sub(1)
-            .map(|index| &series[index])
-            .ok_or(FxError::BeforeFirstRate { currency, date })?;
+        let (rate_date, rate) =
+            *after.checked_sub(1).map(|index| &series[index]).ok_or(FxError::BeforeFirstRate { currency, date })?;
         if let Some(staleness_days_max) = self.staleness_days_max {
             let age_days = (date - rate_date).get_days();
             if age_days > staleness_days_max {
-                return Err(FxError::Stale {
-                    currency,
-                    date,
-                    rate_date,
-                    staleness_days_max,
-                });
+                return Err(FxError::Stale { currency, date, rate_date, staleness_days_max });
             }
         }
         Ok(rate)
@@ -114,13 +96,7 @@ impl FxTable {
     ///
     /// # Properties
     /// Converting a sum equals summing the conversions (up to the last of 28 significant digits).
-    pub fn convert(
-        &self,
-        amount: Decimal,
-        from: Currency,
-        to: Currency,
-        date: Date,
-    ) -> Result<Decimal, FxError> {
+    pub fn convert(&self, amount: Decimal, from: Currency, to: Currency, date: Date) -> Result<Decimal, FxError> {
         if from == to {
             return Ok(amount);
         }
@@ -148,41 +124,24 @@ mod tests {
     fn table() -> FxTable {
         let mut table = FxTable::new();
         // Thursday and Friday; no rates on the weekend.
-        table
-            .insert(date(2026, 3, 5), currency("USD"), d("1.0800"))
-            .unwrap();
-        table
-            .insert(date(2026, 3, 6), currency("USD"), d("1.0850"))
-            .unwrap();
-        table
-            .insert(date(2026, 3, 5), currency("GBP"), d("0.8400"))
-            .unwrap();
-        table
-            .insert(date(2026, 3, 6), currency("GBP"), d("0.8500"))
-            .unwrap();
+        table.insert(date(2026, 3, 5), currency("USD"), d("1.0800")).unwrap();
+        table.insert(date(2026, 3, 6), currency("USD"), d("1.0850")).unwrap();
+        table.insert(date(2026, 3, 5), currency("GBP"), d("0.8400")).unwrap();
+        table.insert(date(2026, 3, 6), currency("GBP"), d("0.8500")).unwrap();
         table
     }
 
     #[test]
     fn usd_to_gbp_through_eur() {
         // 10.85 USD on Friday 2026-03-06: 10.85 / 1.085 = 10 EUR; 10 * 0.85 = 8.5 GBP
-        let converted = table()
-            .convert(
-                d("10.85"),
-                currency("USD"),
-                currency("GBP"),
-                date(2026, 3, 6),
-            )
-            .unwrap();
+        let converted = table().convert(d("10.85"), currency("USD"), currency("GBP"), date(2026, 3, 6)).unwrap();
         assert_eq!(converted, d("8.5"));
     }
 
     #[test]
     fn weekend_uses_friday() {
         // Sunday 2026-03-08 -> Friday's 1.0850: 1.085 USD = 1 EUR
-        let converted = table()
-            .convert(d("1.085"), currency("USD"), Currency::EUR, date(2026, 3, 8))
-            .unwrap();
+        let converted = table().convert(d("1.085"), currency("USD"), Currency::EUR, date(2026, 3, 8)).unwrap();
         assert_eq!(converted, d("1"));
     }
 
@@ -191,21 +150,13 @@ mod tests {
         let table = table();
         assert_eq!(
             table.convert(d("1"), currency("JPY"), Currency::EUR, date(2026, 3, 6)),
-            Err(FxError::UnknownCurrency {
-                currency: currency("JPY")
-            })
+            Err(FxError::UnknownCurrency { currency: currency("JPY") })
         );
         assert_eq!(
             table.convert(d("1"), currency("USD"), Currency::EUR, date(2026, 3, 4)),
-            Err(FxError::BeforeFirstRate {
-                currency: currency("USD"),
-                date: date(2026, 3, 4)
-            })
+            Err(FxError::BeforeFirstRate { currency: currency("USD"), date: date(2026, 3, 4) })
         );
-        assert_eq!(
-            table.convert(d("1"), currency("XYZ"), currency("XYZ"), date(2026, 3, 4)),
-            Ok(d("1"))
-        );
+        assert_eq!(table.convert(d("1"), currency("XYZ"), currency("XYZ"), date(2026, 3, 4)), Ok(d("1")));
     }
 
     #[test]
@@ -215,28 +166,17 @@ mod tests {
         // 2026-03-13 is 7 days after Friday: allowed.
         assert!(table.per_eur(currency("USD"), date(2026, 3, 13)).is_ok());
         // 2026-03-14 is 8 days after: stale.
-        assert!(matches!(
-            table.per_eur(currency("USD"), date(2026, 3, 14)),
-            Err(FxError::Stale { .. })
-        ));
+        assert!(matches!(table.per_eur(currency("USD"), date(2026, 3, 14)), Err(FxError::Stale { .. })));
     }
 
     #[test]
     fn insert_refuses_conflicts_and_accepts_repeats() {
         let mut table = table();
-        assert!(table
-            .insert(date(2026, 3, 5), currency("USD"), d("1.08"))
-            .is_ok());
+        assert!(table.insert(date(2026, 3, 5), currency("USD"), d("1.08")).is_ok());
         assert_eq!(
             table.insert(date(2026, 3, 5), currency("USD"), d("1.09")),
-            Err(FxError::Conflicting {
-                currency: currency("USD"),
-                date: date(2026, 3, 5)
-            })
+            Err(FxError::Conflicting { currency: currency("USD"), date: date(2026, 3, 5) })
         );
-        assert_eq!(
-            table.insert(date(2026, 3, 5), currency("CHF"), d("0")),
-            Err(FxError::NotPositive)
-        );
+        assert_eq!(table.insert(date(2026, 3, 5), currency("CHF"), d("0")), Err(FxError::NotPositive));
     }
 }

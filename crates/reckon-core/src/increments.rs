@@ -23,10 +23,7 @@ pub enum IncrementsError {
 
 impl Increments {
     /// Per-unit billing, the default: `1/1`.
-    pub const PER_UNIT: Increments = Increments {
-        first: Decimal::ONE,
-        next: Decimal::ONE,
-    };
+    pub const PER_UNIT: Increments = Increments { first: Decimal::ONE, next: Decimal::ONE };
 
     /// Parses `A/B`.
     ///

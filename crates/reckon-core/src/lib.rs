@@ -15,12 +15,14 @@ pub mod increments;
 pub mod invoice;
 pub mod matching;
 pub mod money;
+pub mod network;
 pub mod period;
 pub mod rate_deck;
 pub mod rating;
 pub mod reconcile;
 pub mod service;
 pub mod summary;
+pub mod time_band;
 pub mod usage;
 
 pub use currency::Currency;

@@ -50,9 +50,7 @@ impl CandidateIndex {
         let mut groups = FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
         let mut group_start = 0;
         for index in 0..entries.len() {
-            let last_of_group = entries
-                .get(index + 1)
-                .is_none_or(|next| next.0 != entries[index].0);
+            let last_of_group = entries.get(index + 1).is_none_or(|next| next.0 != entries[index].0);
             if last_of_group {
                 let length = index + 1 - group_start;
                 groups.insert(entries[index].0, (group_start as u32, length as u32));
@@ -61,20 +59,14 @@ impl CandidateIndex {
         }
         CandidateIndex {
             groups,
-            started_at: if keep_times {
-                entries.iter().map(|entry| entry.1).collect()
-            } else {
-                Vec::new()
-            },
+            started_at: if keep_times { entries.iter().map(|entry| entry.1).collect() } else { Vec::new() },
             slots: entries.into_iter().map(|entry| entry.2).collect(),
         }
     }
 
     /// The slot range of a hash.
     fn range(&self, hash: u64) -> std::ops::Range<usize> {
-        self.groups.get(&hash).map_or(0..0, |&(start, length)| {
-            start as usize..(start + length) as usize
-        })
+        self.groups.get(&hash).map_or(0..0, |&(start, length)| start as usize..(start + length) as usize)
     }
 }
 
@@ -93,10 +85,7 @@ fn destination_hash(carrier: &str, service: Service, digits: &str) -> u64 {
 impl<'a> Matcher<'a> {
     /// Indexes the usage. `time_tolerance` is the largest start difference of a match by time.
     pub fn new(usage: &'a [UsageRecord], time_tolerance: SignedDuration) -> Matcher<'a> {
-        assert!(
-            u32::try_from(usage.len()).is_ok(),
-            "fewer than 2^32 records"
-        );
+        assert!(u32::try_from(usage.len()).is_ok(), "fewer than 2^32 records");
         let mut by_reference = Vec::with_capacity(usage.len());
         let mut by_destination = Vec::with_capacity(usage.len());
         for (index, record) in usage.iter().enumerate() {
@@ -104,14 +93,9 @@ impl<'a> Matcher<'a> {
             if let Some(reference) = &record.carrier_ref {
                 // Usage order within a reference: the time is irrelevant, so every entry gets
                 // the same one.
-                by_reference.push((
-                    reference_hash(&record.carrier, reference),
-                    Timestamp::UNIX_EPOCH,
-                    index,
-                ));
+                by_reference.push((reference_hash(&record.carrier, reference), Timestamp::UNIX_EPOCH, index));
             }
-            let hash =
-                destination_hash(&record.carrier, record.service, record.destination.digits());
+            let hash = destination_hash(&record.carrier, record.service, record.destination.digits());
             by_destination.push((hash, record.started_at, index));
         }
         Matcher {
@@ -127,14 +111,10 @@ impl<'a> Matcher<'a> {
     pub fn match_line(&mut self, line: &InvoiceLine) -> LineMatch {
         let mut best_by_reference = None;
         if let Some(reference) = &line.carrier_ref {
-            let range = self
-                .by_reference
-                .range(reference_hash(&line.carrier, reference));
+            let range = self.by_reference.range(reference_hash(&line.carrier, reference));
             for &index in &self.by_reference.slots[range] {
                 let record = &self.usage[index as usize];
-                if record.carrier != line.carrier
-                    || record.carrier_ref.as_deref() != Some(reference)
-                {
+                if record.carrier != line.carrier || record.carrier_ref.as_deref() != Some(reference) {
                     continue; // another key with the same hash
                 }
                 if !self.taken[index as usize] {
@@ -164,19 +144,14 @@ impl<'a> Matcher<'a> {
 
     /// The nearest candidate by time (ties: usage order), optionally only among untaken ones.
     fn nearest_by_time(&self, line: &InvoiceLine, untaken_only: bool) -> Option<u32> {
-        let range = self.by_destination.range(destination_hash(
-            &line.carrier,
-            line.service,
-            line.destination.digits(),
-        ));
+        let range = self.by_destination.range(destination_hash(&line.carrier, line.service, line.destination.digits()));
         let earliest = line.started_at.checked_sub(self.time_tolerance).ok()?;
         let latest = line.started_at.checked_add(self.time_tolerance).ok()?;
         let times = &self.by_destination.started_at[range.clone()];
         let first = times.partition_point(|started_at| *started_at < earliest);
         let mut best: Option<(SignedDuration, u32)> = None;
-        for (&started_at, &index) in times[first..]
-            .iter()
-            .zip(&self.by_destination.slots[range.start + first..range.end])
+        for (&started_at, &index) in
+            times[first..].iter().zip(&self.by_destination.slots[range.start + first..range.end])
         {
             if started_at > latest {
                 break;

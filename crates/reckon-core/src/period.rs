@@ -19,10 +19,7 @@ impl Month {
     /// The UTC month an instant falls in.
     pub fn of(instant: Timestamp) -> Month {
         let date = instant.to_zoned(TimeZone::UTC).date();
-        Month {
-            year: date.year(),
-            month: date.month(),
-        }
+        Month { year: date.year(), month: date.month() }
     }
 
     /// Parses `YYYY-MM`.

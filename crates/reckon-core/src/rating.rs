@@ -1,10 +1,21 @@
-//! Rating: what one usage record should cost under the carrier's contract
-//! (FORMATS.md, "Rating one record").
+//! Rating: what each usage record should cost under a contract (FORMATS.md, "Rating one
+//! record"), extended with time bands, network rows, surcharges and volume tiers.
+//!
+//! Tiers make a record's price depend on the month's other records. To keep that independent
+//! of the order records arrive in, tiered prices are settled per month: a *volume* tier prices
+//! every unit at the tier the month's total reaches; a *graduated* tier places the records of
+//! the month in canonical order (start, then record id) and prices each unit at the tier its
+//! position falls in. The month's cumulative quantity is the billed quantity of every rated
+//! record of the party and service in that UTC month, whichever row rated it.
 
 use crate::money::round_cost;
-use crate::rate_deck::{RateDeck, RateRow, RateRowIndex};
-use crate::{Currency, UsageRecord};
+use crate::network::NetworkMap;
+use crate::period::Month;
+use crate::rate_deck::{RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
+use crate::{Currency, Service, UsageRecord};
 use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The contracted price of one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,34 +26,77 @@ pub struct Rating {
     pub billed_quantity: Decimal,
     /// Cost rounded to 6 decimal places, half away from zero, in `currency`.
     pub cost: Decimal,
-    /// The row's rate, per its `rate_unit`.
+    /// The rate applied, per the row's `rate_unit` (for a graduated tier: the tier of the
+    /// record's first unit).
     pub rate: Decimal,
     pub currency: Currency,
 }
 
-/// Rates a usage record against a deck; `None` when no row applies (the record has no rate).
-pub fn rate_record(rate_deck: &RateDeck, record: &UsageRecord) -> Option<Rating> {
-    let row_index = rate_deck.lookup(
-        &record.carrier,
-        record.service,
-        record.destination.digits(),
-        record.started_at,
-    )?;
-    let row = rate_deck.row(row_index);
-    let (billed_quantity, cost) = price(row, record.quantity);
-    Some(Rating {
-        row: row_index,
-        billed_quantity,
-        cost,
-        rate: row.rate,
-        currency: row.currency,
-    })
+/// Whose prices a deck holds, which decides the party a record is looked up under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// A carrier's rate deck: looked up by the record's carrier.
+    Carrier,
+    /// Customer price plans: looked up by the record's customer, then the default plan `*`.
+    Customer,
 }
 
-/// Billed quantity and rounded cost of a measured quantity under one row.
+/// The party name of the default customer price plan.
+pub const DEFAULT_PLAN: &str = "*";
+
+/// Rates every record of a usage slice; `ratings[i]` rates `usage[i]`, `None` when no row
+/// applies.
 ///
 /// # Properties
-/// - a quantity of 0 costs 0: no connect fee, no minimum;
+/// - the result does not depend on the order of `usage` (each record's rating is the same
+///   wherever it stands);
+/// - without tiers, each record's rating depends on that record and the deck alone.
+pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: &NetworkMap) -> Vec<Option<Rating>> {
+    let mut ratings: Vec<Option<Rating>> = usage
+        .iter()
+        .map(|record| {
+            let row_index = lookup(deck, record, party, networks)?;
+            let row = deck.row(row_index);
+            let (billed_quantity, cost) = price(row, record.quantity);
+            Some(Rating { row: row_index, billed_quantity, cost, rate: row.rate, currency: row.currency })
+        })
+        .collect();
+    if deck.has_tiers() {
+        settle_tiers(deck, usage, party, &mut ratings);
+    }
+    ratings
+}
+
+/// Rates one record as if it were alone in its month (tiers then price it from the first unit).
+pub fn rate_record(deck: &RateDeck, record: &UsageRecord) -> Option<Rating> {
+    rate_all(deck, std::slice::from_ref(record), Party::Carrier, &NetworkMap::new())[0]
+}
+
+fn lookup(deck: &RateDeck, record: &UsageRecord, party: Party, networks: &NetworkMap) -> Option<RateRowIndex> {
+    let network = record.network.as_ref().or_else(|| networks.network_of(&record.destination));
+    let query = |party_name: &str| {
+        deck.lookup(&RateQuery {
+            party: party_name,
+            service: record.service,
+            digits: record.destination.digits(),
+            origin: record.origin.as_ref().map(|origin| origin.digits()),
+            network: network.map(|network| network.as_str()),
+            at: record.started_at,
+        })
+    };
+    match party {
+        Party::Carrier => query(&record.carrier),
+        Party::Customer => {
+            record.customer.as_deref().and_then(|customer| query(customer)).or_else(|| query(DEFAULT_PLAN))
+        }
+    }
+}
+
+/// Billed quantity and rounded cost of a measured quantity under an untiered row (a tiered row
+/// is priced at its first tier).
+///
+/// # Properties
+/// - a quantity of 0 costs 0: no connect fee, no minimum, no surcharge;
 /// - otherwise the cost is at least `min_charge` and at least `connect_fee`;
 /// - the cost never decreases as the quantity grows.
 pub fn price(row: &RateRow, measured_quantity: Decimal) -> (Decimal, Decimal) {
@@ -51,9 +105,102 @@ pub fn price(row: &RateRow, measured_quantity: Decimal) -> (Decimal, Decimal) {
     }
     let billed_quantity = row.increments.billed_quantity(measured_quantity);
     // Multiply before dividing so that an exact result (0.0120 * 78 / 60) stays exact.
-    let cost = row.connect_fee + row.rate * billed_quantity / row.rate_unit;
-    let cost = cost.max(row.min_charge);
-    (billed_quantity, round_cost(cost))
+    (billed_quantity, finish_cost(row, row.rate * billed_quantity))
+}
+
+/// Connect fee, minimum and surcharge around the units' price (`rate * units`, before dividing
+/// by the rate unit), rounded once.
+fn finish_cost(row: &RateRow, units_price: Decimal) -> Decimal {
+    let cost = (row.connect_fee + units_price / row.rate_unit).max(row.min_charge);
+    round_cost(cost + row.per_record_fee)
+}
+
+/// A month's cumulative quantity is kept per party, service and month.
+type TierGroup = (Arc<str>, Service, Month);
+
+fn party_of(record: &UsageRecord, party: Party, deck: &RateDeck, rating: &Rating) -> Arc<str> {
+    match party {
+        Party::Carrier => record.carrier.clone(),
+        Party::Customer => Arc::from(deck.row(rating.row).carrier.as_str()),
+    }
+}
+
+/// Reprices the tiered records once the month's quantities are known.
+fn settle_tiers(deck: &RateDeck, usage: &[UsageRecord], party: Party, ratings: &mut [Option<Rating>]) {
+    let mut groups: HashMap<TierGroup, Vec<usize>> = HashMap::new();
+    for (index, rating) in ratings.iter().enumerate() {
+        if let Some(rating) = rating {
+            let record = &usage[index];
+            let key = (party_of(record, party, deck, rating), record.service, Month::of(record.started_at));
+            groups.entry(key).or_default().push(index);
+        }
+    }
+    for mut members in groups.into_values() {
+        let any_tiered =
+            members.iter().any(|index| ratings[*index].is_some_and(|rating| deck.row(rating.row).tiers.is_some()));
+        if !any_tiered {
+            continue;
+        }
+        // Canonical order: arrival order never changes a price.
+        members.sort_by(|a, b| {
+            (usage[*a].started_at, &usage[*a].record_id).cmp(&(usage[*b].started_at, &usage[*b].record_id))
+        });
+        let total: Decimal =
+            members.iter().map(|index| ratings[*index].map_or(Decimal::ZERO, |rating| rating.billed_quantity)).sum();
+        let mut position = Decimal::ZERO;
+        for index in members {
+            let Some(rating) = ratings[index].as_mut() else { continue };
+            let row = deck.row(rating.row);
+            let before = position;
+            position += rating.billed_quantity;
+            let Some(tiers) = &row.tiers else { continue };
+            if rating.billed_quantity.is_zero() {
+                continue;
+            }
+            let (units_price, rate) = match tiers.mode {
+                TierMode::Volume => {
+                    let rate = tier_rate_above(tiers, total);
+                    (rate * rating.billed_quantity, rate)
+                }
+                TierMode::Graduated => {
+                    (graduated_units_price(tiers, before, position), tier_rate_of_unit_after(tiers, before))
+                }
+            };
+            rating.cost = finish_cost(row, units_price);
+            rating.rate = rate;
+        }
+    }
+}
+
+/// The rate of the tier a cumulative quantity has passed into: the last tier whose `from` is
+/// below it (the first tier for 0).
+fn tier_rate_above(tiers: &Tiers, cumulative: Decimal) -> Decimal {
+    tiers
+        .steps
+        .iter()
+        .rev()
+        .find(|(from, _)| *from < cumulative || from.is_zero())
+        .map_or(tiers.steps[0].1, |(_, rate)| *rate)
+}
+
+/// The rate of the tier the first unit after a cumulative quantity falls in: the last tier whose
+/// `from` is at or below it.
+fn tier_rate_of_unit_after(tiers: &Tiers, cumulative: Decimal) -> Decimal {
+    tiers.steps.iter().rev().find(|(from, _)| *from <= cumulative).map_or(tiers.steps[0].1, |(_, rate)| *rate)
+}
+
+/// `rate * units` summed over the tiers that the units `(start, end]` fall in.
+fn graduated_units_price(tiers: &Tiers, start: Decimal, end: Decimal) -> Decimal {
+    let mut units_price = Decimal::ZERO;
+    for (step_index, (from, rate)) in tiers.steps.iter().enumerate() {
+        let until = tiers.steps.get(step_index + 1).map(|(next_from, _)| *next_from);
+        let low = start.max(*from);
+        let high = until.map_or(end, |until| end.min(until));
+        if high > low {
+            units_price += *rate * (high - low);
+        }
+    }
+    units_price
 }
 
 #[cfg(test)]

@@ -120,49 +120,28 @@ impl<'a> Reconciler<'a> {
     pub fn add_line(&mut self, line: &InvoiceLine) {
         let line_index = self.lines_seen;
         self.lines_seen += 1;
-        let month = self
-            .config
-            .period
-            .unwrap_or_else(|| Month::of(line.started_at));
+        let month = self.config.period.unwrap_or_else(|| Month::of(line.started_at));
         match self.carrier_months.get_mut(&line.carrier) {
             Some(months) => {
                 months.insert(month);
             }
             None => {
-                self.carrier_months
-                    .insert(line.carrier.clone(), HashSet::from([month]));
+                self.carrier_months.insert(line.carrier.clone(), HashSet::from([month]));
             }
         }
         let line_match = self.matcher.match_line(line);
         let (record_index, check) = match line_match {
-            LineMatch::Matched(index) => (
-                Some(index),
-                check_line(
-                    line,
-                    &self.usage[index],
-                    self.ratings[index].as_ref(),
-                    self.fx,
-                    self.config,
-                ),
-            ),
-            LineMatch::Duplicate(index) => (
-                Some(index),
-                billed_for_nothing(DiscrepancyKind::DuplicateCharge),
-            ),
+            LineMatch::Matched(index) => {
+                (Some(index), check_line(line, &self.usage[index], self.ratings[index].as_ref(), self.fx, self.config))
+            }
+            LineMatch::Duplicate(index) => (Some(index), billed_for_nothing(DiscrepancyKind::DuplicateCharge)),
             LineMatch::Unmatched => (None, billed_for_nothing(DiscrepancyKind::UnmatchedCharge)),
         };
-        self.summary
-            .add_line(line, matches!(line_match, LineMatch::Matched(_)), &check);
+        self.summary.add_line(line, matches!(line_match, LineMatch::Matched(_)), &check);
         if let Some(kind) = check.kind {
-            let discrepancy = line_discrepancy(
-                line,
-                line_index,
-                record_index.map(|index| &self.usage[index]),
-                kind,
-                &check,
-            );
-            self.summary
-                .add_discrepancy(GroupKey::of_line(line), &discrepancy);
+            let discrepancy =
+                line_discrepancy(line, line_index, record_index.map(|index| &self.usage[index]), kind, &check);
+            self.summary.add_discrepancy(GroupKey::of_line(line), &discrepancy);
             self.discrepancies.push(discrepancy);
         }
     }
@@ -183,18 +162,11 @@ impl<'a> Reconciler<'a> {
                 continue;
             }
             let discrepancy = unbilled_discrepancy(record, record_index, rating);
-            self.summary.add_discrepancy(
-                GroupKey::unbilled(&record.carrier, rating.currency),
-                &discrepancy,
-            );
+            self.summary.add_discrepancy(GroupKey::unbilled(&record.carrier, rating.currency), &discrepancy);
             self.discrepancies.push(discrepancy);
         }
-        self.discrepancies
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        Reconciliation {
-            discrepancies: self.discrepancies,
-            summary: self.summary,
-        }
+        self.discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Reconciliation { discrepancies: self.discrepancies, summary: self.summary }
     }
 }
 
@@ -207,19 +179,11 @@ pub fn check_line(
     config: &ReconcileConfig,
 ) -> LineCheck {
     let Some(rating) = rating else {
-        return LineCheck {
-            kind: Some(DiscrepancyKind::NoRate),
-            expected_quantity: None,
-            expected_amount: None,
-        };
+        return LineCheck { kind: Some(DiscrepancyKind::NoRate), expected_quantity: None, expected_amount: None };
     };
     let expected_quantity = Some(rating.billed_quantity);
     let expected_amount = expected_in_currency(rating, line.currency, record, fx);
-    let check = |kind| LineCheck {
-        kind,
-        expected_quantity,
-        expected_amount,
-    };
+    let check = |kind| LineCheck { kind, expected_quantity, expected_amount };
     if (line.quantity - rating.billed_quantity).abs() > config.quantity_tolerance {
         return check(Some(DiscrepancyKind::QuantityMismatch));
     }
@@ -243,27 +207,16 @@ pub fn check_line(
 
 /// The record's cost in `currency`, converted at the record's date (UTC) and rounded like a
 /// cost; `None` when no rate converts it.
-fn expected_in_currency(
-    rating: &Rating,
-    currency: Currency,
-    record: &UsageRecord,
-    fx: &FxTable,
-) -> Option<Decimal> {
+fn expected_in_currency(rating: &Rating, currency: Currency, record: &UsageRecord, fx: &FxTable) -> Option<Decimal> {
     if rating.currency == currency {
         return Some(rating.cost);
     }
     let date = record.started_at.to_zoned(TimeZone::UTC).date();
-    fx.convert(rating.cost, rating.currency, currency, date)
-        .ok()
-        .map(round_cost)
+    fx.convert(rating.cost, rating.currency, currency, date).ok().map(round_cost)
 }
 
 fn billed_for_nothing(kind: DiscrepancyKind) -> LineCheck {
-    LineCheck {
-        kind: Some(kind),
-        expected_quantity: Some(Decimal::ZERO),
-        expected_amount: Some(Decimal::ZERO),
-    }
+    LineCheck { kind: Some(kind), expected_quantity: Some(Decimal::ZERO), expected_amount: Some(Decimal::ZERO) }
 }
 
 fn line_discrepancy(

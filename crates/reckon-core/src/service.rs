@@ -22,20 +22,12 @@ pub enum Service {
 
 impl Service {
     /// Every service, in a fixed order (the index of a service is its position here).
-    pub const ALL: [Service; 6] = [
-        Service::Voice,
-        Service::Video,
-        Service::Sms,
-        Service::Mms,
-        Service::Email,
-        Service::Data,
-    ];
+    pub const ALL: [Service; 6] =
+        [Service::Voice, Service::Video, Service::Sms, Service::Mms, Service::Email, Service::Data];
 
     /// Parses a service name, case-insensitively (`SMS` is `sms`).
     pub fn parse(name: &str) -> Option<Service> {
-        Service::ALL
-            .into_iter()
-            .find(|service| service.as_str().eq_ignore_ascii_case(name))
+        Service::ALL.into_iter().find(|service| service.as_str().eq_ignore_ascii_case(name))
     }
 
     /// The canonical, lowercase name.

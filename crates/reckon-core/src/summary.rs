@@ -20,20 +20,12 @@ pub struct GroupKey {
 impl GroupKey {
     /// The group of an invoice line.
     pub fn of_line(line: &InvoiceLine) -> GroupKey {
-        GroupKey {
-            carrier: line.carrier.clone(),
-            invoice_id: Some(line.invoice_id.clone()),
-            currency: line.currency,
-        }
+        GroupKey { carrier: line.carrier.clone(), invoice_id: Some(line.invoice_id.clone()), currency: line.currency }
     }
 
     /// The group of a carrier's unbilled usage.
     pub fn unbilled(carrier: &Arc<str>, currency: Currency) -> GroupKey {
-        GroupKey {
-            carrier: carrier.clone(),
-            invoice_id: None,
-            currency,
-        }
+        GroupKey { carrier: carrier.clone(), invoice_id: None, currency }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Usage records: the platform's own record of a call, message or session.
 
+use crate::network::NetworkId;
 use crate::{Destination, Service};
 use compact_str::CompactString;
 use jiff::Timestamp;
@@ -25,4 +26,6 @@ pub struct UsageRecord {
     pub destination: Destination,
     /// Measured quantity in the service's base unit, `>= 0` (0: unanswered or undelivered).
     pub quantity: Decimal,
+    /// The mobile network (MCC-MNC) the destination belongs to, when the platform knows it.
+    pub network: Option<NetworkId>,
 }

@@ -29,8 +29,7 @@ pub const COLUMNS: [&str; 14] = [
 pub fn write_discrepancies<W: Write>(writer: W, discrepancies: &[Discrepancy]) -> csv::Result<()> {
     let mut csv_writer = csv::Writer::from_writer(writer);
     csv_writer.write_record(COLUMNS)?;
-    let optional =
-        |value: Option<rust_decimal::Decimal>| value.map(plain_decimal).unwrap_or_default();
+    let optional = |value: Option<rust_decimal::Decimal>| value.map(plain_decimal).unwrap_or_default();
     for discrepancy in discrepancies {
         csv_writer.write_record([
             &*discrepancy.carrier,

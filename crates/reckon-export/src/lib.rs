@@ -22,9 +22,6 @@ mod tests {
         assert_eq!(plain_decimal(Decimal::new(-0, 3)), "0");
         assert_eq!(plain_decimal(Decimal::new(120, 0)), "120");
         assert_eq!(plain_decimal(Decimal::new(-225, 4)), "-0.0225");
-        assert_eq!(
-            plain_decimal(Decimal::new(1, 28)),
-            "0.0000000000000000000000000001"
-        );
+        assert_eq!(plain_decimal(Decimal::new(1, 28)), "0.0000000000000000000000000001");
     }
 }

@@ -41,11 +41,7 @@ struct GroupJson<'a> {
 }
 
 fn kind_map(counts: &[u64; DiscrepancyKind::ALL.len()]) -> BTreeMap<&'static str, u64> {
-    DiscrepancyKind::ALL
-        .iter()
-        .zip(counts)
-        .map(|(kind, count)| (kind.as_str(), *count))
-        .collect()
+    DiscrepancyKind::ALL.iter().zip(counts).map(|(kind, count)| (kind.as_str(), *count)).collect()
 }
 
 /// Renders `summary.json`.
@@ -67,11 +63,7 @@ pub fn summary_json(summary: &Summary, counts: &RunCounts) -> String {
             discrepancies: kind_map(&totals.kind_counts),
         })
         .collect();
-    let json = SummaryJson {
-        counts,
-        discrepancies: kind_map(&summary.kind_counts()),
-        groups,
-    };
+    let json = SummaryJson { counts, discrepancies: kind_map(&summary.kind_counts()), groups };
     let mut text = serde_json::to_string_pretty(&json).expect("summary serialises");
     text.push('\n');
     text
@@ -80,12 +72,7 @@ pub fn summary_json(summary: &Summary, counts: &RunCounts) -> String {
 /// Renders the summary as an aligned text table, one row per carrier, invoice and currency.
 pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
     let kinds_present: Vec<usize> = (0..DiscrepancyKind::ALL.len())
-        .filter(|index| {
-            summary
-                .groups
-                .values()
-                .any(|totals| totals.kind_counts[*index] > 0)
-        })
+        .filter(|index| summary.groups.values().any(|totals| totals.kind_counts[*index] > 0))
         .collect();
     let mut header = vec![
         "carrier".to_owned(),
@@ -98,20 +85,10 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
         "overbilled".to_owned(),
         "underbilled".to_owned(),
     ];
-    header.extend(
-        kinds_present
-            .iter()
-            .map(|index| DiscrepancyKind::ALL[*index].as_str().to_owned()),
-    );
+    header.extend(kinds_present.iter().map(|index| DiscrepancyKind::ALL[*index].as_str().to_owned()));
     let mut rows = vec![header];
     for (key, totals) in &summary.groups {
-        rows.push(group_cells(
-            &key.carrier,
-            key.invoice_id.as_deref(),
-            key.currency.as_str(),
-            totals,
-            &kinds_present,
-        ));
+        rows.push(group_cells(&key.carrier, key.invoice_id.as_deref(), key.currency.as_str(), totals, &kinds_present));
     }
     let mut text = render_aligned(&rows);
     let _ = writeln!(
@@ -144,25 +121,15 @@ fn group_cells(
         plain_decimal(totals.overbilled),
         plain_decimal(totals.underbilled),
     ];
-    cells.extend(
-        kinds
-            .iter()
-            .map(|index| totals.kind_counts[*index].to_string()),
-    );
+    cells.extend(kinds.iter().map(|index| totals.kind_counts[*index].to_string()));
     cells
 }
 
 /// Left-aligns text columns and right-aligns the rest, two spaces apart.
 fn render_aligned(rows: &[Vec<String>]) -> String {
     let column_count = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..column_count)
-        .map(|column| {
-            rows.iter()
-                .map(|row| row[column].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths: Vec<usize> =
+        (0..column_count).map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0)).collect();
     let mut text = String::new();
     for row in rows {
         let mut line = String::new();

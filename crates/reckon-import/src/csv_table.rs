@@ -32,8 +32,7 @@ pub(crate) struct Row<'t> {
 impl CsvTable {
     /// Opens a file and reads its header.
     pub fn open(path: &Path) -> Result<CsvTable, ImportError> {
-        let file =
-            fs_err::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
+        let file = fs_err::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
@@ -50,20 +49,10 @@ impl CsvTable {
         }
         for (index, name) in header.iter().enumerate() {
             if !name.is_empty() && header[..index].contains(name) {
-                return Err(ImportError::at_line(
-                    path,
-                    1,
-                    ImportErrorKind::RepeatedColumn(name.clone()),
-                ));
+                return Err(ImportError::at_line(path, 1, ImportErrorKind::RepeatedColumn(name.clone())));
             }
         }
-        Ok(CsvTable {
-            path: path.to_owned(),
-            reader,
-            header,
-            record: csv::StringRecord::new(),
-            rows_read: 0,
-        })
+        Ok(CsvTable { path: path.to_owned(), reader, header, record: csv::StringRecord::new(), rows_read: 0 })
     }
 
     /// Resolves the format's columns to positions in this file: `None` for an absent optional
@@ -71,10 +60,7 @@ impl CsvTable {
     ///
     /// # Errors
     /// When a required column is absent.
-    pub fn resolve<const N: usize>(
-        &self,
-        columns: [ColumnSpec; N],
-    ) -> Result<[Option<usize>; N], ImportError> {
+    pub fn resolve<const N: usize>(&self, columns: [ColumnSpec; N]) -> Result<[Option<usize>; N], ImportError> {
         let mut resolved = [None; N];
         for (slot, spec) in resolved.iter_mut().zip(columns) {
             *slot = self.header.iter().position(|name| name == spec.name);
@@ -82,10 +68,7 @@ impl CsvTable {
                 return Err(ImportError::at_line(
                     &self.path,
                     1,
-                    ImportErrorKind::MissingColumn {
-                        name: spec.name,
-                        found: self.header.join(","),
-                    },
+                    ImportErrorKind::MissingColumn { name: spec.name, found: self.header.join(",") },
                 ));
             }
         }
@@ -113,16 +96,10 @@ impl CsvTable {
                     progress.advance_to(self.reader.position().byte());
                 }
                 let line_number = self.record.position().map_or(0, csv::Position::line);
-                Ok(Some(Ok(Row {
-                    table: self,
-                    line_number,
-                })))
+                Ok(Some(Ok(Row { table: self, line_number })))
             }
             Err(error)
-                if matches!(
-                    error.kind(),
-                    csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }
-                ) =>
+                if matches!(error.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }) =>
             {
                 Ok(Some(Err(csv_error(&self.path, error))))
             }
@@ -141,8 +118,7 @@ impl Row<'_> {
 
     /// The value of a required column.
     pub fn required(&self, column: Option<usize>) -> Result<&str, ImportError> {
-        self.get(column)
-            .ok_or_else(|| self.error(column, ImportErrorKind::MissingValue))
+        self.get(column).ok_or_else(|| self.error(column, ImportErrorKind::MissingValue))
     }
 
     /// An error about one field of this row (or the whole row when `column` is `None`).
@@ -158,13 +134,7 @@ impl Row<'_> {
 
     /// An error for a value that does not parse as `expected`.
     pub fn invalid(&self, column: Option<usize>, value: &str, expected: &str) -> ImportError {
-        self.error(
-            column,
-            ImportErrorKind::Invalid {
-                value: value.to_owned(),
-                expected: expected.to_owned(),
-            },
-        )
+        self.error(column, ImportErrorKind::Invalid { value: value.to_owned(), expected: expected.to_owned() })
     }
 }
 
@@ -175,21 +145,11 @@ fn csv_error(path: &Path, error: csv::Error) -> ImportError {
             csv::ErrorKind::Io(io) => ImportErrorKind::Io(io),
             _ => unreachable!("matched as Io above"),
         },
-        csv::ErrorKind::Utf8 { .. } => {
-            ImportErrorKind::Malformed("a field is not valid UTF-8 text".to_owned())
+        csv::ErrorKind::Utf8 { .. } => ImportErrorKind::Malformed("a field is not valid UTF-8 text".to_owned()),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            ImportErrorKind::Malformed(format!("the row has {len} fields, expected {expected_len} like the header"))
         }
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => ImportErrorKind::Malformed(format!(
-            "the row has {len} fields, expected {expected_len} like the header"
-        )),
         _ => ImportErrorKind::Malformed(error.to_string()),
     };
-    ImportErrorDetail {
-        path: path.to_owned(),
-        line_number,
-        column: None,
-        kind,
-    }
-    .into()
+    ImportErrorDetail { path: path.to_owned(), line_number, column: None, kind }.into()
 }

@@ -47,11 +47,7 @@ pub enum ImportErrorKind {
     #[error("{value:?} is not {expected}")]
     Invalid { value: String, expected: String },
     #[error("{what} repeats line {first_line} of {first_path}")]
-    Repeated {
-        what: String,
-        first_path: String,
-        first_line: u64,
-    },
+    Repeated { what: String, first_path: String, first_line: u64 },
 }
 
 impl From<ImportErrorDetail> for ImportError {
@@ -70,23 +66,11 @@ impl std::ops::Deref for ImportError {
 
 impl ImportError {
     pub(crate) fn file(path: &Path, kind: ImportErrorKind) -> ImportError {
-        ImportErrorDetail {
-            path: path.to_owned(),
-            line_number: None,
-            column: None,
-            kind,
-        }
-        .into()
+        ImportErrorDetail { path: path.to_owned(), line_number: None, column: None, kind }.into()
     }
 
     pub(crate) fn at_line(path: &Path, line_number: u64, kind: ImportErrorKind) -> ImportError {
-        ImportErrorDetail {
-            path: path.to_owned(),
-            line_number: Some(line_number),
-            column: None,
-            kind,
-        }
-        .into()
+        ImportErrorDetail { path: path.to_owned(), line_number: Some(line_number), column: None, kind }.into()
     }
 
     /// The offending value, when the error is about one.

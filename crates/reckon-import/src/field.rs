@@ -11,8 +11,7 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 use std::sync::Arc;
 
-pub(crate) const EXPECTED_DECIMAL: &str =
-    "a decimal number like 12.5 (`.` as separator, no exponent)";
+pub(crate) const EXPECTED_DECIMAL: &str = "a decimal number like 12.5 (`.` as separator, no exponent)";
 const EXPECTED_TIMESTAMP: &str = "an RFC 3339 timestamp with an offset, like 2026-03-01T12:00:05Z";
 
 impl Row<'_> {
@@ -23,9 +22,7 @@ impl Row<'_> {
 
     pub fn optional_decimal(&self, column: Option<usize>) -> Result<Option<Decimal>, ImportError> {
         self.get(column)
-            .map(|value| {
-                parse_decimal(value).ok_or_else(|| self.invalid(column, value, EXPECTED_DECIMAL))
-            })
+            .map(|value| parse_decimal(value).ok_or_else(|| self.invalid(column, value, EXPECTED_DECIMAL)))
             .transpose()
     }
 
@@ -43,47 +40,29 @@ impl Row<'_> {
         self.parse_timestamp(column, value)
     }
 
-    pub fn optional_timestamp(
-        &self,
-        column: Option<usize>,
-    ) -> Result<Option<Timestamp>, ImportError> {
-        self.get(column)
-            .map(|value| self.parse_timestamp(column, value))
-            .transpose()
+    pub fn optional_timestamp(&self, column: Option<usize>) -> Result<Option<Timestamp>, ImportError> {
+        self.get(column).map(|value| self.parse_timestamp(column, value)).transpose()
     }
 
-    fn parse_timestamp(
-        &self,
-        column: Option<usize>,
-        value: &str,
-    ) -> Result<Timestamp, ImportError> {
+    fn parse_timestamp(&self, column: Option<usize>, value: &str) -> Result<Timestamp, ImportError> {
         Timestamp::from_str(value).map_err(|_| self.invalid(column, value, EXPECTED_TIMESTAMP))
     }
 
     pub fn optional_date(&self, column: Option<usize>) -> Result<Option<Date>, ImportError> {
         self.get(column)
-            .map(|value| {
-                Date::from_str(value)
-                    .map_err(|_| self.invalid(column, value, "a date like 2026-04-03"))
-            })
+            .map(|value| Date::from_str(value).map_err(|_| self.invalid(column, value, "a date like 2026-04-03")))
             .transpose()
     }
 
     pub fn service(&self, column: Option<usize>) -> Result<Service, ImportError> {
         let value = self.required(column)?;
-        Service::parse(value).ok_or_else(|| {
-            self.invalid(
-                column,
-                value,
-                "a service: one of voice, video, sms, mms, email, data",
-            )
-        })
+        Service::parse(value)
+            .ok_or_else(|| self.invalid(column, value, "a service: one of voice, video, sms, mms, email, data"))
     }
 
     pub fn currency(&self, column: Option<usize>) -> Result<Currency, ImportError> {
         let value = self.required(column)?;
-        Currency::parse(value)
-            .ok_or_else(|| self.invalid(column, value, "an ISO 4217 currency code like EUR"))
+        Currency::parse(value).ok_or_else(|| self.invalid(column, value, "an ISO 4217 currency code like EUR"))
     }
 
     pub fn destination(&self, column: Option<usize>) -> Result<Destination, ImportError> {
@@ -91,38 +70,20 @@ impl Row<'_> {
         self.parse_destination(column, value)
     }
 
-    pub fn optional_destination(
-        &self,
-        column: Option<usize>,
-    ) -> Result<Option<Destination>, ImportError> {
-        self.get(column)
-            .map(|value| self.parse_destination(column, value))
-            .transpose()
+    pub fn optional_destination(&self, column: Option<usize>) -> Result<Option<Destination>, ImportError> {
+        self.get(column).map(|value| self.parse_destination(column, value)).transpose()
     }
 
-    fn parse_destination(
-        &self,
-        column: Option<usize>,
-        value: &str,
-    ) -> Result<Destination, ImportError> {
-        Destination::parse(value).map_err(|error| {
-            self.invalid(
-                column,
-                value,
-                &format!("a phone number (E.164, `+` optional): it {error}"),
-            )
-        })
+    fn parse_destination(&self, column: Option<usize>, value: &str) -> Result<Destination, ImportError> {
+        Destination::parse(value)
+            .map_err(|error| self.invalid(column, value, &format!("a phone number (E.164, `+` optional): it {error}")))
     }
 
-    pub fn optional_increments(
-        &self,
-        column: Option<usize>,
-    ) -> Result<Option<Increments>, ImportError> {
+    pub fn optional_increments(&self, column: Option<usize>) -> Result<Option<Increments>, ImportError> {
         self.get(column)
             .map(|value| {
-                Increments::parse(value).map_err(|error| {
-                    self.invalid(column, value, &format!("billing increments: {error}"))
-                })
+                Increments::parse(value)
+                    .map_err(|error| self.invalid(column, value, &format!("billing increments: {error}")))
             })
             .transpose()
     }
@@ -133,6 +94,17 @@ impl Row<'_> {
 
     pub fn optional_text(&self, column: Option<usize>) -> Option<String> {
         self.get(column).map(str::to_owned)
+    }
+
+    /// A mobile network as MCC and MNC digits joined (`23410`), or nothing.
+    pub fn network(&self, column: Option<usize>) -> Result<Option<CompactString>, ImportError> {
+        match self.get(column) {
+            Some(text) if (5..=6).contains(&text.len()) && text.bytes().all(|byte| byte.is_ascii_digit()) => {
+                Ok(Some(text.into()))
+            }
+            Some(text) => Err(self.invalid(column, text, "a mobile network as MCC and MNC digits, like 23410")),
+            None => Ok(None),
+        }
     }
 
     /// An id unique to the row (record id, line id, reference): stored inline when short.
@@ -182,9 +154,7 @@ mod tests {
         assert_eq!(parse_decimal("-1.5"), Some(Decimal::new(-15, 1)));
         assert_eq!(parse_decimal("61."), Some(Decimal::from(61)));
         assert_eq!(parse_decimal(".5"), Some(Decimal::new(5, 1)));
-        for bad in [
-            "", ".", "1e5", "1_000", "0,0123", "abc", "1.2.3", "--1", "NaN",
-        ] {
+        for bad in ["", ".", "1e5", "1_000", "0,0123", "abc", "1.2.3", "--1", "NaN"] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
         }
     }

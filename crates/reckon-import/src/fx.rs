@@ -15,26 +15,15 @@ use std::path::Path;
 pub fn load_fx(path: &Path, table: &mut FxTable) -> Result<(), ImportError> {
     let mut csv_table = CsvTable::open(path)?;
     let [date, currency, per_eur] = csv_table.resolve([
-        ColumnSpec {
-            name: "date",
-            required: true,
-        },
-        ColumnSpec {
-            name: "currency",
-            required: true,
-        },
-        ColumnSpec {
-            name: "per_eur",
-            required: true,
-        },
+        ColumnSpec { name: "date", required: true },
+        ColumnSpec { name: "currency", required: true },
+        ColumnSpec { name: "per_eur", required: true },
     ])?;
     let mut progress = NoProgress;
     let progress: &mut dyn Progress = &mut progress;
     while let Some(row) = csv_table.next_row(progress)? {
         let row = row?;
-        let day = row
-            .optional_date(date)?
-            .ok_or_else(|| row.error(date, ImportErrorKind::MissingValue))?;
+        let day = row.optional_date(date)?.ok_or_else(|| row.error(date, ImportErrorKind::MissingValue))?;
         let code = row.currency(currency)?;
         let rate = row.decimal(per_eur)?;
         table

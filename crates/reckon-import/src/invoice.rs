@@ -36,54 +36,18 @@ struct OpenInvoice {
 }
 
 const COLUMNS: [ColumnSpec; 12] = [
-    ColumnSpec {
-        name: "carrier",
-        required: true,
-    },
-    ColumnSpec {
-        name: "invoice_id",
-        required: true,
-    },
-    ColumnSpec {
-        name: "invoice_date",
-        required: false,
-    },
-    ColumnSpec {
-        name: "line_id",
-        required: true,
-    },
-    ColumnSpec {
-        name: "carrier_ref",
-        required: false,
-    },
-    ColumnSpec {
-        name: "service",
-        required: true,
-    },
-    ColumnSpec {
-        name: "started_at",
-        required: true,
-    },
-    ColumnSpec {
-        name: "destination",
-        required: true,
-    },
-    ColumnSpec {
-        name: "quantity",
-        required: true,
-    },
-    ColumnSpec {
-        name: "rate",
-        required: false,
-    },
-    ColumnSpec {
-        name: "amount",
-        required: true,
-    },
-    ColumnSpec {
-        name: "currency",
-        required: true,
-    },
+    ColumnSpec { name: "carrier", required: true },
+    ColumnSpec { name: "invoice_id", required: true },
+    ColumnSpec { name: "invoice_date", required: false },
+    ColumnSpec { name: "line_id", required: true },
+    ColumnSpec { name: "carrier_ref", required: false },
+    ColumnSpec { name: "service", required: true },
+    ColumnSpec { name: "started_at", required: true },
+    ColumnSpec { name: "destination", required: true },
+    ColumnSpec { name: "quantity", required: true },
+    ColumnSpec { name: "rate", required: false },
+    ColumnSpec { name: "amount", required: true },
+    ColumnSpec { name: "currency", required: true },
 ];
 
 impl InvoiceReader {
@@ -134,16 +98,10 @@ impl InvoiceReader {
                     continue;
                 }
                 Some(Err(error)) => Err(error),
-                Some(Ok(row)) => {
-                    parse_line(&row, &open.columns, &mut self.names).and_then(|line| {
-                        let position = Position {
-                            file_index,
-                            line_number: row.line_number,
-                        };
-                        check_unique(&mut self.seen, &self.paths, &line, position, &row)
-                            .map(|()| line)
-                    })
-                }
+                Some(Ok(row)) => parse_line(&row, &open.columns, &mut self.names).and_then(|line| {
+                    let position = Position { file_index, line_number: row.line_number };
+                    check_unique(&mut self.seen, &self.paths, &line, position, &row).map(|()| line)
+                }),
             };
             match outcome {
                 Ok(line) => batch.push(line),
@@ -180,11 +138,7 @@ pub fn load_invoices(
     Ok(loaded)
 }
 
-fn parse_line(
-    row: &Row<'_>,
-    columns: &[Option<usize>; 12],
-    names: &mut Names,
-) -> Result<InvoiceLine, ImportError> {
+fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 12], names: &mut Names) -> Result<InvoiceLine, ImportError> {
     let [carrier, invoice_id, invoice_date, line_id, carrier_ref, service, started_at, destination, quantity, rate, amount, currency] =
         *columns;
     Ok(InvoiceLine {
@@ -207,13 +161,7 @@ fn parse_line(
 fn line_key_hash(line: &InvoiceLine) -> u128 {
     let half = |domain: u8| {
         let mut hasher = DefaultHasher::new();
-        (
-            domain,
-            &*line.carrier,
-            &*line.invoice_id,
-            line.line_id.as_str(),
-        )
-            .hash(&mut hasher);
+        (domain, &*line.carrier, &*line.invoice_id, line.line_id.as_str()).hash(&mut hasher);
         hasher.finish()
     };
     (u128::from(half(0)) << 64) | u128::from(half(1))

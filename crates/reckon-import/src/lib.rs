@@ -12,6 +12,7 @@ mod field;
 pub mod fx;
 pub mod invoice;
 mod names;
+pub mod networks;
 pub mod rates;
 pub mod usage;
 
@@ -53,11 +54,7 @@ pub struct Loaded<T> {
 
 impl<T> Default for Loaded<T> {
     fn default() -> Loaded<T> {
-        Loaded {
-            items: Vec::new(),
-            positions: Vec::new(),
-            rejected: Vec::new(),
-        }
+        Loaded { items: Vec::new(), positions: Vec::new(), rejected: Vec::new() }
     }
 }
 

@@ -3,7 +3,9 @@
 use crate::csv_table::{ColumnSpec, CsvTable, Row};
 use crate::error::{ImportError, ImportErrorKind};
 use crate::{BadRowPolicy, Progress, Rejection};
-use reckon_core::rate_deck::RateDeckError;
+use reckon_core::network::{network_id, NetworkId};
+use reckon_core::rate_deck::{RateConditions, RateDeckError, TierMode, Tiers};
+use reckon_core::time_band::{TimeBand, TimeBandError};
 use reckon_core::{Increments, RateDeck, RateRow};
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
@@ -17,90 +19,113 @@ pub struct LoadedDeck {
     pub rejected: Vec<Rejection>,
 }
 
-/// Loads rate decks into one [`RateDeck`].
+/// Whose deck a file holds: the column that names the party.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeckKind {
+    /// `rates.csv`: a carrier's rate deck, keyed by `carrier`.
+    CarrierRates,
+    /// `prices.csv`: customer price plans, keyed by `customer` (`*` is the default plan).
+    CustomerPrices,
+}
+
+impl DeckKind {
+    fn party_column(self) -> &'static str {
+        match self {
+            DeckKind::CarrierRates => "carrier",
+            DeckKind::CustomerPrices => "customer",
+        }
+    }
+}
+
+/// Loads rate decks (or price plans) into one [`RateDeck`].
 ///
 /// # Errors
 /// A file-level error, or under [`BadRowPolicy::Fail`] the first bad row: a value that does not
-/// parse, a prefix that is not all digits, or a row with the carrier, service, prefix and
-/// `effective_from` of an earlier one.
+/// parse, a prefix that is not all digits, a row with the key of an earlier one, or tiers of
+/// one price that conflict or do not start at 0.
 pub fn load_rates(
     paths: &[PathBuf],
     policy: BadRowPolicy,
     progress: &mut dyn Progress,
 ) -> Result<LoadedDeck, ImportError> {
+    load_deck(paths, DeckKind::CarrierRates, policy, progress)
+}
+
+/// Loads decks of either kind.
+///
+/// # Errors
+/// As [`load_rates`].
+pub fn load_deck(
+    paths: &[PathBuf],
+    kind: DeckKind,
+    policy: BadRowPolicy,
+    progress: &mut dyn Progress,
+) -> Result<LoadedDeck, ImportError> {
     let mut loaded = LoadedDeck::default();
     for file_index in 0..paths.len() {
-        load_file(&mut loaded, paths, file_index, policy, progress)?;
+        load_file(&mut loaded, paths, file_index, kind, policy, progress)?;
+    }
+    if let Err(gap) = loaded.deck.check_tiers() {
+        let (file_index, line_number) = loaded.positions[gap.row.0 as usize];
+        return Err(ImportError::at_line(&paths[file_index], line_number, ImportErrorKind::Malformed(gap.to_string())));
     }
     Ok(loaded)
+}
+
+/// The columns of a deck file, in [`COLUMN_COUNT`] slots.
+const COLUMN_COUNT: usize = 22;
+
+fn column_specs(kind: DeckKind) -> [ColumnSpec; COLUMN_COUNT] {
+    let optional = |name| ColumnSpec { name, required: false };
+    let required = |name| ColumnSpec { name, required: true };
+    [
+        required(kind.party_column()),
+        required("service"),
+        optional("prefix"),
+        optional("destination_name"),
+        required("rate"),
+        required("currency"),
+        optional("rate_unit"),
+        optional("increments"),
+        optional("connect_fee"),
+        optional("min_charge"),
+        required("effective_from"),
+        optional("effective_to"),
+        optional("per_record_fee"),
+        optional("time_zone"),
+        optional("days"),
+        optional("time_from"),
+        optional("time_to"),
+        optional("origin_prefix"),
+        optional("mcc"),
+        optional("mnc"),
+        optional("tier_from"),
+        optional("tier_mode"),
+    ]
 }
 
 fn load_file(
     loaded: &mut LoadedDeck,
     paths: &[PathBuf],
     file_index: usize,
+    kind: DeckKind,
     policy: BadRowPolicy,
     progress: &mut dyn Progress,
 ) -> Result<(), ImportError> {
     let path: &Path = &paths[file_index];
     let mut table = CsvTable::open(path)?;
-    let columns = table.resolve([
-        ColumnSpec {
-            name: "carrier",
-            required: true,
-        },
-        ColumnSpec {
-            name: "service",
-            required: true,
-        },
-        ColumnSpec {
-            name: "prefix",
-            required: true,
-        },
-        ColumnSpec {
-            name: "destination_name",
-            required: false,
-        },
-        ColumnSpec {
-            name: "rate",
-            required: true,
-        },
-        ColumnSpec {
-            name: "currency",
-            required: true,
-        },
-        ColumnSpec {
-            name: "rate_unit",
-            required: false,
-        },
-        ColumnSpec {
-            name: "increments",
-            required: false,
-        },
-        ColumnSpec {
-            name: "connect_fee",
-            required: false,
-        },
-        ColumnSpec {
-            name: "min_charge",
-            required: false,
-        },
-        ColumnSpec {
-            name: "effective_from",
-            required: true,
-        },
-        ColumnSpec {
-            name: "effective_to",
-            required: false,
-        },
-    ])?;
+    let columns = table.resolve(column_specs(kind))?;
     while let Some(row) = table.next_row(progress)? {
         let outcome = row.and_then(|row| {
             let rate_row = parse_row(&row, &columns)?;
             let line_number = row.line_number;
+            let rows_before = loaded.deck.len();
             match loaded.deck.insert(rate_row) {
                 Ok(_) => {
-                    loaded.positions.push((file_index, line_number));
+                    // A tier merged into an existing row adds no row.
+                    if loaded.deck.len() > rows_before {
+                        loaded.positions.push((file_index, line_number));
+                    }
                     Ok(())
                 }
                 Err(error) => Err(deck_error(&row, &columns, error, paths, &loaded.positions)),
@@ -116,59 +141,136 @@ fn load_file(
     Ok(())
 }
 
-fn parse_row(row: &Row<'_>, columns: &[Option<usize>; 12]) -> Result<RateRow, ImportError> {
-    let [carrier, service, prefix, destination_name, rate, currency, rate_unit, increments, connect_fee, min_charge, effective_from, effective_to] =
+fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<RateRow, ImportError> {
+    let [party, service, prefix, destination_name, rate, currency, rate_unit, increments, connect_fee, min_charge, effective_from, effective_to, per_record_fee, time_zone, days, time_from, time_to, origin_prefix, mcc, mnc, tier_from, tier_mode] =
         *columns;
     let service_value = row.service(service)?;
-    let prefix_value = row.required(prefix)?;
+    let network = parse_network(row, mcc, mnc)?;
+    let prefix_value = if network.is_some() { row.get(prefix).unwrap_or("") } else { row.required(prefix)? };
     let prefix_digits = prefix_value.strip_prefix('+').unwrap_or(prefix_value);
     if !prefix_digits.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(row.invalid(
-            prefix,
-            prefix_value,
-            "a dial-code prefix of digits only, like 447",
-        ));
+        return Err(row.invalid(prefix, prefix_value, "a dial-code prefix of digits only, like 447"));
     }
-    let rate_value = row.decimal(rate)?;
-    if rate_value.is_sign_negative() && !rate_value.is_zero() {
-        return Err(row.invalid(rate, row.required(rate)?, "a rate >= 0"));
-    }
-    let rate_unit_value = row
-        .optional_decimal(rate_unit)?
-        .unwrap_or(service_value.default_rate_unit());
+    let rate_value = non_negative(row, rate)?;
+    let rate_unit_value = row.optional_decimal(rate_unit)?.unwrap_or(service_value.default_rate_unit());
     if rate_unit_value <= Decimal::ZERO {
         return Err(row.invalid(rate_unit, row.required(rate_unit)?, "a rate unit > 0"));
     }
     let effective_from_value = row.timestamp(effective_from)?;
     let effective_to_value = row.optional_timestamp(effective_to)?;
     if effective_to_value.is_some_and(|to| to <= effective_from_value) {
-        return Err(row.invalid(
-            effective_to,
-            row.required(effective_to)?,
-            "an instant after effective_from",
-        ));
+        return Err(row.invalid(effective_to, row.required(effective_to)?, "an instant after effective_from"));
+    }
+    let origin = row.get(origin_prefix).map(|text| text.strip_prefix('+').unwrap_or(text));
+    if let Some(origin) = origin {
+        if !origin.bytes().all(|byte| byte.is_ascii_digit()) || origin.is_empty() {
+            return Err(row.invalid(origin_prefix, origin, "an origin prefix of digits only, like 44"));
+        }
     }
     Ok(RateRow {
-        carrier: row.text(carrier)?,
+        carrier: row.text(party)?,
         service: service_value,
         prefix: prefix_digits.to_owned(),
         destination_name: row.optional_text(destination_name),
         rate: rate_value,
         currency: row.currency(currency)?,
         rate_unit: rate_unit_value,
-        increments: row
-            .optional_increments(increments)?
-            .unwrap_or(Increments::PER_UNIT),
+        increments: row.optional_increments(increments)?.unwrap_or(Increments::PER_UNIT),
         connect_fee: row.optional_decimal(connect_fee)?.unwrap_or_default(),
         min_charge: row.optional_decimal(min_charge)?.unwrap_or_default(),
+        per_record_fee: row.optional_decimal(per_record_fee)?.unwrap_or_default(),
+        conditions: RateConditions {
+            band: parse_band(row, [time_zone, days, time_from, time_to])?,
+            origin_prefix: origin.map(Into::into),
+            network,
+        },
+        tiers: parse_tiers(row, tier_from, tier_mode, rate_value)?,
         effective_from: effective_from_value,
         effective_to: effective_to_value,
     })
 }
 
+fn non_negative(row: &Row<'_>, column: Option<usize>) -> Result<Decimal, ImportError> {
+    let value = row.decimal(column)?;
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(row.invalid(column, row.required(column)?, "a value >= 0"));
+    }
+    Ok(value)
+}
+
+fn parse_network(row: &Row<'_>, mcc: Option<usize>, mnc: Option<usize>) -> Result<Option<NetworkId>, ImportError> {
+    let digits = |column: Option<usize>,
+                  length: std::ops::RangeInclusive<usize>,
+                  what: &str|
+     -> Result<Option<&str>, ImportError> {
+        match row.get(column) {
+            Some(text) if length.contains(&text.len()) && text.bytes().all(|byte| byte.is_ascii_digit()) => {
+                Ok(Some(text))
+            }
+            Some(text) => Err(row.invalid(column, text, what)),
+            None => Ok(None),
+        }
+    };
+    let mcc_value = digits(mcc, 3..=3, "a mobile country code of 3 digits")?;
+    let mnc_value = digits(mnc, 2..=3, "a mobile network code of 2 or 3 digits (leading zeros kept)")?;
+    match (mcc_value, mnc_value) {
+        (Some(mcc_value), Some(mnc_value)) => Ok(Some(network_id(mcc_value, mnc_value))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(row.error(mnc, ImportErrorKind::MissingValue)),
+        (None, Some(_)) => Err(row.error(mcc, ImportErrorKind::MissingValue)),
+    }
+}
+
+fn parse_band(row: &Row<'_>, columns: [Option<usize>; 4]) -> Result<Option<TimeBand>, ImportError> {
+    let [time_zone, days, time_from, time_to] = columns;
+    if [days, time_from, time_to].iter().all(|column| row.get(*column).is_none()) {
+        return Ok(None);
+    }
+    let zone = row.get(time_zone).unwrap_or("UTC");
+    TimeBand::parse(
+        zone,
+        row.get(days).unwrap_or("all"),
+        row.get(time_from).unwrap_or("00:00"),
+        row.get(time_to).unwrap_or("24:00"),
+    )
+    .map(Some)
+    .map_err(|error| {
+        let column = match error {
+            TimeBandError::UnknownZone(_) => time_zone,
+            TimeBandError::Weekdays => days,
+            TimeBandError::Time => time_from,
+        };
+        row.error(column, ImportErrorKind::Malformed(error.to_string()))
+    })
+}
+
+fn parse_tiers(
+    row: &Row<'_>,
+    tier_from: Option<usize>,
+    tier_mode: Option<usize>,
+    rate: Decimal,
+) -> Result<Option<Tiers>, ImportError> {
+    let mode = match row.get(tier_mode) {
+        None => None,
+        Some(text) if text.eq_ignore_ascii_case("graduated") => Some(TierMode::Graduated),
+        Some(text) if text.eq_ignore_ascii_case("volume") => Some(TierMode::Volume),
+        Some(text) => return Err(row.invalid(tier_mode, text, "a tier mode: graduated or volume")),
+    };
+    let from = row.optional_decimal(tier_from)?;
+    if from.is_some_and(|from| from.is_sign_negative() && !from.is_zero()) {
+        return Err(row.invalid(tier_from, row.required(tier_from)?, "a cumulative quantity >= 0"));
+    }
+    Ok(match (from, mode) {
+        (None, None) => None,
+        (from, mode) => {
+            Some(Tiers { mode: mode.unwrap_or(TierMode::Graduated), steps: vec![(from.unwrap_or_default(), rate)] })
+        }
+    })
+}
+
 fn deck_error(
     row: &Row<'_>,
-    columns: &[Option<usize>; 12],
+    columns: &[Option<usize>; COLUMN_COUNT],
     error: RateDeckError,
     paths: &[PathBuf],
     positions: &[(usize, u64)],
@@ -179,8 +281,7 @@ fn deck_error(
             row.error(
                 None,
                 ImportErrorKind::Repeated {
-                    what: "a rate row with the same carrier, service, prefix and effective_from"
-                        .into(),
+                    what: "a rate row with the same carrier, service, prefix and effective_from".into(),
                     first_path: paths[file_index].display().to_string(),
                     first_line,
                 },

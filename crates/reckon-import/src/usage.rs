@@ -19,44 +19,18 @@ pub fn load_usage(
     progress: &mut dyn Progress,
 ) -> Result<Loaded<UsageRecord>, ImportError> {
     let mut table = CsvTable::open(path)?;
-    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity] =
+    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network] =
         table.resolve([
-            ColumnSpec {
-                name: "record_id",
-                required: true,
-            },
-            ColumnSpec {
-                name: "service",
-                required: true,
-            },
-            ColumnSpec {
-                name: "carrier",
-                required: true,
-            },
-            ColumnSpec {
-                name: "carrier_ref",
-                required: false,
-            },
-            ColumnSpec {
-                name: "customer",
-                required: false,
-            },
-            ColumnSpec {
-                name: "started_at",
-                required: true,
-            },
-            ColumnSpec {
-                name: "origin",
-                required: false,
-            },
-            ColumnSpec {
-                name: "destination",
-                required: true,
-            },
-            ColumnSpec {
-                name: "quantity",
-                required: true,
-            },
+            ColumnSpec { name: "record_id", required: true },
+            ColumnSpec { name: "service", required: true },
+            ColumnSpec { name: "carrier", required: true },
+            ColumnSpec { name: "carrier_ref", required: false },
+            ColumnSpec { name: "customer", required: false },
+            ColumnSpec { name: "started_at", required: true },
+            ColumnSpec { name: "origin", required: false },
+            ColumnSpec { name: "destination", required: true },
+            ColumnSpec { name: "quantity", required: true },
+            ColumnSpec { name: "network", required: false },
         ])?;
     let mut loaded = Loaded::default();
     let mut names = Names::default();
@@ -68,10 +42,7 @@ pub fn load_usage(
                 continue;
             }
         };
-        let position = Position {
-            file_index: 0,
-            line_number: row.line_number,
-        };
+        let position = Position { file_index: 0, line_number: row.line_number };
         let record = (|| {
             Ok(UsageRecord {
                 record_id: row.id(record_id)?,
@@ -83,6 +54,7 @@ pub fn load_usage(
                 origin: row.optional_destination(origin)?,
                 destination: row.destination(destination)?,
                 quantity: row.non_negative_decimal(quantity)?,
+                network: row.network(network)?,
             })
         })();
         loaded.accept(record, position, policy)?;
@@ -91,11 +63,7 @@ pub fn load_usage(
     Ok(loaded)
 }
 
-fn reject_repeated_ids(
-    path: &Path,
-    loaded: &mut Loaded<UsageRecord>,
-    policy: BadRowPolicy,
-) -> Result<(), ImportError> {
+fn reject_repeated_ids(path: &Path, loaded: &mut Loaded<UsageRecord>, policy: BadRowPolicy) -> Result<(), ImportError> {
     let repeats = repeated_keys(&loaded.items, |record| &*record.record_id);
     let mut repeat_indexes = Vec::with_capacity(repeats.len());
     for (first, repeat) in repeats {

@@ -19,8 +19,8 @@ pub struct CsvSink {
 }
 
 fn writer(path: &Path, header: &[&str]) -> io::Result<csv::Writer<BufWriter<File>>> {
-    let file = File::create(path)
-        .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))?;
+    let file =
+        File::create(path).map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))?;
     let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
     writer.write_record(header)?;
     Ok(writer)
@@ -149,10 +149,7 @@ impl Sink for CsvSink {
                 "amount",
                 "currency",
             ];
-            match writer(
-                &self.dir.join(format!("invoice-{}.csv", line.carrier)),
-                &header,
-            ) {
+            match writer(&self.dir.join(format!("invoice-{}.csv", line.carrier)), &header) {
                 Ok(writer) => {
                     self.invoices.insert(line.carrier.clone(), writer);
                 }
@@ -162,10 +159,7 @@ impl Sink for CsvSink {
                 }
             }
         }
-        let writer = self
-            .invoices
-            .get_mut(&line.carrier)
-            .expect("inserted above");
+        let writer = self.invoices.get_mut(&line.carrier).expect("inserted above");
         let outcome = writer.write_record([
             &*line.carrier,
             &line.invoice_id,

@@ -13,9 +13,7 @@ pub fn find_row<'a>(
     at: Timestamp,
 ) -> Option<&'a RateRow> {
     rows.iter()
-        .filter(|row| {
-            row.carrier == carrier && row.service == service && digits.starts_with(&row.prefix)
-        })
+        .filter(|row| row.carrier == carrier && row.service == service && digits.starts_with(&row.prefix))
         .filter(|row| row.effective_from <= at && row.effective_to.is_none_or(|to| at < to))
         .max_by_key(|row| (row.prefix.len(), row.effective_from))
 }
@@ -33,8 +31,5 @@ pub fn cost(row: &RateRow, quantity: Decimal) -> (Decimal, Decimal) {
     if amount < row.min_charge {
         amount = row.min_charge;
     }
-    (
-        billed,
-        amount.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero),
-    )
+    (billed, amount.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero))
 }

@@ -5,8 +5,8 @@ use crate::model;
 use crate::random::SplitMix64;
 use jiff::SignedDuration;
 use reckon_core::{
-    CompactString, Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine,
-    RateRow, Service, Timestamp, UsageRecord,
+    CompactString, Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service,
+    Timestamp, UsageRecord,
 };
 use std::sync::Arc;
 
@@ -81,15 +81,7 @@ struct CarrierPlan {
     invoice_id: &'static str,
     currency: &'static str,
     /// `(service, prefix, rate, rate_unit, increments, connect_fee, min_charge)`
-    rows: &'static [(
-        Service,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-    )],
+    rows: &'static [(Service, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str)],
 }
 
 const CARRIERS: [CarrierPlan; 3] = [
@@ -155,11 +147,9 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
     for index in 0..config.records {
         let carrier_index = random.below(CARRIERS.len() as u64) as usize;
         let carrier = &CARRIERS[carrier_index];
-        let started_at =
-            month_start + SignedDuration::from_secs(3_600 + random.below(month_seconds) as i64);
+        let started_at = month_start + SignedDuration::from_secs(3_600 + random.below(month_seconds) as i64);
         let mut plan = RecordPlan::new(&mut random, config, index, carrier, started_at);
-        let plant =
-            !config.planted_kinds.is_empty() && random.chance(config.discrepancies_per_mille);
+        let plant = !config.planted_kinds.is_empty() && random.chance(config.discrepancies_per_mille);
         let kind = if plan.record.quantity > Decimal::ZERO && plant {
             Some(*random.pick(&config.planted_kinds))
         } else {
@@ -167,37 +157,30 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
         };
         if kind == Some(DiscrepancyKind::NoRate) {
             plan.record.destination =
-                Destination::parse(&format!("{UNRATED_PREFIX}{:07}", random.below(10_000_000)))
-                    .expect("digits");
+                Destination::parse(&format!("{UNRATED_PREFIX}{:07}", random.below(10_000_000))).expect("digits");
         }
         sink.usage(&plan.record);
-        let priced = model::find_row(
-            &deck,
-            carrier.name,
-            plan.record.service,
-            plan.record.destination.digits(),
-            started_at,
-        )
-        .map(|row| (row.rate, model::cost(row, plan.record.quantity)));
-        let emitted = plan.emit_lines(
-            &mut random,
-            kind,
-            priced,
-            &mut line_numbers[carrier_index],
-            sink,
-        );
+        let priced =
+            model::find_row(&deck, carrier.name, plan.record.service, plan.record.destination.digits(), started_at)
+                .map(|row| (row.rate, model::cost(row, plan.record.quantity)));
+        let emitted = plan.emit_lines(&mut random, kind, priced, &mut line_numbers[carrier_index], sink);
         if let Some(kind) = kind {
             if emitted.planted || kind == DiscrepancyKind::UnbilledUsage {
                 planted.push(Planted {
                     carrier: carrier.name.into(),
                     line_id: emitted.line_id,
-                    record_id: (kind != DiscrepancyKind::UnmatchedCharge)
-                        .then(|| plan.record.record_id.clone()),
+                    record_id: (kind != DiscrepancyKind::UnmatchedCharge).then(|| plan.record.record_id.clone()),
                     kind,
                 });
             }
         }
     }
+    // Usage of a carrier with no invoice line in the run is not reported (FORMATS.md).
+    planted.retain(|planted| {
+        let carrier_index =
+            CARRIERS.iter().position(|carrier| *carrier.name == *planted.carrier).expect("known carrier");
+        line_numbers[carrier_index] > 0
+    });
     planted.sort();
     planted
 }
@@ -205,8 +188,7 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
 fn deck_rows() -> Vec<RateRow> {
     let mut rows = Vec::new();
     for carrier in &CARRIERS {
-        for &(service, prefix, rate, rate_unit, increments, connect_fee, min_charge) in carrier.rows
-        {
+        for &(service, prefix, rate, rate_unit, increments, connect_fee, min_charge) in carrier.rows {
             rows.push(RateRow {
                 carrier: carrier.name.to_owned(),
                 service,
@@ -218,6 +200,9 @@ fn deck_rows() -> Vec<RateRow> {
                 increments: Increments::parse(increments).expect("valid"),
                 connect_fee: connect_fee.parse().expect("valid"),
                 min_charge: min_charge.parse().expect("valid"),
+                per_record_fee: Decimal::ZERO,
+                conditions: Default::default(),
+                tiers: None,
                 effective_from: "2026-01-01T00:00:00Z".parse().expect("valid"),
                 effective_to: None,
             });
@@ -247,17 +232,10 @@ impl<'c> RecordPlan<'c> {
         carrier: &'c CarrierPlan,
         started_at: Timestamp,
     ) -> RecordPlan<'c> {
-        let service = if random.chance(300) {
-            Service::Sms
-        } else {
-            Service::Voice
-        };
+        let service = if random.chance(300) { Service::Sms } else { Service::Voice };
         let rows: Vec<_> = carrier.rows.iter().filter(|row| row.0 == service).collect();
         let prefix = random.pick(&rows).1;
-        let destination = format!(
-            "{prefix}{}",
-            random.below(10_u64.pow(11 - prefix.len() as u32))
-        );
+        let destination = format!("{prefix}{}", random.below(10_u64.pow(11 - prefix.len() as u32)));
         let quantity = match service {
             _ if random.chance(config.unanswered_per_mille) => Decimal::ZERO,
             Service::Sms => Decimal::from(1 + random.below(3)),
@@ -279,6 +257,7 @@ impl<'c> RecordPlan<'c> {
                 origin: None,
                 destination: Destination::parse(&destination).expect("digits"),
                 quantity,
+                network: None,
             },
         }
     }
@@ -311,34 +290,25 @@ impl<'c> RecordPlan<'c> {
         sink: &mut dyn Sink,
     ) -> Emitted {
         // Lines without a reference were recorded by the carrier a few seconds off ours.
-        let jitter = if self.record.carrier_ref.is_none() {
-            random.below(41) as i64 - 20
-        } else {
-            0
-        };
+        let jitter = if self.record.carrier_ref.is_none() { random.below(41) as i64 - 20 } else { 0 };
         let started_at = self.record.started_at + SignedDuration::from_secs(jitter);
-        let mut line = self.line(line_number, started_at);
-        let nothing = Emitted {
-            line_id: None,
-            planted: false,
-        };
+        let nothing = Emitted { line_id: None, planted: false };
         match (kind, priced) {
             (Some(DiscrepancyKind::UnbilledUsage), _) => return nothing,
             (Some(DiscrepancyKind::NoRate), _) => {
+                let mut line = self.line(line_number, started_at);
                 line.quantity = self.record.quantity.ceil();
                 line.amount = Decimal::new(3, 2);
                 let line_id = line.line_id.clone();
                 sink.line(&line);
-                return Emitted {
-                    line_id: Some(line_id),
-                    planted: true,
-                };
+                return Emitted { line_id: Some(line_id), planted: true };
             }
             (_, None) => return nothing,
             (_, Some(_)) if self.record.quantity == Decimal::ZERO => return nothing,
             _ => {}
         }
         let (rate, (billed, cost)) = priced.expect("matched above");
+        let mut line = self.line(line_number, started_at);
         line.quantity = billed;
         line.rate = Some(rate);
         line.amount = cost;
@@ -363,10 +333,8 @@ impl<'c> RecordPlan<'c> {
             Some(DiscrepancyKind::CurrencyMismatch) => {
                 line.currency = Currency::parse(UNCONVERTIBLE_CURRENCY).expect("valid");
                 line.rate = None;
-                line.amount = (cost * Decimal::from(160)).round_dp_with_strategy(
-                    2,
-                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-                );
+                line.amount = (cost * Decimal::from(160))
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
                 planted_line = Some(line.line_id.clone());
             }
             _ => {}
@@ -375,11 +343,8 @@ impl<'c> RecordPlan<'c> {
         if kind == Some(DiscrepancyKind::UnmatchedCharge) {
             // Beside the real line, a phantom call to a number we never dialled.
             let mut phantom = self.line(line_number, started_at + SignedDuration::from_secs(7));
-            phantom.carrier_ref = phantom
-                .carrier_ref
-                .map(|reference| format!("PH{reference}").into());
-            phantom.destination =
-                Destination::parse(&format!("{}0000000", self.carrier.rows[0].1)).expect("digits");
+            phantom.carrier_ref = phantom.carrier_ref.map(|reference| format!("PH{reference}").into());
+            phantom.destination = Destination::parse(&format!("{}0000000", self.carrier.rows[0].1)).expect("digits");
             phantom.quantity = Decimal::from(120);
             phantom.amount = Decimal::new(25, 3);
             planted_line = Some(phantom.line_id.clone());
@@ -392,9 +357,6 @@ impl<'c> RecordPlan<'c> {
             planted_line = Some(repeat.line_id.clone());
             sink.line(&repeat);
         }
-        Emitted {
-            planted: planted_line.is_some(),
-            line_id: planted_line,
-        }
+        Emitted { planted: planted_line.is_some(), line_id: planted_line }
     }
 }

@@ -9,32 +9,16 @@ use reckon_core::rating::rate_record;
 use reckon_core::{Decimal, DiscrepancyKind, FxTable, RateDeck, ReconcileConfig};
 use reckon_sim::{generate, model, Planted, SimConfig, VecSink};
 
-fn run(
-    config: &SimConfig,
-) -> (
-    VecSink,
-    Vec<Planted>,
-    reckon_core::Reconciliation,
-    Vec<Option<reckon_core::Rating>>,
-) {
+fn run(config: &SimConfig) -> (VecSink, Vec<Planted>, reckon_core::Reconciliation, Vec<Option<reckon_core::Rating>>) {
     let mut sink = VecSink::default();
     let planted = generate(config, &mut sink);
     let mut deck = RateDeck::new();
     for row in &sink.rate_rows {
         deck.insert(row.clone()).unwrap();
     }
-    let ratings: Vec<_> = sink
-        .usage
-        .iter()
-        .map(|record| rate_record(&deck, record))
-        .collect();
-    let reconciliation = reckon_core::reconcile(
-        &sink.usage,
-        &ratings,
-        &sink.lines,
-        &FxTable::new(),
-        &ReconcileConfig::default(),
-    );
+    let ratings: Vec<_> = sink.usage.iter().map(|record| rate_record(&deck, record)).collect();
+    let reconciliation =
+        reckon_core::reconcile(&sink.usage, &ratings, &sink.lines, &FxTable::new(), &ReconcileConfig::default());
     (sink, planted, reconciliation, ratings)
 }
 
@@ -56,23 +40,11 @@ fn found(reconciliation: &reckon_core::Reconciliation) -> Vec<Planted> {
 #[test]
 fn finds_exactly_what_was_planted() {
     for seed in [1, 2, 3, 42, 2026] {
-        let config = SimConfig {
-            seed,
-            records: 5_000,
-            discrepancies_per_mille: 60,
-            ..SimConfig::default()
-        };
+        let config = SimConfig { seed, records: 5_000, discrepancies_per_mille: 60, ..SimConfig::default() };
         let (_, planted, reconciliation, _) = run(&config);
-        assert!(
-            planted.len() > 100,
-            "seed {seed}: too few planted ({})",
-            planted.len()
-        );
+        assert!(planted.len() > 100, "seed {seed}: too few planted ({})", planted.len());
         for kind in DiscrepancyKind::ALL {
-            assert!(
-                planted.iter().any(|planted| planted.kind == kind),
-                "seed {seed}: no {kind} planted"
-            );
+            assert!(planted.iter().any(|planted| planted.kind == kind), "seed {seed}: no {kind} planted");
         }
         assert_eq!(found(&reconciliation), planted, "seed {seed}");
     }

@@ -17,11 +17,7 @@ pub fn fixtures() -> PathBuf {
 
 /// Runs `reckon` with arguments; stdin is closed and stderr is not a terminal.
 pub fn reckon(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reckon"))
-        .args(arguments)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_reckon")).args(arguments).env("NO_COLOR", "1").output().expect("the binary runs")
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -30,12 +26,6 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Reads a CSV into rows of strings (header included).
 pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_path(path)
-        .unwrap();
-    reader
-        .records()
-        .map(|record| record.unwrap().iter().map(str::to_owned).collect())
-        .collect()
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_path(path).unwrap();
+    reader.records().map(|record| record.unwrap().iter().map(str::to_owned).collect()).collect()
 }

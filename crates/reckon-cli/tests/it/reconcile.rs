@@ -15,10 +15,7 @@ fn normalise(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
             if index > 0 {
                 for column in NUMERIC_COLUMNS {
                     if !row[column].is_empty() {
-                        row[column] = Decimal::from_str(&row[column])
-                            .unwrap()
-                            .normalize()
-                            .to_string();
+                        row[column] = Decimal::from_str(&row[column]).unwrap().normalize().to_string();
                     }
                 }
             }
@@ -29,13 +26,8 @@ fn normalise(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
 
 fn reconcile_basic(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let basic = fixtures().join("basic");
-    let paths = [
-        "usage.csv",
-        "rates.csv",
-        "invoice-acme.csv",
-        "invoice-borealis.csv",
-    ]
-    .map(|name| basic.join(name).display().to_string());
+    let paths = ["usage.csv", "rates.csv", "invoice-acme.csv", "invoice-borealis.csv"]
+        .map(|name| basic.join(name).display().to_string());
     let mut arguments = vec![
         "reconcile",
         "--usage",
@@ -58,12 +50,7 @@ fn reconcile_basic(out: &std::path::Path, extra: &[&str]) -> std::process::Outpu
 fn worked_example_matches_the_contract_row_for_row() {
     let out = tempfile::tempdir().unwrap();
     let output = reconcile_basic(out.path(), &[]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        text(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", text(&output.stderr));
     let actual = normalise(read_csv(&out.path().join("discrepancies.csv")));
     let expected = normalise(read_csv(&fixtures().join("basic/discrepancies.csv")));
     assert_eq!(actual.len(), 28);
@@ -80,19 +67,14 @@ fn summary_json_and_table() {
     let output = reconcile_basic(out.path(), &[]);
     assert_eq!(output.status.code(), Some(0));
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["counts"]["usage_records"], 83);
     assert_eq!(summary["counts"]["invoice_lines"], 87);
     assert_eq!(summary["discrepancies"]["unbilled_usage"], 4);
     assert_eq!(summary["discrepancies"]["rate_mismatch"], 5);
     // borealis BOR-2603: overbilled = 0.01+0.001+0.01+0.03+0.000483+0.03+0.01+0.003+0.001+3*0.03
-    let borealis = summary["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|group| group["invoice_id"] == "BOR-2603")
-        .unwrap();
+    let borealis =
+        summary["groups"].as_array().unwrap().iter().find(|group| group["invoice_id"] == "BOR-2603").unwrap();
     assert_eq!(borealis["overbilled"], "0.185483");
     assert_eq!(borealis["lines_billed"], 42);
     assert_eq!(borealis["lines_matched"], 39);
@@ -120,34 +102,16 @@ fn tolerances_are_flags() {
     let output = reconcile_basic(out.path(), &["--time-tolerance", "5"]);
     assert_eq!(output.status.code(), Some(0));
     let rows = read_csv(&out.path().join("discrepancies.csv"));
-    assert!(rows
-        .iter()
-        .any(|row| row[2] == "1" && row[4] == "unmatched_charge"));
+    assert!(rows.iter().any(|row| row[2] == "1" && row[4] == "unmatched_charge"));
 }
 
 #[test]
 fn demo_runs_and_finds_what_it_planted() {
     let dir = tempfile::tempdir().unwrap();
-    let output = reckon(&[
-        "demo",
-        "--dir",
-        &dir.path().display().to_string(),
-        "--records",
-        "1500",
-    ]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        text(&output.stderr)
-    );
+    let output = reckon(&["demo", "--dir", &dir.path().display().to_string(), "--records", "1500"]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", text(&output.stderr));
     let stdout = text(&output.stdout);
-    for line in stdout
-        .lines()
-        .skip_while(|line| !line.starts_with("planted kind"))
-        .skip(1)
-        .take(8)
-    {
+    for line in stdout.lines().skip_while(|line| !line.starts_with("planted kind")).skip(1).take(8) {
         let columns: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(columns[1], columns[2], "planted and found differ: {line}");
     }

@@ -37,11 +37,7 @@ fn sources() -> Vec<(PathBuf, String)> {
 #[test]
 fn every_module_starts_with_a_doc_comment() {
     for (path, text) in sources() {
-        assert!(
-            text.starts_with("//!"),
-            "{} must start with a `//!` line saying what it is for",
-            path.display()
-        );
+        assert!(text.starts_with("//!"), "{} must start with a `//!` line saying what it is for", path.display());
     }
 }
 
@@ -50,16 +46,8 @@ fn no_hidden_tests() {
     let should_panic = ["#[should", "_panic]"].concat();
     let ignore = ["#[ig", "nore]"].concat();
     for (path, text) in sources() {
-        assert!(
-            !text.contains(&should_panic),
-            "{}: assert the outcome instead",
-            path.display()
-        );
-        assert!(
-            !text.contains(&ignore),
-            "{}: assert today's output with a FIXME instead",
-            path.display()
-        );
+        assert!(!text.contains(&should_panic), "{}: assert the outcome instead", path.display());
+        assert!(!text.contains(&ignore), "{}: assert today's output with a FIXME instead", path.display());
     }
 }
 
@@ -68,11 +56,7 @@ fn no_floats_in_the_domain() {
     let float = ["f6", "4"].concat();
     for (path, text) in sources() {
         if path.to_string_lossy().contains("reckon-core") {
-            assert!(
-                !text.contains(&float),
-                "{}: money is exact, no floats",
-                path.display()
-            );
+            assert!(!text.contains(&float), "{}: money is exact, no floats", path.display());
         }
     }
 }
@@ -82,10 +66,6 @@ fn no_bare_round_dp() {
     // `round_dp` rounds half to even without saying so; every rounding names its strategy.
     let bare = ["round_dp", "("].concat();
     for (path, text) in sources() {
-        assert!(
-            !text.contains(&bare),
-            "{}: use money::round or round_dp_with_strategy",
-            path.display()
-        );
+        assert!(!text.contains(&bare), "{}: use money::round or round_dp_with_strategy", path.display());
     }
 }

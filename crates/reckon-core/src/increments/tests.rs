@@ -48,19 +48,8 @@ fn naive_billed(first: i64, next: i64, measured: i64) -> i64 {
 
 #[test]
 fn exhaustive_over_one_day_for_common_increments() {
-    for (first, next) in [
-        (1, 1),
-        (60, 60),
-        (30, 6),
-        (60, 1),
-        (60, 6),
-        (6, 6),
-        (30, 30),
-    ] {
-        let increments = Increments {
-            first: Decimal::from(first),
-            next: Decimal::from(next),
-        };
+    for (first, next) in [(1, 1), (60, 60), (30, 6), (60, 1), (60, 6), (6, 6), (30, 30)] {
+        let increments = Increments { first: Decimal::from(first), next: Decimal::from(next) };
         for measured in 1..=86_400_i64 {
             assert_eq!(
                 increments.billed_quantity(Decimal::from(measured)),

@@ -19,6 +19,7 @@ fn record(id: &str, reference: Option<&str>, at: &str) -> UsageRecord {
         origin: None,
         destination: Destination::parse("447911000001").unwrap(),
         quantity: Decimal::ONE,
+        network: None,
     }
 }
 
@@ -49,10 +50,7 @@ fn check(usage: &[UsageRecord], lines: &[InvoiceLine], expected: &[LineMatch]) {
 #[test]
 fn formats_md_worked_example() {
     // U1 ref R1 at 12:00:00, U2 no ref at 12:00:40.
-    let usage = [
-        record("U1", Some("R1"), "2026-03-01T12:00:00Z"),
-        record("U2", None, "2026-03-01T12:00:40Z"),
-    ];
+    let usage = [record("U1", Some("R1"), "2026-03-01T12:00:00Z"), record("U2", None, "2026-03-01T12:00:40Z")];
     // L1 no ref at 12:00:10 takes U1 by time (10 s beats 30 s); L2 ref R1 finds U1 taken and
     // takes U2 by time (40 s); L3's candidates are both taken: duplicate naming U1 (by ref).
     let lines = [
@@ -60,15 +58,7 @@ fn formats_md_worked_example() {
         line("L2", Some("R1"), "2026-03-01T12:00:00Z"),
         line("L3", Some("R1"), "2026-03-01T12:00:00Z"),
     ];
-    check(
-        &usage,
-        &lines,
-        &[
-            LineMatch::Matched(0),
-            LineMatch::Matched(1),
-            LineMatch::Duplicate(0),
-        ],
-    );
+    check(&usage, &lines, &[LineMatch::Matched(0), LineMatch::Matched(1), LineMatch::Duplicate(0)]);
 }
 
 #[test]
@@ -82,31 +72,17 @@ fn different_references_never_match() {
 fn time_tolerance_is_inclusive() {
     let usage = [record("U1", None, "2026-03-01T12:00:00Z")];
     // 60 s apart: a candidate. 61 s apart: none.
-    check(
-        &usage,
-        &[line("L1", None, "2026-03-01T12:01:00Z")],
-        &[LineMatch::Matched(0)],
-    );
-    check(
-        &usage,
-        &[line("L1", None, "2026-03-01T11:58:59Z")],
-        &[LineMatch::Unmatched],
-    );
+    check(&usage, &[line("L1", None, "2026-03-01T12:01:00Z")], &[LineMatch::Matched(0)]);
+    check(&usage, &[line("L1", None, "2026-03-01T11:58:59Z")], &[LineMatch::Unmatched]);
 }
 
 #[test]
 fn equal_distance_goes_to_the_earlier_usage_row() {
     // U1 (usage row 0) 20 s after, U2 (row 1) 20 s before: both 20 s away, U1 comes first.
-    let usage = [
-        record("U1", None, "2026-03-01T12:00:20Z"),
-        record("U2", None, "2026-03-01T11:59:40Z"),
-    ];
+    let usage = [record("U1", None, "2026-03-01T12:00:20Z"), record("U2", None, "2026-03-01T11:59:40Z")];
     check(
         &usage,
-        &[
-            line("L1", None, "2026-03-01T12:00:00Z"),
-            line("L2", None, "2026-03-01T12:00:00Z"),
-        ],
+        &[line("L1", None, "2026-03-01T12:00:00Z"), line("L2", None, "2026-03-01T12:00:00Z")],
         &[LineMatch::Matched(0), LineMatch::Matched(1)],
     );
 }
@@ -115,24 +91,13 @@ fn equal_distance_goes_to_the_earlier_usage_row() {
 fn reference_matches_ignore_time_and_prefer_usage_order() {
     // The same reference twice in the usage: the first row wins, then the second; a third line
     // is a duplicate naming the first. Time does not matter for references.
-    let usage = [
-        record("U1", Some("R1"), "2026-03-01T12:00:00Z"),
-        record("U2", Some("R1"), "2026-03-09T12:00:00Z"),
-    ];
+    let usage = [record("U1", Some("R1"), "2026-03-01T12:00:00Z"), record("U2", Some("R1"), "2026-03-09T12:00:00Z")];
     let lines = [
         line("L1", Some("R1"), "2026-03-20T00:00:00Z"),
         line("L2", Some("R1"), "2026-03-20T00:00:00Z"),
         line("L3", Some("R1"), "2026-03-20T00:00:00Z"),
     ];
-    check(
-        &usage,
-        &lines,
-        &[
-            LineMatch::Matched(0),
-            LineMatch::Matched(1),
-            LineMatch::Duplicate(0),
-        ],
-    );
+    check(&usage, &lines, &[LineMatch::Matched(0), LineMatch::Matched(1), LineMatch::Duplicate(0)]);
 }
 
 #[test]
@@ -141,9 +106,5 @@ fn other_carrier_or_service_is_no_candidate() {
     other_carrier.carrier = "borealis".into();
     let mut other_service = record("U2", None, "2026-03-01T12:00:00Z");
     other_service.service = Service::Sms;
-    check(
-        &[other_carrier, other_service],
-        &[line("L1", None, "2026-03-01T12:00:00Z")],
-        &[LineMatch::Unmatched],
-    );
+    check(&[other_carrier, other_service], &[line("L1", None, "2026-03-01T12:00:00Z")], &[LineMatch::Unmatched]);
 }

@@ -3,7 +3,9 @@
 //! effective-date boundaries, overlapping prefixes and records with no rate.
 
 use super::*;
-use crate::rate_deck::RateDeckError;
+use crate::network::{network_id, NetworkMap};
+use crate::rate_deck::{RateConditions, RateDeckError, TierMode, Tiers};
+use crate::time_band::TimeBand;
 use crate::{Destination, Increments, Service, UsageRecord};
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -55,6 +57,9 @@ fn row(spec: &Row<'_>) -> RateRow {
         increments: Increments::parse(spec.increments).unwrap(),
         connect_fee: d(spec.connect_fee),
         min_charge: d(spec.min_charge),
+        per_record_fee: Decimal::ZERO,
+        conditions: RateConditions::default(),
+        tiers: None,
         effective_from: ts(spec.from),
         effective_to: spec.to.map(ts),
     }
@@ -79,25 +84,14 @@ fn record(service: Service, destination: &str, at: &str, quantity: &str) -> Usag
         origin: None,
         destination: Destination::parse(destination).unwrap(),
         quantity: d(quantity),
+        network: None,
     }
 }
 
 /// Rates one voice record at 2026-03-01 and checks `(prefix, billed quantity, cost)`, or no rate.
 #[track_caller]
-fn check(
-    rows: &[Row<'_>],
-    destination: &str,
-    quantity: &str,
-    expected: Option<(&str, &str, &str)>,
-) {
-    check_at(
-        rows,
-        Service::Voice,
-        destination,
-        "2026-03-01T12:00:00Z",
-        quantity,
-        expected,
-    );
+fn check(rows: &[Row<'_>], destination: &str, quantity: &str, expected: Option<(&str, &str, &str)>) {
+    check_at(rows, Service::Voice, destination, "2026-03-01T12:00:00Z", quantity, expected);
 }
 
 #[track_caller]
@@ -111,13 +105,7 @@ fn check_at(
 ) {
     let deck = deck(rows);
     let rating = rate_record(&deck, &record(service, destination, at, quantity));
-    let actual = rating.map(|rating| {
-        (
-            deck.row(rating.row).prefix.clone(),
-            rating.billed_quantity,
-            rating.cost,
-        )
-    });
+    let actual = rating.map(|rating| (deck.row(rating.row).prefix.clone(), rating.billed_quantity, rating.cost));
     let expected = expected.map(|(prefix, billed, cost)| (prefix.to_owned(), d(billed), d(cost)));
     assert_eq!(actual, expected);
 }
@@ -126,17 +114,8 @@ fn check_at(
 fn formats_md_worked_example() {
     // rate 0.0120/60 s, 60/6, connect 0.0010, 75.2 s:
     // b = 60 + ceil(15.2/6)*6 = 78; cost = 0.0010 + 0.0120*78/60 = 0.0010 + 0.0156 = 0.0166
-    let rows = [Row {
-        increments: "60/6",
-        connect_fee: "0.0010",
-        ..BASE
-    }];
-    check(
-        &rows,
-        "+44 20 7123 4567",
-        "75.2",
-        Some(("44", "78", "0.0166")),
-    );
+    let rows = [Row { increments: "60/6", connect_fee: "0.0010", ..BASE }];
+    check(&rows, "+44 20 7123 4567", "75.2", Some(("44", "78", "0.0166")));
 }
 
 #[test]
@@ -149,41 +128,26 @@ fn increments_1_1() {
     // 0.5 s: q <= 1 so b = 1; 0.0002
     check(&rows, "442071234567", "0.5", Some(("44", "1", "0.0002")));
     // 7 s at 0.0100/60: 0.01*7/60 = 0.0011666.. -> 0.001167 (6 dp, half away from zero)
-    let rows = [Row {
-        rate: "0.0100",
-        ..BASE
-    }];
+    let rows = [Row { rate: "0.0100", ..BASE }];
     check(&rows, "442071234567", "7", Some(("44", "7", "0.001167")));
 }
 
 #[test]
 fn increments_60_60() {
-    let rows = [Row {
-        increments: "60/60",
-        ..BASE
-    }];
+    let rows = [Row { increments: "60/60", ..BASE }];
     // 1 s: b = 60; 0.0120*60/60 = 0.012
     check(&rows, "442071234567", "1", Some(("44", "60", "0.012")));
     // 60 s: b = 60; 0.012
     check(&rows, "442071234567", "60", Some(("44", "60", "0.012")));
     // 60.001 s: b = 60 + ceil(0.001/60)*60 = 120; 0.024
-    check(
-        &rows,
-        "442071234567",
-        "60.001",
-        Some(("44", "120", "0.024")),
-    );
+    check(&rows, "442071234567", "60.001", Some(("44", "120", "0.024")));
     // 121 s: b = 60 + ceil(61/60)*60 = 180; 0.036
     check(&rows, "442071234567", "121", Some(("44", "180", "0.036")));
 }
 
 #[test]
 fn increments_30_6() {
-    let rows = [Row {
-        increments: "30/6",
-        rate: "0.0450",
-        ..BASE
-    }];
+    let rows = [Row { increments: "30/6", rate: "0.0450", ..BASE }];
     // 1 s: b = 30; 0.045*30/60 = 0.0225
     check(&rows, "442071234567", "1", Some(("44", "30", "0.0225")));
     // 30 s: b = 30; 0.0225
@@ -196,10 +160,7 @@ fn increments_30_6() {
 
 #[test]
 fn increments_60_1() {
-    let rows = [Row {
-        increments: "60/1",
-        ..BASE
-    }];
+    let rows = [Row { increments: "60/1", ..BASE }];
     // 10 s: b = 60; 0.012
     check(&rows, "442071234567", "10", Some(("44", "60", "0.012")));
     // 61 s: b = 60 + 1 = 61; 0.0120*61/60 = 0.0122
@@ -210,11 +171,7 @@ fn increments_60_1() {
 
 #[test]
 fn connect_fee() {
-    let rows = [Row {
-        connect_fee: "0.0050",
-        increments: "60/60",
-        ..BASE
-    }];
+    let rows = [Row { connect_fee: "0.0050", increments: "60/60", ..BASE }];
     // 30 s: b = 60; 0.0050 + 0.012 = 0.017
     check(&rows, "442071234567", "30", Some(("44", "60", "0.017")));
     // 150 s: b = 180; 0.0050 + 0.036 = 0.041
@@ -223,10 +180,7 @@ fn connect_fee() {
 
 #[test]
 fn minimum_charge() {
-    let rows = [Row {
-        min_charge: "0.0100",
-        ..BASE
-    }];
+    let rows = [Row { min_charge: "0.0100", ..BASE }];
     // 6 s: 0.0120*6/60 = 0.0012 < 0.0100 -> 0.01
     check(&rows, "442071234567", "6", Some(("44", "6", "0.01")));
     // 50 s: 0.01 = min -> 0.01
@@ -234,11 +188,7 @@ fn minimum_charge() {
     // 120 s: 0.024 > 0.01 -> 0.024
     check(&rows, "442071234567", "120", Some(("44", "120", "0.024")));
     // The minimum includes the connect fee: 0.004 + 0.0120*6/60 = 0.0052 -> 0.01
-    let rows = [Row {
-        min_charge: "0.0100",
-        connect_fee: "0.004",
-        ..BASE
-    }];
+    let rows = [Row { min_charge: "0.0100", connect_fee: "0.004", ..BASE }];
     check(&rows, "442071234567", "6", Some(("44", "6", "0.01")));
     // 0.004 + 0.0120*60/60 = 0.016 > 0.01
     check(&rows, "442071234567", "60", Some(("44", "60", "0.016")));
@@ -247,90 +197,37 @@ fn minimum_charge() {
 #[test]
 fn zero_quantity_costs_nothing() {
     // Unanswered: no connect fee, no minimum, billed quantity 0.
-    let rows = [Row {
-        min_charge: "0.0100",
-        connect_fee: "0.004",
-        increments: "60/60",
-        ..BASE
-    }];
+    let rows = [Row { min_charge: "0.0100", connect_fee: "0.004", increments: "60/60", ..BASE }];
     check(&rows, "442071234567", "0", Some(("44", "0", "0")));
 }
 
 #[test]
 fn effective_date_boundaries() {
     let rows = [
-        Row {
-            rate: "0.0450",
-            to: Some("2026-03-16T00:00:00Z"),
-            ..BASE
-        },
-        Row {
-            rate: "0.0410",
-            from: "2026-03-16T00:00:00Z",
-            ..BASE
-        },
+        Row { rate: "0.0450", to: Some("2026-03-16T00:00:00Z"), ..BASE },
+        Row { rate: "0.0410", from: "2026-03-16T00:00:00Z", ..BASE },
     ];
     let sms = Service::Voice;
     // One second before the switch: old row. 60 s * 0.045/60 = 0.045
-    check_at(
-        &rows,
-        sms,
-        "44",
-        "2026-03-15T23:59:59Z",
-        "60",
-        Some(("44", "60", "0.045")),
-    );
+    check_at(&rows, sms, "44", "2026-03-15T23:59:59Z", "60", Some(("44", "60", "0.045")));
     // At the switch (effective_to exclusive, effective_from inclusive): new row, 0.041
-    check_at(
-        &rows,
-        sms,
-        "44",
-        "2026-03-16T00:00:00Z",
-        "60",
-        Some(("44", "60", "0.041")),
-    );
+    check_at(&rows, sms, "44", "2026-03-16T00:00:00Z", "60", Some(("44", "60", "0.041")));
     // Before the first row starts: no rate.
     check_at(&rows, sms, "44", "2025-12-31T23:59:59Z", "60", None);
     // Offsets are honoured: 01:00+01:00 is 00:00Z, the new row.
-    check_at(
-        &rows,
-        sms,
-        "44",
-        "2026-03-16T01:00:00+01:00",
-        "60",
-        Some(("44", "60", "0.041")),
-    );
+    check_at(&rows, sms, "44", "2026-03-16T01:00:00+01:00", "60", Some(("44", "60", "0.041")));
 }
 
 #[test]
 fn newer_row_of_the_same_prefix_supersedes_an_open_ended_one() {
     // Both open-ended and in force on 2026-03-01: the later effective_from wins (0.02*60/60).
-    let rows = [
-        BASE,
-        Row {
-            rate: "0.0200",
-            from: "2026-02-01T00:00:00Z",
-            ..BASE
-        },
-    ];
+    let rows = [BASE, Row { rate: "0.0200", from: "2026-02-01T00:00:00Z", ..BASE }];
     check(&rows, "44", "60", Some(("44", "60", "0.02")));
 }
 
 #[test]
 fn overlapping_prefixes_longest_wins() {
-    let rows = [
-        BASE,
-        Row {
-            prefix: "447",
-            rate: "0.0450",
-            ..BASE
-        },
-        Row {
-            prefix: "4479",
-            rate: "0.0520",
-            ..BASE
-        },
-    ];
+    let rows = [BASE, Row { prefix: "447", rate: "0.0450", ..BASE }, Row { prefix: "4479", rate: "0.0520", ..BASE }];
     // 4479...: 0.052*60/60 = 0.052
     check(&rows, "447911000001", "60", Some(("4479", "60", "0.052")));
     // 4478...: 0.045
@@ -343,15 +240,7 @@ fn overlapping_prefixes_longest_wins() {
 
 #[test]
 fn longer_prefix_out_of_force_falls_back_to_shorter() {
-    let rows = [
-        BASE,
-        Row {
-            prefix: "447",
-            rate: "0.0450",
-            to: Some("2026-02-01T00:00:00Z"),
-            ..BASE
-        },
-    ];
+    let rows = [BASE, Row { prefix: "447", rate: "0.0450", to: Some("2026-02-01T00:00:00Z"), ..BASE }];
     // 447 closed on 2026-02-01, so on 2026-03-01 the 44 row prices it: 0.012
     check(&rows, "447911000001", "60", Some(("44", "60", "0.012")));
 }
@@ -362,87 +251,31 @@ fn no_rate() {
     // No prefix of 8613800000 in the deck.
     check(&rows, "8613800000", "60", None);
     // Another carrier's deck does not apply.
-    let rows = [Row {
-        carrier: "borealis",
-        ..BASE
-    }];
+    let rows = [Row { carrier: "borealis", ..BASE }];
     check(&rows, "442071234567", "60", None);
     // Another service's deck does not apply.
-    let rows = [Row {
-        service: Service::Sms,
-        ..BASE
-    }];
+    let rows = [Row { service: Service::Sms, ..BASE }];
     check(&rows, "442071234567", "60", None);
 }
 
 #[test]
 fn sms_and_other_units() {
-    let rows = [Row {
-        service: Service::Sms,
-        rate: "0.0310",
-        unit: "1",
-        ..BASE
-    }];
+    let rows = [Row { service: Service::Sms, rate: "0.0310", unit: "1", ..BASE }];
     // 3 segments * 0.031 = 0.093
-    check_at(
-        &rows,
-        Service::Sms,
-        "44770041777",
-        "2026-03-01T00:00:00Z",
-        "3",
-        Some(("44", "3", "0.093")),
-    );
+    check_at(&rows, Service::Sms, "44770041777", "2026-03-01T00:00:00Z", "3", Some(("44", "3", "0.093")));
     // Email per 1000 messages: 0.50 per 1000, 1 message -> 0.0005
-    let rows = [Row {
-        service: Service::Email,
-        rate: "0.50",
-        unit: "1000",
-        ..BASE
-    }];
-    check_at(
-        &rows,
-        Service::Email,
-        "44",
-        "2026-03-01T00:00:00Z",
-        "1",
-        Some(("44", "1", "0.0005")),
-    );
+    let rows = [Row { service: Service::Email, rate: "0.50", unit: "1000", ..BASE }];
+    check_at(&rows, Service::Email, "44", "2026-03-01T00:00:00Z", "1", Some(("44", "1", "0.0005")));
     // Data per MiB: 1.00 per 1048576 bytes, 524288 bytes -> 0.5
-    let rows = [Row {
-        service: Service::Data,
-        rate: "1.00",
-        unit: "1048576",
-        ..BASE
-    }];
-    check_at(
-        &rows,
-        Service::Data,
-        "44",
-        "2026-03-01T00:00:00Z",
-        "524288",
-        Some(("44", "524288", "0.5")),
-    );
+    let rows = [Row { service: Service::Data, rate: "1.00", unit: "1048576", ..BASE }];
+    check_at(&rows, Service::Data, "44", "2026-03-01T00:00:00Z", "524288", Some(("44", "524288", "0.5")));
     // Rounding half away from zero: 0.0000150 per unit... 1 byte at 1.00/1048576 = 9.5367e-7 -> 0.000001
-    check_at(
-        &rows,
-        Service::Data,
-        "44",
-        "2026-03-01T00:00:00Z",
-        "1",
-        Some(("44", "1", "0.000001")),
-    );
+    check_at(&rows, Service::Data, "44", "2026-03-01T00:00:00Z", "1", Some(("44", "1", "0.000001")));
 }
 
 #[test]
 fn empty_prefix_is_a_catch_all() {
-    let rows = [
-        Row {
-            prefix: "",
-            rate: "0.0600",
-            ..BASE
-        },
-        BASE,
-    ];
+    let rows = [Row { prefix: "", rate: "0.0600", ..BASE }, BASE];
     // 1 555...: only the catch-all applies, 0.06*60/60 = 0.06
     check(&rows, "15550000", "60", Some(("", "60", "0.06")));
     check(&rows, "4420", "60", Some(("44", "60", "0.012")));
@@ -453,35 +286,16 @@ fn deck_rejects_duplicates_and_bad_rows() {
     let mut deck = RateDeck::new();
     deck.insert(row(&BASE)).unwrap();
     assert_eq!(
-        deck.insert(row(&Row {
-            rate: "0.5",
-            ..BASE
-        })),
-        Err(RateDeckError::DuplicateRow {
-            existing: RateRowIndex(0)
-        })
+        deck.insert(row(&Row { rate: "0.5", ..BASE })),
+        Err(RateDeckError::DuplicateRow { existing: RateRowIndex(0) })
     );
-    assert!(matches!(
-        deck.insert(row(&Row {
-            prefix: "4a",
-            ..BASE
-        })),
-        Err(RateDeckError::PrefixNotDigits(_))
-    ));
+    assert!(matches!(deck.insert(row(&Row { prefix: "4a", ..BASE })), Err(RateDeckError::PrefixNotDigits(_))));
     assert_eq!(
-        deck.insert(row(&Row {
-            unit: "0",
-            from: "2026-02-01T00:00:00Z",
-            ..BASE
-        })),
+        deck.insert(row(&Row { unit: "0", from: "2026-02-01T00:00:00Z", ..BASE })),
         Err(RateDeckError::RateUnitNotPositive)
     );
     assert_eq!(
-        deck.insert(row(&Row {
-            to: Some("2026-01-01T00:00:00Z"),
-            from: "2026-02-01T00:00:00Z",
-            ..BASE
-        })),
+        deck.insert(row(&Row { to: Some("2026-01-01T00:00:00Z"), from: "2026-02-01T00:00:00Z", ..BASE })),
         Err(RateDeckError::EmptyInterval)
     );
 }
@@ -511,5 +325,197 @@ proptest! {
             prop_assert!(cost_small >= minimum);
             prop_assert!(cost_small >= connect);
         }
+    }
+}
+
+// ---- Rate structures beyond the data contract: bands, tiers, networks, origins, surcharges ----
+
+fn sms_record(id: &str, at: &str, destination: &str, quantity: &str) -> UsageRecord {
+    UsageRecord { record_id: id.into(), ..record(Service::Sms, destination, at, quantity) }
+}
+
+fn costs(deck: &RateDeck, usage: &[UsageRecord], networks: &NetworkMap) -> Vec<Option<Decimal>> {
+    rate_all(deck, usage, Party::Carrier, networks).iter().map(|rating| rating.map(|rating| rating.cost)).collect()
+}
+
+fn some(texts: &[&str]) -> Vec<Option<Decimal>> {
+    texts.iter().map(|text| Some(d(text))).collect()
+}
+
+#[test]
+fn a_call_is_rated_by_the_band_in_force_at_its_start() {
+    let mut deck = RateDeck::new();
+    let peak = RateConditions {
+        band: Some(TimeBand::parse("Europe/London", "mon-fri", "08:00", "18:00").unwrap()),
+        ..RateConditions::default()
+    };
+    deck.insert(RateRow { rate: d("0.0200"), conditions: peak, ..row(&BASE) }).unwrap();
+    deck.insert(RateRow { rate: d("0.0100"), ..row(&BASE) }).unwrap();
+    let usage = [
+        // Monday 17:59:30 GMT for 120 s, crossing 18:00: peak at its start, 0.02*120/60 = 0.04
+        record(Service::Voice, "442071234567", "2026-03-02T17:59:30Z", "120"),
+        // Monday 18:00:00: off-peak, 0.01*120/60 = 0.02
+        record(Service::Voice, "442071234567", "2026-03-02T18:00:00Z", "120"),
+        // Saturday noon: off-peak, 0.02
+        record(Service::Voice, "442071234567", "2026-03-07T12:00:00Z", "120"),
+        // Summer: Monday 07:30Z is 08:30 BST, peak: 0.04
+        record(Service::Voice, "442071234567", "2026-06-01T07:30:00Z", "120"),
+    ];
+    assert_eq!(costs(&deck, &usage, &NetworkMap::new()), some(&["0.04", "0.02", "0.02", "0.04"]));
+}
+
+fn tiered_sms_deck(mode: TierMode) -> RateDeck {
+    let mut deck = RateDeck::new();
+    let sms = Row { service: Service::Sms, unit: "1", ..BASE };
+    // 0.05 a message up to 10 messages in the month, 0.03 from the 11th on.
+    for (from, rate) in [("10", "0.03"), ("0", "0.05")] {
+        let tiers = Some(Tiers { mode, steps: vec![(d(from), d(rate))] });
+        deck.insert(RateRow { rate: d(rate), tiers, ..row(&sms) }).unwrap();
+    }
+    deck.check_tiers().unwrap();
+    deck
+}
+
+fn tier_usage() -> Vec<UsageRecord> {
+    vec![
+        sms_record("m1", "2026-03-01T10:00:00Z", "447700000001", "6"),
+        sms_record("m2", "2026-03-02T10:00:00Z", "447700000002", "6"),
+        sms_record("m3", "2026-03-03T10:00:00Z", "447700000003", "3"),
+        sms_record("m4", "2026-04-01T00:00:00Z", "447700000004", "3"),
+    ]
+}
+
+#[test]
+fn graduated_tiers_cross_a_boundary_inside_the_month_and_reset_the_next() {
+    let deck = tiered_sms_deck(TierMode::Graduated);
+    // m1: units 1-6 at 0.05 = 0.30
+    // m2: units 7-12: 4 at 0.05 + 2 at 0.03 = 0.20 + 0.06 = 0.26
+    // m3: units 13-15 at 0.03 = 0.09
+    // m4: April, the count restarts: units 1-3 at 0.05 = 0.15
+    assert_eq!(costs(&deck, &tier_usage(), &NetworkMap::new()), some(&["0.30", "0.26", "0.09", "0.15"]));
+    // Arrival order does not matter: reversed, each record costs the same.
+    let mut reversed = tier_usage();
+    reversed.reverse();
+    assert_eq!(costs(&deck, &reversed, &NetworkMap::new()), some(&["0.15", "0.09", "0.26", "0.30"]));
+}
+
+#[test]
+fn volume_tiers_price_every_unit_at_the_tier_the_month_reaches() {
+    let deck = tiered_sms_deck(TierMode::Volume);
+    // March total 15 > 10: every March message at 0.03: 0.18, 0.18, 0.09; April total 3: 0.05 * 3
+    assert_eq!(costs(&deck, &tier_usage(), &NetworkMap::new()), some(&["0.18", "0.18", "0.09", "0.15"]));
+    // Exactly 10 in a month stays in the first tier: 6 + 4 = 10 -> 0.30, 0.20
+    let usage = &tier_usage()[..1];
+    let mut ten = usage.to_vec();
+    ten.push(sms_record("m5", "2026-03-05T00:00:00Z", "447700000005", "4"));
+    assert_eq!(costs(&deck, &ten, &NetworkMap::new()), some(&["0.30", "0.20"]));
+}
+
+#[test]
+fn a_network_rate_beats_a_prefix_rate() {
+    let mut deck = RateDeck::new();
+    let sms = Row { service: Service::Sms, unit: "1", rate: "0.0400", ..BASE };
+    deck.insert(row(&sms)).unwrap();
+    deck.insert(RateRow {
+        prefix: String::new(),
+        rate: d("0.0300"),
+        conditions: RateConditions { network: Some(network_id("234", "10")), ..RateConditions::default() },
+        ..row(&sms)
+    })
+    .unwrap();
+    let mut networks = NetworkMap::new();
+    networks.insert("447700", network_id("234", "10"));
+    let mut known_network = sms_record("m3", "2026-03-01T00:00:00Z", "449999000000", "1");
+    known_network.network = Some(network_id("234", "10"));
+    let usage = [
+        // 447700... maps to 234-10: the network row, 0.03
+        sms_record("m1", "2026-03-01T00:00:00Z", "447700123456", "1"),
+        // 447800... has no network: the prefix row, 0.04
+        sms_record("m2", "2026-03-01T00:00:00Z", "447800123456", "1"),
+        // The platform says 234-10 whatever the number: 0.03
+        known_network,
+    ];
+    assert_eq!(costs(&deck, &usage, &networks), some(&["0.03", "0.04", "0.03"]));
+}
+
+#[test]
+fn origin_surcharge_and_fixed_fee() {
+    let mut deck = RateDeck::new();
+    deck.insert(row(&BASE)).unwrap();
+    let from_us = RateConditions { origin_prefix: Some("1".into()), ..RateConditions::default() };
+    deck.insert(RateRow { rate: d("0.0500"), conditions: from_us, ..row(&BASE) }).unwrap();
+    let with_origin = |origin: Option<&str>| UsageRecord {
+        origin: origin.map(|origin| Destination::parse(origin).unwrap()),
+        ..record(Service::Voice, "442071234567", "2026-03-01T12:00:00Z", "60")
+    };
+    let usage = [
+        // From the US: the origin row, 0.05*60/60 = 0.05
+        with_origin(Some("+14155550000")),
+        // From the UK: the plain row, 0.012
+        with_origin(Some("+442079460000")),
+        // Unknown origin: the plain row, 0.012
+        with_origin(None),
+    ];
+    assert_eq!(costs(&deck, &usage, &NetworkMap::new()), some(&["0.05", "0.012", "0.012"]));
+
+    // A fixed fee comes on top of the minimum: max(0.012, 0.02) + 0.001 = 0.021
+    let mut deck = RateDeck::new();
+    deck.insert(RateRow { per_record_fee: d("0.001"), min_charge: d("0.02"), ..row(&BASE) }).unwrap();
+    assert_eq!(costs(&deck, &usage[2..], &NetworkMap::new()), some(&["0.021"]));
+    // ... and never on an unanswered record.
+    let unanswered = record(Service::Voice, "442071234567", "2026-03-01T12:00:00Z", "0");
+    assert_eq!(costs(&deck, &[unanswered], &NetworkMap::new()), some(&["0"]));
+}
+
+#[test]
+fn customer_plans_fall_back_to_the_default_plan() {
+    let mut deck = RateDeck::new();
+    deck.insert(RateRow { carrier: "*".into(), rate: d("0.0300"), ..row(&BASE) }).unwrap();
+    deck.insert(RateRow { carrier: "bigco".into(), rate: d("0.0200"), ..row(&BASE) }).unwrap();
+    let customer = |name: Option<&str>| UsageRecord {
+        customer: name.map(Into::into),
+        ..record(Service::Voice, "442071234567", "2026-03-01T12:00:00Z", "60")
+    };
+    let usage = [customer(Some("bigco")), customer(Some("smallco")), customer(None)];
+    let prices: Vec<_> = rate_all(&deck, &usage, Party::Customer, &NetworkMap::new())
+        .iter()
+        .map(|rating| rating.map(|rating| rating.cost))
+        .collect();
+    // bigco's own plan 0.02; everyone else the default 0.03
+    assert_eq!(prices, some(&["0.02", "0.03", "0.03"]));
+}
+
+proptest! {
+    /// Tiered totals (and each record's cost) do not depend on the order of the records.
+    #[test]
+    fn tier_totals_do_not_depend_on_record_order(
+        quantities in proptest::collection::vec((1_u32..=20, 0_u32..=40), 1..40),
+        rotation in 0_usize..40,
+        graduated in any::<bool>(),
+    ) {
+        let deck = tiered_sms_deck(if graduated { TierMode::Graduated } else { TierMode::Volume });
+        let usage: Vec<UsageRecord> = quantities
+            .iter()
+            .enumerate()
+            .map(|(index, (quantity, day))| {
+                // Days 0-40 from March 1st: some land in April.
+                let at = jiff::Timestamp::from_second(1_772_323_200 + i64::from(*day) * 86_400).unwrap();
+                sms_record(&format!("m{index}"), &at.to_string(), "447700000001", &quantity.to_string())
+            })
+            .collect();
+        let mut rotated = usage.clone();
+        rotated.rotate_left(rotation % usage.len());
+        rotated.reverse();
+        let by_id = |usage: &[UsageRecord]| {
+            let ratings = rate_all(&deck, usage, Party::Carrier, &NetworkMap::new());
+            let mut costs: Vec<(String, Decimal)> = usage.iter().zip(ratings).map(|(record, rating)| (record.record_id.to_string(), rating.unwrap().cost)).collect();
+            costs.sort();
+            costs
+        };
+        let original = by_id(&usage);
+        let shuffled = by_id(&rotated);
+        let total = |costs: &[(String, Decimal)]| costs.iter().map(|(_, cost)| *cost).sum::<Decimal>();
+        prop_assert_eq!(total(&original), total(&shuffled));
+        prop_assert_eq!(original, shuffled);
     }
 }

@@ -41,6 +41,9 @@ fn deck() -> RateDeck {
             increments: Increments::parse(increments).unwrap(),
             connect_fee: d(connect_fee),
             min_charge: Decimal::ZERO,
+            per_record_fee: Decimal::ZERO,
+            conditions: Default::default(),
+            tiers: None,
             effective_from: ts("2026-01-01T00:00:00Z"),
             effective_to: None,
         })
@@ -68,6 +71,7 @@ fn record(
         origin: None,
         destination: Destination::parse(destination).unwrap(),
         quantity: d(quantity),
+        network: None,
     }
 }
 
@@ -103,256 +107,59 @@ fn usage() -> Vec<UsageRecord> {
     use Service::{Sms, Voice};
     vec![
         // u1: 75.2 s to 44: b = 60 + ceil(15.2/6)*6 = 78; 0.0010 + 0.0120*78/60 = 0.0166
-        record(
-            "u1",
-            "acme",
-            Voice,
-            Some("A1"),
-            "2026-03-02T10:00:00Z",
-            "+442071234567",
-            "75.2",
-        ),
+        record("u1", "acme", Voice, Some("A1"), "2026-03-02T10:00:00Z", "+442071234567", "75.2"),
         // u2: 31 s to 447: b = 30 + ceil(1/6)*6 = 36; 0.045*36/60 = 0.027
-        record(
-            "u2",
-            "acme",
-            Voice,
-            None,
-            "2026-03-02T11:00:00Z",
-            "+447911000001",
-            "31",
-        ),
+        record("u2", "acme", Voice, None, "2026-03-02T11:00:00Z", "+447911000001", "31"),
         // u3: 3 SMS to 44: 3 * 0.031 = 0.093
-        record(
-            "u3",
-            "acme",
-            Sms,
-            Some("A3"),
-            "2026-03-02T12:00:00Z",
-            "+447700000003",
-            "3",
-        ),
+        record("u3", "acme", Sms, Some("A3"), "2026-03-02T12:00:00Z", "+447700000003", "3"),
         // u4: 30 s to 44: b = 60; 0.0010 + 0.012 = 0.013
-        record(
-            "u4",
-            "acme",
-            Voice,
-            Some("A4"),
-            "2026-03-02T13:00:00Z",
-            "+442071234568",
-            "30",
-        ),
+        record("u4", "acme", Voice, Some("A4"), "2026-03-02T13:00:00Z", "+442071234568", "30"),
         // u5: 60 s to 447: b = 60; 0.045
-        record(
-            "u5",
-            "acme",
-            Voice,
-            Some("A5"),
-            "2026-03-02T14:00:00Z",
-            "+447911000005",
-            "60",
-        ),
+        record("u5", "acme", Voice, Some("A5"), "2026-03-02T14:00:00Z", "+447911000005", "60"),
         // u6: to China, no rate
-        record(
-            "u6",
-            "acme",
-            Voice,
-            Some("A6"),
-            "2026-03-02T15:00:00Z",
-            "+8613800000",
-            "90",
-        ),
+        record("u6", "acme", Voice, Some("A6"), "2026-03-02T15:00:00Z", "+8613800000", "90"),
         // u7: 1 SMS, 0.031 USD, billed in JPY with no JPY rate
-        record(
-            "u7",
-            "acme",
-            Sms,
-            Some("A7"),
-            "2026-03-02T16:00:00Z",
-            "+447700000007",
-            "1",
-        ),
+        record("u7", "acme", Sms, Some("A7"), "2026-03-02T16:00:00Z", "+447700000007", "1"),
         // u8: 2 SMS, 0.062 USD, billed in GBP: 0.062 * 0.85 / 1.25 = 0.04216 GBP
-        record(
-            "u8",
-            "acme",
-            Sms,
-            Some("A8"),
-            "2026-03-02T17:00:00Z",
-            "+447700000008",
-            "2",
-        ),
+        record("u8", "acme", Sms, Some("A8"), "2026-03-02T17:00:00Z", "+447700000008", "2"),
         // u9: 120 s to 44, never billed: b = 120; 0.0010 + 0.024 = 0.025
-        record(
-            "u9",
-            "acme",
-            Voice,
-            None,
-            "2026-03-05T09:00:00Z",
-            "+442071234569",
-            "120",
-        ),
+        record("u9", "acme", Voice, None, "2026-03-05T09:00:00Z", "+442071234569", "120"),
         // u10: unanswered, costs 0: never reported
-        record(
-            "u10",
-            "acme",
-            Voice,
-            None,
-            "2026-03-05T10:00:00Z",
-            "+442071234569",
-            "0",
-        ),
+        record("u10", "acme", Voice, None, "2026-03-05T10:00:00Z", "+442071234569", "0"),
         // u11: April, outside the invoice's period
-        record(
-            "u11",
-            "acme",
-            Voice,
-            None,
-            "2026-04-01T00:00:00Z",
-            "+442071234569",
-            "60",
-        ),
+        record("u11", "acme", Voice, None, "2026-04-01T00:00:00Z", "+442071234569", "60"),
         // u12: a carrier with no invoice in the run
-        record(
-            "u12",
-            "borealis",
-            Voice,
-            None,
-            "2026-03-05T10:00:00Z",
-            "+442071234569",
-            "60",
-        ),
+        record("u12", "borealis", Voice, None, "2026-03-05T10:00:00Z", "+442071234569", "60"),
     ]
 }
 
 fn lines() -> Vec<InvoiceLine> {
     use Service::{Sms, Voice};
     vec![
-        line(
-            "1",
-            Voice,
-            Some("A1"),
-            "2026-03-02T10:00:00Z",
-            "442071234567",
-            "78",
-            Some("0.0120"),
-            "0.0166",
-            "USD",
-        ),
+        line("1", Voice, Some("A1"), "2026-03-02T10:00:00Z", "442071234567", "78", Some("0.0120"), "0.0166", "USD"),
         // By time: 20 s off, no references.
-        line(
-            "2",
-            Voice,
-            None,
-            "2026-03-02T11:00:20Z",
-            "447911000001",
-            "36",
-            Some("0.0450"),
-            "0.027",
-            "USD",
-        ),
+        line("2", Voice, None, "2026-03-02T11:00:20Z", "447911000001", "36", Some("0.0450"), "0.027", "USD"),
         // Rate 0.0320 instead of 0.0310: 3 * 0.032 = 0.096, difference 0.096 - 0.093 = 0.003
-        line(
-            "3",
-            Sms,
-            Some("A3"),
-            "2026-03-02T12:00:00Z",
-            "447700000003",
-            "3",
-            Some("0.0320"),
-            "0.096",
-            "USD",
-        ),
+        line("3", Sms, Some("A3"), "2026-03-02T12:00:00Z", "447700000003", "3", Some("0.0320"), "0.096", "USD"),
         // 120 s billed for our 60: difference 0.025 - 0.013 = 0.012
-        line(
-            "4",
-            Voice,
-            Some("A4"),
-            "2026-03-02T13:00:00Z",
-            "442071234568",
-            "120",
-            Some("0.0120"),
-            "0.025",
-            "USD",
-        ),
+        line("4", Voice, Some("A4"), "2026-03-02T13:00:00Z", "442071234568", "120", Some("0.0120"), "0.025", "USD"),
         // Amount 0.050 for 0.045: difference 0.005
-        line(
-            "5",
-            Voice,
-            Some("A5"),
-            "2026-03-02T14:00:00Z",
-            "447911000005",
-            "60",
-            Some("0.0450"),
-            "0.050",
-            "USD",
-        ),
-        line(
-            "6",
-            Voice,
-            Some("A6"),
-            "2026-03-02T15:00:00Z",
-            "8613800000",
-            "90",
-            Some("0.02"),
-            "0.03",
-            "USD",
-        ),
-        line(
-            "7",
-            Sms,
-            Some("A7"),
-            "2026-03-02T16:00:00Z",
-            "447700000007",
-            "1",
-            None,
-            "5",
-            "JPY",
-        ),
+        line("5", Voice, Some("A5"), "2026-03-02T14:00:00Z", "447911000005", "60", Some("0.0450"), "0.050", "USD"),
+        line("6", Voice, Some("A6"), "2026-03-02T15:00:00Z", "8613800000", "90", Some("0.02"), "0.03", "USD"),
+        line("7", Sms, Some("A7"), "2026-03-02T16:00:00Z", "447700000007", "1", None, "5", "JPY"),
         // GBP: the rate column is in another currency's units and is ignored; 0.04216 agrees.
-        line(
-            "8",
-            Sms,
-            Some("A8"),
-            "2026-03-02T17:00:00Z",
-            "447700000008",
-            "2",
-            Some("0.9999"),
-            "0.04216",
-            "GBP",
-        ),
+        line("8", Sms, Some("A8"), "2026-03-02T17:00:00Z", "447700000008", "2", Some("0.9999"), "0.04216", "GBP"),
         // u1 again: duplicate, expected 0, difference 0.0166
-        line(
-            "9",
-            Voice,
-            Some("A1"),
-            "2026-03-02T10:00:00Z",
-            "442071234567",
-            "78",
-            Some("0.0120"),
-            "0.0166",
-            "USD",
-        ),
+        line("9", Voice, Some("A1"), "2026-03-02T10:00:00Z", "442071234567", "78", Some("0.0120"), "0.0166", "USD"),
         // A call we never made: unmatched, difference 0.02
-        line(
-            "10",
-            Voice,
-            Some("Z9"),
-            "2026-03-03T00:00:00Z",
-            "44999",
-            "60",
-            None,
-            "0.02",
-            "USD",
-        ),
+        line("10", Voice, Some("Z9"), "2026-03-03T00:00:00Z", "44999", "60", None, "0.02", "USD"),
     ]
 }
 
 fn fx() -> FxTable {
     let mut fx = FxTable::new();
     fx.insert(date(2026, 3, 2), usd(), d("1.25")).unwrap();
-    fx.insert(date(2026, 3, 2), Currency::parse("GBP").unwrap(), d("0.85"))
-        .unwrap();
+    fx.insert(date(2026, 3, 2), Currency::parse("GBP").unwrap(), d("0.85")).unwrap();
     fx
 }
 
@@ -372,108 +179,19 @@ type Row = (
 fn every_kind_found_with_exact_amounts_and_no_false_positives() {
     let deck = deck();
     let usage = usage();
-    let ratings: Vec<_> = usage
-        .iter()
-        .map(|record| rate_record(&deck, record))
-        .collect();
-    let result = reconcile(
-        &usage,
-        &ratings,
-        &lines(),
-        &fx(),
-        &ReconcileConfig::default(),
-    );
+    let ratings: Vec<_> = usage.iter().map(|record| rate_record(&deck, record)).collect();
+    let result = reconcile(&usage, &ratings, &lines(), &fx(), &ReconcileConfig::default());
     use DiscrepancyKind::*;
     // (line, record, kind, billed qty, expected qty, billed amount, expected amount, difference, currency)
     let expected: Vec<Row> = vec![
-        (
-            "",
-            Some("u9"),
-            UnbilledUsage,
-            "0",
-            Some("120"),
-            "0",
-            Some("0.025"),
-            Some("-0.025"),
-            "USD",
-        ),
-        (
-            "3",
-            Some("u3"),
-            RateMismatch,
-            "3",
-            Some("3"),
-            "0.096",
-            Some("0.093"),
-            Some("0.003"),
-            "USD",
-        ),
-        (
-            "4",
-            Some("u4"),
-            QuantityMismatch,
-            "120",
-            Some("60"),
-            "0.025",
-            Some("0.013"),
-            Some("0.012"),
-            "USD",
-        ),
-        (
-            "5",
-            Some("u5"),
-            AmountMismatch,
-            "60",
-            Some("60"),
-            "0.050",
-            Some("0.045"),
-            Some("0.005"),
-            "USD",
-        ),
-        (
-            "6",
-            Some("u6"),
-            NoRate,
-            "90",
-            None,
-            "0.03",
-            None,
-            None,
-            "USD",
-        ),
-        (
-            "7",
-            Some("u7"),
-            CurrencyMismatch,
-            "1",
-            None,
-            "5",
-            None,
-            None,
-            "JPY",
-        ),
-        (
-            "9",
-            Some("u1"),
-            DuplicateCharge,
-            "78",
-            Some("0"),
-            "0.0166",
-            Some("0"),
-            Some("0.0166"),
-            "USD",
-        ),
-        (
-            "10",
-            None,
-            UnmatchedCharge,
-            "60",
-            Some("0"),
-            "0.02",
-            Some("0"),
-            Some("0.02"),
-            "USD",
-        ),
+        ("", Some("u9"), UnbilledUsage, "0", Some("120"), "0", Some("0.025"), Some("-0.025"), "USD"),
+        ("3", Some("u3"), RateMismatch, "3", Some("3"), "0.096", Some("0.093"), Some("0.003"), "USD"),
+        ("4", Some("u4"), QuantityMismatch, "120", Some("60"), "0.025", Some("0.013"), Some("0.012"), "USD"),
+        ("5", Some("u5"), AmountMismatch, "60", Some("60"), "0.050", Some("0.045"), Some("0.005"), "USD"),
+        ("6", Some("u6"), NoRate, "90", None, "0.03", None, None, "USD"),
+        ("7", Some("u7"), CurrencyMismatch, "1", None, "5", None, None, "JPY"),
+        ("9", Some("u1"), DuplicateCharge, "78", Some("0"), "0.0166", Some("0"), Some("0.0166"), "USD"),
+        ("10", None, UnmatchedCharge, "60", Some("0"), "0.02", Some("0"), Some("0.02"), "USD"),
     ];
     let actual: Vec<_> = result
         .discrepancies
@@ -494,42 +212,27 @@ fn every_kind_found_with_exact_amounts_and_no_false_positives() {
         .collect();
     let expected: Vec<_> = expected
         .into_iter()
-        .map(
-            |(
-                line,
-                record,
+        .map(|(line, record, kind, billed_quantity, expected_quantity, billed, expected, difference, currency)| {
+            (
+                line.to_owned(),
+                record.map(str::to_owned),
                 kind,
-                billed_quantity,
-                expected_quantity,
-                billed,
-                expected,
-                difference,
-                currency,
-            )| {
-                (
-                    line.to_owned(),
-                    record.map(str::to_owned),
-                    kind,
-                    d(billed_quantity),
-                    expected_quantity.map(d),
-                    d(billed),
-                    expected.map(d),
-                    difference.map(d),
-                    currency.to_owned(),
-                )
-            },
-        )
+                d(billed_quantity),
+                expected_quantity.map(d),
+                d(billed),
+                expected.map(d),
+                difference.map(d),
+                currency.to_owned(),
+            )
+        })
         .collect();
     assert_eq!(actual, expected);
 
     // Totals of the USD lines: billed 0.0166+0.027+0.096+0.025+0.050+0.03+0.0166+0.02 = 0.2812;
     // expected (known) 0.0166+0.027+0.093+0.013+0.045+0+0 = 0.1946; unverified (no rate) 0.03;
     // overbilled 0.003+0.012+0.005+0.0166+0.02 = 0.0566.
-    let usd_group = &result.summary.groups[&GroupKey {
-        carrier: "acme".into(),
-        invoice_id: Some("ACME-03".into()),
-        currency: usd(),
-    }];
+    let usd_group = &result.summary.groups
+        [&GroupKey { carrier: "acme".into(), invoice_id: Some("ACME-03".into()), currency: usd() }];
     assert_eq!(usd_group.lines_billed, 8);
     assert_eq!(usd_group.lines_matched, 6); // lines 1-6; 9 is a duplicate, 10 unmatched
     assert_eq!(usd_group.billed_total, d("0.2812"));
@@ -545,14 +248,8 @@ fn every_kind_found_with_exact_amounts_and_no_false_positives() {
 fn a_given_period_limits_unbilled_usage() {
     let deck = deck();
     let usage = usage();
-    let ratings: Vec<_> = usage
-        .iter()
-        .map(|record| rate_record(&deck, record))
-        .collect();
-    let april = ReconcileConfig {
-        period: Some(Month::parse("2026-04").unwrap()),
-        ..ReconcileConfig::default()
-    };
+    let ratings: Vec<_> = usage.iter().map(|record| rate_record(&deck, record)).collect();
+    let april = ReconcileConfig { period: Some(Month::parse("2026-04").unwrap()), ..ReconcileConfig::default() };
     let result = reconcile(&usage, &ratings, &lines(), &fx(), &april);
     let unbilled: Vec<_> = result
         .discrepancies
@@ -576,13 +273,7 @@ fn check_line_table() {
         ("60", Some("0.0120"), "0.013", "USD", None),
         ("60", None, "0.013", "USD", None),
         ("60", Some("0.0120"), "0.013001", "USD", None), // within the 0.000001 tolerance
-        (
-            "60",
-            Some("0.0120"),
-            "0.013002",
-            "USD",
-            Some(AmountMismatch),
-        ),
+        ("60", Some("0.0120"), "0.013002", "USD", Some(AmountMismatch)),
         ("66", Some("0.0120"), "0.013", "USD", Some(QuantityMismatch)), // amounts agree, quantity does not
         ("60", Some("0.0130"), "0.013", "USD", Some(RateMismatch)),
         ("60", Some("0.0130"), "0.00884", "GBP", None), // rate skipped across currencies
@@ -601,24 +292,9 @@ fn check_line_table() {
             amount,
             currency,
         );
-        let check = check_line(
-            &invoice_line,
-            record,
-            rating.as_ref(),
-            &fx(),
-            &ReconcileConfig::default(),
-        );
-        assert_eq!(
-            check.kind, expected,
-            "{quantity} {rate:?} {amount} {currency}"
-        );
+        let check = check_line(&invoice_line, record, rating.as_ref(), &fx(), &ReconcileConfig::default());
+        assert_eq!(check.kind, expected, "{quantity} {rate:?} {amount} {currency}");
     }
-    let no_rate = check_line(
-        &lines()[5],
-        &usage()[5],
-        None,
-        &fx(),
-        &ReconcileConfig::default(),
-    );
+    let no_rate = check_line(&lines()[5], &usage()[5], None, &fx(), &ReconcileConfig::default());
     assert_eq!(no_rate.kind, Some(NoRate));
 }
