@@ -87,7 +87,7 @@ fn lookup(deck: &RateDeck, record: &UsageRecord, party: Party, networks: &Networ
     match party {
         Party::Carrier => query(&record.carrier),
         Party::Customer => {
-            record.customer.as_deref().and_then(|customer| query(customer)).or_else(|| query(DEFAULT_PLAN))
+            record.customer.as_deref().and_then(&query).or_else(|| query(DEFAULT_PLAN))
         }
     }
 }
