@@ -18,6 +18,101 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Generate sample data for three carriers with planted discrepancies and reconcile it.
     Demo(DemoArgs),
+    /// Rate every usage record: carrier cost, customer price and margin (rated.csv).
+    Rate(RateArgs),
+    /// Margin per customer, carrier and destination, and revenue leakage (leakage.csv).
+    Margin(MarginArgs),
+    /// Rate deck maintenance.
+    #[command(subcommand)]
+    Deck(DeckCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeckCommand {
+    /// Apply a carrier's new A-Z deck (rates.csv columns plus `change`) to the current rows.
+    Update(DeckUpdateArgs),
+    /// Convert an XLSX rate deck into rates.csv, given which header holds which column.
+    FromXlsx(DeckFromXlsxArgs),
+}
+
+/// The inputs of rating.
+#[derive(Debug, Clone, Args)]
+pub struct RatingInputArgs {
+    /// Our usage records (usage.csv).
+    #[arg(long, value_name = "FILE")]
+    pub usage: PathBuf,
+    /// The carriers' rate decks (rates.csv); repeat for several files.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub rates: Vec<PathBuf>,
+    /// Customer price plans (prices.csv: rates.csv keyed by `customer`, `*` the default plan).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Number-to-network table (networks.csv: prefix,mcc,mnc).
+    #[arg(long, value_name = "FILE")]
+    pub networks: Option<PathBuf>,
+    /// Dated exchange rates, for costs and prices in different currencies.
+    #[arg(long, value_name = "FILE")]
+    pub fx: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RateArgs {
+    #[command(flatten)]
+    pub inputs: RatingInputArgs,
+    /// Where to write rated.csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MarginArgs {
+    #[command(flatten)]
+    pub inputs: RatingInputArgs,
+    /// Folder for leakage.csv.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeckUpdateArgs {
+    /// The rows in force today (rates.csv).
+    #[arg(long, value_name = "FILE")]
+    pub rates: PathBuf,
+    /// The carrier's new deck with change indicators.
+    #[arg(long, value_name = "FILE")]
+    pub deck: PathBuf,
+    /// When the carrier issued the new deck (RFC 3339, or a date for its midnight UTC).
+    #[arg(long, value_name = "WHEN")]
+    pub issued: String,
+    /// Least notice, in days, that an increase needs under the contract.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub notice_days: u32,
+    /// Where to write the updated rates.csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Exit with 1 when the update raised flags (short notice, mislabelled changes).
+    #[arg(long)]
+    pub fail_on_flag: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeckFromXlsxArgs {
+    /// The workbook.
+    #[arg(long, value_name = "FILE")]
+    pub xlsx: PathBuf,
+    /// The sheet holding the deck (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Which header holds which rates.csv column: `prefix=Dial Code,rate=Rate (USD)`; columns
+    /// not mapped are looked for under their own name.
+    #[arg(long, value_name = "COLUMN=HEADER,...", default_value = "")]
+    pub map: String,
+    /// Values for columns the sheet lacks: `carrier=acme,service=voice,currency=USD`.
+    #[arg(long = "set", value_name = "COLUMN=VALUE,...", default_value = "")]
+    pub constants: String,
+    /// Where to write rates.csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

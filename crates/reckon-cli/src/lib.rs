@@ -5,9 +5,11 @@
 //! only; progress and errors go to stderr.
 
 mod args;
+mod deck_commands;
 mod demo;
 pub mod pipeline;
 pub mod progress;
+pub mod rating_commands;
 
 use clap::Parser;
 use std::ffi::OsString;
@@ -26,6 +28,10 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
     let outcome = match cli.command {
         args::Command::Reconcile(arguments) => pipeline::reconcile_command(&arguments),
         args::Command::Demo(arguments) => demo::demo_command(&arguments),
+        args::Command::Rate(arguments) => rating_commands::rate_command(&arguments),
+        args::Command::Margin(arguments) => rating_commands::margin_command(&arguments),
+        args::Command::Deck(args::DeckCommand::Update(arguments)) => deck_commands::update_command(&arguments),
+        args::Command::Deck(args::DeckCommand::FromXlsx(arguments)) => deck_commands::from_xlsx_command(&arguments),
     };
     match outcome {
         Ok(code) => code,

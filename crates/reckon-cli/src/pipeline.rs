@@ -196,7 +196,7 @@ fn write_reports(
 
 /// Writes a file through a temporary sibling and renames it into place, so a reader never sees
 /// half a report.
-fn write_atomically(
+pub(crate) fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<fs_err::File>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {

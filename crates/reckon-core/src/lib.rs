@@ -8,11 +8,13 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod currency;
+pub mod deck_update;
 pub mod destination;
 pub mod discrepancy;
 pub mod fx;
 pub mod increments;
 pub mod invoice;
+pub mod margin;
 pub mod matching;
 pub mod money;
 pub mod network;

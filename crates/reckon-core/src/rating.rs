@@ -86,9 +86,7 @@ fn lookup(deck: &RateDeck, record: &UsageRecord, party: Party, networks: &Networ
     };
     match party {
         Party::Carrier => query(&record.carrier),
-        Party::Customer => {
-            record.customer.as_deref().and_then(&query).or_else(|| query(DEFAULT_PLAN))
-        }
+        Party::Customer => record.customer.as_deref().and_then(&query).or_else(|| query(DEFAULT_PLAN)),
     }
 }
 

@@ -75,12 +75,28 @@ impl PartialEq for TimeBand {
     }
 }
 
-impl fmt::Display for TimeBand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl TimeBand {
+    /// The weekdays as written in `rates.csv` (`mon,tue,wed`).
+    pub fn weekdays_text(&self) -> String {
         let days: Vec<&str> =
             (0..7).filter(|day| self.weekdays & (1 << day) != 0).map(|day| WEEKDAY_NAMES[day]).collect();
-        let to = self.to.map_or("24:00".to_owned(), |to| to.strftime("%H:%M").to_string());
-        write!(f, "{} {} {}-{}", self.zone_name, days.join(","), self.from.strftime("%H:%M"), to)
+        days.join(",")
+    }
+
+    /// The start as written (`08:00`).
+    pub fn from_text(&self) -> String {
+        self.from.strftime("%H:%M").to_string()
+    }
+
+    /// The end as written (`18:00`, `24:00` for the end of the day).
+    pub fn to_text(&self) -> String {
+        self.to.map_or("24:00".to_owned(), |to| to.strftime("%H:%M").to_string())
+    }
+}
+
+impl fmt::Display for TimeBand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}-{}", self.zone_name, self.weekdays_text(), self.from_text(), self.to_text())
     }
 }
 

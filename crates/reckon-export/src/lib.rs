@@ -3,8 +3,11 @@
 //! people.
 
 pub mod discrepancies;
+pub mod margin;
+pub mod rates;
 pub mod rejected;
 pub mod summary;
+pub mod table;
 
 /// A decimal as FORMATS.md wants numbers written: plain, no exponent, no trailing zeros.
 pub fn plain_decimal(value: rust_decimal::Decimal) -> String {

@@ -90,7 +90,7 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
     for (key, totals) in &summary.groups {
         rows.push(group_cells(&key.carrier, key.invoice_id.as_deref(), key.currency.as_str(), totals, &kinds_present));
     }
-    let mut text = render_aligned(&rows);
+    let mut text = crate::table::render_aligned(&rows, 3);
     let _ = writeln!(
         text,
         "\n{} usage records, {} rate rows, {} invoice lines read; {} rows rejected; {} discrepancies",
@@ -123,28 +123,4 @@ fn group_cells(
     ];
     cells.extend(kinds.iter().map(|index| totals.kind_counts[*index].to_string()));
     cells
-}
-
-/// Left-aligns text columns and right-aligns the rest, two spaces apart.
-fn render_aligned(rows: &[Vec<String>]) -> String {
-    let column_count = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> =
-        (0..column_count).map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0)).collect();
-    let mut text = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (column, cell) in row.iter().enumerate() {
-            if column > 0 {
-                line.push_str("  ");
-            }
-            if column < 3 {
-                let _ = write!(line, "{cell:<width$}", width = widths[column]);
-            } else {
-                let _ = write!(line, "{cell:>width$}", width = widths[column]);
-            }
-        }
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    text
 }

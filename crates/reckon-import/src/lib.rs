@@ -15,6 +15,7 @@ mod names;
 pub mod networks;
 pub mod rates;
 pub mod usage;
+pub mod xlsx;
 
 pub use error::{ImportError, ImportErrorDetail, ImportErrorKind, Position};
 

@@ -3,6 +3,7 @@
 use crate::csv_table::{ColumnSpec, CsvTable, Row};
 use crate::error::{ImportError, ImportErrorKind};
 use crate::{BadRowPolicy, Progress, Rejection};
+use reckon_core::deck_update::{ChangeKind, DeckEntry};
 use reckon_core::network::{network_id, NetworkId};
 use reckon_core::rate_deck::{RateConditions, RateDeckError, TierMode, Tiers};
 use reckon_core::time_band::{TimeBand, TimeBandError};
@@ -73,7 +74,7 @@ pub fn load_deck(
 }
 
 /// The columns of a deck file, in [`COLUMN_COUNT`] slots.
-const COLUMN_COUNT: usize = 22;
+const COLUMN_COUNT: usize = 23;
 
 fn column_specs(kind: DeckKind) -> [ColumnSpec; COLUMN_COUNT] {
     let optional = |name| ColumnSpec { name, required: false };
@@ -101,6 +102,7 @@ fn column_specs(kind: DeckKind) -> [ColumnSpec; COLUMN_COUNT] {
         optional("mnc"),
         optional("tier_from"),
         optional("tier_mode"),
+        optional("change"),
     ]
 }
 
@@ -142,7 +144,7 @@ fn load_file(
 }
 
 fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<RateRow, ImportError> {
-    let [party, service, prefix, destination_name, rate, currency, rate_unit, increments, connect_fee, min_charge, effective_from, effective_to, per_record_fee, time_zone, days, time_from, time_to, origin_prefix, mcc, mnc, tier_from, tier_mode] =
+    let [party, service, prefix, destination_name, rate, currency, rate_unit, increments, connect_fee, min_charge, effective_from, effective_to, per_record_fee, time_zone, days, time_from, time_to, origin_prefix, mcc, mnc, tier_from, tier_mode, _change] =
         *columns;
     let service_value = row.service(service)?;
     let network = parse_network(row, mcc, mnc)?;
@@ -289,4 +291,27 @@ fn deck_error(
         }
         other => row.error(columns[2], ImportErrorKind::Malformed(other.to_string())),
     }
+}
+
+/// Loads a carrier's new A-Z deck: the columns of `rates.csv` plus `change` (`new`,
+/// `increase`, `decrease`, `unchanged`, `closed`). Bad rows always fail: a deck update is
+/// applied whole or not at all.
+///
+/// # Errors
+/// A file-level error or the first bad row.
+pub fn load_deck_entries(path: &Path) -> Result<Vec<DeckEntry>, ImportError> {
+    let mut table = CsvTable::open(path)?;
+    let mut specs = column_specs(DeckKind::CarrierRates);
+    specs[COLUMN_COUNT - 1].required = true;
+    let columns = table.resolve(specs)?;
+    let change = columns[COLUMN_COUNT - 1];
+    let mut entries = Vec::new();
+    while let Some(row) = table.next_row(&mut crate::NoProgress)? {
+        let row = row?;
+        let indicator = row.required(change)?;
+        let change_kind = ChangeKind::parse(indicator)
+            .ok_or_else(|| row.invalid(change, indicator, "a change: new, increase, decrease, unchanged or closed"))?;
+        entries.push(DeckEntry { row: parse_row(&row, &columns)?, change: change_kind });
+    }
+    Ok(entries)
 }

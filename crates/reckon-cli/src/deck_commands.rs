@@ -1,0 +1,100 @@
+//! `reckon deck update` (apply a carrier's new A-Z deck) and `reckon deck from-xlsx`.
+
+use crate::args::{DeckFromXlsxArgs, DeckUpdateArgs};
+use crate::pipeline::write_atomically;
+use anyhow::{bail, Context};
+use reckon_core::deck_update::{apply_deck, UpdatePolicy};
+use reckon_core::Timestamp;
+use reckon_import::rates::{load_deck, load_deck_entries, DeckKind};
+use reckon_import::{BadRowPolicy, NoProgress};
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+/// Runs `reckon deck update`: writes the updated rows and prints what deserves attention.
+pub fn update_command(arguments: &DeckUpdateArgs) -> anyhow::Result<ExitCode> {
+    let current =
+        load_deck(std::slice::from_ref(&arguments.rates), DeckKind::CarrierRates, BadRowPolicy::Fail, &mut NoProgress)?;
+    let entries = load_deck_entries(&arguments.deck)?;
+    let policy = UpdatePolicy {
+        issued_at: parse_instant(&arguments.issued).with_context(|| format!("--issued {:?}", arguments.issued))?,
+        notice_min: jiff::SignedDuration::from_hours(i64::from(arguments.notice_days) * 24),
+    };
+    let update = apply_deck(current.deck.rows().to_vec(), &entries, &policy);
+    // The result must itself be a valid deck before it replaces anything.
+    let mut check = reckon_core::RateDeck::new();
+    for row in &update.rows {
+        check.insert(row.clone()).map_err(|error| anyhow::anyhow!("the updated deck is inconsistent: {error}"))?;
+    }
+    write_atomically(&arguments.out, |file| Ok(reckon_export::rates::write_rates(file, "carrier", &update.rows)?))?;
+    let mut text = format!(
+        "{} entries applied: {} rows before, {} after; written to {}\n",
+        entries.len(),
+        current.deck.len(),
+        update.rows.len(),
+        arguments.out.display()
+    );
+    for flag in &update.flags {
+        let _ = writeln!(text, "flag: {flag}");
+    }
+    crate::print_report(&text)?;
+    Ok(if arguments.fail_on_flag && !update.flags.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// An RFC 3339 instant, or a date taken at midnight UTC.
+fn parse_instant(text: &str) -> anyhow::Result<Timestamp> {
+    if let Ok(instant) = text.parse::<Timestamp>() {
+        return Ok(instant);
+    }
+    let date: jiff::civil::Date = text.parse().context("expected an RFC 3339 instant or a date like 2026-03-01")?;
+    Ok(date.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())
+}
+
+/// Runs `reckon deck from-xlsx`: converts the sheet, then reads the result back as a deck so that
+/// a bad cell is reported by its sheet row and nothing invalid is written.
+pub fn from_xlsx_command(arguments: &DeckFromXlsxArgs) -> anyhow::Result<ExitCode> {
+    let mapping = pairs(&arguments.map, "--map")?;
+    let constants = pairs(&arguments.constants, "--set")?;
+    let columns = reckon_export::rates::columns("carrier");
+    let staging = arguments.out.with_extension("staging.csv");
+    let file = std::io::BufWriter::new(fs_err::File::create(&staging)?);
+    let converted = reckon_import::xlsx::xlsx_to_csv(
+        &arguments.xlsx,
+        arguments.sheet.as_deref(),
+        &columns,
+        &mapping,
+        &constants,
+        file,
+    );
+    let info = match converted {
+        Ok(info) => info,
+        Err(error) => {
+            let _ = fs_err::remove_file(&staging);
+            return Err(error.into());
+        }
+    };
+    let loaded = load_deck(std::slice::from_ref(&staging), DeckKind::CarrierRates, BadRowPolicy::Fail, &mut NoProgress);
+    let _ = fs_err::remove_file(&staging);
+    let deck = loaded.map_err(|error| reckon_import::xlsx::locate_in_sheet(&error, &arguments.xlsx, &info))?.deck;
+    write_atomically(&arguments.out, |file| Ok(reckon_export::rates::write_rates(file, "carrier", deck.rows())?))?;
+    crate::print_report(&format!(
+        "{} rows read from sheet {:?} of {}; {} rate rows written to {}\n",
+        info.data_rows.len(),
+        info.sheet,
+        arguments.xlsx.display(),
+        deck.len(),
+        arguments.out.display()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `a=b,c=d`.
+fn pairs(text: &str, flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|part| !part.is_empty()) {
+        let Some((name, value)) = part.split_once('=') else {
+            bail!("{flag}: expected COLUMN=VALUE, got {part:?}");
+        };
+        pairs.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    Ok(pairs)
+}

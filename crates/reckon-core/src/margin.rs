@@ -1,0 +1,222 @@
+//! Margin and revenue leakage: what each record costs us (carrier rating) against what the
+//! customer pays for it (price plan rating).
+
+use crate::money::round_cost;
+use crate::rate_deck::RateDeck;
+use crate::rating::Rating;
+use crate::{Currency, FxTable, UsageRecord};
+use jiff::tz::TimeZone;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Why a record leaks revenue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Leakage {
+    /// The customer pays less than the carrier charges us.
+    BelowCost,
+    /// No customer price applies: we carry it for nothing.
+    NoPrice,
+    /// No carrier rate applies: what it costs us is unknown.
+    NoRate,
+    /// Price and cost are in currencies no FX rate converts: the margin is unknown.
+    Unconvertible,
+}
+
+impl Leakage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leakage::BelowCost => "below_cost",
+            Leakage::NoPrice => "no_price",
+            Leakage::NoRate => "no_rate",
+            Leakage::Unconvertible => "unconvertible",
+        }
+    }
+}
+
+impl fmt::Display for Leakage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The margin of one record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecordMargin {
+    /// Carrier cost converted into `currency` (rounded like a cost); `None` without a rate or
+    /// a conversion.
+    pub cost: Option<Decimal>,
+    /// Customer price; `None` without a price plan row.
+    pub price: Option<Decimal>,
+    /// `price - cost`, when both are known.
+    pub margin: Option<Decimal>,
+    /// The currency of `cost`, `price` and `margin`: the price's, else the cost's.
+    pub currency: Option<Currency>,
+    pub leakage: Option<Leakage>,
+}
+
+/// Compares a record's carrier cost with its customer price, converting the cost into the
+/// price's currency at the record's date (UTC).
+pub fn record_margin(
+    record: &UsageRecord,
+    cost: Option<&Rating>,
+    price: Option<&Rating>,
+    fx: &FxTable,
+) -> RecordMargin {
+    let currency = price.or(cost).map(|rating| rating.currency);
+    let converted_cost = match (cost, currency) {
+        (Some(cost), Some(currency)) if cost.currency == currency => Some(cost.cost),
+        (Some(cost), Some(currency)) => {
+            let date = record.started_at.to_zoned(TimeZone::UTC).date();
+            fx.convert(cost.cost, cost.currency, currency, date).ok().map(round_cost)
+        }
+        _ => None,
+    };
+    let price_amount = price.map(|price| price.cost);
+    let margin = match (price_amount, converted_cost) {
+        (Some(price), Some(cost)) => Some(price - cost),
+        _ => None,
+    };
+    // An unanswered record costs nothing and earns nothing: it cannot leak.
+    let leakage = if record.quantity.is_zero() {
+        None
+    } else if cost.is_none() {
+        Some(Leakage::NoRate)
+    } else if price.is_none() {
+        Some(Leakage::NoPrice)
+    } else {
+        match margin {
+            None => Some(Leakage::Unconvertible),
+            Some(margin) if margin < Decimal::ZERO => Some(Leakage::BelowCost),
+            Some(_) => None,
+        }
+    };
+    RecordMargin { cost: converted_cost, price: price_amount, margin, currency, leakage }
+}
+
+/// What margins are grouped by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MarginDimension {
+    Customer,
+    Carrier,
+    Destination,
+}
+
+/// Totals of one group of records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MarginTotals {
+    pub records: u64,
+    /// Sum of known prices.
+    pub revenue: Decimal,
+    /// Sum of known (converted) costs.
+    pub cost: Decimal,
+    /// Sum of known margins (records with both a price and a cost).
+    pub margin: Decimal,
+    /// Records per leakage kind, by [`Leakage`] order.
+    pub leakage_counts: [u64; 4],
+}
+
+/// Margin totals per dimension, group name and currency.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MarginReport {
+    pub groups: BTreeMap<(MarginDimension, String, Option<Currency>), MarginTotals>,
+}
+
+impl MarginReport {
+    /// Adds a record under its customer, carrier and destination (the carrier row's name, else
+    /// its prefix, else `(no rate)`).
+    pub fn add(&mut self, record: &UsageRecord, cost: Option<&Rating>, rate_deck: &RateDeck, margin: &RecordMargin) {
+        let destination = cost.map_or_else(
+            || "(no rate)".to_owned(),
+            |rating| {
+                let row = rate_deck.row(rating.row);
+                row.destination_name.clone().unwrap_or_else(|| format!("+{}", row.prefix))
+            },
+        );
+        let customer = record.customer.as_deref().unwrap_or("(none)").to_owned();
+        for (dimension, name) in [
+            (MarginDimension::Customer, customer),
+            (MarginDimension::Carrier, record.carrier.to_string()),
+            (MarginDimension::Destination, destination),
+        ] {
+            let totals = self.groups.entry((dimension, name, margin.currency)).or_default();
+            totals.records += 1;
+            totals.revenue += margin.price.unwrap_or_default();
+            totals.cost += margin.cost.unwrap_or_default();
+            if let Some(value) = margin.margin {
+                totals.margin += value;
+            }
+            if let Some(leakage) = margin.leakage {
+                totals.leakage_counts[leakage as usize] += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate_deck::RateRowIndex;
+    use crate::{Destination, Service};
+    use jiff::civil::date;
+    use std::str::FromStr;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn rating(cost: &str, currency: &str) -> Rating {
+        Rating {
+            row: RateRowIndex(0),
+            billed_quantity: d("60"),
+            cost: d(cost),
+            rate: d(cost),
+            currency: Currency::parse(currency).unwrap(),
+        }
+    }
+
+    fn record(quantity: &str) -> UsageRecord {
+        UsageRecord {
+            record_id: "r1".into(),
+            service: Service::Voice,
+            carrier: "acme".into(),
+            carrier_ref: None,
+            customer: Some("bigco".into()),
+            started_at: "2026-03-02T10:00:00Z".parse().unwrap(),
+            origin: None,
+            destination: Destination::parse("447911000001").unwrap(),
+            quantity: d(quantity),
+            network: None,
+        }
+    }
+
+    #[test]
+    fn margins_and_leakage() {
+        let fx = {
+            let mut fx = FxTable::new();
+            fx.insert(date(2026, 3, 2), Currency::parse("USD").unwrap(), d("1.25")).unwrap();
+            fx
+        };
+        let usd = |cost: &str| rating(cost, "USD");
+        let eur = |cost: &str| rating(cost, "EUR");
+        let check = |cost: Option<Rating>, price: Option<Rating>| {
+            record_margin(&record("60"), cost.as_ref(), price.as_ref(), &fx)
+        };
+        // 0.05 - 0.03 = 0.02
+        let healthy = check(Some(usd("0.03")), Some(usd("0.05")));
+        assert_eq!((healthy.margin, healthy.leakage), (Some(d("0.02")), None));
+        // 0.02 - 0.03 = -0.01: below cost
+        let below = check(Some(usd("0.03")), Some(usd("0.02")));
+        assert_eq!((below.margin, below.leakage), (Some(d("-0.01")), Some(Leakage::BelowCost)));
+        assert_eq!(check(Some(usd("0.03")), None).leakage, Some(Leakage::NoPrice));
+        assert_eq!(check(None, Some(usd("0.05"))).leakage, Some(Leakage::NoRate));
+        // Cost 0.05 USD in EUR: 0.05 / 1.25 = 0.04; price 0.05 EUR; margin 0.01 EUR
+        let converted = check(Some(usd("0.05")), Some(eur("0.05")));
+        assert_eq!(
+            (converted.cost, converted.margin, converted.currency),
+            (Some(d("0.04")), Some(d("0.01")), Currency::parse("EUR"))
+        );
+        // GBP price, no GBP rate: unconvertible
+        assert_eq!(check(Some(usd("0.05")), Some(rating("0.05", "GBP"))).leakage, Some(Leakage::Unconvertible));
+    }
+}
