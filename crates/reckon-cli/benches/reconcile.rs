@@ -50,7 +50,7 @@ fn main() {
         usage: inputs.join("usage.csv"),
         rates: vec![inputs.join("rates.csv")],
         invoices,
-        fx: None,
+        fx: Some(inputs.join("fx.csv")),
         fx_staleness_days: None,
         networks: None,
         out: dir.join("out"),

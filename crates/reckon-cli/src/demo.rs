@@ -2,11 +2,13 @@
 //! discrepancies, reconciles it through the same pipeline as `reckon reconcile`, and checks that
 //! every planted discrepancy was found.
 
-use crate::args::{DemoArgs, ReconcileOptions};
+use crate::args::{DemoArgs, RatingInputArgs, ReconcileOptions};
 use crate::pipeline::{reconcile_files, report_outcome, ReconcileRequest};
 use crate::progress::ByteProgress;
+use crate::rating_commands::{leakage_line, margin_report, rate_inputs};
 use anyhow::Context;
 use reckon_core::DiscrepancyKind;
+use reckon_export::margin::margin_table;
 use reckon_import::BadRowPolicy;
 use reckon_sim::csv_files::CsvSink;
 use reckon_sim::{generate, SimConfig};
@@ -25,8 +27,8 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         usage: inputs.join("usage.csv"),
         rates: vec![inputs.join("rates.csv")],
         invoices,
-        fx: None,
-        fx_staleness_days: None,
+        fx: Some(inputs.join("fx.csv")),
+        fx_staleness_days: Some(7),
         networks: None,
         out: dir.join("out"),
         config: reckon_core::ReconcileConfig::default(),
@@ -59,5 +61,21 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         fail_on_discrepancy: false,
         quiet: false,
     };
-    report_outcome(&report, &options)
+    let outcome = report_outcome(&report, &options)?;
+
+    // Margin and leakage of the same month, against the customers' price plans (EUR).
+    let rating_inputs = RatingInputArgs {
+        usage: request.usage.clone(),
+        rates: request.rates.clone(),
+        prices: Some(inputs.join("prices.csv")),
+        networks: None,
+        fx: request.fx.clone(),
+    };
+    let rated = rate_inputs(&rating_inputs, &ByteProgress::hidden())?;
+    let (margins, leaking) = margin_report(&rated);
+    let mut text = String::from("\nMargin (customer prices in EUR; carrier costs converted at each record's date)\n\n");
+    text.push_str(&margin_table(&margins));
+    text.push_str(&leakage_line(&leaking));
+    crate::print_report(&text)?;
+    Ok(outcome)
 }

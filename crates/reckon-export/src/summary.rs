@@ -85,7 +85,7 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
         "overbilled".to_owned(),
         "underbilled".to_owned(),
     ];
-    header.extend(kinds_present.iter().map(|index| DiscrepancyKind::ALL[*index].as_str().to_owned()));
+    header.extend(kinds_present.iter().map(|index| short_label(DiscrepancyKind::ALL[*index]).to_owned()));
     let mut rows = vec![header];
     for (key, totals) in &summary.groups {
         rows.push(group_cells(&key.carrier, key.invoice_id.as_deref(), key.currency.as_str(), totals, &kinds_present));
@@ -123,4 +123,19 @@ fn group_cells(
     ];
     cells.extend(kinds.iter().map(|index| totals.kind_counts[*index].to_string()));
     cells
+}
+
+/// A kind's column header in the table: its name without the `_charge`/`_mismatch`/`_usage`
+/// suffix (the full names are in the CSV and JSON).
+fn short_label(kind: DiscrepancyKind) -> &'static str {
+    match kind {
+        DiscrepancyKind::UnmatchedCharge => "unmatched",
+        DiscrepancyKind::DuplicateCharge => "duplicate",
+        DiscrepancyKind::NoRate => "no_rate",
+        DiscrepancyKind::QuantityMismatch => "quantity",
+        DiscrepancyKind::CurrencyMismatch => "currency",
+        DiscrepancyKind::RateMismatch => "rate",
+        DiscrepancyKind::AmountMismatch => "amount",
+        DiscrepancyKind::UnbilledUsage => "unbilled",
+    }
 }

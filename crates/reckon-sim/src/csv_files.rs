@@ -14,6 +14,8 @@ pub struct CsvSink {
     dir: PathBuf,
     usage: csv::Writer<BufWriter<File>>,
     rates: csv::Writer<BufWriter<File>>,
+    prices: csv::Writer<BufWriter<File>>,
+    fx: csv::Writer<BufWriter<File>>,
     invoices: BTreeMap<Arc<str>, csv::Writer<BufWriter<File>>>,
     error: Option<io::Error>,
 }
@@ -53,6 +55,11 @@ impl CsvSink {
                     "quantity",
                 ],
             )?,
+            prices: writer(
+                &dir.join("prices.csv"),
+                &RATE_COLUMNS.map(|column| if column == "carrier" { "customer" } else { column }),
+            )?,
+            fx: writer(&dir.join("fx.csv"), &["date", "currency", "per_eur"])?,
             rates: writer(
                 &dir.join("rates.csv"),
                 &[
@@ -85,6 +92,8 @@ impl CsvSink {
         }
         self.usage.flush()?;
         self.rates.flush()?;
+        self.prices.flush()?;
+        self.fx.flush()?;
         let mut paths = Vec::new();
         for (carrier, mut writer) in self.invoices {
             writer.flush()?;
@@ -100,22 +109,52 @@ impl CsvSink {
     }
 }
 
+/// The columns the workload's decks use.
+const RATE_COLUMNS: [&str; 12] = [
+    "carrier",
+    "service",
+    "prefix",
+    "destination_name",
+    "rate",
+    "currency",
+    "rate_unit",
+    "increments",
+    "connect_fee",
+    "min_charge",
+    "effective_from",
+    "effective_to",
+];
+
+fn rate_record(row: &RateRow) -> [String; 12] {
+    [
+        row.carrier.clone(),
+        row.service.to_string(),
+        row.prefix.clone(),
+        optional(&row.destination_name),
+        row.rate.to_string(),
+        row.currency.to_string(),
+        row.rate_unit.to_string(),
+        row.increments.to_string(),
+        row.connect_fee.to_string(),
+        row.min_charge.to_string(),
+        row.effective_from.to_string(),
+        optional(&row.effective_to),
+    ]
+}
+
 impl Sink for CsvSink {
+    fn fx_rate(&mut self, date: jiff::civil::Date, currency: reckon_core::Currency, per_eur: reckon_core::Decimal) {
+        let outcome = self.fx.write_record([date.to_string(), currency.to_string(), per_eur.to_string()]);
+        self.keep_error(outcome);
+    }
+
+    fn price_row(&mut self, row: &RateRow) {
+        let outcome = self.prices.write_record(rate_record(row));
+        self.keep_error(outcome);
+    }
+
     fn rate_row(&mut self, row: &RateRow) {
-        let outcome = self.rates.write_record([
-            row.carrier.clone(),
-            row.service.to_string(),
-            row.prefix.clone(),
-            optional(&row.destination_name),
-            row.rate.to_string(),
-            row.currency.to_string(),
-            row.rate_unit.to_string(),
-            row.increments.to_string(),
-            row.connect_fee.to_string(),
-            row.min_charge.to_string(),
-            row.effective_from.to_string(),
-            optional(&row.effective_to),
-        ]);
+        let outcome = self.rates.write_record(rate_record(row));
         self.keep_error(outcome);
     }
 

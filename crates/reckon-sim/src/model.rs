@@ -33,3 +33,31 @@ pub fn cost(row: &RateRow, quantity: Decimal) -> (Decimal, Decimal) {
     }
     (billed, amount.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero))
 }
+
+/// Converts an amount between currencies at the rate of the latest date on or before the
+/// instant's UTC date, through EUR, rounded like a cost (6 places, half away from zero). Same
+/// currency: unchanged.
+pub fn convert(
+    rates: &[(jiff::civil::Date, reckon_core::Currency, Decimal)],
+    amount: Decimal,
+    from: &str,
+    to: &str,
+    at: Timestamp,
+) -> Decimal {
+    if from == to {
+        return amount;
+    }
+    let day = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let per_eur = |code: &str| -> Decimal {
+        if code == "EUR" {
+            return Decimal::ONE;
+        }
+        rates
+            .iter()
+            .filter(|(date, currency, _)| currency.as_str() == code && *date <= day)
+            .max_by_key(|(date, _, _)| *date)
+            .map(|(_, _, rate)| *rate)
+            .expect("the workload has a rate for every day")
+    };
+    (amount * per_eur(to) / per_eur(from)).round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+}

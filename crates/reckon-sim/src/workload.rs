@@ -3,6 +3,7 @@
 
 use crate::model;
 use crate::random::SplitMix64;
+use jiff::civil::Date;
 use jiff::SignedDuration;
 use reckon_core::{
     CompactString, Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service,
@@ -51,6 +52,8 @@ pub struct Planted {
 
 /// Receives what the generator produces, in order.
 pub trait Sink {
+    fn fx_rate(&mut self, date: Date, currency: Currency, per_eur: Decimal);
+    fn price_row(&mut self, row: &RateRow);
     fn rate_row(&mut self, row: &RateRow);
     fn usage(&mut self, record: &UsageRecord);
     fn line(&mut self, line: &InvoiceLine);
@@ -59,12 +62,20 @@ pub trait Sink {
 /// A [`Sink`] that keeps everything in memory.
 #[derive(Debug, Default)]
 pub struct VecSink {
+    pub fx_rates: Vec<(Date, Currency, Decimal)>,
+    pub price_rows: Vec<RateRow>,
     pub rate_rows: Vec<RateRow>,
     pub usage: Vec<UsageRecord>,
     pub lines: Vec<InvoiceLine>,
 }
 
 impl Sink for VecSink {
+    fn fx_rate(&mut self, date: Date, currency: Currency, per_eur: Decimal) {
+        self.fx_rates.push((date, currency, per_eur));
+    }
+    fn price_row(&mut self, row: &RateRow) {
+        self.price_rows.push(row.clone());
+    }
     fn rate_row(&mut self, row: &RateRow) {
         self.rate_rows.push(row.clone());
     }
@@ -79,7 +90,10 @@ impl Sink for VecSink {
 struct CarrierPlan {
     name: &'static str,
     invoice_id: &'static str,
+    /// The deck's currency.
     currency: &'static str,
+    /// The currency the carrier invoices in (another than the deck's for one carrier).
+    invoice_currency: &'static str,
     /// `(service, prefix, rate, rate_unit, increments, connect_fee, min_charge)`
     rows: &'static [(Service, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str)],
 }
@@ -89,6 +103,7 @@ const CARRIERS: [CarrierPlan; 3] = [
         name: "acme",
         invoice_id: "ACME-2026-03",
         currency: "USD",
+        invoice_currency: "USD",
         rows: &[
             (Service::Voice, "1", "0.0040", "60", "60/60", "0", "0"),
             (Service::Voice, "1212", "0.0055", "60", "6/6", "0", "0"),
@@ -103,6 +118,7 @@ const CARRIERS: [CarrierPlan; 3] = [
         name: "borealis",
         invoice_id: "BOR-2603",
         currency: "EUR",
+        invoice_currency: "EUR",
         rows: &[
             (Service::Voice, "33", "0.0150", "60", "1/1", "0", "0"),
             (Service::Voice, "336", "0.0600", "60", "30/30", "0", "0"),
@@ -116,6 +132,8 @@ const CARRIERS: [CarrierPlan; 3] = [
         name: "cobalt",
         invoice_id: "COB-03-2026",
         currency: "GBP",
+        // Cobalt's deck is in pounds but it invoices in euros, converted at each call's date.
+        invoice_currency: "EUR",
         rows: &[
             (Service::Voice, "34", "0.0090", "60", "60/60", "0", "0.0050"),
             (Service::Voice, "346", "0.0300", "60", "1/1", "0.0005", "0"),
@@ -139,6 +157,13 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
     for row in &deck {
         sink.rate_row(row);
     }
+    for row in price_rows() {
+        sink.price_row(&row);
+    }
+    let fx = fx_rates();
+    for (date, currency, per_eur) in &fx {
+        sink.fx_rate(*date, *currency, *per_eur);
+    }
     let month_start: Timestamp = "2026-03-01T00:00:00Z".parse().expect("valid");
     // Keep records an hour inside the month, so a time jitter never leaves it.
     let month_seconds = 31 * 86_400 - 2 * 3_600;
@@ -150,11 +175,15 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
         let started_at = month_start + SignedDuration::from_secs(3_600 + random.below(month_seconds) as i64);
         let mut plan = RecordPlan::new(&mut random, config, index, carrier, started_at);
         let plant = !config.planted_kinds.is_empty() && random.chance(config.discrepancies_per_mille);
-        let kind = if plan.record.quantity > Decimal::ZERO && plant {
+        let mut kind = if plan.record.quantity > Decimal::ZERO && plant {
             Some(*random.pick(&config.planted_kinds))
         } else {
             None
         };
+        if kind == Some(DiscrepancyKind::RateMismatch) && carrier.invoice_currency != carrier.currency {
+            // Across currencies the rate is not compared; a wrong rate shows in the amount.
+            kind = Some(DiscrepancyKind::AmountMismatch);
+        }
         if kind == Some(DiscrepancyKind::NoRate) {
             plan.record.destination =
                 Destination::parse(&format!("{UNRATED_PREFIX}{:07}", random.below(10_000_000))).expect("digits");
@@ -162,7 +191,13 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
         sink.usage(&plan.record);
         let priced =
             model::find_row(&deck, carrier.name, plan.record.service, plan.record.destination.digits(), started_at)
-                .map(|row| (row.rate, model::cost(row, plan.record.quantity)));
+                .map(|row| {
+                    let (billed, cost) = model::cost(row, plan.record.quantity);
+                    (
+                        row.rate,
+                        (billed, model::convert(&fx, cost, carrier.currency, carrier.invoice_currency, started_at)),
+                    )
+                });
         let emitted = plan.emit_lines(&mut random, kind, priced, &mut line_numbers[carrier_index], sink);
         if let Some(kind) = kind {
             if emitted.planted || kind == DiscrepancyKind::UnbilledUsage {
@@ -183,6 +218,69 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
     });
     planted.sort();
     planted
+}
+
+/// Exchange rates for March 2026 (and the week before) on business days only (as the ECB publishes them), so that
+/// weekend records fall back to Friday's rate.
+fn fx_rates() -> Vec<(Date, Currency, Decimal)> {
+    let mut rates = Vec::new();
+    // March 1st 2026 is a Sunday: start the week before, as the ECB file would.
+    let first = jiff::civil::date(2026, 2, 23);
+    for day in 0..37_i32 {
+        let date = first.checked_add(jiff::Span::new().days(day)).expect("valid date");
+        if matches!(date.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
+            continue;
+        }
+        let step = Decimal::from(day);
+        rates.push((date, Currency::parse("USD").expect("valid"), Decimal::new(10800, 4) + step * Decimal::new(1, 4)));
+        rates.push((date, Currency::parse("GBP").expect("valid"), Decimal::new(8500, 4) - step * Decimal::new(1, 4)));
+    }
+    rates
+}
+
+/// Customer price plans in EUR: a default plan (`*`) with a markup on the dearest carrier's
+/// rate per prefix, but no rows for premium ranges (priced by their shorter prefix, often below
+/// cost) nor for SMS to Italy (no price at all), and `cust0`'s discount on UK calls.
+fn price_rows() -> Vec<RateRow> {
+    let plan = [
+        (Service::Voice, "1", "0.0060"),
+        (Service::Voice, "44", "0.0180"),
+        (Service::Voice, "447", "0.0600"),
+        (Service::Voice, "33", "0.0200"),
+        (Service::Voice, "336", "0.0750"),
+        (Service::Voice, "49", "0.0150"),
+        (Service::Voice, "34", "0.0150"),
+        (Service::Voice, "39", "0.0150"),
+        (Service::Sms, "1", "0.0070"),
+        (Service::Sms, "44", "0.0400"),
+        (Service::Sms, "33", "0.0700"),
+        (Service::Sms, "49", "0.0900"),
+        (Service::Sms, "34", "0.0550"),
+    ];
+    let row = |customer: &str, service: Service, prefix: &str, rate: &str| RateRow {
+        carrier: customer.to_owned(),
+        service,
+        prefix: prefix.to_owned(),
+        destination_name: None,
+        rate: rate.parse().expect("valid"),
+        currency: Currency::EUR,
+        rate_unit: service.default_rate_unit(),
+        increments: if service == Service::Voice {
+            Increments::parse("60/60").expect("valid")
+        } else {
+            Increments::PER_UNIT
+        },
+        connect_fee: Decimal::ZERO,
+        min_charge: Decimal::ZERO,
+        per_record_fee: Decimal::ZERO,
+        conditions: Default::default(),
+        tiers: None,
+        effective_from: "2026-01-01T00:00:00Z".parse().expect("valid"),
+        effective_to: None,
+    };
+    let mut rows: Vec<RateRow> = plan.iter().map(|(service, prefix, rate)| row("*", *service, prefix, rate)).collect();
+    rows.push(row("cust0", Service::Voice, "44", "0.0090"));
+    rows
 }
 
 fn deck_rows() -> Vec<RateRow> {
@@ -276,7 +374,7 @@ impl<'c> RecordPlan<'c> {
             quantity: Decimal::ZERO,
             rate: None,
             amount: Decimal::ZERO,
-            currency: Currency::parse(self.carrier.currency).expect("valid"),
+            currency: Currency::parse(self.carrier.invoice_currency).expect("valid"),
         }
     }
 
@@ -309,8 +407,9 @@ impl<'c> RecordPlan<'c> {
         }
         let (rate, (billed, cost)) = priced.expect("matched above");
         let mut line = self.line(line_number, started_at);
+        let same_currency = self.carrier.currency == self.carrier.invoice_currency;
         line.quantity = billed;
-        line.rate = Some(rate);
+        line.rate = same_currency.then_some(rate);
         line.amount = cost;
         let mut planted_line = None;
         match kind {

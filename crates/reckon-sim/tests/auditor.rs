@@ -5,7 +5,8 @@
 //! planted and with the naive pricing model. The seed is in every failure message.
 
 use proptest::prelude::*;
-use reckon_core::rating::rate_record;
+use reckon_core::network::NetworkMap;
+use reckon_core::rating::{rate_all, Party};
 use reckon_core::{Decimal, DiscrepancyKind, FxTable, RateDeck, ReconcileConfig};
 use reckon_sim::{generate, model, Planted, SimConfig, VecSink};
 
@@ -16,9 +17,12 @@ fn run(config: &SimConfig) -> (VecSink, Vec<Planted>, reckon_core::Reconciliatio
     for row in &sink.rate_rows {
         deck.insert(row.clone()).unwrap();
     }
-    let ratings: Vec<_> = sink.usage.iter().map(|record| rate_record(&deck, record)).collect();
-    let reconciliation =
-        reckon_core::reconcile(&sink.usage, &ratings, &sink.lines, &FxTable::new(), &ReconcileConfig::default());
+    let ratings = rate_all(&deck, &sink.usage, Party::Carrier, &NetworkMap::new());
+    let mut fx = FxTable::new();
+    for (date, currency, per_eur) in &sink.fx_rates {
+        fx.insert(*date, *currency, *per_eur).unwrap();
+    }
+    let reconciliation = reckon_core::reconcile(&sink.usage, &ratings, &sink.lines, &fx, &ReconcileConfig::default());
     (sink, planted, reconciliation, ratings)
 }
 
