@@ -11,7 +11,7 @@
 use crate::money::round_cost;
 use crate::network::NetworkMap;
 use crate::period::Month;
-use crate::rate_deck::{RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
+use crate::rate_deck::{PriceTerms, RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
 use crate::{Currency, Service, UsageRecord};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -41,6 +41,9 @@ pub enum Party {
     Customer,
 }
 
+/// Records looked up together before they are priced.
+const LOOKUP_BATCH: usize = 16;
+
 /// The party name of the default customer price plan.
 pub const DEFAULT_PLAN: &str = "*";
 
@@ -52,15 +55,21 @@ pub const DEFAULT_PLAN: &str = "*";
 ///   wherever it stands);
 /// - without tiers, each record's rating depends on that record and the deck alone.
 pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: &NetworkMap) -> Vec<Option<Rating>> {
-    let mut ratings: Vec<Option<Rating>> = usage
-        .iter()
-        .map(|record| {
-            let row_index = lookup(deck, record, party, networks)?;
-            let row = deck.row(row_index);
-            let (billed_quantity, cost) = price(row, record.quantity);
-            Some(Rating { row: row_index, billed_quantity, cost, rate: row.rate, currency: row.currency })
-        })
-        .collect();
+    let mut ratings: Vec<Option<Rating>> = Vec::with_capacity(usage.len());
+    // Look a batch of records up before pricing any: the lookups are independent, so their
+    // memory reads overlap instead of waiting for each other (a large deck lives in the
+    // processor's outer cache, not its first level).
+    let mut rows = [None; LOOKUP_BATCH];
+    for batch in usage.chunks(LOOKUP_BATCH) {
+        for (slot, record) in rows.iter_mut().zip(batch) {
+            *slot = lookup(deck, record, party, networks);
+        }
+        ratings.extend(batch.iter().zip(&rows).map(|(record, found)| {
+            let (row_index, terms) = (*found)?;
+            let (billed_quantity, cost) = price_with(&terms, record.quantity);
+            Some(Rating { row: row_index, billed_quantity, cost, rate: terms.rate, currency: terms.currency })
+        }));
+    }
     if deck.has_tiers() {
         settle_tiers(deck, usage, party, &mut ratings);
     }
@@ -72,10 +81,15 @@ pub fn rate_record(deck: &RateDeck, record: &UsageRecord) -> Option<Rating> {
     rate_all(deck, std::slice::from_ref(record), Party::Carrier, &NetworkMap::new())[0]
 }
 
-fn lookup(deck: &RateDeck, record: &UsageRecord, party: Party, networks: &NetworkMap) -> Option<RateRowIndex> {
+fn lookup(
+    deck: &RateDeck,
+    record: &UsageRecord,
+    party: Party,
+    networks: &NetworkMap,
+) -> Option<(RateRowIndex, PriceTerms)> {
     let network = record.network.as_ref().or_else(|| networks.network_of(&record.destination));
     let query = |party_name: &str| {
-        deck.lookup(&RateQuery {
+        deck.lookup_terms(&RateQuery {
             party: party_name,
             service: record.service,
             digits: record.destination.digits(),
@@ -98,17 +112,22 @@ fn lookup(deck: &RateDeck, record: &UsageRecord, party: Party, networks: &Networ
 /// - otherwise the cost is at least `min_charge` and at least `connect_fee`;
 /// - the cost never decreases as the quantity grows.
 pub fn price(row: &RateRow, measured_quantity: Decimal) -> (Decimal, Decimal) {
+    price_with(&PriceTerms::of(row), measured_quantity)
+}
+
+/// [`price`] from a row's terms.
+pub fn price_with(terms: &PriceTerms, measured_quantity: Decimal) -> (Decimal, Decimal) {
     if measured_quantity.is_zero() {
         return (Decimal::ZERO, Decimal::ZERO);
     }
-    let billed_quantity = row.increments.billed_quantity(measured_quantity);
+    let billed_quantity = terms.increments.billed_quantity(measured_quantity);
     // Multiply before dividing so that an exact result (0.0120 * 78 / 60) stays exact.
-    (billed_quantity, finish_cost(row, row.rate * billed_quantity))
+    (billed_quantity, finish_cost(terms, terms.rate * billed_quantity))
 }
 
 /// Connect fee, minimum and surcharge around the units' price (`rate * units`, before dividing
 /// by the rate unit), rounded once.
-fn finish_cost(row: &RateRow, units_price: Decimal) -> Decimal {
+fn finish_cost(row: &PriceTerms, units_price: Decimal) -> Decimal {
     let cost = (row.connect_fee + units_price / row.rate_unit).max(row.min_charge);
     round_cost(cost + row.per_record_fee)
 }
@@ -164,7 +183,7 @@ fn settle_tiers(deck: &RateDeck, usage: &[UsageRecord], party: Party, ratings: &
                     (graduated_units_price(tiers, before, position), tier_rate_of_unit_after(tiers, before))
                 }
             };
-            rating.cost = finish_cost(row, units_price);
+            rating.cost = finish_cost(&PriceTerms::of(row), units_price);
             rating.rate = rate;
         }
     }
