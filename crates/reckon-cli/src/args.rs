@@ -129,6 +129,12 @@ pub struct ReconcileArgs {
     /// Dated exchange rates (fx.csv: date,currency,per_eur).
     #[arg(long, value_name = "FILE")]
     pub fx: Option<PathBuf>,
+    /// The ECB's reference-rate history as published (eurofxref-hist.csv), as FX rates.
+    #[arg(long, value_name = "FILE")]
+    pub ecb: Option<PathBuf>,
+    /// Contract terms per carrier (contracts.csv: FX policy, deck currency only).
+    #[arg(long, value_name = "FILE")]
+    pub contracts: Option<PathBuf>,
     /// Number-to-network table (networks.csv: prefix,mcc,mnc) for rates priced per network.
     #[arg(long, value_name = "FILE")]
     pub networks: Option<PathBuf>,
@@ -155,8 +161,11 @@ pub struct ReconcileOptions {
     #[arg(long, value_name = "DECIMAL", default_value = "0.000001")]
     pub amount_tolerance: String,
     /// Most days an FX rate may be older than the amount it converts.
-    #[arg(long, value_name = "DAYS")]
-    pub fx_staleness_days: Option<i32>,
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub fx_staleness_days: i32,
+    /// The currency the summary also shows every amount in (ISO 4217).
+    #[arg(long, value_name = "CODE", default_value = "EUR")]
+    pub report_currency: String,
     /// Set bad input rows aside in rejected.csv (counted in the summary) instead of stopping.
     #[arg(long)]
     pub skip_bad_rows: bool,

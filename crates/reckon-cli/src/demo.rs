@@ -28,10 +28,15 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         rates: vec![inputs.join("rates.csv")],
         invoices,
         fx: Some(inputs.join("fx.csv")),
+        ecb: None,
         fx_staleness_days: Some(7),
+        contracts: None,
         networks: None,
         out: dir.join("out"),
-        config: reckon_core::ReconcileConfig::default(),
+        config: reckon_core::ReconcileConfig {
+            report_currency: Some(reckon_core::Currency::EUR),
+            ..Default::default()
+        },
         policy: BadRowPolicy::Fail,
     };
     let report = reconcile_files(&request, &ByteProgress::hidden())?;
@@ -56,7 +61,8 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         time_tolerance: 60,
         quantity_tolerance: "0".into(),
         amount_tolerance: "0.000001".into(),
-        fx_staleness_days: None,
+        fx_staleness_days: 7,
+        report_currency: "EUR".into(),
         skip_bad_rows: false,
         fail_on_discrepancy: false,
         quiet: false,

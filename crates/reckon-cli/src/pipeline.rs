@@ -24,7 +24,11 @@ pub struct ReconcileRequest {
     pub rates: Vec<PathBuf>,
     pub invoices: Vec<PathBuf>,
     pub fx: Option<PathBuf>,
+    /// The ECB's published history, read as FX rates too.
+    pub ecb: Option<PathBuf>,
     pub fx_staleness_days: Option<i32>,
+    /// Contract terms per carrier (contracts.csv).
+    pub contracts: Option<PathBuf>,
     /// Number-to-network table for network-priced messaging.
     pub networks: Option<PathBuf>,
     pub out: PathBuf,
@@ -47,7 +51,9 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         rates: arguments.rates.clone(),
         invoices: arguments.invoice.clone(),
         fx: arguments.fx.clone(),
-        fx_staleness_days: arguments.options.fx_staleness_days,
+        ecb: arguments.ecb.clone(),
+        fx_staleness_days: Some(arguments.options.fx_staleness_days),
+        contracts: arguments.contracts.clone(),
         networks: arguments.networks.clone(),
         out: arguments.out.clone(),
         config: reconcile_config(&arguments.options)?,
@@ -85,6 +91,10 @@ pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<Rec
         time_tolerance: jiff::SignedDuration::from_secs(i64::from(options.time_tolerance)),
         quantity_tolerance: tolerance("quantity-tolerance", &options.quantity_tolerance)?,
         amount_tolerance: tolerance("amount-tolerance", &options.amount_tolerance)?,
+        contracts: Default::default(),
+        report_currency: Some(reckon_core::Currency::parse(&options.report_currency).with_context(|| {
+            format!("--report-currency {:?}: expected an ISO 4217 code like EUR", options.report_currency)
+        })?),
         period: options
             .period
             .as_deref()
@@ -106,7 +116,14 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
     if let Some(path) = &request.fx {
         reckon_import::fx::load_fx(path, &mut fx)?;
     }
+    if let Some(path) = &request.ecb {
+        reckon_import::fx::load_ecb_history(path, &mut fx)?;
+    }
     fx.set_staleness_days_max(request.fx_staleness_days);
+    let mut config = request.config.clone();
+    if let Some(path) = &request.contracts {
+        config.contracts = reckon_import::contracts::load_contracts(path)?;
+    }
     let mut networks = NetworkMap::new();
     if let Some(path) = &request.networks {
         reckon_import::networks::load_networks(path, &mut networks)?;
@@ -130,7 +147,7 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
         });
         let usage = reckon_import::usage::load_usage(&request.usage, request.policy, &mut progress.reader())?;
         let ratings = rate_all(&loaded_deck.deck, &usage.items, Party::Carrier, &networks);
-        let mut reconciler = reckon_core::reconcile::Reconciler::new(&usage.items, &ratings, &fx, &request.config);
+        let mut reconciler = reckon_core::reconcile::Reconciler::new(&usage.items, &ratings, &fx, &config);
         for batch in receiver {
             for line in &batch? {
                 reconciler.add_line(line);
@@ -139,6 +156,7 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
         let invoices = invoice_thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         progress.set_phase("reporting");
         let counts = RunCounts {
+            report_currency: config.report_currency,
             usage_records: usage.items.len() as u64,
             rate_rows: 0,
             invoice_lines: invoices.lines_read,

@@ -19,6 +19,12 @@ impl Currency {
         Some(Currency([bytes[0].to_ascii_uppercase(), bytes[1].to_ascii_uppercase(), bytes[2].to_ascii_uppercase()]))
     }
 
+    /// Decimal places of the currency's minor unit (ISO 4217: JPY 0, USD 2, BHD 3); `None` for
+    /// codes without one (gold, special drawing rights) or unknown to ISO 4217.
+    pub fn minor_units(&self) -> Option<u32> {
+        iso_currency::Currency::from_code(self.as_str()).and_then(|currency| currency.exponent()).map(u32::from)
+    }
+
     /// The uppercase code.
     pub fn as_str(&self) -> &str {
         // Only ASCII letters are ever stored.
@@ -41,6 +47,18 @@ impl fmt::Debug for Currency {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minor_units_follow_iso_4217() {
+        let units = |code: &str| Currency::parse(code).unwrap().minor_units();
+        assert_eq!(units("JPY"), Some(0));
+        assert_eq!(units("USD"), Some(2));
+        assert_eq!(units("EUR"), Some(2));
+        assert_eq!(units("BHD"), Some(3));
+        assert_eq!(units("KWD"), Some(3));
+        assert_eq!(units("XAU"), None);
+        assert_eq!(units("ZZZ"), None);
+    }
 
     #[test]
     fn parses_case_insensitively() {

@@ -179,4 +179,54 @@ mod tests {
         );
         assert_eq!(table.insert(date(2026, 3, 5), currency("CHF"), d("0")), Err(FxError::NotPositive));
     }
+
+    mod properties {
+        use super::*;
+        use crate::money::round_to_minor_units;
+        use proptest::prelude::*;
+
+        const RATES: [(&str, &str); 6] =
+            [("EUR", "1"), ("USD", "1.1172"), ("GBP", "0.8338"), ("JPY", "175.68"), ("BHD", "0.42"), ("CHF", "0.9194")];
+
+        fn table() -> FxTable {
+            let mut table = FxTable::new();
+            for (code, rate) in &RATES[1..] {
+                table.insert(date(2026, 10, 30), currency(code), d(rate)).unwrap();
+            }
+            table
+        }
+
+        fn currency_index() -> impl Strategy<Value = usize> {
+            0..RATES.len()
+        }
+
+        proptest! {
+            /// A -> B -> A, rounded to A's minor unit at the end, comes back within one minor
+            /// unit (in fact equal: the conversions themselves are exact to 28 digits).
+            #[test]
+            fn round_trip_stays_within_one_minor_unit(a in currency_index(), b in currency_index(), cents in -10_000_000_i64..10_000_000) {
+                let (from, to) = (currency(RATES[a].0), currency(RATES[b].0));
+                let places = from.minor_units().unwrap();
+                let amount = Decimal::new(cents, places);
+                let day = date(2026, 11, 2);
+                let there = table().convert(amount, from, to, day).unwrap();
+                let back = table().convert(there, to, from, day).unwrap();
+                let back = round_to_minor_units(back, from).unwrap();
+                prop_assert!((back - amount).abs() <= Decimal::new(1, places), "{amount} {from} -> {there} {to} -> {back}");
+            }
+
+            /// Summing then converting equals converting then summing, before any rounding (to
+            /// 20 decimal places: the conversions divide, exactly to 28 significant digits).
+            #[test]
+            fn conversion_distributes_over_sums(a in currency_index(), b in currency_index(), amounts in proptest::collection::vec(-1_000_000_000_i64..1_000_000_000, 1..50)) {
+                let (from, to) = (currency(RATES[a].0), currency(RATES[b].0));
+                let day = date(2026, 11, 2);
+                let amounts: Vec<Decimal> = amounts.into_iter().map(|micros| Decimal::new(micros, 6)).collect();
+                let total: Decimal = amounts.iter().sum();
+                let converted_total = table().convert(total, from, to, day).unwrap();
+                let total_of_converted: Decimal = amounts.iter().map(|amount| table().convert(*amount, from, to, day).unwrap()).sum();
+                prop_assert!((converted_total - total_of_converted).abs() <= Decimal::new(1, 20), "{converted_total} vs {total_of_converted}");
+            }
+        }
+    }
 }

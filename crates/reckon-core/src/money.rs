@@ -1,6 +1,7 @@
 //! Rounding of exact decimal amounts. Rounding is always explicit: a mode is passed, never
 //! assumed, because `rust_decimal`'s own `round_dp` rounds half to even silently.
 
+use crate::Currency;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Decimal places of a rated record cost (FORMATS.md, "Rating one record", step 5).
@@ -32,6 +33,24 @@ pub fn round_cost(amount: Decimal) -> Decimal {
     round(amount, COST_DECIMAL_PLACES, RoundMode::HalfAwayFromZero)
 }
 
+/// An amount that cannot be rounded to its currency.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{currency} has no minor unit in ISO 4217: settlement amounts cannot be rounded to it")]
+pub struct NoMinorUnit {
+    pub currency: Currency,
+}
+
+/// Rounds a settlement amount to its currency's minor unit, half to even (JPY to whole yen, USD
+/// to cents, BHD to fils). Everything before settlement stays exact; this is the one place
+/// amounts meet a currency's precision.
+///
+/// # Errors
+/// When the currency has no minor unit.
+pub fn round_to_minor_units(amount: Decimal, currency: Currency) -> Result<Decimal, NoMinorUnit> {
+    let places = currency.minor_units().ok_or(NoMinorUnit { currency })?;
+    Ok(round(amount, places, RoundMode::HalfEven))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +67,24 @@ mod tests {
         assert_eq!(round_cost(d("0.0000015")), d("0.000002"));
         assert_eq!(round_cost(d("0.00773333333")), d("0.007733"));
         assert_eq!(round_cost(d("0.0166")), d("0.0166"));
+    }
+
+    #[test]
+    fn settlement_rounding_to_minor_units() {
+        let currency = |code: &str| Currency::parse(code).unwrap();
+        let settle = |amount: &str, code: &str| round_to_minor_units(d(amount), currency(code)).unwrap();
+        // JPY has no decimals: 123.5 is a tie, to the even 124; 124.5 to 124; 124.51 up to 125.
+        assert_eq!(settle("123.5", "JPY"), d("124"));
+        assert_eq!(settle("124.5", "JPY"), d("124"));
+        assert_eq!(settle("124.51", "JPY"), d("125"));
+        // BHD has 3: 1.2345 ties to 1.234, 1.2355 to 1.236, 1.23451 up to 1.235.
+        assert_eq!(settle("1.2345", "BHD"), d("1.234"));
+        assert_eq!(settle("1.2355", "BHD"), d("1.236"));
+        assert_eq!(settle("1.23451", "BHD"), d("1.235"));
+        // Credits are negative and tie the same way: -0.125 USD to -0.12.
+        assert_eq!(settle("-0.125", "USD"), d("-0.12"));
+        assert_eq!(settle("0.135", "USD"), d("0.14"));
+        assert_eq!(round_to_minor_units(d("1"), currency("XAU")), Err(NoMinorUnit { currency: currency("XAU") }));
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Reconciliation of a run: match every invoice line, classify it against the contract, and
 //! report the billable usage no line bills.
 
+use crate::contract::{ContractTerms, FxPolicy};
 use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::matching::{LineMatch, Matcher};
 use crate::money::round_cost;
 use crate::period::Month;
 use crate::rating::Rating;
+use crate::summary::ReportConversion;
 use crate::summary::{GroupKey, Summary};
 use crate::{Currency, FxTable, InvoiceLine, UsageRecord};
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::SignedDuration;
 use rust_decimal::Decimal;
@@ -25,6 +28,10 @@ pub struct ReconcileConfig {
     pub amount_tolerance: Decimal,
     /// The period of every invoice; `None`: the months the carrier's lines fall in.
     pub period: Option<Month>,
+    /// Contract terms per carrier; a carrier without an entry has the default terms.
+    pub contracts: HashMap<String, ContractTerms>,
+    /// The currency the summary also shows every amount in.
+    pub report_currency: Option<Currency>,
 }
 
 impl Default for ReconcileConfig {
@@ -34,7 +41,16 @@ impl Default for ReconcileConfig {
             quantity_tolerance: Decimal::ZERO,
             amount_tolerance: Decimal::new(1, 6),
             period: None,
+            contracts: HashMap::new(),
+            report_currency: None,
         }
+    }
+}
+
+impl ReconcileConfig {
+    /// The terms of a carrier's contract.
+    pub fn terms(&self, carrier: &str) -> ContractTerms {
+        self.contracts.get(carrier).copied().unwrap_or_default()
     }
 }
 
@@ -89,6 +105,11 @@ pub struct Reconciler<'a> {
     /// The months of each carrier's invoices: its unbilled usage is reported for these.
     carrier_months: HashMap<Arc<str>, HashSet<Month>>,
     lines_seen: usize,
+    /// The latest line date of each invoice: its date when the file gives none.
+    invoice_dates: HashMap<(Arc<str>, Arc<str>), Date>,
+    /// Lines whose conversion waits for their invoice's date (policy `InvoiceDate`, no
+    /// `invoice_date` column): classified when the run ends.
+    deferred: Vec<(usize, InvoiceLine, LineMatch)>,
 }
 
 impl<'a> Reconciler<'a> {
@@ -113,7 +134,13 @@ impl<'a> Reconciler<'a> {
             discrepancies: Vec::new(),
             carrier_months: HashMap::new(),
             lines_seen: 0,
+            invoice_dates: HashMap::new(),
+            deferred: Vec::new(),
         }
+    }
+
+    fn report(&self) -> ReportConversion<'a> {
+        ReportConversion { currency: self.config.report_currency, fx: self.fx }
     }
 
     /// Matches and classifies the next line of the run.
@@ -129,25 +156,50 @@ impl<'a> Reconciler<'a> {
                 self.carrier_months.insert(line.carrier.clone(), HashSet::from([month]));
             }
         }
+        let line_date = line.started_at.to_zoned(TimeZone::UTC).date();
+        let latest = self.invoice_dates.entry((line.carrier.clone(), line.invoice_id.clone())).or_insert(line_date);
+        *latest = (*latest).max(line_date);
         let line_match = self.matcher.match_line(line);
+        let terms = self.config.terms(&line.carrier);
+        let waits_for_invoice_date = terms.fx_policy == FxPolicy::InvoiceDate && line.invoice_date.is_none();
+        if waits_for_invoice_date && matches!(line_match, LineMatch::Matched(_)) {
+            self.deferred.push((line_index, line.clone(), line_match));
+            return;
+        }
+        self.classify(line_index, line, line_match);
+    }
+
+    fn classify(&mut self, line_index: usize, line: &InvoiceLine, line_match: LineMatch) {
         let (record_index, check) = match line_match {
             LineMatch::Matched(index) => {
-                (Some(index), check_line(line, &self.usage[index], self.ratings[index].as_ref(), self.fx, self.config))
+                let invoice_date = line
+                    .invoice_date
+                    .or_else(|| self.invoice_dates.get(&(line.carrier.clone(), line.invoice_id.clone())).copied());
+                let conversion = Conversion { fx: self.fx, terms: self.config.terms(&line.carrier), invoice_date };
+                (
+                    Some(index),
+                    check_line_with(line, &self.usage[index], self.ratings[index].as_ref(), &conversion, self.config),
+                )
             }
             LineMatch::Duplicate(index) => (Some(index), billed_for_nothing(DiscrepancyKind::DuplicateCharge)),
             LineMatch::Unmatched => (None, billed_for_nothing(DiscrepancyKind::UnmatchedCharge)),
         };
-        self.summary.add_line(line, matches!(line_match, LineMatch::Matched(_)), &check);
+        let report = self.report();
+        self.summary.add_line(line, matches!(line_match, LineMatch::Matched(_)), &check, &report);
         if let Some(kind) = check.kind {
             let discrepancy =
                 line_discrepancy(line, line_index, record_index.map(|index| &self.usage[index]), kind, &check);
-            self.summary.add_discrepancy(GroupKey::of_line(line), &discrepancy);
+            self.summary.add_discrepancy(GroupKey::of_line(line), &discrepancy, &report);
             self.discrepancies.push(discrepancy);
         }
     }
 
     /// Reports the unbilled usage and returns the sorted result.
     pub fn finish(mut self) -> Reconciliation {
+        for (line_index, line, line_match) in std::mem::take(&mut self.deferred) {
+            self.classify(line_index, &line, line_match);
+        }
+        let report = self.report();
         for (record_index, record) in self.usage.iter().enumerate() {
             let Some(months) = self.carrier_months.get(&record.carrier) else {
                 continue; // Usage of a carrier with no invoice in the run is not reported.
@@ -162,7 +214,7 @@ impl<'a> Reconciler<'a> {
                 continue;
             }
             let discrepancy = unbilled_discrepancy(record, record_index, rating);
-            self.summary.add_discrepancy(GroupKey::unbilled(&record.carrier, rating.currency), &discrepancy);
+            self.summary.add_discrepancy(GroupKey::unbilled(&record.carrier, rating.currency), &discrepancy, &report);
             self.discrepancies.push(discrepancy);
         }
         self.discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -170,7 +222,8 @@ impl<'a> Reconciler<'a> {
     }
 }
 
-/// Classifies a matched line: the first kind in precedence order whose comparison fails.
+/// Classifies a matched line under the default contract terms (conversion at the record's
+/// date): the first kind in precedence order whose comparison fails.
 pub fn check_line(
     line: &InvoiceLine,
     record: &UsageRecord,
@@ -178,11 +231,31 @@ pub fn check_line(
     fx: &FxTable,
     config: &ReconcileConfig,
 ) -> LineCheck {
+    let conversion = Conversion { fx, terms: config.terms(&line.carrier), invoice_date: line.invoice_date };
+    check_line_with(line, record, rating, &conversion, config)
+}
+
+/// How a line's expected amount reaches its currency.
+pub struct Conversion<'a> {
+    pub fx: &'a FxTable,
+    pub terms: ContractTerms,
+    /// The invoice's date, for [`FxPolicy::InvoiceDate`].
+    pub invoice_date: Option<Date>,
+}
+
+/// Classifies a matched line: the first kind in precedence order whose comparison fails.
+pub fn check_line_with(
+    line: &InvoiceLine,
+    record: &UsageRecord,
+    rating: Option<&Rating>,
+    conversion: &Conversion<'_>,
+    config: &ReconcileConfig,
+) -> LineCheck {
     let Some(rating) = rating else {
         return LineCheck { kind: Some(DiscrepancyKind::NoRate), expected_quantity: None, expected_amount: None };
     };
     let expected_quantity = Some(rating.billed_quantity);
-    let expected_amount = expected_in_currency(rating, line.currency, record, fx);
+    let expected_amount = expected_in_currency(rating, line.currency, record, conversion);
     let check = |kind| LineCheck { kind, expected_quantity, expected_amount };
     if (line.quantity - rating.billed_quantity).abs() > config.quantity_tolerance {
         return check(Some(DiscrepancyKind::QuantityMismatch));
@@ -205,14 +278,36 @@ pub fn check_line(
     check(None)
 }
 
-/// The record's cost in `currency`, converted at the record's date (UTC) and rounded like a
-/// cost; `None` when no rate converts it.
-fn expected_in_currency(rating: &Rating, currency: Currency, record: &UsageRecord, fx: &FxTable) -> Option<Decimal> {
+/// The record's cost in `currency` under the contract's policy, rounded like a cost; `None` when
+/// the contract forbids the currency or no rate converts it.
+fn expected_in_currency(
+    rating: &Rating,
+    currency: Currency,
+    record: &UsageRecord,
+    conversion: &Conversion<'_>,
+) -> Option<Decimal> {
     if rating.currency == currency {
         return Some(rating.cost);
     }
-    let date = record.started_at.to_zoned(TimeZone::UTC).date();
-    fx.convert(rating.cost, rating.currency, currency, date).ok().map(round_cost)
+    if conversion.terms.deck_currency_only {
+        return None;
+    }
+    let converted = match conversion.terms.fx_policy {
+        FxPolicy::RecordDate => {
+            let date = record.started_at.to_zoned(TimeZone::UTC).date();
+            conversion.fx.convert(rating.cost, rating.currency, currency, date).ok()?
+        }
+        FxPolicy::InvoiceDate => {
+            conversion.fx.convert(rating.cost, rating.currency, currency, conversion.invoice_date?).ok()?
+        }
+        FxPolicy::Fixed { currency: fixed_currency, rate } => {
+            if fixed_currency != currency {
+                return None;
+            }
+            rating.cost * rate
+        }
+    };
+    Some(round_cost(converted))
 }
 
 fn billed_for_nothing(kind: DiscrepancyKind) -> LineCheck {

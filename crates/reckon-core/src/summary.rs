@@ -1,8 +1,12 @@
 //! Totals of a run per carrier, invoice and currency: what finance reads first.
 
 use crate::discrepancy::{Discrepancy, DiscrepancyKind};
+use crate::fx::FxError;
+use crate::money::round_cost;
 use crate::reconcile::LineCheck;
-use crate::{Currency, InvoiceLine};
+use crate::{Currency, FxTable, InvoiceLine};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,7 +34,7 @@ impl GroupKey {
 }
 
 /// Totals of one group.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupTotals {
     pub lines_billed: u64,
     pub lines_matched: u64,
@@ -46,17 +50,67 @@ pub struct GroupTotals {
     pub underbilled: Decimal,
     /// Discrepancies per kind, indexed by [`DiscrepancyKind::precedence`].
     pub kind_counts: [u64; DiscrepancyKind::ALL.len()],
+    /// The same amounts in the report currency, each converted at its own date and rounded to 6
+    /// places; the first
+    /// conversion error instead when one amount could not be converted.
+    pub report: Option<Result<ReportTotals, FxError>>,
+}
+
+/// A group's amounts in the report currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportTotals {
+    pub currency: Currency,
+    pub billed_total: Decimal,
+    pub expected_total: Decimal,
+    pub overbilled: Decimal,
+    pub underbilled: Decimal,
+}
+
+/// Converts amounts into the report currency (none: no report currency).
+#[derive(Clone, Copy)]
+pub struct ReportConversion<'a> {
+    pub currency: Option<Currency>,
+    pub fx: &'a FxTable,
+}
+
+impl GroupTotals {
+    /// Adds to the report-currency totals: `update` receives them and the converter.
+    fn add_report(
+        &mut self,
+        report: &ReportConversion<'_>,
+        update: impl FnOnce(
+            &mut ReportTotals,
+            &dyn Fn(Decimal, Currency, Date) -> Result<Decimal, FxError>,
+        ) -> Result<(), FxError>,
+    ) {
+        let Some(report_currency) = report.currency else { return };
+        let totals = self.report.get_or_insert(Ok(ReportTotals {
+            currency: report_currency,
+            billed_total: Decimal::ZERO,
+            expected_total: Decimal::ZERO,
+            overbilled: Decimal::ZERO,
+            underbilled: Decimal::ZERO,
+        }));
+        let Ok(report_totals) = totals else { return };
+        // Each amount converts at its own date and rounds like a cost (6 places); sums stay exact.
+        let convert = |amount: Decimal, currency: Currency, date: Date| {
+            report.fx.convert(amount, currency, report_currency, date).map(round_cost)
+        };
+        if let Err(error) = update(report_totals, &convert) {
+            *totals = Err(error);
+        }
+    }
 }
 
 /// Totals of a run, by group, in a stable order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     pub groups: BTreeMap<GroupKey, GroupTotals>,
 }
 
 impl Summary {
     /// Counts a line of an invoice with what its check found.
-    pub fn add_line(&mut self, line: &InvoiceLine, matched: bool, check: &LineCheck) {
+    pub fn add_line(&mut self, line: &InvoiceLine, matched: bool, check: &LineCheck, report: &ReportConversion<'_>) {
         let totals = self.groups.entry(GroupKey::of_line(line)).or_default();
         totals.lines_billed += 1;
         totals.lines_matched += u64::from(matched);
@@ -65,11 +119,34 @@ impl Summary {
             Some(expected) => totals.expected_total += expected,
             None => totals.unverified_total += line.amount,
         }
+        let date = line.started_at.to_zoned(TimeZone::UTC).date();
+        totals.add_report(report, |report_totals, convert| {
+            report_totals.billed_total += convert(line.amount, line.currency, date)?;
+            if let Some(expected) = check.expected_amount {
+                report_totals.expected_total += convert(expected, line.currency, date)?;
+            }
+            Ok(())
+        });
     }
 
     /// Counts a discrepancy in its group.
-    pub fn add_discrepancy(&mut self, key: GroupKey, discrepancy: &Discrepancy) {
+    pub fn add_discrepancy(&mut self, key: GroupKey, discrepancy: &Discrepancy, report: &ReportConversion<'_>) {
         let totals = self.groups.entry(key).or_default();
+        let date = discrepancy.started_at.to_zoned(TimeZone::UTC).date();
+        totals.add_report(report, |report_totals, convert| {
+            if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
+                report_totals.expected_total +=
+                    convert(discrepancy.expected_amount.unwrap_or_default(), discrepancy.currency, date)?;
+            }
+            match discrepancy.difference {
+                Some(difference) if difference > Decimal::ZERO => {
+                    report_totals.overbilled += convert(difference, discrepancy.currency, date)?;
+                }
+                Some(difference) => report_totals.underbilled -= convert(difference, discrepancy.currency, date)?,
+                None => {}
+            }
+            Ok(())
+        });
         totals.kind_counts[discrepancy.kind.precedence()] += 1;
         if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
             totals.expected_total += discrepancy.expected_amount.unwrap_or_default();

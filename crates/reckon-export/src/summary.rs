@@ -1,7 +1,7 @@
 //! The run summary: `summary.json` for machines and a table for people.
 
 use crate::plain_decimal;
-use reckon_core::summary::{GroupTotals, Summary};
+use reckon_core::summary::{GroupTotals, ReportTotals, Summary};
 use reckon_core::DiscrepancyKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -10,6 +10,9 @@ use std::fmt::Write as _;
 /// What a run read and set aside, reported beside the totals.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RunCounts {
+    /// The currency the summary also shows amounts in.
+    #[serde(skip)]
+    pub report_currency: Option<reckon_core::Currency>,
     pub usage_records: u64,
     pub rate_rows: u64,
     pub invoice_lines: u64,
@@ -38,6 +41,50 @@ struct GroupJson<'a> {
     overbilled: String,
     underbilled: String,
     discrepancies: BTreeMap<&'static str, u64>,
+    /// The amounts in the report currency, or why they could not be converted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<ReportJson>,
+}
+
+#[derive(Serialize)]
+struct ReportJson {
+    currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billed_total: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_total: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overbilled: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    underbilled: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn report_json(
+    report: &Option<Result<ReportTotals, reckon_core::fx::FxError>>,
+    currency: Option<reckon_core::Currency>,
+) -> Option<ReportJson> {
+    let currency = currency?.to_string();
+    Some(match report {
+        Some(Ok(totals)) => ReportJson {
+            currency,
+            billed_total: Some(plain_decimal(totals.billed_total)),
+            expected_total: Some(plain_decimal(totals.expected_total)),
+            overbilled: Some(plain_decimal(totals.overbilled)),
+            underbilled: Some(plain_decimal(totals.underbilled)),
+            error: None,
+        },
+        Some(Err(error)) => ReportJson {
+            currency,
+            billed_total: None,
+            expected_total: None,
+            overbilled: None,
+            underbilled: None,
+            error: Some(error.to_string()),
+        },
+        None => return None,
+    })
 }
 
 fn kind_map(counts: &[u64; DiscrepancyKind::ALL.len()]) -> BTreeMap<&'static str, u64> {
@@ -61,6 +108,13 @@ pub fn summary_json(summary: &Summary, counts: &RunCounts) -> String {
             overbilled: plain_decimal(totals.overbilled),
             underbilled: plain_decimal(totals.underbilled),
             discrepancies: kind_map(&totals.kind_counts),
+            report: report_json(
+                &totals.report,
+                totals.report.as_ref().map(|report| match report {
+                    Ok(totals) => totals.currency,
+                    Err(_) => counts.report_currency.unwrap_or(reckon_core::Currency::EUR),
+                }),
+            ),
         })
         .collect();
     let json = SummaryJson { counts, discrepancies: kind_map(&summary.kind_counts()), groups };
@@ -91,6 +145,10 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
         rows.push(group_cells(&key.carrier, key.invoice_id.as_deref(), key.currency.as_str(), totals, &kinds_present));
     }
     let mut text = crate::table::render_aligned(&rows, 3);
+    if let Some(report_currency) = counts.report_currency {
+        text.push('\n');
+        text.push_str(&report_table(summary, report_currency));
+    }
     let _ = writeln!(
         text,
         "\n{} usage records, {} rate rows, {} invoice lines read; {} rows rejected; {} discrepancies",
@@ -138,4 +196,33 @@ fn short_label(kind: DiscrepancyKind) -> &'static str {
         DiscrepancyKind::AmountMismatch => "amount",
         DiscrepancyKind::UnbilledUsage => "unbilled",
     }
+}
+
+/// The groups' amounts in the report currency, each converted at its own date.
+fn report_table(summary: &Summary, report_currency: reckon_core::Currency) -> String {
+    let mut rows = vec![vec![
+        "carrier".to_owned(),
+        "invoice".to_owned(),
+        "cur".to_owned(),
+        format!("billed {report_currency}"),
+        format!("expected {report_currency}"),
+        format!("overbilled {report_currency}"),
+        format!("underbilled {report_currency}"),
+    ]];
+    for (key, totals) in &summary.groups {
+        let mut cells = vec![
+            key.carrier.to_string(),
+            key.invoice_id.as_deref().unwrap_or("(unbilled)").to_owned(),
+            key.currency.to_string(),
+        ];
+        match &totals.report {
+            Some(Ok(report)) => cells.extend(
+                [report.billed_total, report.expected_total, report.overbilled, report.underbilled].map(plain_decimal),
+            ),
+            Some(Err(error)) => cells.extend(["n/a".to_owned(), String::new(), String::new(), format!("({error})")]),
+            None => continue,
+        }
+        rows.push(cells);
+    }
+    crate::table::render_aligned(&rows, 3)
 }

@@ -75,6 +75,11 @@ impl CsvTable {
         Ok(resolved)
     }
 
+    /// The header's column names (a byte-order mark and spaces removed).
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
     /// Reads the next row: `Ok(None)` at the end of the file, `Ok(Some(Err(..)))` for a row
     /// that is not valid CSV (the next one can still be read).
     ///

@@ -2,7 +2,7 @@
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorKind};
-use crate::{NoProgress, Progress};
+use crate::NoProgress;
 use reckon_core::FxTable;
 use std::path::Path;
 
@@ -19,9 +19,7 @@ pub fn load_fx(path: &Path, table: &mut FxTable) -> Result<(), ImportError> {
         ColumnSpec { name: "currency", required: true },
         ColumnSpec { name: "per_eur", required: true },
     ])?;
-    let mut progress = NoProgress;
-    let progress: &mut dyn Progress = &mut progress;
-    while let Some(row) = csv_table.next_row(progress)? {
+    while let Some(row) = csv_table.next_row(&mut NoProgress)? {
         let row = row?;
         let day = row.optional_date(date)?.ok_or_else(|| row.error(date, ImportErrorKind::MissingValue))?;
         let code = row.currency(currency)?;
@@ -31,4 +29,98 @@ pub fn load_fx(path: &Path, table: &mut FxTable) -> Result<(), ImportError> {
             .map_err(|error| row.error(per_eur, ImportErrorKind::Malformed(error.to_string())))?;
     }
     Ok(())
+}
+
+/// Loads the ECB's reference-rate history as the ECB publishes it (`eurofxref-hist.csv`): a
+/// `Date` column, then one column per currency in units per EUR, `N/A` where a currency had no
+/// rate that day, and a trailing comma on every line. Returns the number of rates read.
+///
+/// # Errors
+/// A file-level error (no `Date` column), a date or rate that does not parse, or a rate that is
+/// not positive.
+pub fn load_ecb_history(path: &Path, table: &mut FxTable) -> Result<u64, ImportError> {
+    let mut csv_table = CsvTable::open(path)?;
+    let [date] = csv_table.resolve([ColumnSpec { name: "Date", required: true }])?;
+    // Every other named column is a currency; the trailing comma makes one nameless column.
+    let currencies: Vec<(usize, reckon_core::Currency)> = csv_table
+        .header()
+        .iter()
+        .enumerate()
+        .filter(|(index, name)| Some(*index) != date && !name.is_empty())
+        .map(|(index, name)| {
+            reckon_core::Currency::parse(name).map(|code| (index, code)).ok_or_else(|| {
+                ImportError::at_line(
+                    path,
+                    1,
+                    ImportErrorKind::Invalid { value: name.clone(), expected: "a currency code column".into() },
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut rates_read = 0;
+    while let Some(row) = csv_table.next_row(&mut NoProgress)? {
+        let row = row?;
+        let day = row.optional_date(date)?.ok_or_else(|| row.error(date, ImportErrorKind::MissingValue))?;
+        for (column, code) in &currencies {
+            let Some(text) = row.get(Some(*column)) else { continue };
+            if text == "N/A" {
+                continue;
+            }
+            let rate = crate::field::parse_decimal(text)
+                .ok_or_else(|| row.invalid(Some(*column), text, crate::field::EXPECTED_DECIMAL))?;
+            table
+                .insert(day, *code, rate)
+                .map_err(|error| row.error(Some(*column), ImportErrorKind::Malformed(error.to_string())))?;
+            rates_read += 1;
+        }
+    }
+    Ok(rates_read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use reckon_core::Currency;
+    use std::str::FromStr;
+
+    fn excerpt() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/fx/eurofxref-hist-excerpt.csv")
+    }
+
+    #[test]
+    fn reads_the_ecb_file_as_published() {
+        let mut table = FxTable::new();
+        let read = load_ecb_history(&excerpt(), &mut table).unwrap();
+        assert!(read > 500, "{read}");
+        let rate = |code: &str, day| table.per_eur(Currency::parse(code).unwrap(), day).unwrap();
+        // The newest line of the file: 2026-10-30, USD 1.1172, JPY 175.68, GBP 0.8338.
+        assert_eq!(rate("USD", date(2026, 10, 30)), reckon_core::Decimal::from_str("1.1172").unwrap());
+        assert_eq!(rate("JPY", date(2026, 10, 30)), reckon_core::Decimal::from_str("175.68").unwrap());
+        assert_eq!(rate("IDR", date(2026, 10, 30)), reckon_core::Decimal::from_str("20275.17").unwrap());
+        // Saturday 2026-10-31 uses Friday's rate.
+        assert_eq!(rate("GBP", date(2026, 10, 31)), reckon_core::Decimal::from_str("0.8338").unwrap());
+        // HRK's last rate is 2022-12-30; after it there are only N/A, which are skipped, so a
+        // 2023 conversion finds the 2022 rate (and a staleness limit refuses it).
+        assert_eq!(rate("HRK", date(2022, 12, 30)), reckon_core::Decimal::from_str("7.5365").unwrap());
+        table.set_staleness_days_max(Some(7));
+        assert!(table.per_eur(Currency::parse("HRK").unwrap(), date(2023, 1, 10)).is_err());
+        // CYP joined the euro in 2008: N/A on every line of the excerpt, so no rate at all.
+        assert!(table.per_eur(Currency::parse("CYP").unwrap(), date(2026, 10, 30)).is_err());
+    }
+
+    #[test]
+    fn a_bad_rate_names_its_line_and_currency() {
+        let dir = std::env::temp_dir().join(format!("reckon-ecb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("eurofxref-hist.csv");
+        std::fs::write(&path, "Date,USD,JPY,\n2026-10-30,1.1172,175.68,\n2026-10-29,1,1130,oops,\n").unwrap();
+        let error = load_ecb_history(&path, &mut FxTable::new()).unwrap_err().to_string();
+        assert!(error.contains("eurofxref-hist.csv:3"), "{error}");
+        let path = dir.join("bad-value.csv");
+        std::fs::write(&path, "Date,USD,JPY,\n2026-10-30,1.1172,175.68,\n2026-10-29,1.1130,abc,\n").unwrap();
+        let error = load_ecb_history(&path, &mut FxTable::new()).unwrap_err().to_string();
+        assert!(error.contains("bad-value.csv:3:3: column \"JPY\": \"abc\" is not a decimal"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -117,3 +117,56 @@ fn demo_runs_and_finds_what_it_planted() {
     }
     assert!(dir.path().join("out/discrepancies.csv").exists());
 }
+
+#[test]
+fn ecb_rates_convert_a_line_billed_in_another_currency() {
+    let out = tempfile::tempdir().unwrap();
+    let ecb = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../reckon-import/test_data/fx/eurofxref-hist-excerpt.csv");
+    let output = reconcile_basic(out.path(), &["--ecb", &ecb.display().to_string()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let rows = read_csv(&out.path().join("discrepancies.csv"));
+    let line_33 = rows.iter().find(|row| row[2] == "33").unwrap();
+    // u00070: 1 SMS at 0.0049 USD on Sunday 2026-03-22, so Friday 03-20's rates: USD 1.1555,
+    // GBP 0.86438 per EUR. 0.0049 * 0.86438 / 1.1555 = 0.0036654... -> 0.003665 GBP; billed
+    // 0.0049 GBP: an amount mismatch of 0.001235 (no longer a currency mismatch).
+    assert_eq!(
+        line_33[4..].to_vec(),
+        [
+            "amount_mismatch",
+            "sms",
+            "12127105408",
+            "2026-03-22T08:55:44Z",
+            "1",
+            "1",
+            "0.0049",
+            "0.003665",
+            "0.001235",
+            "GBP"
+        ]
+    );
+    // The summary shows every group in EUR too: acme's USD lines, converted line by line.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
+    let acme_gbp = summary["groups"].as_array().unwrap().iter().find(|group| group["currency"] == "GBP").unwrap();
+    // 0.0049 GBP on 03-20 at 0.86438: 0.005668808... -> 0.005669 EUR
+    assert_eq!(acme_gbp["report"]["billed_total"], "0.005669");
+    assert_eq!(acme_gbp["report"]["currency"], "EUR");
+}
+
+#[test]
+fn a_contract_can_forbid_billing_in_another_currency() {
+    let dir = tempfile::tempdir().unwrap();
+    let contracts = dir.path().join("contracts.csv");
+    std::fs::write(&contracts, "carrier,fx_policy,deck_currency_only\nacme,record_date,true\n").unwrap();
+    let ecb = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../reckon-import/test_data/fx/eurofxref-hist-excerpt.csv");
+    let output = reconcile_basic(
+        dir.path(),
+        &["--ecb", &ecb.display().to_string(), "--contracts", &contracts.display().to_string()],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let rows = read_csv(&dir.path().join("discrepancies.csv"));
+    let line_33 = rows.iter().find(|row| row[2] == "33").unwrap();
+    assert_eq!(line_33[4], "currency_mismatch");
+}

@@ -3,6 +3,7 @@
 //! row per outcome, and the edge rules of unbilled usage.
 
 use super::*;
+use crate::contract::{ContractTerms, FxPolicy};
 use crate::rating::rate_record;
 use crate::{Destination, Increments, RateDeck, RateRow, Service};
 use jiff::civil::date;
@@ -297,4 +298,78 @@ fn check_line_table() {
     }
     let no_rate = check_line(&lines()[5], &usage()[5], None, &fx(), &ReconcileConfig::default());
     assert_eq!(no_rate.kind, Some(NoRate));
+}
+
+/// Contract FX policies on u8 (2 SMS, 0.062 USD) billed in GBP. Rates per EUR: 2026-03-02 USD
+/// 1.25, GBP 0.85; 2026-03-05 USD 1.20, GBP 0.90.
+#[test]
+fn fx_policies_of_the_contract() {
+    let deck = deck();
+    let usage = usage();
+    let ratings: Vec<_> = usage.iter().map(|record| rate_record(&deck, record)).collect();
+    let mut fx = fx();
+    fx.insert(date(2026, 3, 5), usd(), d("1.20")).unwrap();
+    fx.insert(date(2026, 3, 5), Currency::parse("GBP").unwrap(), d("0.90")).unwrap();
+    let gbp_line = |amount: &str| {
+        line("8", Service::Sms, Some("A8"), "2026-03-02T17:00:00Z", "447700000008", "2", None, amount, "GBP")
+    };
+    // A later USD line of the same invoice dates it 2026-03-06 (no invoice_date column).
+    let later_line =
+        line("9", Service::Voice, Some("A1"), "2026-03-06T10:00:00Z", "442071234567", "78", None, "0.0166", "USD");
+    let run = |terms: ContractTerms, lines: Vec<InvoiceLine>| {
+        let config =
+            ReconcileConfig { contracts: HashMap::from([("acme".to_owned(), terms)]), ..ReconcileConfig::default() };
+        reconcile(&usage, &ratings, &lines, &fx, &config)
+            .discrepancies
+            .iter()
+            .filter(|found| found.line_id.as_deref() == Some("8"))
+            .map(|found| (found.kind, found.expected_amount))
+            .collect::<Vec<_>>()
+    };
+    use DiscrepancyKind::*;
+    // Record date (default): 0.062 * 0.85 / 1.25 = 0.04216, as billed.
+    assert_eq!(run(ContractTerms::default(), vec![gbp_line("0.04216"), later_line.clone()]), []);
+    // Invoice date = latest line, 2026-03-06 -> Thursday 03-05 rates: 0.062 * 0.90 / 1.20 = 0.0465
+    let invoice_date = ContractTerms { fx_policy: FxPolicy::InvoiceDate, deck_currency_only: false };
+    assert_eq!(run(invoice_date, vec![gbp_line("0.04216"), later_line.clone()]), [(AmountMismatch, Some(d("0.0465")))]);
+    // ... or the invoice_date column when the file has one: 2026-03-02 again gives 0.04216.
+    let mut dated = gbp_line("0.04216");
+    dated.invoice_date = Some(date(2026, 3, 2));
+    assert_eq!(run(invoice_date, vec![dated, later_line.clone()]), []);
+    // A fixed contract rate of 0.70 GBP per USD: 0.062 * 0.70 = 0.0434.
+    let fixed = ContractTerms {
+        fx_policy: FxPolicy::Fixed { currency: Currency::parse("GBP").unwrap(), rate: d("0.70") },
+        deck_currency_only: false,
+    };
+    assert_eq!(run(fixed, vec![gbp_line("0.0434")]), []);
+    // A contract that forbids billing in another currency: a mismatch though a rate exists.
+    let strict = ContractTerms { fx_policy: FxPolicy::RecordDate, deck_currency_only: true };
+    assert_eq!(run(strict, vec![gbp_line("0.04216")]), [(CurrencyMismatch, None)]);
+}
+
+#[test]
+fn report_currency_totals_convert_each_amount_at_its_date() {
+    let deck = deck();
+    let usage = usage();
+    let ratings: Vec<_> = usage.iter().map(|record| rate_record(&deck, record)).collect();
+    let config = ReconcileConfig { report_currency: Some(Currency::EUR), ..ReconcileConfig::default() };
+    // Line 1 alone: 0.0166 USD on 2026-03-02 at 1.25 USD per EUR = 0.01328 EUR.
+    let result = reconcile(&usage, &ratings, &lines()[..1], &fx(), &config);
+    let group = &result.summary.groups
+        [&GroupKey { carrier: "acme".into(), invoice_id: Some("ACME-03".into()), currency: usd() }];
+    let report = group.report.clone().unwrap().unwrap();
+    assert_eq!((report.billed_total, report.expected_total), (d("0.01328"), d("0.01328")));
+    // With line 1 alone every other billable acme record is unbilled: u2..u5, u7, u8, u9 cost
+    // 0.027 + 0.093 + 0.013 + 0.045 + 0.031 + 0.062 + 0.025 = 0.296 USD, all at 1.25 (the
+    // rate of 03-02 holds for the whole week): 0.2368 EUR.
+    let unbilled = &result.summary.groups[&GroupKey::unbilled(&"acme".into(), usd())];
+    assert_eq!(unbilled.report.clone().unwrap().unwrap().underbilled, d("0.2368"));
+    // A JPY line with no JPY rate: the group's report is the error, never a rate of 1.
+    let result = reconcile(&usage, &ratings, &lines()[6..7], &fx(), &config);
+    let jpy = &result.summary.groups[&GroupKey {
+        carrier: "acme".into(),
+        invoice_id: Some("ACME-03".into()),
+        currency: Currency::parse("JPY").unwrap(),
+    }];
+    assert!(matches!(jpy.report, Some(Err(crate::fx::FxError::UnknownCurrency { .. }))));
 }
