@@ -2,7 +2,7 @@
 
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::Progress;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// How often (in rows) the reader reports progress.
@@ -11,7 +11,7 @@ const PROGRESS_EVERY_ROWS: u64 = 16_384;
 /// An open CSV file with a header.
 pub(crate) struct CsvTable {
     path: PathBuf,
-    reader: csv::Reader<BufReader<fs_err::File>>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     header: Vec<String>,
     record: csv::StringRecord,
     rows_read: u64,
@@ -33,11 +33,14 @@ impl CsvTable {
     /// Opens a file and reads its header.
     pub fn open(path: &Path) -> Result<CsvTable, ImportError> {
         let file = fs_err::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .buffer_capacity(1 << 16)
-            .from_reader(BufReader::with_capacity(1 << 16, file));
+        CsvTable::from_reader(path, Box::new(BufReader::with_capacity(1 << 16, file)))
+    }
+
+    /// Reads CSV from any reader; `name` stands for the file in messages.
+    pub fn from_reader(name: &Path, input: Box<dyn Read + Send>) -> Result<CsvTable, ImportError> {
+        let path = name;
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(true).flexible(false).buffer_capacity(1 << 16).from_reader(input);
         let header = reader
             .headers()
             .map_err(|error| csv_error(path, error))?

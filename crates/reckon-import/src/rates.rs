@@ -106,6 +106,18 @@ fn column_specs(kind: DeckKind) -> [ColumnSpec; COLUMN_COUNT] {
     ]
 }
 
+/// Loads a deck from CSV text held in memory (a store keeps decks in their canonical format);
+/// `name` stands for the file in messages. Bad rows fail the load.
+///
+/// # Errors
+/// As [`load_rates`].
+pub fn load_deck_from_text(name: &Path, text: String, kind: DeckKind) -> Result<LoadedDeck, ImportError> {
+    let mut loaded = LoadedDeck::default();
+    let table = CsvTable::from_reader(name, Box::new(std::io::Cursor::new(text)))?;
+    load_table(&mut loaded, table, &[name.to_owned()], 0, kind, BadRowPolicy::Fail, &mut crate::NoProgress)?;
+    Ok(loaded)
+}
+
 fn load_file(
     loaded: &mut LoadedDeck,
     paths: &[PathBuf],
@@ -114,8 +126,19 @@ fn load_file(
     policy: BadRowPolicy,
     progress: &mut dyn Progress,
 ) -> Result<(), ImportError> {
-    let path: &Path = &paths[file_index];
-    let mut table = CsvTable::open(path)?;
+    let table = CsvTable::open(&paths[file_index])?;
+    load_table(loaded, table, paths, file_index, kind, policy, progress)
+}
+
+fn load_table(
+    loaded: &mut LoadedDeck,
+    mut table: CsvTable,
+    paths: &[PathBuf],
+    file_index: usize,
+    kind: DeckKind,
+    policy: BadRowPolicy,
+    progress: &mut dyn Progress,
+) -> Result<(), ImportError> {
     let columns = table.resolve(column_specs(kind))?;
     while let Some(row) = table.next_row(progress)? {
         let outcome = row.and_then(|row| {

@@ -1,0 +1,401 @@
+//! Disputes in the ledger: opened from a run's overbilled discrepancies, one per carrier invoice
+//! and currency, driven through their lifecycle by appended events.
+
+use crate::dialect::{decimal, instant, nanoseconds};
+use crate::imports::audit;
+use crate::{content_hash, Ledger, StoreError};
+use reckon_core::dispute::{credits_for, draft_disputes, transition, DisputeAction, DisputeLine, DisputeState};
+use reckon_core::{Decimal, DiscrepancyKind, Timestamp};
+use sqlx::Row;
+
+/// A dispute as stored, with its state derived from its events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DisputeRecord {
+    pub dispute_id: String,
+    pub run_id: String,
+    pub carrier: String,
+    pub invoice_id: String,
+    pub period: String,
+    pub currency: String,
+    pub claimed_total: Decimal,
+    pub state: DisputeState,
+    /// The lines with what each was credited so far.
+    pub lines: Vec<(DisputeLine, Decimal)>,
+    pub events: Vec<DisputeEvent>,
+}
+
+impl DisputeRecord {
+    /// Sum of the credits granted.
+    pub fn credited_total(&self) -> Decimal {
+        self.lines.iter().map(|(_, credited)| *credited).sum()
+    }
+}
+
+/// One entry of a dispute's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeEvent {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub reason: String,
+}
+
+/// One disputed line with both sides, as the carrier receives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvidenceRow {
+    pub line_id: String,
+    pub record_id: Option<String>,
+    pub kind: DiscrepancyKind,
+    pub service: String,
+    pub destination: String,
+    pub billed_started_at: Timestamp,
+    pub billed_quantity: Decimal,
+    pub billed_amount: Decimal,
+    pub our_started_at: Option<Timestamp>,
+    pub our_quantity: Option<Decimal>,
+    pub expected_quantity: Option<Decimal>,
+    pub expected_amount: Decimal,
+    pub claimed: Decimal,
+    pub currency: String,
+    pub reason: String,
+}
+
+impl Ledger {
+    /// Opens the disputes of a run: its overbilled discrepancies above `threshold`, grouped per
+    /// carrier invoice and currency. An invoice already in dispute is left as it is, so opening
+    /// twice changes nothing. Returns the dispute ids with whether each was opened now.
+    ///
+    /// # Errors
+    /// An unknown run, or a database error.
+    pub async fn open_disputes(
+        &self,
+        run_id: &str,
+        threshold: Decimal,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Vec<(String, bool)>, StoreError> {
+        let discrepancies =
+            self.run_discrepancies(run_id).await?.ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
+        let period: String = sqlx::query_scalar(&self.dialect.sql("SELECT period FROM runs WHERE run_id = {1}"))
+            .bind(run_id.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        let mut opened = Vec::new();
+        for draft in draft_disputes(&discrepancies, threshold) {
+            let dispute_id =
+                content_hash([&*draft.carrier, &*draft.invoice_id, draft.currency.as_str()])[..16].to_owned();
+            let mut transaction = self.begin_write().await?;
+            let exists: i64 =
+                sqlx::query_scalar(&self.dialect.sql("SELECT COUNT(*) FROM disputes WHERE dispute_id = {1}"))
+                    .bind(dispute_id.clone())
+                    .fetch_one(&mut *transaction)
+                    .await?;
+            if exists > 0 {
+                opened.push((dispute_id, false));
+                continue;
+            }
+            let insert = self.dialect.sql(
+                "INSERT INTO disputes (dispute_id, run_id, carrier, invoice_id, period, currency, claimed_total, created_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7:d}, {8})",
+            );
+            sqlx::query(&insert)
+                .bind(dispute_id.clone())
+                .bind(run_id.to_owned())
+                .bind(draft.carrier.to_string())
+                .bind(draft.invoice_id.to_string())
+                .bind(period.clone())
+                .bind(draft.currency.to_string())
+                .bind(draft.claimed_total().normalize().to_string())
+                .bind(nanoseconds(now))
+                .execute(&mut *transaction)
+                .await?;
+            let insert_line = self.dialect.sql(
+                "INSERT INTO dispute_lines (dispute_id, seq, line_id, record_id, kind, billed_amount, expected_amount, claimed) VALUES ({1}, {2}, {3}, {4}, {5}, {6:d}, {7:d}, {8:d})",
+            );
+            for (seq, line) in draft.lines.iter().enumerate() {
+                sqlx::query(&insert_line)
+                    .bind(dispute_id.clone())
+                    .bind(seq as i64)
+                    .bind(line.line_id.clone())
+                    .bind(line.record_id.clone())
+                    .bind(line.kind.as_str())
+                    .bind(line.billed_amount.normalize().to_string())
+                    .bind(line.expected_amount.normalize().to_string())
+                    .bind(line.claimed.normalize().to_string())
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+            let reason = format!("{} lines claimed from run {}", draft.lines.len(), &run_id[..12.min(run_id.len())]);
+            self.append_event(&mut transaction, &dispute_id, 1, now, actor, "open", None, DisputeState::Open, &reason)
+                .await?;
+            transaction.commit().await?;
+            opened.push((dispute_id, true));
+        }
+        Ok(opened)
+    }
+
+    /// Applies an action to a dispute: refused with a clear message when its state does not
+    /// allow it; otherwise appended as an event (with the credits of an answer).
+    ///
+    /// # Errors
+    /// An unknown dispute, an illegal transition, bad credits, or a database error.
+    pub async fn act_on_dispute(
+        &self,
+        dispute_id: &str,
+        action: &DisputeAction,
+        actor: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<DisputeRecord, StoreError> {
+        let mut transaction = self.begin_write().await?;
+        let last = self
+            .dialect
+            .sql("SELECT seq, to_state FROM dispute_events WHERE dispute_id = {1} ORDER BY seq DESC LIMIT 1");
+        let (seq, state): (i64, String) = sqlx::query_as(&last)
+            .bind(dispute_id.to_owned())
+            .fetch_optional(&mut *transaction)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("dispute {dispute_id}")))?;
+        let from = DisputeState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+            column: "to_state",
+            value: state.clone(),
+            reason: "unknown state".into(),
+        })?;
+        let to = transition(from, action)?;
+        let lines = self.dispute_lines(&mut transaction, dispute_id).await?;
+        let credits = credits_for(&lines, action).map_err(StoreError::Invalid)?;
+        let event_seq = seq + 1;
+        self.append_event(&mut transaction, dispute_id, event_seq, now, actor, action.name(), Some(from), to, reason)
+            .await?;
+        if matches!(action, DisputeAction::Accept | DisputeAction::AcceptPartially { .. }) {
+            let insert = self.dialect.sql(
+                "INSERT INTO dispute_credits (dispute_id, event_seq, line_seq, credited) VALUES ({1}, {2}, {3}, {4:d})",
+            );
+            for (line_seq, credited) in credits.iter().enumerate() {
+                sqlx::query(&insert)
+                    .bind(dispute_id.to_owned())
+                    .bind(event_seq)
+                    .bind(line_seq as i64)
+                    .bind(credited.normalize().to_string())
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+        }
+        transaction.commit().await?;
+        self.dispute(dispute_id).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn append_event(
+        &self,
+        transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
+        dispute_id: &str,
+        seq: i64,
+        now: Timestamp,
+        actor: &str,
+        action: &str,
+        from: Option<DisputeState>,
+        to: DisputeState,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let insert = self.dialect.sql(
+            "INSERT INTO dispute_events (dispute_id, seq, at_ns, actor, action, from_state, to_state, reason) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})",
+        );
+        sqlx::query(&insert)
+            .bind(dispute_id.to_owned())
+            .bind(seq)
+            .bind(nanoseconds(now))
+            .bind(actor.to_owned())
+            .bind(action.to_owned())
+            .bind(from.map(|state| state.as_str().to_owned()))
+            .bind(to.as_str())
+            .bind(reason.to_owned())
+            .execute(&mut **transaction)
+            .await?;
+        audit(transaction, self.dialect, now, actor, action, &format!("dispute {dispute_id}"), reason).await
+    }
+
+    async fn dispute_lines(
+        &self,
+        transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
+        dispute_id: &str,
+    ) -> Result<Vec<DisputeLine>, StoreError> {
+        let select = self.dialect.sql(
+            "SELECT line_id, record_id, kind, CAST(billed_amount AS TEXT) AS billed_amount, CAST(expected_amount AS TEXT) AS expected_amount, \
+             CAST(claimed AS TEXT) AS claimed FROM dispute_lines WHERE dispute_id = {1} ORDER BY seq",
+        );
+        let rows = sqlx::query(&select).bind(dispute_id.to_owned()).fetch_all(&mut **transaction).await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(DisputeLine {
+                    line_id: row.try_get("line_id")?,
+                    record_id: row.try_get("record_id")?,
+                    kind: DiscrepancyKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                        column: "kind",
+                        value: kind.clone(),
+                        reason: "unknown".into(),
+                    })?,
+                    billed_amount: decimal(row, "billed_amount")?,
+                    expected_amount: decimal(row, "expected_amount")?,
+                    claimed: decimal(row, "claimed")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A dispute with its lines, credits and history.
+    ///
+    /// # Errors
+    /// An unknown dispute or a database error.
+    pub async fn dispute(&self, dispute_id: &str) -> Result<DisputeRecord, StoreError> {
+        let select = self.dialect.sql(
+            "SELECT run_id, carrier, invoice_id, period, currency, CAST(claimed_total AS TEXT) AS claimed_total FROM disputes WHERE dispute_id = {1}",
+        );
+        let header = sqlx::query(&select)
+            .bind(dispute_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("dispute {dispute_id}")))?;
+        let mut transaction = self.pool.begin().await?;
+        let lines = self.dispute_lines(&mut transaction, dispute_id).await?;
+        let credits_select = self
+            .dialect
+            .sql("SELECT line_seq, CAST(credited AS TEXT) AS credited FROM dispute_credits WHERE dispute_id = {1}");
+        let mut credited = vec![Decimal::ZERO; lines.len()];
+        for row in sqlx::query(&credits_select).bind(dispute_id.to_owned()).fetch_all(&mut *transaction).await? {
+            let line_seq: i64 = row.try_get("line_seq")?;
+            if let Some(slot) = credited.get_mut(line_seq as usize) {
+                *slot += decimal(&row, "credited")?;
+            }
+        }
+        let events_select = self.dialect.sql("SELECT seq, at_ns, actor, action, from_state, to_state, reason FROM dispute_events WHERE dispute_id = {1} ORDER BY seq");
+        let events = sqlx::query(&events_select)
+            .bind(dispute_id.to_owned())
+            .fetch_all(&mut *transaction)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(DisputeEvent {
+                    seq: row.try_get("seq")?,
+                    at: instant(row, "at_ns")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    from_state: row.try_get("from_state")?,
+                    to_state: row.try_get("to_state")?,
+                    reason: row.try_get("reason")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        transaction.commit().await?;
+        let state_text = events.last().map(|event| event.to_state.clone()).unwrap_or_default();
+        Ok(DisputeRecord {
+            dispute_id: dispute_id.to_owned(),
+            run_id: header.try_get("run_id")?,
+            carrier: header.try_get("carrier")?,
+            invoice_id: header.try_get("invoice_id")?,
+            period: header.try_get("period")?,
+            currency: header.try_get("currency")?,
+            claimed_total: decimal(&header, "claimed_total")?,
+            state: DisputeState::parse(&state_text).ok_or_else(|| StoreError::Corrupt {
+                column: "to_state",
+                value: state_text.clone(),
+                reason: "unknown state".into(),
+            })?,
+            lines: lines.into_iter().zip(credited).collect(),
+            events,
+        })
+    }
+
+    /// The disputes of a carrier's period.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn disputes_of(&self, carrier: &str, period: &str) -> Result<Vec<DisputeRecord>, StoreError> {
+        let select = self.dialect.sql(
+            "SELECT dispute_id FROM disputes WHERE carrier = {1} AND period = {2} ORDER BY invoice_id, dispute_id",
+        );
+        let ids: Vec<String> =
+            sqlx::query_scalar(&select).bind(carrier.to_owned()).bind(period.to_owned()).fetch_all(&self.pool).await?;
+        let mut disputes = Vec::with_capacity(ids.len());
+        for id in ids {
+            disputes.push(self.dispute(&id).await?);
+        }
+        Ok(disputes)
+    }
+
+    /// The evidence of a dispute: each disputed line with the carrier's line, our record, the
+    /// expected and billed figures, and the reason.
+    ///
+    /// # Errors
+    /// An unknown dispute or a database error.
+    pub async fn dispute_evidence(&self, dispute_id: &str) -> Result<Vec<EvidenceRow>, StoreError> {
+        let dispute = self.dispute(dispute_id).await?;
+        let select = self.dialect.sql(
+            "SELECT d.line_id, d.record_id, d.kind, d.service, d.destination, d.started_at_ns, CAST(d.billed_quantity AS TEXT) AS billed_quantity, \
+             CAST(d.expected_quantity AS TEXT) AS expected_quantity, CAST(d.billed_amount AS TEXT) AS billed_amount, \
+             CAST(d.expected_amount AS TEXT) AS expected_amount, CAST(d.difference AS TEXT) AS difference, d.currency, \
+             u.started_at_ns AS our_started_at_ns, CAST(u.quantity AS TEXT) AS our_quantity \
+             FROM run_discrepancies d LEFT JOIN usage_records u ON u.record_id = d.record_id \
+             WHERE d.run_id = {1} AND d.invoice_id = {2} AND d.currency = {3} ORDER BY d.seq",
+        );
+        let rows = sqlx::query(&select)
+            .bind(dispute.run_id.clone())
+            .bind(dispute.invoice_id.clone())
+            .bind(dispute.currency.clone())
+            .fetch_all(&self.pool)
+            .await?;
+        let disputed: Vec<&str> = dispute.lines.iter().map(|(line, _)| line.line_id.as_str()).collect();
+        let mut evidence = Vec::new();
+        for row in &rows {
+            let line_id: String = row.try_get("line_id")?;
+            if !disputed.contains(&line_id.as_str()) {
+                continue;
+            }
+            let kind_text: String = row.try_get("kind")?;
+            let kind = DiscrepancyKind::parse(&kind_text).ok_or_else(|| StoreError::Corrupt {
+                column: "kind",
+                value: kind_text.clone(),
+                reason: "unknown".into(),
+            })?;
+            let our_started_at = match row.try_get::<Option<i64>, _>("our_started_at_ns")? {
+                Some(_) => Some(instant(row, "our_started_at_ns")?),
+                None => None,
+            };
+            let expected_quantity = crate::dialect::optional_decimal(row, "expected_quantity")?;
+            let billed_quantity = decimal(row, "billed_quantity")?;
+            let reason = match kind {
+                DiscrepancyKind::UnmatchedCharge => "no call or message of ours matches this charge".to_owned(),
+                DiscrepancyKind::DuplicateCharge => "this call or message is already billed on another line".to_owned(),
+                DiscrepancyKind::QuantityMismatch => format!(
+                    "billed {billed_quantity} units where the contract's increments give {}",
+                    expected_quantity.map(|quantity| quantity.to_string()).unwrap_or_default()
+                ),
+                DiscrepancyKind::RateMismatch => {
+                    "the rate applied differs from the contracted rate in force".to_owned()
+                }
+                _ => "the amount differs from the contracted price".to_owned(),
+            };
+            evidence.push(EvidenceRow {
+                line_id,
+                record_id: row.try_get("record_id")?,
+                kind,
+                service: row.try_get("service")?,
+                destination: row.try_get("destination")?,
+                billed_started_at: instant(row, "started_at_ns")?,
+                billed_quantity,
+                billed_amount: decimal(row, "billed_amount")?,
+                our_started_at,
+                our_quantity: crate::dialect::optional_decimal(row, "our_quantity")?,
+                expected_quantity,
+                expected_amount: crate::dialect::optional_decimal(row, "expected_amount")?.unwrap_or_default(),
+                claimed: crate::dialect::optional_decimal(row, "difference")?.unwrap_or_default(),
+                currency: row.try_get("currency")?,
+                reason,
+            });
+        }
+        Ok(evidence)
+    }
+}

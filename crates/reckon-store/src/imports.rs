@@ -1,0 +1,708 @@
+//! Imports: usage records, rate rows and invoices, each file in one transaction, idempotent.
+//!
+//! Every stored item carries a hash of its content. Importing it again with the same content
+//! changes nothing; with different content it is refused unless `replace` is asked for, which
+//! supersedes it and appends an audit entry. Invoices are versioned rather than overwritten.
+
+use crate::dialect::{decimal, instant, nanoseconds, optional_decimal};
+use crate::{content_hash, Dialect, Ledger, StoreError};
+use reckon_core::{CompactString, Currency, Destination, InvoiceLine, RateRow, Service, Timestamp, UsageRecord};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// Items stored for the first time.
+    pub inserted: u64,
+    /// Items already stored with the same content (no-op).
+    pub unchanged: u64,
+    /// Items whose stored content was superseded (`replace`).
+    pub replaced: u64,
+}
+
+/// What importing one invoice did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvoiceImport {
+    pub carrier: String,
+    pub invoice_id: String,
+    /// The version now current.
+    pub version: i64,
+    pub lines: u64,
+    pub outcome: InvoiceOutcome,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvoiceOutcome {
+    Imported,
+    Unchanged,
+    Replaced,
+}
+
+/// `(carrier, invoice_id)`.
+type InvoiceKey = (Arc<str>, Arc<str>);
+
+/// Usage rows per INSERT statement (12 parameters each).
+const USAGE_ROWS_PER_STATEMENT: usize = 80;
+
+pub(crate) fn usage_hash(record: &UsageRecord) -> String {
+    content_hash([
+        record.record_id.as_str(),
+        record.service.as_str(),
+        &record.carrier,
+        record.carrier_ref.as_deref().unwrap_or(""),
+        record.customer.as_deref().unwrap_or(""),
+        &nanoseconds(record.started_at).to_string(),
+        record.origin.as_ref().map_or("", |origin| origin.digits()),
+        record.destination.digits(),
+        &record.quantity.normalize().to_string(),
+        record.network.as_deref().unwrap_or(""),
+    ])
+}
+
+impl Ledger {
+    /// Stores usage records in one transaction.
+    ///
+    /// # Errors
+    /// A record whose id is stored with other content (unless `replace`), or a database error.
+    pub async fn import_usage(
+        &self,
+        records: &[UsageRecord],
+        source: &str,
+        actor: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, StoreError> {
+        let mut transaction = self.begin_write().await?;
+        let hashes: Vec<String> = records.iter().map(usage_hash).collect();
+        let batch_id = content_hash(std::iter::once("usage").chain(hashes.iter().map(String::as_str)));
+        let mut outcome = ImportOutcome::default();
+        let mut conflicts = Vec::new();
+        for (chunk, chunk_hashes) in
+            records.chunks(USAGE_ROWS_PER_STATEMENT).zip(hashes.chunks(USAGE_ROWS_PER_STATEMENT))
+        {
+            let stored = stored_hashes(
+                &mut transaction,
+                self.dialect,
+                "usage_records",
+                "record_id",
+                chunk.iter().map(|record| record.record_id.as_str()),
+            )
+            .await?;
+            let mut new = Vec::new();
+            for (record, hash) in chunk.iter().zip(chunk_hashes) {
+                match stored.get(record.record_id.as_str()) {
+                    None => new.push((record, hash)),
+                    Some(existing) if existing == hash => outcome.unchanged += 1,
+                    Some(_) => conflicts.push((record, hash)),
+                }
+            }
+            insert_usage(&mut transaction, self.dialect, &new, &batch_id).await?;
+            outcome.inserted += new.len() as u64;
+        }
+        if !conflicts.is_empty() && !replace {
+            let ids: Vec<&str> = conflicts.iter().take(5).map(|(record, _)| record.record_id.as_str()).collect();
+            return Err(StoreError::Conflict(format!(
+                "{} usage records are stored with other content (first: {}); import with --replace to supersede them",
+                conflicts.len(),
+                ids.join(", ")
+            )));
+        }
+        for (record, hash) in &conflicts {
+            let delete = self.dialect.sql("DELETE FROM usage_records WHERE record_id = {1}");
+            sqlx::query(&delete).bind(record.record_id.to_string()).execute(&mut *transaction).await?;
+            audit(
+                &mut transaction,
+                self.dialect,
+                now,
+                actor,
+                "replace_usage",
+                record.record_id.as_str(),
+                &format!("new content {hash}"),
+            )
+            .await?;
+        }
+        let replaced: Vec<(&UsageRecord, &String)> = conflicts.iter().map(|(record, hash)| (*record, *hash)).collect();
+        insert_usage(&mut transaction, self.dialect, &replaced, &batch_id).await?;
+        outcome.replaced = replaced.len() as u64;
+        record_batch(&mut transaction, self.dialect, &batch_id, "usage", source, records.len(), now).await?;
+        transaction.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Stores rate rows in one transaction.
+    ///
+    /// # Errors
+    /// A row stored with other content under the same key (unless `replace`), or a database
+    /// error.
+    pub async fn import_rates(
+        &self,
+        rows: &[RateRow],
+        source: &str,
+        actor: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, StoreError> {
+        let mut transaction = self.begin_write().await?;
+        let encoded: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|row| {
+                let row_csv = rate_row_csv(row);
+                let hash = content_hash([row_csv.as_str()]);
+                (rate_row_key(row), row_csv, hash)
+            })
+            .collect();
+        let batch_id = content_hash(std::iter::once("rates").chain(encoded.iter().map(|(_, _, hash)| hash.as_str())));
+        let mut outcome = ImportOutcome::default();
+        let stored = stored_hashes(
+            &mut transaction,
+            self.dialect,
+            "rate_rows",
+            "row_key",
+            encoded.iter().map(|(key, _, _)| key.as_str()),
+        )
+        .await?;
+        let mut conflicts = Vec::new();
+        for ((key, row_csv, hash), row) in encoded.iter().zip(rows) {
+            match stored.get(key.as_str()) {
+                Some(existing) if existing == hash => {
+                    outcome.unchanged += 1;
+                    continue;
+                }
+                Some(_) if !replace => {
+                    conflicts.push(format!(
+                        "{} {} {}",
+                        row.carrier,
+                        row.service,
+                        if row.prefix.is_empty() { "(network)" } else { &row.prefix }
+                    ));
+                    continue;
+                }
+                Some(_) => {
+                    let delete = self.dialect.sql("DELETE FROM rate_rows WHERE row_key = {1}");
+                    sqlx::query(&delete).bind(key.clone()).execute(&mut *transaction).await?;
+                    audit(&mut transaction, self.dialect, now, actor, "replace_rate_row", key, row_csv).await?;
+                    outcome.replaced += 1;
+                }
+                None => outcome.inserted += 1,
+            }
+            let insert = self.dialect.sql("INSERT INTO rate_rows (row_key, carrier, row_csv, content_sha256, batch_id) VALUES ({1}, {2}, {3}, {4}, {5})");
+            sqlx::query(&insert)
+                .bind(key.clone())
+                .bind(row.carrier.clone())
+                .bind(row_csv.clone())
+                .bind(hash.clone())
+                .bind(batch_id.clone())
+                .execute(&mut *transaction)
+                .await?;
+        }
+        if !conflicts.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "{} rate rows are stored with other terms (first: {}); import with --replace to supersede them",
+                conflicts.len(),
+                conflicts[0]
+            )));
+        }
+        record_batch(&mut transaction, self.dialect, &batch_id, "rates", source, rows.len(), now).await?;
+        transaction.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Stores the invoices of a file (lines in file order), all in one transaction. An invoice
+    /// already stored with the same content is a no-op; with other content it is refused unless
+    /// `replace`, which stores a new version and appends an audit entry.
+    ///
+    /// # Errors
+    /// A conflicting invoice without `replace`, or a database error.
+    pub async fn import_invoices(
+        &self,
+        lines: &[InvoiceLine],
+        source: &str,
+        actor: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<Vec<InvoiceImport>, StoreError> {
+        let mut invoices: Vec<(InvoiceKey, Vec<&InvoiceLine>)> = Vec::new();
+        for line in lines {
+            let key = (line.carrier.clone(), line.invoice_id.clone());
+            match invoices.iter_mut().find(|(existing, _)| *existing == key) {
+                Some((_, invoice_lines)) => invoice_lines.push(line),
+                None => invoices.push((key, vec![line])),
+            }
+        }
+        let mut transaction = self.begin_write().await?;
+        let mut results = Vec::new();
+        for ((carrier, invoice_id), invoice_lines) in &invoices {
+            let line_hashes: Vec<String> = invoice_lines.iter().map(|line| invoice_line_hash(line)).collect();
+            let hash = content_hash(line_hashes.iter().map(String::as_str));
+            let latest = self.dialect.sql("SELECT version, content_sha256 FROM invoices WHERE carrier = {1} AND invoice_id = {2} ORDER BY version DESC LIMIT 1");
+            let stored: Option<(i64, String)> = sqlx::query_as(&latest)
+                .bind(carrier.to_string())
+                .bind(invoice_id.to_string())
+                .fetch_optional(&mut *transaction)
+                .await?;
+            let (version, outcome) = match stored {
+                Some((version, stored_hash)) if stored_hash == hash => (version, InvoiceOutcome::Unchanged),
+                Some((version, _)) if replace => (version + 1, InvoiceOutcome::Replaced),
+                Some(_) => {
+                    return Err(StoreError::Conflict(format!(
+                        "invoice {invoice_id} of {carrier} is stored with other content; import with --replace to supersede it"
+                    )))
+                }
+                None => (1, InvoiceOutcome::Imported),
+            };
+            if outcome != InvoiceOutcome::Unchanged {
+                let insert = self.dialect.sql("INSERT INTO invoices (carrier, invoice_id, version, content_sha256, lines_count, imported_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}, {6})");
+                sqlx::query(&insert)
+                    .bind(carrier.to_string())
+                    .bind(invoice_id.to_string())
+                    .bind(version)
+                    .bind(hash.clone())
+                    .bind(invoice_lines.len() as i64)
+                    .bind(nanoseconds(now))
+                    .execute(&mut *transaction)
+                    .await?;
+                insert_invoice_lines(&mut transaction, self.dialect, invoice_lines, version).await?;
+                if outcome == InvoiceOutcome::Replaced {
+                    let detail = format!("version {version} supersedes version {}, content {hash}", version - 1);
+                    audit(
+                        &mut transaction,
+                        self.dialect,
+                        now,
+                        actor,
+                        "replace_invoice",
+                        &format!("{carrier}/{invoice_id}"),
+                        &detail,
+                    )
+                    .await?;
+                }
+            }
+            results.push(InvoiceImport {
+                carrier: carrier.to_string(),
+                invoice_id: invoice_id.to_string(),
+                version,
+                lines: invoice_lines.len() as u64,
+                outcome,
+            });
+        }
+        let batch_id = content_hash(
+            std::iter::once("invoice").chain(results.iter().map(|result| result.invoice_id.as_str())).chain([source]),
+        );
+        record_batch(&mut transaction, self.dialect, &batch_id, "invoice", source, lines.len(), now).await?;
+        transaction.commit().await?;
+        Ok(results)
+    }
+
+    /// Stores one of our invoices to a carrier, netted at settlement. Idempotent on the
+    /// carrier and invoice id.
+    ///
+    /// # Errors
+    /// The same invoice stored with other figures, or a database error.
+    pub async fn import_receivable(
+        &self,
+        carrier: &str,
+        invoice_id: &str,
+        period: &str,
+        amount: reckon_core::Decimal,
+        currency: Currency,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.begin_write().await?;
+        let select = self.dialect.sql("SELECT period, CAST(amount AS TEXT) AS amount, currency FROM receivables WHERE carrier = {1} AND invoice_id = {2}");
+        if let Some(row) = sqlx::query(&select)
+            .bind(carrier.to_owned())
+            .bind(invoice_id.to_owned())
+            .fetch_optional(&mut *transaction)
+            .await?
+        {
+            let same = row.try_get::<String, _>("period")? == period
+                && decimal(&row, "amount")? == amount.normalize()
+                && row.try_get::<String, _>("currency")? == currency.as_str();
+            return if same {
+                Ok(false)
+            } else {
+                Err(StoreError::Conflict(format!("receivable {invoice_id} of {carrier} is stored with other figures")))
+            };
+        }
+        let insert = self.dialect.sql("INSERT INTO receivables (carrier, invoice_id, period, amount, currency, imported_at_ns) VALUES ({1}, {2}, {3}, {4:d}, {5}, {6})");
+        sqlx::query(&insert)
+            .bind(carrier.to_owned())
+            .bind(invoice_id.to_owned())
+            .bind(period.to_owned())
+            .bind(amount.normalize().to_string())
+            .bind(currency.to_string())
+            .bind(nanoseconds(now))
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// The usage of a carrier that started in `[from, to)`, in a stable order (start, then id).
+    ///
+    /// # Errors
+    /// A database error or a stored value that does not read back.
+    pub async fn usage_between(
+        &self,
+        carrier: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        let select = self.dialect.sql(
+            "SELECT record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, CAST(quantity AS TEXT) AS quantity, network \
+             FROM usage_records WHERE carrier = {1} AND started_at_ns >= {2} AND started_at_ns < {3} ORDER BY started_at_ns, record_id",
+        );
+        let rows = sqlx::query(&select)
+            .bind(carrier.to_owned())
+            .bind(nanoseconds(from))
+            .bind(nanoseconds(to))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut carriers: HashMap<String, Arc<str>> = HashMap::new();
+        rows.iter().map(|row| usage_from_row(row, &mut carriers)).collect()
+    }
+
+    /// How many usage records the ledger holds.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn usage_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM usage_records").fetch_one(&self.pool).await?)
+    }
+
+    /// A carrier's rate rows as `rates.csv` text (header included).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn rates_csv(&self, carrier: &str) -> Result<String, StoreError> {
+        let select = self.dialect.sql("SELECT row_csv FROM rate_rows WHERE carrier = {1} ORDER BY row_key");
+        let rows: Vec<String> = sqlx::query_scalar(&select).bind(carrier.to_owned()).fetch_all(&self.pool).await?;
+        let mut text = reckon_export::rates::columns("carrier").join(",");
+        text.push('\n');
+        for row in rows {
+            text.push_str(&row);
+        }
+        Ok(text)
+    }
+
+    /// The current version of every invoice of a carrier that has a line in `[from, to)`,
+    /// lines in file order, invoices by id.
+    ///
+    /// # Errors
+    /// A database error or a stored value that does not read back.
+    pub async fn invoice_lines_between(
+        &self,
+        carrier: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<InvoiceLine>, StoreError> {
+        let select = self.dialect.sql(
+            "SELECT l.carrier, l.invoice_id, l.line_id, l.invoice_date, l.carrier_ref, l.service, l.started_at_ns, l.destination, \
+                    CAST(l.quantity AS TEXT) AS quantity, CAST(l.rate AS TEXT) AS rate, CAST(l.amount AS TEXT) AS amount, l.currency \
+             FROM invoice_lines l \
+             JOIN (SELECT invoice_id, MAX(version) AS version FROM invoices WHERE carrier = {1} GROUP BY invoice_id) v \
+               ON l.invoice_id = v.invoice_id AND l.version = v.version \
+             WHERE l.carrier = {1} AND l.invoice_id IN ( \
+                 SELECT DISTINCT i.invoice_id FROM invoice_lines i \
+                 JOIN (SELECT invoice_id, MAX(version) AS version FROM invoices WHERE carrier = {1} GROUP BY invoice_id) w \
+                   ON i.invoice_id = w.invoice_id AND i.version = w.version \
+                 WHERE i.carrier = {1} AND i.started_at_ns >= {2} AND i.started_at_ns < {3}) \
+             ORDER BY l.invoice_id, l.line_index",
+        );
+        let rows = sqlx::query(&select)
+            .bind(carrier.to_owned())
+            .bind(nanoseconds(from))
+            .bind(nanoseconds(to))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut names: HashMap<String, Arc<str>> = HashMap::new();
+        rows.iter().map(|row| invoice_line_from_row(row, &mut names)).collect()
+    }
+
+    /// The current version of each invoice of a carrier in `[from, to)`, as fingerprints.
+    pub(crate) async fn invoice_versions(&self, carrier: &str) -> Result<Vec<(String, i64, String)>, StoreError> {
+        let select = self.dialect.sql(
+            "SELECT invoice_id, version, content_sha256 FROM invoices i WHERE carrier = {1} \
+             AND version = (SELECT MAX(version) FROM invoices j WHERE j.carrier = i.carrier AND j.invoice_id = i.invoice_id) ORDER BY invoice_id",
+        );
+        Ok(sqlx::query_as(&select).bind(carrier.to_owned()).fetch_all(&self.pool).await?)
+    }
+}
+
+fn intern(names: &mut HashMap<String, Arc<str>>, name: String) -> Arc<str> {
+    names.entry(name).or_insert_with_key(|name| Arc::from(name.as_str())).clone()
+}
+
+fn corrupt(column: &'static str, value: &str, reason: &str) -> StoreError {
+    StoreError::Corrupt { column, value: value.to_owned(), reason: reason.to_owned() }
+}
+
+fn usage_from_row(row: &AnyRow, carriers: &mut HashMap<String, Arc<str>>) -> Result<UsageRecord, StoreError> {
+    let service: String = row.try_get("service")?;
+    let destination: String = row.try_get("destination")?;
+    let origin: Option<String> = row.try_get("origin")?;
+    Ok(UsageRecord {
+        record_id: CompactString::from(row.try_get::<String, _>("record_id")?),
+        service: Service::parse(&service).ok_or_else(|| corrupt("service", &service, "unknown service"))?,
+        carrier: intern(carriers, row.try_get("carrier")?),
+        carrier_ref: row.try_get::<Option<String>, _>("carrier_ref")?.map(CompactString::from),
+        customer: row.try_get::<Option<String>, _>("customer")?.map(|customer| intern(carriers, customer)),
+        started_at: instant(row, "started_at_ns")?,
+        origin: origin
+            .map(|origin| Destination::parse(&origin).map_err(|error| corrupt("origin", &origin, &error.to_string())))
+            .transpose()?,
+        destination: Destination::parse(&destination)
+            .map_err(|error| corrupt("destination", &destination, &error.to_string()))?,
+        quantity: decimal(row, "quantity")?,
+        network: row.try_get::<Option<String>, _>("network")?.map(CompactString::from),
+    })
+}
+
+fn invoice_line_from_row(row: &AnyRow, names: &mut HashMap<String, Arc<str>>) -> Result<InvoiceLine, StoreError> {
+    let service: String = row.try_get("service")?;
+    let destination: String = row.try_get("destination")?;
+    let currency: String = row.try_get("currency")?;
+    let invoice_date: Option<String> = row.try_get("invoice_date")?;
+    Ok(InvoiceLine {
+        carrier: intern(names, row.try_get("carrier")?),
+        invoice_id: intern(names, row.try_get("invoice_id")?),
+        invoice_date: invoice_date
+            .map(|date| {
+                jiff::civil::Date::from_str(&date).map_err(|error| corrupt("invoice_date", &date, &error.to_string()))
+            })
+            .transpose()?,
+        line_id: CompactString::from(row.try_get::<String, _>("line_id")?),
+        carrier_ref: row.try_get::<Option<String>, _>("carrier_ref")?.map(CompactString::from),
+        service: Service::parse(&service).ok_or_else(|| corrupt("service", &service, "unknown service"))?,
+        started_at: instant(row, "started_at_ns")?,
+        destination: Destination::parse(&destination)
+            .map_err(|error| corrupt("destination", &destination, &error.to_string()))?,
+        quantity: decimal(row, "quantity")?,
+        rate: optional_decimal(row, "rate")?,
+        amount: decimal(row, "amount")?,
+        currency: Currency::parse(&currency).ok_or_else(|| corrupt("currency", &currency, "not a currency code"))?,
+    })
+}
+
+/// The stored content hashes of some keys.
+async fn stored_hashes<'a>(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    table: &str,
+    key_column: &str,
+    keys: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, StoreError> {
+    let keys: Vec<&str> = keys.collect();
+    let mut stored = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| dialect.param(n)).collect();
+        let select = format!(
+            "SELECT {key_column}, content_sha256 FROM {table} WHERE {key_column} IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&select);
+        for key in chunk {
+            query = query.bind(key.to_string());
+        }
+        stored.extend(query.fetch_all(&mut **transaction).await?);
+    }
+    Ok(stored)
+}
+
+async fn insert_usage(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    records: &[(&UsageRecord, &String)],
+    batch_id: &str,
+) -> Result<(), StoreError> {
+    const COLUMNS: usize = 12;
+    for chunk in records.chunks(USAGE_ROWS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let p = |column: usize| dialect.param(row * COLUMNS + column);
+                let d = |column: usize| dialect.decimal_param(row * COLUMNS + column);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(8),
+                    d(9),
+                    p(10),
+                    p(11),
+                    p(12)
+                )
+            })
+            .collect();
+        let insert = format!(
+            "INSERT INTO usage_records (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, quantity, network, content_sha256, batch_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&insert);
+        for (record, hash) in chunk {
+            query = query
+                .bind(record.record_id.to_string())
+                .bind(record.service.as_str())
+                .bind(record.carrier.to_string())
+                .bind(record.carrier_ref.as_ref().map(ToString::to_string))
+                .bind(record.customer.as_ref().map(ToString::to_string))
+                .bind(nanoseconds(record.started_at))
+                .bind(record.origin.as_ref().map(|origin| origin.digits().to_owned()))
+                .bind(record.destination.digits().to_owned())
+                .bind(record.quantity.normalize().to_string())
+                .bind(record.network.as_ref().map(ToString::to_string))
+                .bind((*hash).clone())
+                .bind(batch_id.to_owned());
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+fn invoice_line_hash(line: &InvoiceLine) -> String {
+    content_hash([
+        line.line_id.as_str(),
+        &line.invoice_date.map(|date| date.to_string()).unwrap_or_default(),
+        line.carrier_ref.as_deref().unwrap_or(""),
+        line.service.as_str(),
+        &nanoseconds(line.started_at).to_string(),
+        line.destination.digits(),
+        &line.quantity.normalize().to_string(),
+        &line.rate.map(|rate| rate.normalize().to_string()).unwrap_or_default(),
+        &line.amount.normalize().to_string(),
+        line.currency.as_str(),
+    ])
+}
+
+async fn insert_invoice_lines(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    lines: &[&InvoiceLine],
+    version: i64,
+) -> Result<(), StoreError> {
+    const COLUMNS: usize = 14;
+    const ROWS_PER_STATEMENT: usize = 60;
+    for (chunk_index, chunk) in lines.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let p = |column: usize| dialect.param(row * COLUMNS + column);
+                let d = |column: usize| dialect.decimal_param(row * COLUMNS + column);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(8),
+                    p(9),
+                    p(10),
+                    d(11),
+                    d(12),
+                    d(13),
+                    p(14)
+                )
+            })
+            .collect();
+        let insert = format!(
+            "INSERT INTO invoice_lines (carrier, invoice_id, version, line_index, line_id, invoice_date, carrier_ref, service, started_at_ns, destination, quantity, rate, amount, currency) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&insert);
+        for (offset, line) in chunk.iter().enumerate() {
+            query = query
+                .bind(line.carrier.to_string())
+                .bind(line.invoice_id.to_string())
+                .bind(version)
+                .bind((chunk_index * ROWS_PER_STATEMENT + offset) as i64)
+                .bind(line.line_id.to_string())
+                .bind(line.invoice_date.map(|date| date.to_string()))
+                .bind(line.carrier_ref.as_ref().map(ToString::to_string))
+                .bind(line.service.as_str())
+                .bind(nanoseconds(line.started_at))
+                .bind(line.destination.digits().to_owned())
+                .bind(line.quantity.normalize().to_string())
+                .bind(line.rate.map(|rate| rate.normalize().to_string()))
+                .bind(line.amount.normalize().to_string())
+                .bind(line.currency.to_string());
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+/// The row in `rates.csv` columns (several lines for a tiered row), without the header.
+fn rate_row_csv(row: &RateRow) -> String {
+    let mut buffer = Vec::new();
+    reckon_export::rates::write_rates(&mut buffer, "carrier", std::slice::from_ref(row)).expect("writing to memory");
+    let text = String::from_utf8(buffer).expect("CSV of text is text");
+    text.split_once('\n').map_or(String::new(), |(_, rows)| rows.to_owned())
+}
+
+/// What identifies a price point: carrier, service, prefix, conditions and start.
+fn rate_row_key(row: &RateRow) -> String {
+    let band = row.conditions.band.as_ref().map(ToString::to_string).unwrap_or_default();
+    content_hash([
+        row.carrier.as_str(),
+        row.service.as_str(),
+        &row.prefix,
+        &band,
+        row.conditions.origin_prefix.as_deref().unwrap_or(""),
+        row.conditions.network.as_deref().unwrap_or(""),
+        &row.effective_from.to_string(),
+    ])
+}
+
+pub(crate) async fn audit(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    now: Timestamp,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let insert =
+        dialect.sql("INSERT INTO audit_log (at_ns, actor, action, subject, detail) VALUES ({1}, {2}, {3}, {4}, {5})");
+    sqlx::query(&insert)
+        .bind(nanoseconds(now))
+        .bind(actor.to_owned())
+        .bind(action.to_owned())
+        .bind(subject.to_owned())
+        .bind(detail.to_owned())
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
+async fn record_batch(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    batch_id: &str,
+    kind: &str,
+    source: &str,
+    rows: usize,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let insert = dialect.sql(
+        "INSERT INTO import_batches (batch_id, kind, source, rows_count, imported_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}) ON CONFLICT (batch_id) DO NOTHING",
+    );
+    sqlx::query(&insert)
+        .bind(batch_id.to_owned())
+        .bind(kind.to_owned())
+        .bind(source.to_owned())
+        .bind(rows as i64)
+        .bind(nanoseconds(now))
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
