@@ -15,7 +15,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Reconcile usage records against a rate deck and carrier invoices.
-    Reconcile(ReconcileArgs),
+    Reconcile(Box<ReconcileArgs>),
     /// Generate sample data for three carriers with planted discrepancies and reconcile it.
     Demo(DemoArgs),
     /// Rate every usage record: carrier cost, customer price and margin (rated.csv).
@@ -25,6 +25,168 @@ pub enum Command {
     /// Rate deck maintenance.
     #[command(subcommand)]
     Deck(DeckCommand),
+    /// Store inputs in the ledger (idempotent; one transaction per file).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Disputes: open from a run, drive through their lifecycle, show, export evidence.
+    #[command(subcommand)]
+    Dispute(DisputeCommand),
+    /// Compute (or correct) the settlement statement of a carrier's period.
+    Settle(SettleArgs),
+    /// Export the journal entries of a carrier's settlement as CSV.
+    Journal(JournalArgs),
+}
+
+/// Where the ledger is.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerArgs {
+    /// The ledger database: postgres://... or sqlite://PATH (default: an SQLite file in the
+    /// data directory).
+    #[arg(long, env = "RECKON_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The data directory of the embedded ledger.
+    #[arg(long, env = "RECKON_DATA_DIR", value_name = "DIR", default_value = "reckon-data")]
+    pub data_dir: PathBuf,
+    /// Who is acting, for the audit trail (default: $USER).
+    #[arg(long, env = "USER", default_value = "reckon")]
+    pub actor: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Usage records (usage.csv).
+    Usage(ImportFileArgs),
+    /// A rate deck (rates.csv).
+    Rates(ImportFileArgs),
+    /// Carrier invoices (invoice.csv); every invoice of the file in one transaction.
+    Invoice(ImportFileArgs),
+    /// One of our invoices to a carrier, netted at settlement.
+    Receivable(ReceivableArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportFileArgs {
+    /// The file.
+    pub file: PathBuf,
+    /// Supersede stored items whose content differs (with an audit entry) instead of refusing.
+    #[arg(long)]
+    pub replace: bool,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReceivableArgs {
+    #[arg(long)]
+    pub carrier: String,
+    #[arg(long)]
+    pub invoice_id: String,
+    /// YYYY-MM.
+    #[arg(long)]
+    pub period: String,
+    #[arg(long)]
+    pub amount: String,
+    #[arg(long)]
+    pub currency: String,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DisputeCommand {
+    /// Open disputes from a run's overbilled discrepancies, one per carrier invoice.
+    Open(DisputeOpenArgs),
+    /// Mark a dispute as sent to the carrier.
+    Submit(DisputeActionArgs),
+    /// The carrier credits every line, or with --credit LINE=AMOUNT only those (partial).
+    Accept(DisputeAcceptArgs),
+    /// The carrier credits nothing.
+    Reject(DisputeActionArgs),
+    /// Close an answered dispute.
+    Close(DisputeActionArgs),
+    /// Print a dispute, its lines and its history.
+    Show(DisputeIdArgs),
+    /// Write the evidence file the carrier receives.
+    Export(DisputeExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisputeOpenArgs {
+    /// The run (printed by `reckon reconcile --carrier ... --period ...`).
+    #[arg(long)]
+    pub run: String,
+    /// Only lines overbilled by more than this amount are disputed.
+    #[arg(long, default_value = "0")]
+    pub threshold: String,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisputeActionArgs {
+    pub dispute_id: String,
+    /// Why (kept in the history).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisputeAcceptArgs {
+    pub dispute_id: String,
+    /// A line's credit, for a partial acceptance: LINE_ID=AMOUNT (repeat).
+    #[arg(long = "credit", value_name = "LINE=AMOUNT")]
+    pub credits: Vec<String>,
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisputeIdArgs {
+    pub dispute_id: String,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisputeExportArgs {
+    pub dispute_id: String,
+    /// Where to write the evidence CSV.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SettleArgs {
+    #[arg(long)]
+    pub carrier: String,
+    /// YYYY-MM.
+    #[arg(long)]
+    pub period: String,
+    /// Issue a correction superseding the statement in force when the figures changed.
+    #[arg(long)]
+    pub correct: bool,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JournalArgs {
+    #[arg(long)]
+    pub carrier: String,
+    /// YYYY-MM.
+    #[arg(long)]
+    pub period: String,
+    /// Where to write the journal CSV (date,account,debit,credit,currency,memo).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,14 +280,19 @@ pub struct DeckFromXlsxArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ReconcileArgs {
     /// Our usage records (usage.csv).
-    #[arg(long, value_name = "FILE")]
-    pub usage: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "carrier")]
+    pub usage: Option<PathBuf>,
     /// The carriers' rate decks (rates.csv); repeat for several files.
-    #[arg(long, value_name = "FILE", required = true)]
+    #[arg(long, value_name = "FILE", required_unless_present = "carrier")]
     pub rates: Vec<PathBuf>,
     /// A carrier invoice (invoice.csv); repeat for several, taken in the order given.
-    #[arg(long, value_name = "FILE", required = true)]
+    #[arg(long, value_name = "FILE", required_unless_present = "carrier")]
     pub invoice: Vec<PathBuf>,
+    /// Reconcile a carrier's period from the ledger instead of files (with --period).
+    #[arg(long, requires = "period", conflicts_with_all = ["usage", "rates", "invoice"])]
+    pub carrier: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
     /// Dated exchange rates (fx.csv: date,currency,per_eur).
     #[arg(long, value_name = "FILE")]
     pub fx: Option<PathBuf>,
@@ -139,8 +306,8 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "FILE")]
     pub networks: Option<PathBuf>,
     /// Folder for discrepancies.csv, summary.json (and rejected.csv).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "carrier")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub options: ReconcileOptions,
 }

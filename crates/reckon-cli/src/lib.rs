@@ -7,6 +7,7 @@
 mod args;
 mod deck_commands;
 mod demo;
+mod ledger_commands;
 pub mod pipeline;
 pub mod progress;
 pub mod rating_commands;
@@ -32,6 +33,10 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Margin(arguments) => rating_commands::margin_command(&arguments),
         args::Command::Deck(args::DeckCommand::Update(arguments)) => deck_commands::update_command(&arguments),
         args::Command::Deck(args::DeckCommand::FromXlsx(arguments)) => deck_commands::from_xlsx_command(&arguments),
+        args::Command::Import(command) => ledger_commands::import_command(&command),
+        args::Command::Dispute(command) => ledger_commands::dispute_command(&command),
+        args::Command::Settle(arguments) => ledger_commands::settle_command(&arguments),
+        args::Command::Journal(arguments) => ledger_commands::journal_command(&arguments),
     };
     match outcome {
         Ok(code) => code,

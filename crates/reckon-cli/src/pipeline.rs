@@ -46,8 +46,14 @@ pub struct ReconcileReport {
 
 /// Runs `reckon reconcile`.
 pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> {
+    if let Some(carrier) = &arguments.carrier {
+        return crate::ledger_commands::reconcile_ledger(arguments, carrier);
+    }
+    let (Some(usage), Some(out)) = (arguments.usage.clone(), arguments.out.clone()) else {
+        bail!("--usage and --out are required (or --carrier and --period to reconcile from the ledger)");
+    };
     let request = ReconcileRequest {
-        usage: arguments.usage.clone(),
+        usage,
         rates: arguments.rates.clone(),
         invoices: arguments.invoice.clone(),
         fx: arguments.fx.clone(),
@@ -55,7 +61,7 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         fx_staleness_days: Some(arguments.options.fx_staleness_days),
         contracts: arguments.contracts.clone(),
         networks: arguments.networks.clone(),
-        out: arguments.out.clone(),
+        out,
         config: reconcile_config(&arguments.options)?,
         policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
     };

@@ -159,6 +159,26 @@ impl DisputeDraft {
     }
 }
 
+/// One disputed line with both sides, as the carrier receives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvidenceRow {
+    pub line_id: String,
+    pub record_id: Option<String>,
+    pub kind: DiscrepancyKind,
+    pub service: String,
+    pub destination: String,
+    pub billed_started_at: jiff::Timestamp,
+    pub billed_quantity: Decimal,
+    pub billed_amount: Decimal,
+    pub our_started_at: Option<jiff::Timestamp>,
+    pub our_quantity: Option<Decimal>,
+    pub expected_quantity: Option<Decimal>,
+    pub expected_amount: Decimal,
+    pub claimed: Decimal,
+    pub currency: String,
+    pub reason: String,
+}
+
 /// Whether a kind bills us too much (and can be disputed).
 pub fn is_overbilling(kind: DiscrepancyKind) -> bool {
     matches!(

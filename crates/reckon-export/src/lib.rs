@@ -3,6 +3,7 @@
 //! people.
 
 pub mod discrepancies;
+pub mod disputes;
 pub mod margin;
 pub mod rates;
 pub mod rejected;

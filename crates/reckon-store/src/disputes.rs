@@ -4,7 +4,9 @@
 use crate::dialect::{decimal, instant, nanoseconds};
 use crate::imports::audit;
 use crate::{content_hash, Ledger, StoreError};
-use reckon_core::dispute::{credits_for, draft_disputes, transition, DisputeAction, DisputeLine, DisputeState};
+use reckon_core::dispute::{
+    credits_for, draft_disputes, transition, DisputeAction, DisputeLine, DisputeState, EvidenceRow,
+};
 use reckon_core::{Decimal, DiscrepancyKind, Timestamp};
 use sqlx::Row;
 
@@ -40,26 +42,6 @@ pub struct DisputeEvent {
     pub action: String,
     pub from_state: Option<String>,
     pub to_state: String,
-    pub reason: String,
-}
-
-/// One disputed line with both sides, as the carrier receives it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EvidenceRow {
-    pub line_id: String,
-    pub record_id: Option<String>,
-    pub kind: DiscrepancyKind,
-    pub service: String,
-    pub destination: String,
-    pub billed_started_at: Timestamp,
-    pub billed_quantity: Decimal,
-    pub billed_amount: Decimal,
-    pub our_started_at: Option<Timestamp>,
-    pub our_quantity: Option<Decimal>,
-    pub expected_quantity: Option<Decimal>,
-    pub expected_amount: Decimal,
-    pub claimed: Decimal,
-    pub currency: String,
     pub reason: String,
 }
 

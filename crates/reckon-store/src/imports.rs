@@ -84,24 +84,24 @@ impl Ledger {
         for (chunk, chunk_hashes) in
             records.chunks(USAGE_ROWS_PER_STATEMENT).zip(hashes.chunks(USAGE_ROWS_PER_STATEMENT))
         {
-            let stored = stored_hashes(
-                &mut transaction,
-                self.dialect,
-                "usage_records",
-                "record_id",
-                chunk.iter().map(|record| record.record_id.as_str()),
-            )
-            .await?;
-            let mut new = Vec::new();
-            for (record, hash) in chunk.iter().zip(chunk_hashes) {
+            // Insert what is new in one statement; only the ids already stored are looked at
+            // (a lookup per chunk would scan the table after a large rolled-back import).
+            let rows: Vec<(&UsageRecord, &String)> = chunk.iter().zip(chunk_hashes).collect();
+            let inserted = insert_usage(&mut transaction, self.dialect, &rows, &batch_id).await?;
+            outcome.inserted += inserted.len() as u64;
+            let existing: Vec<(&UsageRecord, &String)> =
+                rows.into_iter().filter(|(record, _)| !inserted.contains(record.record_id.as_str())).collect();
+            if existing.is_empty() {
+                continue;
+            }
+            let ids = existing.iter().map(|(record, _)| record.record_id.as_str());
+            let stored = stored_hashes(&mut transaction, self.dialect, "usage_records", "record_id", ids).await?;
+            for (record, hash) in existing {
                 match stored.get(record.record_id.as_str()) {
-                    None => new.push((record, hash)),
-                    Some(existing) if existing == hash => outcome.unchanged += 1,
-                    Some(_) => conflicts.push((record, hash)),
+                    Some(stored_hash) if stored_hash == hash => outcome.unchanged += 1,
+                    _ => conflicts.push((record, hash)),
                 }
             }
-            insert_usage(&mut transaction, self.dialect, &new, &batch_id).await?;
-            outcome.inserted += new.len() as u64;
         }
         if !conflicts.is_empty() && !replace {
             let ids: Vec<&str> = conflicts.iter().take(5).map(|(record, _)| record.record_id.as_str()).collect();
@@ -126,7 +126,9 @@ impl Ledger {
             .await?;
         }
         let replaced: Vec<(&UsageRecord, &String)> = conflicts.iter().map(|(record, hash)| (*record, *hash)).collect();
-        insert_usage(&mut transaction, self.dialect, &replaced, &batch_id).await?;
+        for chunk in replaced.chunks(USAGE_ROWS_PER_STATEMENT) {
+            insert_usage(&mut transaction, self.dialect, chunk, &batch_id).await?;
+        }
         outcome.replaced = replaced.len() as u64;
         record_batch(&mut transaction, self.dialect, &batch_id, "usage", source, records.len(), now).await?;
         transaction.commit().await?;
@@ -512,58 +514,62 @@ async fn stored_hashes<'a>(
     Ok(stored)
 }
 
+/// Inserts one statement's worth of records, skipping ids already stored; returns the ids it
+/// inserted.
 async fn insert_usage(
     transaction: &mut Transaction<'static, Any>,
     dialect: Dialect,
     records: &[(&UsageRecord, &String)],
     batch_id: &str,
-) -> Result<(), StoreError> {
+) -> Result<std::collections::HashSet<String>, StoreError> {
     const COLUMNS: usize = 12;
-    for chunk in records.chunks(USAGE_ROWS_PER_STATEMENT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let p = |column: usize| dialect.param(row * COLUMNS + column);
-                let d = |column: usize| dialect.decimal_param(row * COLUMNS + column);
-                format!(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(8),
-                    d(9),
-                    p(10),
-                    p(11),
-                    p(12)
-                )
-            })
-            .collect();
-        let insert = format!(
-            "INSERT INTO usage_records (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, quantity, network, content_sha256, batch_id) VALUES {}",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&insert);
-        for (record, hash) in chunk {
-            query = query
-                .bind(record.record_id.to_string())
-                .bind(record.service.as_str())
-                .bind(record.carrier.to_string())
-                .bind(record.carrier_ref.as_ref().map(ToString::to_string))
-                .bind(record.customer.as_ref().map(ToString::to_string))
-                .bind(nanoseconds(record.started_at))
-                .bind(record.origin.as_ref().map(|origin| origin.digits().to_owned()))
-                .bind(record.destination.digits().to_owned())
-                .bind(record.quantity.normalize().to_string())
-                .bind(record.network.as_ref().map(ToString::to_string))
-                .bind((*hash).clone())
-                .bind(batch_id.to_owned());
-        }
-        query.execute(&mut **transaction).await?;
+    assert!(records.len() <= USAGE_ROWS_PER_STATEMENT);
+    if records.is_empty() {
+        return Ok(std::collections::HashSet::new());
     }
-    Ok(())
+    let values: Vec<String> = (0..records.len())
+        .map(|row| {
+            let p = |column: usize| dialect.param(row * COLUMNS + column);
+            let d = |column: usize| dialect.decimal_param(row * COLUMNS + column);
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                d(9),
+                p(10),
+                p(11),
+                p(12)
+            )
+        })
+        .collect();
+    let insert = format!(
+        "INSERT INTO usage_records (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, quantity, network, content_sha256, batch_id) \
+         VALUES {} ON CONFLICT (record_id) DO NOTHING RETURNING record_id",
+        values.join(", ")
+    );
+    let mut query = sqlx::query_scalar::<_, String>(&insert);
+    for (record, hash) in records {
+        query = query
+            .bind(record.record_id.to_string())
+            .bind(record.service.as_str())
+            .bind(record.carrier.to_string())
+            .bind(record.carrier_ref.as_ref().map(ToString::to_string))
+            .bind(record.customer.as_ref().map(ToString::to_string))
+            .bind(nanoseconds(record.started_at))
+            .bind(record.origin.as_ref().map(|origin| origin.digits().to_owned()))
+            .bind(record.destination.digits().to_owned())
+            .bind(record.quantity.normalize().to_string())
+            .bind(record.network.as_ref().map(ToString::to_string))
+            .bind((*hash).clone())
+            .bind(batch_id.to_owned());
+    }
+    Ok(query.fetch_all(&mut **transaction).await?.into_iter().collect())
 }
 
 fn invoice_line_hash(line: &InvoiceLine) -> String {

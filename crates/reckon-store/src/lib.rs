@@ -15,7 +15,7 @@ mod runs;
 mod settlements;
 
 pub use dialect::Dialect;
-pub use disputes::{DisputeEvent, DisputeRecord, EvidenceRow};
+pub use disputes::{DisputeEvent, DisputeRecord};
 pub use error::StoreError;
 pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome};
 pub use runs::{RunInputs, StoredRun};

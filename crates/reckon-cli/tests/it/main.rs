@@ -4,6 +4,7 @@
 //! binary as a user would, and checks the exit code, the files written and stderr.
 
 mod bad_input;
+mod ledger;
 mod rating;
 mod reconcile;
 mod tidy;

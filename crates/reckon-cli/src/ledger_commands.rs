@@ -1,0 +1,370 @@
+//! The ledger commands: `reckon import`, `reckon reconcile --carrier --period`, `reckon
+//! dispute`, `reckon settle` and `reckon journal`. Each opens the ledger (SQLite by default,
+//! PostgreSQL by URL), does one thing in `reckon-store`, and prints what it did.
+
+use crate::args::{DisputeCommand, ImportCommand, JournalArgs, LedgerArgs, ReconcileArgs, SettleArgs};
+use crate::pipeline::{reconcile_config, write_atomically};
+use anyhow::{bail, Context};
+use reckon_core::dispute::DisputeAction;
+use reckon_core::network::NetworkMap;
+use reckon_core::period::Month;
+use reckon_core::{Currency, Decimal, FxTable, Timestamp};
+use reckon_import::{BadRowPolicy, NoProgress};
+use reckon_store::{InvoiceOutcome, Ledger, RunInputs};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::str::FromStr;
+
+/// Runs an async ledger operation to completion on a small runtime.
+fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+}
+
+async fn open(ledger: &LedgerArgs) -> anyhow::Result<Ledger> {
+    let url = match &ledger.database_url {
+        Some(url) => url.clone(),
+        None => {
+            fs_err::create_dir_all(&ledger.data_dir)?;
+            Ledger::sqlite_url(&ledger.data_dir)
+        }
+    };
+    Ledger::open(&url).await.with_context(|| format!("opening the ledger at {}", redact(&url)))
+}
+
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A progress note on stderr (stdout carries reports only).
+fn note(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+fn month(text: &str) -> anyhow::Result<Month> {
+    Month::parse(text).with_context(|| format!("--period {text:?}"))
+}
+
+fn decimal(text: &str, what: &str) -> anyhow::Result<Decimal> {
+    Decimal::from_str(text.trim()).map_err(|_| anyhow::anyhow!("{what}: {text:?} is not a decimal"))
+}
+
+/// Runs `reckon import ...`.
+pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
+    let now = Timestamp::now();
+    block_on(async {
+        let text = match command {
+            ImportCommand::Usage(arguments) => {
+                let usage =
+                    reckon_import::usage::load_usage(&arguments.file, BadRowPolicy::Fail, &mut NoProgress)?.items;
+                let ledger = open(&arguments.ledger).await?;
+                note(&format!("writing {} usage records to the ledger in one transaction", usage.len()));
+                let source = arguments.file.display().to_string();
+                let outcome =
+                    ledger.import_usage(&usage, &source, &arguments.ledger.actor, arguments.replace, now).await?;
+                format!(
+                    "usage {source}: {} stored, {} already stored unchanged, {} replaced\n",
+                    outcome.inserted, outcome.unchanged, outcome.replaced
+                )
+            }
+            ImportCommand::Rates(arguments) => {
+                let deck = reckon_import::rates::load_rates(
+                    std::slice::from_ref(&arguments.file),
+                    BadRowPolicy::Fail,
+                    &mut NoProgress,
+                )?
+                .deck;
+                let ledger = open(&arguments.ledger).await?;
+                let source = arguments.file.display().to_string();
+                let outcome =
+                    ledger.import_rates(deck.rows(), &source, &arguments.ledger.actor, arguments.replace, now).await?;
+                format!(
+                    "rates {source}: {} rows stored, {} already stored unchanged, {} replaced\n",
+                    outcome.inserted, outcome.unchanged, outcome.replaced
+                )
+            }
+            ImportCommand::Invoice(arguments) => {
+                let lines = reckon_import::invoice::load_invoices(
+                    std::slice::from_ref(&arguments.file),
+                    BadRowPolicy::Fail,
+                    &mut NoProgress,
+                )?
+                .items;
+                let ledger = open(&arguments.ledger).await?;
+                note(&format!("writing {} invoice lines to the ledger in one transaction", lines.len()));
+                let source = arguments.file.display().to_string();
+                let imported =
+                    ledger.import_invoices(&lines, &source, &arguments.ledger.actor, arguments.replace, now).await?;
+                let mut text = String::new();
+                for invoice in imported {
+                    let what = match invoice.outcome {
+                        InvoiceOutcome::Imported => "stored",
+                        InvoiceOutcome::Unchanged => "already stored unchanged (no-op)",
+                        InvoiceOutcome::Replaced => "replaced by a new version",
+                    };
+                    let _ = writeln!(
+                        text,
+                        "invoice {} of {}: {} lines {what} (version {})",
+                        invoice.invoice_id, invoice.carrier, invoice.lines, invoice.version
+                    );
+                }
+                text
+            }
+            ImportCommand::Receivable(arguments) => {
+                let amount = decimal(&arguments.amount, "--amount")?;
+                let currency = Currency::parse(&arguments.currency)
+                    .with_context(|| format!("--currency {:?}", arguments.currency))?;
+                let period = month(&arguments.period)?;
+                let ledger = open(&arguments.ledger).await?;
+                let stored = ledger
+                    .import_receivable(
+                        &arguments.carrier,
+                        &arguments.invoice_id,
+                        &period.to_string(),
+                        amount,
+                        currency,
+                        now,
+                    )
+                    .await?;
+                format!(
+                    "receivable {} of {}: {}\n",
+                    arguments.invoice_id,
+                    arguments.carrier,
+                    if stored { "stored" } else { "already stored (no-op)" }
+                )
+            }
+        };
+        crate::print_report(&text)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs `reckon reconcile --carrier C --period P`: from the ledger, recording the run.
+pub fn reconcile_ledger(arguments: &ReconcileArgs, carrier: &str) -> anyhow::Result<ExitCode> {
+    let options = &arguments.options;
+    let period_text = options.period.as_deref().context("--period is required with --carrier")?;
+    let period = month(period_text)?;
+    let mut config = reconcile_config(options)?;
+    let mut fx = FxTable::new();
+    if let Some(path) = &arguments.fx {
+        reckon_import::fx::load_fx(path, &mut fx)?;
+    }
+    if let Some(path) = &arguments.ecb {
+        reckon_import::fx::load_ecb_history(path, &mut fx)?;
+    }
+    fx.set_staleness_days_max(Some(options.fx_staleness_days));
+    if let Some(path) = &arguments.contracts {
+        config.contracts = reckon_import::contracts::load_contracts(path)?;
+    }
+    let mut networks = NetworkMap::new();
+    if let Some(path) = &arguments.networks {
+        reckon_import::networks::load_networks(path, &mut networks)?;
+    }
+    let run = block_on(async {
+        let ledger = open(&arguments.ledger).await?;
+        let inputs = RunInputs { carrier, period, config: &config, fx: &fx, networks: &networks };
+        Ok(ledger.reconcile_period(&inputs, Timestamp::now()).await?)
+    })?;
+    if let Some(out) = &arguments.out {
+        fs_err::create_dir_all(out)?;
+        write_atomically(&out.join("discrepancies.csv"), |file| {
+            Ok(reckon_export::discrepancies::write_discrepancies(file, &run.discrepancies)?)
+        })?;
+    }
+    let mut text = format!(
+        "run {} for {carrier} {period}: {} discrepancies{}\n",
+        run.run_id,
+        run.discrepancies.len(),
+        if run.created { "" } else { " (the same inputs were reconciled before: nothing new recorded)" }
+    );
+    if let Some(summary) = &run.summary {
+        let counts =
+            reckon_export::summary::RunCounts { report_currency: config.report_currency, ..Default::default() };
+        text.push_str(&reckon_export::summary::summary_table(summary, &counts));
+    }
+    crate::print_report(&text)?;
+    let found = !run.discrepancies.is_empty();
+    Ok(if found && options.fail_on_discrepancy { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Runs `reckon dispute ...`.
+pub fn dispute_command(command: &DisputeCommand) -> anyhow::Result<ExitCode> {
+    let now = Timestamp::now();
+    block_on(async {
+        let (ledger_args, dispute_id, action, reason) = match command {
+            DisputeCommand::Open(arguments) => {
+                let threshold = decimal(&arguments.threshold, "--threshold")?;
+                let ledger = open(&arguments.ledger).await?;
+                let opened = ledger.open_disputes(&arguments.run, threshold, &arguments.ledger.actor, now).await?;
+                let mut text = String::new();
+                for (dispute_id, created) in &opened {
+                    let dispute = ledger.dispute(dispute_id).await?;
+                    let _ = writeln!(
+                        text,
+                        "dispute {dispute_id}: {} {} {} lines, {} {} claimed{}",
+                        dispute.carrier,
+                        dispute.invoice_id,
+                        dispute.lines.len(),
+                        dispute.claimed_total,
+                        dispute.currency,
+                        if *created { "" } else { " (already open: unchanged)" }
+                    );
+                }
+                if opened.is_empty() {
+                    text.push_str("nothing to dispute in this run\n");
+                }
+                crate::print_report(&text)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            DisputeCommand::Show(arguments) => {
+                let ledger = open(&arguments.ledger).await?;
+                crate::print_report(&show(&ledger.dispute(&arguments.dispute_id).await?))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            DisputeCommand::Export(arguments) => {
+                let ledger = open(&arguments.ledger).await?;
+                let evidence = ledger.dispute_evidence(&arguments.dispute_id).await?;
+                write_atomically(&arguments.out, |file| Ok(reckon_export::disputes::write_evidence(file, &evidence)?))?;
+                crate::print_report(&format!(
+                    "{} disputed lines written to {}\n",
+                    evidence.len(),
+                    arguments.out.display()
+                ))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            DisputeCommand::Submit(arguments) => {
+                (&arguments.ledger, &arguments.dispute_id, DisputeAction::Submit, &arguments.reason)
+            }
+            DisputeCommand::Reject(arguments) => {
+                (&arguments.ledger, &arguments.dispute_id, DisputeAction::Reject, &arguments.reason)
+            }
+            DisputeCommand::Close(arguments) => {
+                (&arguments.ledger, &arguments.dispute_id, DisputeAction::Close, &arguments.reason)
+            }
+            DisputeCommand::Accept(arguments) => {
+                let action = if arguments.credits.is_empty() {
+                    DisputeAction::Accept
+                } else {
+                    let mut credits = BTreeMap::new();
+                    for credit in &arguments.credits {
+                        let (line, amount) = credit
+                            .split_once('=')
+                            .with_context(|| format!("--credit {credit:?}: expected LINE=AMOUNT"))?;
+                        credits.insert(line.trim().to_owned(), decimal(amount, "--credit")?);
+                    }
+                    DisputeAction::AcceptPartially { credits }
+                };
+                (&arguments.ledger, &arguments.dispute_id, action, &arguments.reason)
+            }
+        };
+        let ledger = open(ledger_args).await?;
+        let dispute = ledger.act_on_dispute(dispute_id, &action, &ledger_args.actor, reason, now).await?;
+        crate::print_report(&show(&dispute))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn show(dispute: &reckon_store::DisputeRecord) -> String {
+    let mut text = format!(
+        "dispute {}: {} invoice {} ({}), {}\nclaimed {} {}, credited {} {}\n\nline  record  kind  billed  expected  claimed  credited\n",
+        dispute.dispute_id,
+        dispute.carrier,
+        dispute.invoice_id,
+        dispute.period,
+        dispute.state,
+        dispute.claimed_total,
+        dispute.currency,
+        dispute.credited_total(),
+        dispute.currency
+    );
+    for (line, credited) in &dispute.lines {
+        let _ = writeln!(
+            text,
+            "{}  {}  {}  {}  {}  {}  {}",
+            line.line_id,
+            line.record_id.as_deref().unwrap_or("-"),
+            line.kind,
+            line.billed_amount,
+            line.expected_amount,
+            line.claimed,
+            credited
+        );
+    }
+    text.push_str("\nhistory:\n");
+    for event in &dispute.events {
+        let _ = writeln!(
+            text,
+            "{}  {}  {}  {} -> {}  {}",
+            event.at,
+            event.actor,
+            event.action,
+            event.from_state.as_deref().unwrap_or("-"),
+            event.to_state,
+            event.reason
+        );
+    }
+    text
+}
+
+/// Runs `reckon settle`.
+pub fn settle_command(arguments: &SettleArgs) -> anyhow::Result<ExitCode> {
+    let period = month(&arguments.period)?;
+    let stored = block_on(async {
+        let ledger = open(&arguments.ledger).await?;
+        Ok(ledger.settle_period(&arguments.carrier, period, arguments.correct, Timestamp::now()).await?)
+    })?;
+    let inputs = &stored.statement.inputs;
+    let currency = inputs.currency;
+    let text = format!(
+        "statement {} for {} {}{}{}\n  invoiced           {} {currency}\n  accepted credits  -{} {currency}\n  withheld (open)   -{} {currency}\n  netted receivable -{} {currency}\n  net to pay         {} {currency} (exact {})\n",
+        stored.statement_id,
+        stored.carrier,
+        stored.period,
+        stored.supersedes.as_ref().map(|old| format!(", correcting {old}")).unwrap_or_default(),
+        if stored.created { "" } else { " (unchanged: stored before)" },
+        inputs.invoiced,
+        inputs.accepted_credits,
+        inputs.withheld,
+        inputs.receivable,
+        stored.statement.net,
+        stored.statement.net_exact,
+    );
+    crate::print_report(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `reckon journal`.
+pub fn journal_command(arguments: &JournalArgs) -> anyhow::Result<ExitCode> {
+    let period = month(&arguments.period)?;
+    let stored = block_on(async {
+        let ledger = open(&arguments.ledger).await?;
+        Ok(ledger.latest_statement(&arguments.carrier, &period.to_string()).await?)
+    })?;
+    let Some(stored) = stored else {
+        bail!("no statement for {} {period}: run `reckon settle` first", arguments.carrier);
+    };
+    let lines = reckon_core::settlement::journal(&stored.statement, &stored.carrier, &stored.period)?;
+    let date = stored.created_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    write_atomically(&arguments.out, |file| {
+        Ok(reckon_export::disputes::write_journal(
+            file,
+            date,
+            stored.statement.inputs.currency,
+            &stored.statement_id,
+            &lines,
+        )?)
+    })?;
+    crate::print_report(&format!("{} journal lines written to {}\n", lines.len(), arguments.out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
