@@ -230,6 +230,9 @@ pub struct RateArgs {
 pub struct MarginArgs {
     #[command(flatten)]
     pub inputs: RatingInputArgs,
+    /// The currency the report also shows revenue, cost and margin in.
+    #[arg(long, value_name = "CODE", default_value = "EUR")]
+    pub report_currency: String,
     /// Folder for leakage.csv.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

@@ -82,7 +82,9 @@ pub fn margin_command(arguments: &MarginArgs) -> anyhow::Result<ExitCode> {
     let progress = ByteProgress::new(&[&arguments.inputs.usage], false);
     let rated = rate_inputs(&arguments.inputs, &progress)?;
     progress.finish();
-    let (report, leaking) = margin_report(&rated);
+    let report_currency = reckon_core::Currency::parse(&arguments.report_currency)
+        .with_context(|| format!("--report-currency {:?}: expected an ISO 4217 code", arguments.report_currency))?;
+    let (report, leaking) = margin_report(&rated, Some(report_currency));
     fs_err::create_dir_all(&arguments.out)?;
     write_atomically(&arguments.out.join("leakage.csv"), |file| {
         let mut writer = RatedWriter::new(file, true)?;
@@ -99,8 +101,9 @@ pub fn margin_command(arguments: &MarginArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The report and the count of leaking records per kind.
-pub fn margin_report(rated: &RatedUsage) -> (MarginReport, [u64; 4]) {
-    let mut report = MarginReport::default();
+pub fn margin_report(rated: &RatedUsage, report_currency: Option<reckon_core::Currency>) -> (MarginReport, [u64; 4]) {
+    let report = reckon_core::summary::ReportConversion { currency: report_currency, fx: &rated.fx };
+    let mut margins = MarginReport::default();
     let mut leaking = [0_u64; 4];
     for (index, record) in rated.usage.iter().enumerate() {
         let (cost, price) = (rated.costs[index].as_ref(), rated.prices[index].as_ref());
@@ -108,9 +111,9 @@ pub fn margin_report(rated: &RatedUsage) -> (MarginReport, [u64; 4]) {
         if let Some(leakage) = margin.leakage {
             leaking[leakage as usize] += 1;
         }
-        report.add(record, cost, &rated.carrier_deck, &margin);
+        margins.add(record, cost, &rated.carrier_deck, &margin, &report);
     }
-    (report, leaking)
+    (margins, leaking)
 }
 
 /// One line that counts the leaking records.

@@ -1,9 +1,11 @@
 //! Margin and revenue leakage: what each record costs us (carrier rating) against what the
 //! customer pays for it (price plan rating).
 
+use crate::fx::FxError;
 use crate::money::round_cost;
 use crate::rate_deck::RateDeck;
 use crate::rating::Rating;
+use crate::summary::ReportConversion;
 use crate::{Currency, FxTable, UsageRecord};
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
@@ -103,7 +105,7 @@ pub enum MarginDimension {
 }
 
 /// Totals of one group of records.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MarginTotals {
     pub records: u64,
     /// Sum of known prices.
@@ -114,10 +116,13 @@ pub struct MarginTotals {
     pub margin: Decimal,
     /// Records per leakage kind, by [`Leakage`] order.
     pub leakage_counts: [u64; 4],
+    /// Revenue, cost and margin in the report currency, each record converted at its date and
+    /// rounded like a cost; the first conversion error instead.
+    pub report: Option<Result<(Currency, Decimal, Decimal, Decimal), FxError>>,
 }
 
 /// Margin totals per dimension, group name and currency.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MarginReport {
     pub groups: BTreeMap<(MarginDimension, String, Option<Currency>), MarginTotals>,
 }
@@ -125,7 +130,14 @@ pub struct MarginReport {
 impl MarginReport {
     /// Adds a record under its customer, carrier and destination (the carrier row's name, else
     /// its prefix, else `(no rate)`).
-    pub fn add(&mut self, record: &UsageRecord, cost: Option<&Rating>, rate_deck: &RateDeck, margin: &RecordMargin) {
+    pub fn add(
+        &mut self,
+        record: &UsageRecord,
+        cost: Option<&Rating>,
+        rate_deck: &RateDeck,
+        margin: &RecordMargin,
+        report: &ReportConversion<'_>,
+    ) {
         let destination = cost.map_or_else(
             || "(no rate)".to_owned(),
             |rating| {
@@ -149,7 +161,29 @@ impl MarginReport {
             if let Some(leakage) = margin.leakage {
                 totals.leakage_counts[leakage as usize] += 1;
             }
+            add_report(totals, record, margin, report);
         }
+    }
+}
+
+/// Adds a record's figures to a group's report-currency totals.
+fn add_report(totals: &mut MarginTotals, record: &UsageRecord, margin: &RecordMargin, report: &ReportConversion<'_>) {
+    let Some(report_currency) = report.currency else { return };
+    let entry = totals.report.get_or_insert(Ok((report_currency, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO)));
+    let (Ok(sums), Some(currency)) = (entry.as_mut(), margin.currency) else { return };
+    let date = record.started_at.to_zoned(TimeZone::UTC).date();
+    let convert = |amount: Option<Decimal>| -> Result<Decimal, FxError> {
+        amount.map_or(Ok(Decimal::ZERO), |amount| {
+            report.fx.convert(amount, currency, report_currency, date).map(round_cost)
+        })
+    };
+    match (convert(margin.price), convert(margin.cost), convert(margin.margin)) {
+        (Ok(revenue), Ok(cost), Ok(value)) => {
+            sums.1 += revenue;
+            sums.2 += cost;
+            sums.3 += value;
+        }
+        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => *entry = Err(error),
     }
 }
 
@@ -218,5 +252,43 @@ mod tests {
         );
         // GBP price, no GBP rate: unconvertible
         assert_eq!(check(Some(usd("0.05")), Some(rating("0.05", "GBP"))).leakage, Some(Leakage::Unconvertible));
+    }
+
+    #[test]
+    fn report_currency_totals() {
+        let mut fx = FxTable::new();
+        fx.insert(date(2026, 3, 2), Currency::parse("USD").unwrap(), d("1.25")).unwrap();
+        let mut deck = RateDeck::new();
+        deck.insert(crate::RateRow {
+            rate: d("0.03"),
+            rate_unit: d("60"),
+            connect_fee: Decimal::ZERO,
+            min_charge: Decimal::ZERO,
+            per_record_fee: Decimal::ZERO,
+            increments: crate::Increments::parse("60/60").unwrap(),
+            tiers: None,
+            currency: Currency::parse("USD").unwrap(),
+            service: Service::Voice,
+            effective_from: "2026-01-01T00:00:00Z".parse().unwrap(),
+            effective_to: None,
+            carrier: "acme".into(),
+            prefix: "44".into(),
+            destination_name: Some("UK".into()),
+            conditions: Default::default(),
+        })
+        .unwrap();
+        let (cost, price) = (rating("0.03", "USD"), rating("0.05", "USD"));
+        let margin = record_margin(&record("60"), Some(&cost), Some(&price), &fx);
+        let mut report = MarginReport::default();
+        report.add(
+            &record("60"),
+            Some(&cost),
+            &deck,
+            &margin,
+            &ReportConversion { currency: Some(Currency::EUR), fx: &fx },
+        );
+        let customer = &report.groups[&(MarginDimension::Customer, "bigco".to_owned(), Currency::parse("USD"))];
+        // 0.05 / 1.25 = 0.04 EUR revenue; 0.03 / 1.25 = 0.024 cost; 0.02 / 1.25 = 0.016 margin
+        assert_eq!(customer.report, Some(Ok((Currency::EUR, d("0.04"), d("0.024"), d("0.016")))));
     }
 }

@@ -128,6 +128,9 @@ pub fn margin_table(report: &MarginReport) -> String {
             "below cost".to_owned(),
             "no price".to_owned(),
             "no rate".to_owned(),
+            "revenue (rep)".to_owned(),
+            "cost (rep)".to_owned(),
+            "margin (rep)".to_owned(),
         ]];
         for ((group_dimension, name, currency), totals) in &report.groups {
             if *group_dimension != dimension {
@@ -151,6 +154,14 @@ pub fn margin_table(report: &MarginReport) -> String {
                 totals.leakage_counts[Leakage::NoPrice as usize].to_string(),
                 totals.leakage_counts[Leakage::NoRate as usize].to_string(),
             ]);
+            let row = rows.last_mut().expect("pushed above");
+            match &totals.report {
+                Some(Ok((currency, revenue, cost, margin))) => {
+                    row.extend([revenue, cost, margin].map(|value| format!("{} {currency}", plain_decimal(*value))));
+                }
+                Some(Err(error)) => row.extend(["n/a".to_owned(), String::new(), format!("({error})")]),
+                None => row.extend([String::new(), String::new(), String::new()]),
+            }
         }
         text.push_str(&crate::table::render_aligned(&rows, 2));
         let _ = writeln!(text);

@@ -67,7 +67,7 @@ fn rate_writes_cost_price_margin_and_leakage_per_record() {
 #[test]
 fn margin_reports_per_customer_carrier_and_destination() {
     let dir = tempfile::tempdir().unwrap();
-    let output = run(&["margin"], &dir.path().display().to_string());
+    let output = run(&["margin", "--report-currency", "USD"], &dir.path().display().to_string());
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     // smallco: revenue 0.015+0.05+0.1+0.48+0.24 = 0.885, cost 0.02+0.03+0.08+0.38+0.12 = 0.63,
     // margin -0.005+0.02+0.02+0.1+0.12 = 0.255 (28.8%); bigco: 0.036, 0.04, -0.004 (-11.1%).

@@ -70,3 +70,23 @@ pub async fn fresh_postgres() -> (Ledger, DropDatabase) {
     let ledger = Ledger::open(&format!("{prefix}/{name}")).await.unwrap();
     (ledger, DropDatabase { admin_url: base, name })
 }
+
+/// sqlx skips a migration file whose name lacks `_` or `.sql`: the folders and the embedded
+/// migrations must agree, and the two dialects must have the same versions.
+#[test]
+fn every_migration_file_is_embedded_in_both_dialects() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let versions = |dialect: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(root.join(dialect))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let (sqlite, postgres) = (versions("sqlite"), versions("postgres"));
+    assert_eq!(sqlite, postgres);
+    assert!(sqlite.iter().all(|name| name.ends_with(".sql") && name.contains('_')), "{sqlite:?}");
+    assert_eq!(sqlx::migrate!("migrations/sqlite").iter().count(), sqlite.len());
+    assert_eq!(sqlx::migrate!("migrations/postgres").iter().count(), postgres.len());
+}
