@@ -41,6 +41,25 @@ impl Dialect {
         }
     }
 
+    /// The `VALUES` rows of a multi-row insert: `rows` groups of `columns` placeholders,
+    /// numbered on, with the 1-based `decimal_columns` as exact decimals.
+    pub(crate) fn values_rows(self, rows: usize, columns: usize, decimal_columns: &[usize]) -> String {
+        let row = |row: usize| {
+            let placeholders: Vec<String> = (1..=columns)
+                .map(|column| {
+                    let n = row * columns + column;
+                    if decimal_columns.contains(&column) {
+                        self.decimal_param(n)
+                    } else {
+                        self.param(n)
+                    }
+                })
+                .collect();
+            format!("({})", placeholders.join(", "))
+        };
+        (0..rows).map(row).collect::<Vec<_>>().join(", ")
+    }
+
     /// Replaces `{n}` with the `n`th placeholder and `{n:d}` with a decimal one, so that one SQL
     /// text serves both dialects.
     pub(crate) fn sql(self, template: &str) -> String {
@@ -107,5 +126,7 @@ mod tests {
         let template = "INSERT INTO t (a, b) VALUES ({1}, {2:d})";
         assert_eq!(Dialect::Sqlite.sql(template), "INSERT INTO t (a, b) VALUES (?1, ?2)");
         assert_eq!(Dialect::Postgres.sql(template), "INSERT INTO t (a, b) VALUES ($1, CAST($2 AS NUMERIC))");
+        assert_eq!(Dialect::Sqlite.values_rows(2, 2, &[2]), "(?1, ?2), (?3, ?4)");
+        assert_eq!(Dialect::Postgres.values_rows(2, 2, &[2]), "($1, CAST($2 AS NUMERIC)), ($3, CAST($4 AS NUMERIC))");
     }
 }

@@ -527,31 +527,12 @@ async fn insert_usage(
     if records.is_empty() {
         return Ok(std::collections::HashSet::new());
     }
-    let values: Vec<String> = (0..records.len())
-        .map(|row| {
-            let p = |column: usize| dialect.param(row * COLUMNS + column);
-            let d = |column: usize| dialect.decimal_param(row * COLUMNS + column);
-            format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                d(9),
-                p(10),
-                p(11),
-                p(12)
-            )
-        })
-        .collect();
+    // Columns 9 (quantity) is an exact decimal.
+    let values = dialect.values_rows(records.len(), COLUMNS, &[9]);
     let insert = format!(
         "INSERT INTO usage_records (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, quantity, network, content_sha256, batch_id) \
          VALUES {} ON CONFLICT (record_id) DO NOTHING RETURNING record_id",
-        values.join(", ")
+        values
     );
     let mut query = sqlx::query_scalar::<_, String>(&insert);
     for (record, hash) in records {
@@ -596,32 +577,11 @@ async fn insert_invoice_lines(
     const COLUMNS: usize = 14;
     const ROWS_PER_STATEMENT: usize = 60;
     for (chunk_index, chunk) in lines.chunks(ROWS_PER_STATEMENT).enumerate() {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let p = |column: usize| dialect.param(row * COLUMNS + column);
-                let d = |column: usize| dialect.decimal_param(row * COLUMNS + column);
-                format!(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(8),
-                    p(9),
-                    p(10),
-                    d(11),
-                    d(12),
-                    d(13),
-                    p(14)
-                )
-            })
-            .collect();
+        // Columns 11 to 13 (quantity, rate, amount) are exact decimals.
+        let values = dialect.values_rows(chunk.len(), COLUMNS, &[11, 12, 13]);
         let insert = format!(
             "INSERT INTO invoice_lines (carrier, invoice_id, version, line_index, line_id, invoice_date, carrier_ref, service, started_at_ns, destination, quantity, rate, amount, currency) VALUES {}",
-            values.join(", ")
+            values
         );
         let mut query = sqlx::query(&insert);
         for (offset, line) in chunk.iter().enumerate() {
