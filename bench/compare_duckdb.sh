@@ -13,7 +13,7 @@ invoices=()
 for file in "$inputs"/invoice-*.csv; do invoices+=(--invoice "$file"); done
 echo "== reckon reconcile ($records records)"
 /usr/bin/time -f "wall %e s, peak RSS %M KiB, user %U s, sys %S s" ./target/release/reckon reconcile \
-  --usage "$inputs/usage.csv" --rates "$inputs/rates.csv" "${invoices[@]}" --out "$dir/compare" --quiet
+  --usage "$inputs/usage.csv" --rates "$inputs/rates.csv" --fx "$inputs/fx.csv" "${invoices[@]}" --out "$dir/compare" --quiet
 echo "== duckdb ($(python3 -c 'import duckdb; print(duckdb.__version__)'), same files, simplified rules)"
 sed -e "s#INPUTS#$inputs#g" -e "s#OUT#$dir/compare#g" bench/duckdb_reconcile.sql > "$dir/compare/duckdb.sql"
 /usr/bin/time -f "wall %e s, peak RSS %M KiB, user %U s, sys %S s" python3 -c "

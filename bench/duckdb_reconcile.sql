@@ -2,7 +2,8 @@
 -- Rating by longest prefix (prefix expansion + equi-join), increments, connect fee, minimum;
 -- matching by carrier_ref, else by destination within 60 s (nearest); classification by CASE.
 -- It approximates Reckon's rules (no one-to-one sequential matching, no duplicate detection by
--- taken records), so it does less work than Reckon does. Run by bench/compare_duckdb.sh.
+-- taken records, no currency conversion), so it does less work than Reckon does. Run by
+-- bench/compare_duckdb.sh.
 CREATE TABLE usage AS SELECT * FROM read_csv('INPUTS/usage.csv', header=true, all_varchar=true);
 CREATE TABLE rates AS SELECT * FROM read_csv('INPUTS/rates.csv', header=true, all_varchar=true);
 CREATE TABLE invoice AS SELECT * FROM read_csv('INPUTS/invoice-*.csv', header=true, all_varchar=true, union_by_name=true);

@@ -156,11 +156,14 @@ impl<'a> Reconciler<'a> {
                 self.carrier_months.insert(line.carrier.clone(), HashSet::from([month]));
             }
         }
-        let line_date = line.started_at.to_zoned(TimeZone::UTC).date();
-        let latest = self.invoice_dates.entry((line.carrier.clone(), line.invoice_id.clone())).or_insert(line_date);
-        *latest = (*latest).max(line_date);
         let line_match = self.matcher.match_line(line);
         let terms = self.config.terms(&line.carrier);
+        // Only contracts that convert at the invoice date need each invoice's latest line date.
+        if terms.fx_policy == FxPolicy::InvoiceDate {
+            let line_date = line.started_at.to_zoned(TimeZone::UTC).date();
+            let latest = self.invoice_dates.entry((line.carrier.clone(), line.invoice_id.clone())).or_insert(line_date);
+            *latest = (*latest).max(line_date);
+        }
         let waits_for_invoice_date = terms.fx_policy == FxPolicy::InvoiceDate && line.invoice_date.is_none();
         if waits_for_invoice_date && matches!(line_match, LineMatch::Matched(_)) {
             self.deferred.push((line_index, line.clone(), line_match));
