@@ -77,10 +77,10 @@ proptest! {
             if let Err(error) = reckon_import::usage::load_usage(&path, policy, &mut NoProgress) {
                 prop_assert!(error.to_string().contains("input.csv"), "{error}");
             }
-            if let Err(error) = reckon_import::rates::load_rates(&[path.clone()], policy, &mut NoProgress) {
+            if let Err(error) = reckon_import::rates::load_rates(std::slice::from_ref(&path), policy, &mut NoProgress) {
                 prop_assert!(error.to_string().contains("input.csv"), "{error}");
             }
-            if let Err(error) = reckon_import::invoice::load_invoices(&[path.clone()], policy, &mut NoProgress) {
+            if let Err(error) = reckon_import::invoice::load_invoices(std::slice::from_ref(&path), policy, &mut NoProgress) {
                 prop_assert!(error.to_string().contains("input.csv"), "{error}");
             }
         }
