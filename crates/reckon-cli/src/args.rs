@@ -35,6 +35,35 @@ pub enum Command {
     Settle(SettleArgs),
     /// Export the journal entries of a carrier's settlement as CSV.
     Journal(JournalArgs),
+    /// Serve the HTTP API (usage ingest, accruals) over the ledger.
+    Serve(ServeArgs),
+    /// API keys of the service.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port, printed on start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key; the token is printed once (only its hash is stored).
+    Create(ApikeyCreateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApikeyCreateArgs {
+    /// Scopes: ingest, read, admin (comma-separated or repeated).
+    #[arg(long = "scope", value_delimiter = ',', required = true)]
+    pub scopes: Vec<String>,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 }
 
 /// Where the ledger is.

@@ -2,7 +2,9 @@
 //! dispute`, `reckon settle` and `reckon journal`. Each opens the ledger (SQLite by default,
 //! PostgreSQL by URL), does one thing in `reckon-store`, and prints what it did.
 
-use crate::args::{DisputeCommand, ImportCommand, JournalArgs, LedgerArgs, ReconcileArgs, SettleArgs};
+use crate::args::{
+    ApikeyCreateArgs, DisputeCommand, ImportCommand, JournalArgs, LedgerArgs, ReconcileArgs, ServeArgs, SettleArgs,
+};
 use crate::pipeline::{reconcile_config, write_atomically};
 use anyhow::{bail, Context};
 use reckon_core::dispute::DisputeAction;
@@ -366,5 +368,48 @@ pub fn journal_command(arguments: &JournalArgs) -> anyhow::Result<ExitCode> {
         )?)
     })?;
     crate::print_report(&format!("{} journal lines written to {}\n", lines.len(), arguments.out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `reckon serve`: prints `listening on ADDR` on stdout once bound, then serves until
+/// SIGTERM, finishing the requests in flight.
+pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let ledger = open(&arguments.ledger).await?;
+        reckon_server::serve(ledger, &arguments.listen, |address| {
+            let _ = crate::print_report(&format!("listening on {address}\n"));
+        })
+        .await
+        .with_context(|| format!("serving on {}", arguments.listen))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs `reckon apikey create`.
+pub fn apikey_create_command(arguments: &ApikeyCreateArgs) -> anyhow::Result<ExitCode> {
+    for scope in &arguments.scopes {
+        if !["ingest", "read", "admin"].contains(&scope.as_str()) {
+            bail!("--scope {scope:?}: expected ingest, read or admin");
+        }
+    }
+    // The secret comes from the OS's randomness (through the standard library's hasher seeds)
+    // and the clock; only its hash is stored.
+    let entropy = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut parts = Vec::new();
+        for _ in 0..4 {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u128(Timestamp::now().as_nanosecond() as u128);
+            parts.push(format!("{:016x}", hasher.finish()));
+        }
+        parts.join("")
+    };
+    let token = block_on(async {
+        let ledger = open(&arguments.ledger).await?;
+        let scopes: Vec<&str> = arguments.scopes.iter().map(String::as_str).collect();
+        Ok(ledger.create_api_key(&scopes, &entropy, Timestamp::now()).await?)
+    })?;
+    crate::print_report(&format!("{token}\n"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -37,6 +37,10 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Dispute(command) => ledger_commands::dispute_command(&command),
         args::Command::Settle(arguments) => ledger_commands::settle_command(&arguments),
         args::Command::Journal(arguments) => ledger_commands::journal_command(&arguments),
+        args::Command::Serve(arguments) => ledger_commands::serve_command(&arguments),
+        args::Command::Apikey(args::ApikeyCommand::Create(arguments)) => {
+            ledger_commands::apikey_create_command(&arguments)
+        }
     };
     match outcome {
         Ok(code) => code,

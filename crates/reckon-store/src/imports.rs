@@ -46,7 +46,7 @@ pub enum InvoiceOutcome {
 type InvoiceKey = (Arc<str>, Arc<str>);
 
 /// Usage rows per INSERT statement (12 parameters each).
-const USAGE_ROWS_PER_STATEMENT: usize = 80;
+pub(crate) const USAGE_ROWS_PER_STATEMENT: usize = 80;
 
 pub(crate) fn usage_hash(record: &UsageRecord) -> String {
     content_hash([
@@ -490,7 +490,7 @@ fn invoice_line_from_row(row: &AnyRow, names: &mut HashMap<String, Arc<str>>) ->
 }
 
 /// The stored content hashes of some keys.
-async fn stored_hashes<'a>(
+pub(crate) async fn stored_hashes<'a>(
     transaction: &mut Transaction<'static, Any>,
     dialect: Dialect,
     table: &str,
@@ -516,7 +516,7 @@ async fn stored_hashes<'a>(
 
 /// Inserts one statement's worth of records, skipping ids already stored; returns the ids it
 /// inserted.
-async fn insert_usage(
+pub(crate) async fn insert_usage(
     transaction: &mut Transaction<'static, Any>,
     dialect: Dialect,
     records: &[(&UsageRecord, &String)],

@@ -12,6 +12,7 @@ mod disputes;
 mod error;
 mod imports;
 mod runs;
+mod service;
 mod settlements;
 
 pub use dialect::Dialect;
@@ -19,6 +20,7 @@ pub use disputes::{DisputeEvent, DisputeRecord};
 pub use error::StoreError;
 pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome};
 pub use runs::{RunInputs, StoredRun};
+pub use service::IngestStatus;
 pub use settlements::StoredStatement;
 
 use sqlx::any::AnyPoolOptions;

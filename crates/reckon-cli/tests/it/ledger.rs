@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 /// A fresh ledger URL per backend: an SQLite file, and a new PostgreSQL database.
-fn ledger_urls(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+pub fn ledger_urls(dir: &std::path::Path) -> Vec<(&'static str, String)> {
     vec![("sqlite", format!("sqlite://{}", dir.join("ledger.db").display())), ("postgres", fresh_postgres())]
 }
 
@@ -59,7 +59,7 @@ fn count(url: &str, table: &str) -> i64 {
     })
 }
 
-fn run_ok(arguments: &[&str]) -> String {
+pub fn run_ok(arguments: &[&str]) -> String {
     let output = reckon(arguments);
     assert_eq!(output.status.code(), Some(0), "reckon {arguments:?}\nstderr: {}", text(&output.stderr));
     text(&output.stdout)

@@ -7,6 +7,7 @@ mod bad_input;
 mod ledger;
 mod rating;
 mod reconcile;
+mod serve;
 mod tidy;
 
 use std::path::{Path, PathBuf};
