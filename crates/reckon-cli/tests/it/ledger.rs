@@ -45,7 +45,7 @@ fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 /// Counts rows of a table in the ledger at `url`.
-fn count(url: &str, table: &str) -> i64 {
+pub fn count(url: &str, table: &str) -> i64 {
     block_on(async {
         use sqlx::Connection;
         let query = format!("SELECT COUNT(*) FROM {table}");

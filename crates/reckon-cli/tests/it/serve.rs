@@ -154,3 +154,78 @@ fn serve_ingests_rates_and_refuses_what_it_should() {
         assert!(server.wait().unwrap().success(), "{backend}");
     }
 }
+
+/// Starts `reckon serve` on a free loopback port; returns the child and its address.
+fn start_server(url: &str) -> (std::process::Child, String) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_reckon"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let address = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
+    (server, address)
+}
+
+#[test]
+fn a_killed_server_keeps_every_acknowledged_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = fixtures().join("basic/rates.csv").display().to_string();
+    for (backend, url) in ledger_urls(dir.path()) {
+        run_ok(&["import", "rates", &rates, "--database-url", &url]);
+        let token = run_ok(&["apikey", "create", "--scope", "ingest", "--database-url", &url]).trim().to_owned();
+        let (mut server, address) = start_server(&url);
+        let batch = |start: usize| {
+            let events: Vec<String> = (start..start + 500)
+                .map(|index| event(&format!("k{index}"), "+442071234567", "2026-03-02T10:00:00Z", "60"))
+                .collect();
+            format!("[{}]", events.join(","))
+        };
+        // A client streams batches from another thread; the server is killed mid-stream.
+        let client_address = address.clone();
+        let client_token = token.clone();
+        let client = std::thread::spawn(move || {
+            let mut acknowledged = Vec::new();
+            for round in 0..200 {
+                let start = round * 500;
+                let outcome = std::panic::catch_unwind(|| {
+                    http(&client_address, "POST", "/v1/usage", Some(&client_token), &batch(start))
+                });
+                match outcome {
+                    Ok((200, body)) if body.contains("\"accepted\":500") => acknowledged.push(start),
+                    _ => break,
+                }
+            }
+            acknowledged
+        });
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+        let acknowledged = client.join().unwrap();
+        assert!(
+            !acknowledged.is_empty() && acknowledged.len() < 200,
+            "{backend}: the kill must land mid-stream ({} batches)",
+            acknowledged.len()
+        );
+        // Every acknowledged event is stored; at most the one batch in flight may be too.
+        let stored = crate::ledger::count(&url, "usage_records");
+        let acknowledged_events = acknowledged.len() as i64 * 500;
+        assert!(
+            stored == acknowledged_events || stored == acknowledged_events + 500,
+            "{backend}: {stored} stored, {acknowledged_events} acknowledged"
+        );
+        // After a restart the client retries everything from the first unacknowledged batch,
+        // and a resend of an acknowledged batch is a harmless duplicate.
+        let (mut server, address) = start_server(&url);
+        let next = acknowledged.len() * 500;
+        let (_, body) = http(&address, "POST", "/v1/usage", Some(&token), &batch(next));
+        assert!(body.contains("\"rejected\":0"), "{backend}: {body}");
+        let (_, body) = http(&address, "POST", "/v1/usage", Some(&token), &batch(0));
+        assert!(body.contains("\"duplicates\":500"), "{backend}: {body}");
+        assert_eq!(crate::ledger::count(&url, "usage_records"), acknowledged_events + 500, "{backend}: exactly once");
+        let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+        server.wait().unwrap();
+    }
+}
