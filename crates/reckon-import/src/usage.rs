@@ -7,6 +7,24 @@ use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
 use reckon_core::UsageRecord;
 use std::path::Path;
 
+/// The columns of `usage.csv` in their canonical order (`network` is Reckon's extension).
+/// Writers and the service's event fields use this list too.
+pub const USAGE_COLUMN_NAMES: [&str; 10] = [
+    "record_id",
+    "service",
+    "carrier",
+    "carrier_ref",
+    "customer",
+    "started_at",
+    "origin",
+    "destination",
+    "quantity",
+    "network",
+];
+
+/// Whether each of [`USAGE_COLUMN_NAMES`] is required.
+const USAGE_COLUMNS_REQUIRED: [bool; 10] = [true, true, true, false, false, true, false, true, true, false];
+
 /// Loads a usage file: every row parsed, in file order.
 ///
 /// # Errors
@@ -20,18 +38,10 @@ pub fn load_usage(
 ) -> Result<Loaded<UsageRecord>, ImportError> {
     let mut table = CsvTable::open(path)?;
     let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network] =
-        table.resolve([
-            ColumnSpec { name: "record_id", required: true },
-            ColumnSpec { name: "service", required: true },
-            ColumnSpec { name: "carrier", required: true },
-            ColumnSpec { name: "carrier_ref", required: false },
-            ColumnSpec { name: "customer", required: false },
-            ColumnSpec { name: "started_at", required: true },
-            ColumnSpec { name: "origin", required: false },
-            ColumnSpec { name: "destination", required: true },
-            ColumnSpec { name: "quantity", required: true },
-            ColumnSpec { name: "network", required: false },
-        ])?;
+        table.resolve(std::array::from_fn(|index| ColumnSpec {
+            name: USAGE_COLUMN_NAMES[index],
+            required: USAGE_COLUMNS_REQUIRED[index],
+        }))?;
     let mut loaded = Loaded::default();
     let mut names = Names::default();
     while let Some(row) = table.next_row(progress)? {

@@ -145,18 +145,7 @@ fn parse_event(index: usize, event: &Value) -> Result<UsageRecord, String> {
     })
 }
 
-const FIELDS: [&str; 10] = [
-    "record_id",
-    "service",
-    "carrier",
-    "carrier_ref",
-    "customer",
-    "started_at",
-    "origin",
-    "destination",
-    "quantity",
-    "network",
-];
+const FIELDS: [&str; 10] = reckon_import::usage::USAGE_COLUMN_NAMES;
 
 fn check_known_fields(index: usize, object: &Map<String, Value>) -> Result<(), String> {
     match object.keys().find(|key| !FIELDS.contains(&key.as_str())) {

@@ -41,20 +41,7 @@ impl CsvSink {
         std::fs::create_dir_all(dir)?;
         Ok(CsvSink {
             dir: dir.to_owned(),
-            usage: writer(
-                &dir.join("usage.csv"),
-                &[
-                    "record_id",
-                    "service",
-                    "carrier",
-                    "carrier_ref",
-                    "customer",
-                    "started_at",
-                    "origin",
-                    "destination",
-                    "quantity",
-                ],
-            )?,
+            usage: writer(&dir.join("usage.csv"), &reckon_import::usage::USAGE_COLUMN_NAMES)?,
             prices: writer(
                 &dir.join("prices.csv"),
                 &RATE_COLUMNS.map(|column| if column == "carrier" { "customer" } else { column }),
@@ -169,6 +156,7 @@ impl Sink for CsvSink {
             &optional(&record.origin),
             &format!("+{}", record.destination),
             &record.quantity.to_string(),
+            record.network.as_deref().unwrap_or(""),
         ]);
         self.keep_error(outcome);
     }

@@ -151,11 +151,27 @@ fn serve_ingests_rates_and_refuses_what_it_should() {
 
         // A late event (February, after March's) is accepted and re-opens February's accruals:
         // 120 s to 1 at 0.0040/60 (60/60) = 0.008.
-        let (_, body) = http(&address, "POST", "/v1/usage", Some(&writer), &event("late1", "+14155550100", "2026-02-27T23:59:00Z", "120"));
+        let (_, body) = http(
+            &address,
+            "POST",
+            "/v1/usage",
+            Some(&writer),
+            &event("late1", "+14155550100", "2026-02-27T23:59:00Z", "120"),
+        );
         assert!(body.contains("\"accepted\":1"), "{backend}: {body}");
-        let (_, body) = http(&address, "GET", "/v1/accruals?carrier=acme&from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z&group_by=day", Some(&reader), "");
+        let (_, body) = http(
+            &address,
+            "GET",
+            "/v1/accruals?carrier=acme&from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z&group_by=day",
+            Some(&reader),
+            "",
+        );
         let february: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!((february["groups"][0]["key"].as_str(), february["groups"][0]["cost"].as_str()), (Some("2026-02-27"), Some("0.008")), "{backend}: {body}");
+        assert_eq!(
+            (february["groups"][0]["key"].as_str(), february["groups"][0]["cost"].as_str()),
+            (Some("2026-02-27"), Some("0.008")),
+            "{backend}: {body}"
+        );
 
         // SIGTERM: the server stops cleanly.
         let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
