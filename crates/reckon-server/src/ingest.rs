@@ -78,6 +78,59 @@ pub async fn post_usage(
     Ok(Json(json!({ "accepted": counts[0], "duplicates": counts[1], "rejected": counts[2], "results": results })))
 }
 
+/// `POST /v1/usage/corrections`: events that supersede stored ones of the same `record_id`
+/// (the old content is kept in the audit log), all or nothing; needs the `admin` scope.
+pub async fn post_corrections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    auth::require(&state, &headers, "admin").await?;
+    let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
+    let value: Value = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::BadRequest(format!(
+            "the body is not JSON: {error} (line {}, column {})",
+            error.line(),
+            error.column()
+        ))
+    })?;
+    let events = match value {
+        Value::Array(events) => events,
+        Value::Object(event) => vec![Value::Object(event)],
+        _ => return Err(ApiError::BadRequest("expected an event object or an array of events".into())),
+    };
+    if events.len() > INGEST_BATCH_EVENTS_MAX {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} events in one batch; at most {INGEST_BATCH_EVENTS_MAX}",
+            events.len()
+        )));
+    }
+    // A correction is applied whole: one bad event refuses the request.
+    let records = events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| parse_event(index, event))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::BadRequest)?;
+    let outcome = state.ledger.import_usage(&records, "http correction", "api", true, Timestamp::now()).await?;
+    let costs = rate_on_arrival(&state, &records).await?;
+    let results: Vec<Value> = records
+        .iter()
+        .zip(costs)
+        .map(|(record, cost)| {
+            let mut result = json!({ "record_id": record.record_id.as_str() });
+            if let Some((amount, currency)) = cost {
+                result["cost"] = json!(amount.normalize().to_string());
+                result["currency"] = json!(currency);
+            }
+            result
+        })
+        .collect();
+    Ok(Json(
+        json!({ "replaced": outcome.replaced, "inserted": outcome.inserted, "unchanged": outcome.unchanged, "results": results }),
+    ))
+}
+
 /// Each event's carrier cost, rated against its carrier's deck in the ledger as it stands (a
 /// tiered price is settled per month in accruals).
 async fn rate_on_arrival(

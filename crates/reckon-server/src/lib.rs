@@ -38,6 +38,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/openapi.json", get(openapi))
         .route("/v1/usage", post(ingest::post_usage))
+        .route("/v1/usage/corrections", post(ingest::post_corrections))
         .route("/v1/accruals", get(accruals::get_accruals))
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(timeout))

@@ -100,6 +100,25 @@ fn serve_ingests_rates_and_refuses_what_it_should() {
         );
         assert!(body.contains("conflict"), "{backend}: {body}");
 
+        // A correction supersedes e1 (admin scope only) and re-rates it: 99 s -> 60 + ceil(39/6)*6
+        // = 102 s; 0.0010 + 0.0120 * 102 / 60 = 0.0214.
+        let correction = event("e1", "+442071234567", "2026-03-02T10:00:00Z", "99");
+        assert_eq!(http(&address, "POST", "/v1/usage/corrections", Some(&writer), &correction).0, 403, "{backend}");
+        let admin = key("admin");
+        let (status, body) = http(&address, "POST", "/v1/usage/corrections", Some(&admin), &correction);
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert!(body.contains("\"replaced\":1") && body.contains("\"cost\":\"0.0214\""), "{backend}: {body}");
+        assert_eq!(crate::ledger::count(&url, "audit_log"), 1, "{backend}: the superseded content is in the audit log");
+        // Back to the original content, so the accruals below see the first figures.
+        let (status, _) = http(
+            &address,
+            "POST",
+            "/v1/usage/corrections",
+            Some(&admin),
+            &event("e1", "+442071234567", "2026-03-02T10:00:00Z", "75.2"),
+        );
+        assert_eq!(status, 200, "{backend}");
+
         // Malformed JSON and unknown fields: 400 / rejected with the field named.
         let (status, body) = http(&address, "POST", "/v1/usage", Some(&writer), "{\"record_id\": ");
         assert_eq!(status, 400, "{backend}: {body}");
