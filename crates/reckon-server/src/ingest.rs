@@ -19,25 +19,7 @@ pub async fn post_usage(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     auth::require(&state, &headers, "ingest").await?;
-    let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
-    let value: Value = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::BadRequest(format!(
-            "the body is not JSON: {error} (line {}, column {})",
-            error.line(),
-            error.column()
-        ))
-    })?;
-    let events = match value {
-        Value::Array(events) => events,
-        Value::Object(event) => vec![Value::Object(event)],
-        _ => return Err(ApiError::BadRequest("expected an event object or an array of events".into())),
-    };
-    if events.len() > INGEST_BATCH_EVENTS_MAX {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{} events in one batch; at most {INGEST_BATCH_EVENTS_MAX}",
-            events.len()
-        )));
-    }
+    let events = events_of(body)?;
     let parsed: Vec<Result<UsageRecord, String>> =
         events.iter().enumerate().map(|(index, event)| parse_event(index, event)).collect();
     let good: Vec<UsageRecord> = parsed.iter().filter_map(|event| event.as_ref().ok().cloned()).collect();
@@ -86,25 +68,7 @@ pub async fn post_corrections(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     auth::require(&state, &headers, "admin").await?;
-    let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
-    let value: Value = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::BadRequest(format!(
-            "the body is not JSON: {error} (line {}, column {})",
-            error.line(),
-            error.column()
-        ))
-    })?;
-    let events = match value {
-        Value::Array(events) => events,
-        Value::Object(event) => vec![Value::Object(event)],
-        _ => return Err(ApiError::BadRequest("expected an event object or an array of events".into())),
-    };
-    if events.len() > INGEST_BATCH_EVENTS_MAX {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{} events in one batch; at most {INGEST_BATCH_EVENTS_MAX}",
-            events.len()
-        )));
-    }
+    let events = events_of(body)?;
     // A correction is applied whole: one bad event refuses the request.
     let records = events
         .iter()
@@ -129,6 +93,31 @@ pub async fn post_corrections(
     Ok(Json(
         json!({ "replaced": outcome.replaced, "inserted": outcome.inserted, "unchanged": outcome.unchanged, "results": results }),
     ))
+}
+
+/// The events of a request body: one object or an array of them, at most
+/// [`INGEST_BATCH_EVENTS_MAX`].
+fn events_of(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value>, ApiError> {
+    let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
+    let value: Value = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::BadRequest(format!(
+            "the body is not JSON: {error} (line {}, column {})",
+            error.line(),
+            error.column()
+        ))
+    })?;
+    let events = match value {
+        Value::Array(events) => events,
+        Value::Object(event) => vec![Value::Object(event)],
+        _ => return Err(ApiError::BadRequest("expected an event object or an array of events".into())),
+    };
+    if events.len() > INGEST_BATCH_EVENTS_MAX {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} events in one batch; at most {INGEST_BATCH_EVENTS_MAX}",
+            events.len()
+        )));
+    }
+    Ok(events)
 }
 
 /// Each event's carrier cost, rated against its carrier's deck in the ledger as it stands (a

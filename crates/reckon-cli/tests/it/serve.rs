@@ -39,16 +39,7 @@ fn serve_ingests_rates_and_refuses_what_it_should() {
         let key =
             |scope: &str| run_ok(&["apikey", "create", "--scope", scope, "--database-url", &url]).trim().to_owned();
         let (writer, reader) = (key("ingest,read"), key("read"));
-        let mut server = Command::new(env!("CARGO_BIN_EXE_reckon"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let address =
-            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{backend}: {line}")).to_owned();
+        let (mut server, address) = start_server(&url);
 
         assert_eq!(http(&address, "GET", "/healthz", None, "").0, 200, "{backend}");
         assert_eq!(http(&address, "POST", "/v1/usage", None, "[]").0, 401, "{backend}");
