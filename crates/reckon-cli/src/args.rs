@@ -35,8 +35,9 @@ pub enum Command {
     Settle(SettleArgs),
     /// Export the journal entries of a carrier's settlement as CSV.
     Journal(JournalArgs),
-    /// Serve the HTTP API (usage ingest, accruals) over the ledger.
-    Serve(ServeArgs),
+    /// Serve the real-time service: usage over HTTP and NATS, accruals, alerts, and the ledger
+    /// (invoices, runs, disputes, settlements) over HTTP.
+    Serve(Box<ServeArgs>),
     /// API keys of the service.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
@@ -49,6 +50,37 @@ pub struct ServeArgs {
     pub listen: String,
     #[command(flatten)]
     pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub reference: ReferenceArgs,
+    #[command(flatten)]
+    pub tolerances: ToleranceArgs,
+    /// Consume usage events from this NATS server's JetStream too (nats://host:port).
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// The subjects to consume (with --nats).
+    #[arg(long, default_value = "usage.>", requires = "nats")]
+    pub subject: String,
+    /// The JetStream stream holding the subjects (created when missing).
+    #[arg(long, default_value = "RECKON_USAGE", requires = "nats")]
+    pub nats_stream: String,
+    /// The durable consumer's name: where consumption resumes after a restart.
+    #[arg(long, default_value = "reckon", requires = "nats")]
+    pub nats_durable: String,
+    /// Alert rules (alerts.csv: rule,subject,threshold).
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
+    /// POST each new alert as JSON to this http:// URL (with retries); alerts always go to the log.
+    #[arg(long, value_name = "URL", requires = "alerts")]
+    pub webhook: Option<String>,
+    /// How often months with new usage are checked against the alert rules, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5_000)]
+    pub alert_interval_ms: u64,
+    /// Attempts to deliver an alert to the webhook before giving up.
+    #[arg(long, default_value_t = 8)]
+    pub webhook_attempts: u32,
+    /// Wait before the first webhook retry, in milliseconds; doubled after each failure.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    pub webhook_backoff_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +119,8 @@ pub enum ImportCommand {
     Usage(ImportFileArgs),
     /// A rate deck (rates.csv).
     Rates(ImportFileArgs),
+    /// Customer price plans (prices.csv), for margins and revenue in the service's accruals.
+    Prices(ImportFileArgs),
     /// Carrier invoices (invoice.csv); every invoice of the file in one transaction.
     Invoice(ImportFileArgs),
     /// One of our invoices to a carrier, netted at settlement.
@@ -325,6 +359,18 @@ pub struct ReconcileArgs {
     pub carrier: Option<String>,
     #[command(flatten)]
     pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub reference: ReferenceArgs,
+    /// Folder for discrepancies.csv, summary.json (and rejected.csv).
+    #[arg(long, value_name = "DIR", required_unless_present = "carrier")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: ReconcileOptions,
+}
+
+/// The reference data of reconciliations and margins, shared by `reconcile` and `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ReferenceArgs {
     /// Dated exchange rates (fx.csv: date,currency,per_eur).
     #[arg(long, value_name = "FILE")]
     pub fx: Option<PathBuf>,
@@ -337,11 +383,6 @@ pub struct ReconcileArgs {
     /// Number-to-network table (networks.csv: prefix,mcc,mnc) for rates priced per network.
     #[arg(long, value_name = "FILE")]
     pub networks: Option<PathBuf>,
-    /// Folder for discrepancies.csv, summary.json (and rejected.csv).
-    #[arg(long, value_name = "DIR", required_unless_present = "carrier")]
-    pub out: Option<PathBuf>,
-    #[command(flatten)]
-    pub options: ReconcileOptions,
 }
 
 /// The settings of a reconciliation, shared by every command that reconciles.
@@ -350,6 +391,23 @@ pub struct ReconcileOptions {
     /// The invoices' period (YYYY-MM); default: the months the carrier's lines fall in.
     #[arg(long, value_name = "YYYY-MM")]
     pub period: Option<String>,
+    #[command(flatten)]
+    pub tolerances: ToleranceArgs,
+    /// Set bad input rows aside in rejected.csv (counted in the summary) instead of stopping.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Exit with 1 when the completed run found discrepancies (for pipelines that gate on them).
+    #[arg(long)]
+    pub fail_on_discrepancy: bool,
+    /// Print nothing on stdout (the files are still written).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Tolerances, FX staleness and report currency: how a reconciliation judges, shared by
+/// `reconcile` and `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ToleranceArgs {
     /// Largest start-time difference, in seconds, of a match by time.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub time_tolerance: u32,
@@ -365,15 +423,6 @@ pub struct ReconcileOptions {
     /// The currency the summary also shows every amount in (ISO 4217).
     #[arg(long, value_name = "CODE", default_value = "EUR")]
     pub report_currency: String,
-    /// Set bad input rows aside in rejected.csv (counted in the summary) instead of stopping.
-    #[arg(long)]
-    pub skip_bad_rows: bool,
-    /// Exit with 1 when the completed run found discrepancies (for pipelines that gate on them).
-    #[arg(long)]
-    pub fail_on_discrepancy: bool,
-    /// Print nothing on stdout (the files are still written).
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Args)]

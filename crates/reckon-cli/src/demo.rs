@@ -2,7 +2,7 @@
 //! discrepancies, reconciles it through the same pipeline as `reckon reconcile`, and checks that
 //! every planted discrepancy was found.
 
-use crate::args::{DemoArgs, RatingInputArgs, ReconcileOptions};
+use crate::args::{DemoArgs, RatingInputArgs, ReconcileOptions, ToleranceArgs};
 use crate::pipeline::{reconcile_files, report_outcome, ReconcileRequest};
 use crate::progress::ByteProgress;
 use crate::rating_commands::{leakage_line, margin_report, rate_inputs};
@@ -58,11 +58,13 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
     crate::print_report(&text)?;
     let options = ReconcileOptions {
         period: None,
-        time_tolerance: 60,
-        quantity_tolerance: "0".into(),
-        amount_tolerance: "0.000001".into(),
-        fx_staleness_days: 7,
-        report_currency: "EUR".into(),
+        tolerances: ToleranceArgs {
+            time_tolerance: 60,
+            quantity_tolerance: "0".into(),
+            amount_tolerance: "0.000001".into(),
+            fx_staleness_days: 7,
+            report_currency: "EUR".into(),
+        },
         skip_bad_rows: false,
         fail_on_discrepancy: false,
         quiet: false,

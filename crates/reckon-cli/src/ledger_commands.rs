@@ -3,7 +3,8 @@
 //! PostgreSQL by URL), does one thing in `reckon-store`, and prints what it did.
 
 use crate::args::{
-    ApikeyCreateArgs, DisputeCommand, ImportCommand, JournalArgs, LedgerArgs, ReconcileArgs, ServeArgs, SettleArgs,
+    ApikeyCreateArgs, DisputeCommand, ImportCommand, JournalArgs, LedgerArgs, ReconcileArgs, ReferenceArgs, ServeArgs,
+    SettleArgs, ToleranceArgs,
 };
 use crate::pipeline::{reconcile_config, write_atomically};
 use anyhow::{bail, Context};
@@ -96,6 +97,23 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
                     outcome.inserted, outcome.unchanged, outcome.replaced
                 )
             }
+            ImportCommand::Prices(arguments) => {
+                let deck = reckon_import::rates::load_deck(
+                    std::slice::from_ref(&arguments.file),
+                    reckon_import::rates::DeckKind::CustomerPrices,
+                    BadRowPolicy::Fail,
+                    &mut NoProgress,
+                )?
+                .deck;
+                let ledger = open(&arguments.ledger).await?;
+                let source = arguments.file.display().to_string();
+                let outcome =
+                    ledger.import_prices(deck.rows(), &source, &arguments.ledger.actor, arguments.replace, now).await?;
+                format!(
+                    "prices {source}: {} rows stored, {} already stored unchanged, {} replaced\n",
+                    outcome.inserted, outcome.unchanged, outcome.replaced
+                )
+            }
             ImportCommand::Invoice(arguments) => {
                 let lines = reckon_import::invoice::load_invoices(
                     std::slice::from_ref(&arguments.file),
@@ -157,22 +175,9 @@ pub fn reconcile_ledger(arguments: &ReconcileArgs, carrier: &str) -> anyhow::Res
     let options = &arguments.options;
     let period_text = options.period.as_deref().context("--period is required with --carrier")?;
     let period = month(period_text)?;
-    let mut config = reconcile_config(options)?;
-    let mut fx = FxTable::new();
-    if let Some(path) = &arguments.fx {
-        reckon_import::fx::load_fx(path, &mut fx)?;
-    }
-    if let Some(path) = &arguments.ecb {
-        reckon_import::fx::load_ecb_history(path, &mut fx)?;
-    }
-    fx.set_staleness_days_max(Some(options.fx_staleness_days));
-    if let Some(path) = &arguments.contracts {
-        config.contracts = reckon_import::contracts::load_contracts(path)?;
-    }
-    let mut networks = NetworkMap::new();
-    if let Some(path) = &arguments.networks {
-        reckon_import::networks::load_networks(path, &mut networks)?;
-    }
+    let mut config = reconcile_config(&options.tolerances, Some(period_text))?;
+    let (fx, contracts, networks) = load_reference(&arguments.reference, &options.tolerances)?;
+    config.contracts = contracts;
     let run = block_on(async {
         let ledger = open(&arguments.ledger).await?;
         let inputs = RunInputs { carrier, period, config: &config, fx: &fx, networks: &networks };
@@ -198,6 +203,31 @@ pub fn reconcile_ledger(arguments: &ReconcileArgs, carrier: &str) -> anyhow::Res
     crate::print_report(&text)?;
     let found = !run.discrepancies.is_empty();
     Ok(if found && options.fail_on_discrepancy { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Loads the reference data files: FX rates (with the staleness bound), contract terms and the
+/// number-to-network table.
+fn load_reference(
+    reference: &ReferenceArgs,
+    tolerances: &ToleranceArgs,
+) -> anyhow::Result<(FxTable, std::collections::HashMap<String, reckon_core::contract::ContractTerms>, NetworkMap)> {
+    let mut fx = FxTable::new();
+    if let Some(path) = &reference.fx {
+        reckon_import::fx::load_fx(path, &mut fx)?;
+    }
+    if let Some(path) = &reference.ecb {
+        reckon_import::fx::load_ecb_history(path, &mut fx)?;
+    }
+    fx.set_staleness_days_max(Some(tolerances.fx_staleness_days));
+    let contracts = match &reference.contracts {
+        Some(path) => reckon_import::contracts::load_contracts(path)?,
+        None => Default::default(),
+    };
+    let mut networks = NetworkMap::new();
+    if let Some(path) = &reference.networks {
+        reckon_import::networks::load_networks(path, &mut networks)?;
+    }
+    Ok((fx, contracts, networks))
 }
 
 /// Runs `reckon dispute ...`.
@@ -374,10 +404,40 @@ pub fn journal_command(arguments: &JournalArgs) -> anyhow::Result<ExitCode> {
 /// Runs `reckon serve`: prints `listening on ADDR` on stdout once bound, then serves until
 /// SIGTERM, finishing the requests in flight.
 pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut reconcile = reconcile_config(&arguments.tolerances, None)?;
+    let (fx, contracts, networks) = load_reference(&arguments.reference, &arguments.tolerances)?;
+    reconcile.contracts = contracts;
+    let rules = match &arguments.alerts {
+        Some(path) => reckon_import::alert_rules::load_alert_rules(path)?,
+        None => Vec::new(),
+    };
+    if let Some(url) = &arguments.webhook {
+        if !url.starts_with("http://") {
+            bail!("--webhook {url:?}: expected an http:// URL (put a TLS-terminating relay in front for https)");
+        }
+    }
+    let settings = reckon_server::ServiceSettings {
+        fx,
+        networks,
+        reconcile,
+        alerts: reckon_server::AlertSettings {
+            rules,
+            webhook: arguments.webhook.clone(),
+            check_interval: std::time::Duration::from_millis(arguments.alert_interval_ms.max(10)),
+            webhook_attempts: arguments.webhook_attempts.max(1),
+            webhook_backoff: std::time::Duration::from_millis(arguments.webhook_backoff_ms),
+        },
+    };
+    let nats = arguments.nats.as_ref().map(|url| reckon_server::NatsSource {
+        url: url.clone(),
+        subject: arguments.subject.clone(),
+        stream: arguments.nats_stream.clone(),
+        durable: arguments.nats_durable.clone(),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let ledger = open(&arguments.ledger).await?;
-        reckon_server::serve(ledger, &arguments.listen, |address| {
+        reckon_server::serve(ledger, settings, nats, &arguments.listen, |address| {
             let _ = crate::print_report(&format!("listening on {address}\n"));
         })
         .await

@@ -2,7 +2,7 @@
 //! (streaming), rate, reconcile, and write the reports. Shared by `reckon reconcile`, the demo
 //! and the benchmark.
 
-use crate::args::{ReconcileArgs, ReconcileOptions};
+use crate::args::{ReconcileArgs, ReconcileOptions, ToleranceArgs};
 use crate::progress::ByteProgress;
 use anyhow::{bail, Context};
 use reckon_core::network::NetworkMap;
@@ -56,13 +56,13 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         usage,
         rates: arguments.rates.clone(),
         invoices: arguments.invoice.clone(),
-        fx: arguments.fx.clone(),
-        ecb: arguments.ecb.clone(),
-        fx_staleness_days: Some(arguments.options.fx_staleness_days),
-        contracts: arguments.contracts.clone(),
-        networks: arguments.networks.clone(),
+        fx: arguments.reference.fx.clone(),
+        ecb: arguments.reference.ecb.clone(),
+        fx_staleness_days: Some(arguments.options.tolerances.fx_staleness_days),
+        contracts: arguments.reference.contracts.clone(),
+        networks: arguments.reference.networks.clone(),
         out,
-        config: reconcile_config(&arguments.options)?,
+        config: reconcile_config(&arguments.options.tolerances, arguments.options.period.as_deref())?,
         policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
     };
     let inputs: Vec<&PathBuf> =
@@ -84,7 +84,7 @@ pub(crate) fn report_outcome(report: &ReconcileReport, options: &ReconcileOption
 }
 
 /// Turns the flags into the core's configuration.
-pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<ReconcileConfig> {
+pub(crate) fn reconcile_config(options: &ToleranceArgs, period: Option<&str>) -> anyhow::Result<ReconcileConfig> {
     let tolerance = |flag: &str, text: &str| -> anyhow::Result<Decimal> {
         let value =
             Decimal::from_str(text.trim()).map_err(|_| anyhow::anyhow!("--{flag}: {text:?} is not a decimal"))?;
@@ -101,11 +101,7 @@ pub(crate) fn reconcile_config(options: &ReconcileOptions) -> anyhow::Result<Rec
         report_currency: Some(reckon_core::Currency::parse(&options.report_currency).with_context(|| {
             format!("--report-currency {:?}: expected an ISO 4217 code like EUR", options.report_currency)
         })?),
-        period: options
-            .period
-            .as_deref()
-            .map(|text| Month::parse(text).with_context(|| format!("--period {text:?}")))
-            .transpose()?,
+        period: period.map(|text| Month::parse(text).with_context(|| format!("--period {text:?}"))).transpose()?,
     })
 }
 

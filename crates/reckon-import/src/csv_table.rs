@@ -2,7 +2,7 @@
 
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::Progress;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// How often (in rows) the reader reports progress.
@@ -15,6 +15,9 @@ pub(crate) struct CsvTable {
     header: Vec<String>,
     record: csv::StringRecord,
     rows_read: u64,
+    /// Lines end in CRLF: the csv crate then reports each record one line early (it starts the
+    /// record at the `\n` left of the previous terminator; rust-csv issue #395).
+    crlf: bool,
 }
 
 /// A column the format knows, and whether a file must have it.
@@ -33,12 +36,18 @@ impl CsvTable {
     /// Opens a file and reads its header.
     pub fn open(path: &Path) -> Result<CsvTable, ImportError> {
         let file = fs_err::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
-        CsvTable::from_reader(path, Box::new(BufReader::with_capacity(1 << 16, file)))
+        CsvTable::from_reader(path, Box::new(file))
     }
 
     /// Reads CSV from any reader; `name` stands for the file in messages.
     pub fn from_reader(name: &Path, input: Box<dyn Read + Send>) -> Result<CsvTable, ImportError> {
         let path = name;
+        let mut input = BufReader::with_capacity(1 << 16, input);
+        let crlf = {
+            let head = input.fill_buf().map_err(|error| ImportError::file(path, error.into()))?;
+            head.iter().position(|byte| *byte == b'\n').is_some_and(|end| end > 0 && head[end - 1] == b'\r')
+        };
+        let input: Box<dyn Read + Send> = Box::new(input);
         let mut reader =
             csv::ReaderBuilder::new().has_headers(true).flexible(false).buffer_capacity(1 << 16).from_reader(input);
         let header = reader
@@ -55,7 +64,7 @@ impl CsvTable {
                 return Err(ImportError::at_line(path, 1, ImportErrorKind::RepeatedColumn(name.clone())));
             }
         }
-        Ok(CsvTable { path: path.to_owned(), reader, header, record: csv::StringRecord::new(), rows_read: 0 })
+        Ok(CsvTable { path: path.to_owned(), reader, header, record: csv::StringRecord::new(), rows_read: 0, crlf })
     }
 
     /// Resolves the format's columns to positions in this file: `None` for an absent optional
@@ -103,13 +112,15 @@ impl CsvTable {
                 if self.rows_read % PROGRESS_EVERY_ROWS == 0 {
                     progress.advance_to(self.reader.position().byte());
                 }
-                let line_number = self.record.position().map_or(0, csv::Position::line);
+                let line_number = self.record.position().map_or(0, csv::Position::line) + u64::from(self.crlf);
                 Ok(Some(Ok(Row { table: self, line_number })))
             }
             Err(error)
                 if matches!(error.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }) =>
             {
-                Ok(Some(Err(csv_error(&self.path, error))))
+                let mut error = csv_error(&self.path, error);
+                error.shift_line(u64::from(self.crlf));
+                Ok(Some(Err(error)))
             }
             Err(error) => Err(csv_error(&self.path, error)),
         }

@@ -73,6 +73,13 @@ impl ImportError {
         ImportErrorDetail { path: path.to_owned(), line_number: Some(line_number), column: None, kind }.into()
     }
 
+    /// Moves the error's line on by `lines` (a correction of the reader's count).
+    pub(crate) fn shift_line(&mut self, lines: u64) {
+        if let Some(line) = self.0.line_number.as_mut() {
+            *line += lines;
+        }
+    }
+
     /// The offending value, when the error is about one.
     pub fn value(&self) -> Option<&str> {
         match &self.kind {

@@ -8,7 +8,7 @@ use crate::{BadRowPolicy, Loaded, Position, Progress, Rejection};
 use reckon_core::InvoiceLine;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Reads the invoices of a run in the order given, lines in file order, a batch at a time.
 ///
@@ -63,6 +63,40 @@ impl InvoiceReader {
             rejected: Vec::new(),
             lines_read: 0,
         }
+    }
+
+    /// A reader over one invoice file already in hand (an upload); `name` names it in errors.
+    ///
+    /// # Errors
+    /// When the header lacks a required column.
+    pub fn from_reader(
+        name: &Path,
+        input: Box<dyn std::io::Read + Send>,
+        policy: BadRowPolicy,
+    ) -> Result<InvoiceReader, ImportError> {
+        let mut reader = InvoiceReader::new(&[name.to_owned()], policy);
+        let table = CsvTable::from_reader(name, input)?;
+        let columns = table.resolve(COLUMNS)?;
+        reader.open = Some(OpenInvoice { table, file_index: 0, columns });
+        reader.next_file_index = 1;
+        Ok(reader)
+    }
+
+    /// Reads every remaining line at once (for small inputs and tests; a batch run streams).
+    ///
+    /// # Errors
+    /// As [`InvoiceReader::next_batch`].
+    pub fn read_all(mut self, progress: &mut dyn Progress) -> Result<Loaded<InvoiceLine>, ImportError> {
+        let mut loaded = Loaded::default();
+        loop {
+            let batch = self.next_batch(progress, 65_536)?;
+            if batch.is_empty() {
+                break;
+            }
+            loaded.items.extend(batch);
+        }
+        loaded.rejected = self.rejected;
+        Ok(loaded)
     }
 
     /// Reads up to `batch_size_max` lines; an empty batch means every file has been read.
@@ -125,17 +159,7 @@ pub fn load_invoices(
     policy: BadRowPolicy,
     progress: &mut dyn Progress,
 ) -> Result<Loaded<InvoiceLine>, ImportError> {
-    let mut reader = InvoiceReader::new(paths, policy);
-    let mut loaded = Loaded::default();
-    loop {
-        let batch = reader.next_batch(progress, 65_536)?;
-        if batch.is_empty() {
-            break;
-        }
-        loaded.items.extend(batch);
-    }
-    loaded.rejected = reader.rejected;
-    Ok(loaded)
+    InvoiceReader::new(paths, policy).read_all(progress)
 }
 
 fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 12], names: &mut Names) -> Result<InvoiceLine, ImportError> {

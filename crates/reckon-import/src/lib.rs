@@ -6,6 +6,7 @@
 //! bad row either stops the load ([`BadRowPolicy::Fail`]) or is quarantined as a
 //! [`Rejection`] and counted ([`BadRowPolicy::Quarantine`]); it never vanishes silently.
 
+pub mod alert_rules;
 pub mod contracts;
 mod csv_table;
 mod error;

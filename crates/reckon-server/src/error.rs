@@ -1,8 +1,19 @@
-//! The one error type of the API: each variant is a status and a JSON body; internal errors
-//! become a 500 with a generic message, their details going to the log only.
+//! The one error type of the API: each variant is a status and a JSON body `{"error": "..."}`.
+//! Ledger refusals carry the CLI's own messages (a conflict, an illegal dispute transition, a
+//! missing run); internal errors become a 500 with a generic message, details to the log only.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use reckon_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What was wrong, naming the event, field or rule.
+    pub error: String,
+}
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -12,6 +23,10 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// The request is malformed: says which event and field.
     BadRequest(String),
+    /// What the request names does not exist.
+    NotFound(String),
+    /// The ledger refuses: other content under the same key, or an illegal transition.
+    Conflict(String),
     PayloadTooLarge(String),
     Timeout,
     Internal(String),
@@ -23,20 +38,26 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "a bearer API key is required".to_owned()),
             ApiError::Forbidden(scope) => (StatusCode::FORBIDDEN, format!("this key lacks the {scope} scope")),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
+            ApiError::NotFound(message) => (StatusCode::NOT_FOUND, message),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, message),
             ApiError::PayloadTooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, message),
             ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "the request took too long".to_owned()),
             ApiError::Internal(detail) => {
-                let mut stderr = std::io::stderr().lock();
-                let _ = std::io::Write::write_fmt(&mut stderr, format_args!("internal error: {detail}\n"));
+                crate::log(&format!("internal error: {detail}"));
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
             }
         };
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        (status, axum::Json(ErrorBody { error: message })).into_response()
     }
 }
 
-impl From<reckon_store::StoreError> for ApiError {
-    fn from(error: reckon_store::StoreError) -> ApiError {
-        ApiError::Internal(error.to_string())
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::Conflict(_) | StoreError::IllegalTransition(_) => ApiError::Conflict(error.to_string()),
+            StoreError::NotFound(_) => ApiError::NotFound(error.to_string()),
+            StoreError::Invalid(_) => ApiError::BadRequest(error.to_string()),
+            _ => ApiError::Internal(error.to_string()),
+        }
     }
 }

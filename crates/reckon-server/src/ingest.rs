@@ -7,67 +7,243 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use reckon_core::rating::{rate_all, Party};
 use reckon_core::{CompactString, Decimal, Destination, Service, Timestamp, UsageRecord};
 use reckon_store::IngestStatus;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::str::FromStr;
+use utoipa::ToSchema;
 
+/// A usage event: the fields of a `usage.csv` row. Decimals are strings (`"61.4"`) so they stay
+/// exact; an integer quantity may be a JSON number.
+#[derive(serde::Deserialize, ToSchema)]
+#[allow(dead_code)] // documents the body; events are read field by field to name the bad one
+pub struct UsageEvent {
+    /// Unique forever: a repeat is a duplicate, or a conflict when its content differs.
+    record_id: String,
+    /// voice, video, sms, mms, email or data.
+    service: String,
+    carrier: String,
+    carrier_ref: Option<String>,
+    customer: Option<String>,
+    /// RFC 3339 with an offset.
+    #[schema(format = DateTime)]
+    started_at: String,
+    origin: Option<String>,
+    /// E.164 digits, `+` optional.
+    destination: String,
+    /// Seconds, messages or bytes, >= 0.
+    quantity: String,
+    /// MCC-MNC, for rates priced per network.
+    network: Option<String>,
+}
+
+/// One event or a batch of at most 10,000.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum UsageBody {
+    One(Box<UsageEvent>),
+    Batch(Vec<UsageEvent>),
+}
+
+/// What became of an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    Accepted,
+    Duplicate,
+    Rejected,
+}
+
+/// One event's answer, with its rating when it is stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventResult {
+    /// The event's id, when it had a readable one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+    pub status: EventStatus,
+    /// Why it was rejected: the field, or a conflict with the stored event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Carrier cost, in `currency` (absent: no rate applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Customer price, in `price_currency` (absent: no price plan applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_currency: Option<String>,
+    /// Price minus cost converted into the price's currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin: Option<String>,
+}
+
+/// The answer to an ingest request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestReport {
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    /// One per event, in the request's order.
+    pub results: Vec<EventResult>,
+}
+
+/// Ingests usage: each event answered `accepted`, `duplicate` or `rejected` with the reason.
+#[utoipa::path(
+    post,
+    path = "/v1/usage",
+    tag = "usage",
+    request_body(content = UsageBody, description = "One event or an array of at most 10,000"),
+    responses(
+        (status = 200, description = "Per event: accepted, duplicate or rejected; acknowledged after commit", body = IngestReport),
+        (status = 400, description = "Not JSON, or not an event or an array of events", body = crate::error::ErrorBody),
+        (status = 401, description = "No or unknown API key", body = crate::error::ErrorBody),
+        (status = 403, description = "The key lacks the ingest scope", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over 8 MiB or batch over 10,000 events", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn post_usage(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IngestReport>, ApiError> {
     auth::require(&state, &headers, "ingest").await?;
     let events = events_of(body)?;
+    Ok(Json(ingest_events(&state, &events, "http").await?))
+}
+
+/// The one ingest path of every source (HTTP, NATS): parses each event, stores the good ones in
+/// one transaction, rates them, and marks their months for the alert rules.
+///
+/// # Errors
+/// A database error: then nothing of the batch is stored.
+pub async fn ingest_events(state: &AppState, events: &[Value], source: &str) -> Result<IngestReport, ApiError> {
     let parsed: Vec<Result<UsageRecord, String>> =
         events.iter().enumerate().map(|(index, event)| parse_event(index, event)).collect();
     let good: Vec<UsageRecord> = parsed.iter().filter_map(|event| event.as_ref().ok().cloned()).collect();
-    let statuses = state.ledger.ingest_usage(&good, Timestamp::now()).await?;
-    let costs = rate_on_arrival(&state, &good).await?;
-    let mut good_statuses = statuses.into_iter().zip(costs);
-    let mut counts = [0_u64; 3];
-    let results: Vec<Value> = parsed
-        .iter()
-        .zip(&events)
-        .map(|(event, raw)| match event {
+    let statuses = state.ledger.ingest_usage(&good, source, Timestamp::now()).await?;
+    let mut ratings = rate_on_arrival(state, &good).await?.into_iter();
+    state.alerts.touch(
+        good.iter()
+            .zip(&statuses)
+            .filter(|(_, status)| **status == IngestStatus::Accepted)
+            .map(|(record, _)| record.started_at),
+    );
+    let mut statuses = statuses.into_iter();
+    let mut report =
+        IngestReport { accepted: 0, duplicates: 0, rejected: 0, results: Vec::with_capacity(events.len()) };
+    for (event, raw) in parsed.iter().zip(events) {
+        let result = match event {
             Ok(record) => {
-                let (status, cost) = good_statuses.next().expect("one status per good event");
-                let (name, index, reason) = match status {
-                    IngestStatus::Accepted => ("accepted", 0, None),
-                    IngestStatus::Duplicate => ("duplicate", 1, None),
-                    IngestStatus::Conflict => {
-                        ("rejected", 2, Some("conflict: this record_id is stored with other content"))
-                    }
+                let status = statuses.next().expect("one status per good event");
+                let rating = ratings.next().expect("one rating per good event");
+                let (status, reason) = match status {
+                    IngestStatus::Accepted => (EventStatus::Accepted, None),
+                    IngestStatus::Duplicate => (EventStatus::Duplicate, None),
+                    IngestStatus::Conflict => (
+                        EventStatus::Rejected,
+                        Some("conflict: this record_id is stored with other content".to_owned()),
+                    ),
                 };
-                counts[index] += 1;
-                let mut result = json!({ "record_id": record.record_id.as_str(), "status": name });
-                if let Some(reason) = reason {
-                    result["reason"] = json!(reason);
-                }
-                if let (Some((amount, currency)), "accepted" | "duplicate") = (cost, name) {
-                    result["cost"] = json!(amount.normalize().to_string());
-                    result["currency"] = json!(currency);
+                let mut result = EventResult {
+                    record_id: Some(record.record_id.to_string()),
+                    status,
+                    reason,
+                    ..EventResult::empty()
+                };
+                if status != EventStatus::Rejected {
+                    rating.fill(&mut result);
                 }
                 result
             }
-            Err(reason) => {
-                counts[2] += 1;
-                json!({ "record_id": raw.get("record_id"), "status": "rejected", "reason": reason })
-            }
-        })
-        .collect();
-    Ok(Json(json!({ "accepted": counts[0], "duplicates": counts[1], "rejected": counts[2], "results": results })))
+            Err(reason) => EventResult {
+                record_id: raw.get("record_id").and_then(Value::as_str).map(str::to_owned),
+                status: EventStatus::Rejected,
+                reason: Some(reason.clone()),
+                ..EventResult::empty()
+            },
+        };
+        match result.status {
+            EventStatus::Accepted => report.accepted += 1,
+            EventStatus::Duplicate => report.duplicates += 1,
+            EventStatus::Rejected => report.rejected += 1,
+        }
+        report.results.push(result);
+    }
+    Ok(report)
 }
 
-/// `POST /v1/usage/corrections`: events that supersede stored ones of the same `record_id`
-/// (the old content is kept in the audit log), all or nothing; needs the `admin` scope.
+impl EventResult {
+    fn empty() -> EventResult {
+        EventResult {
+            record_id: None,
+            status: EventStatus::Rejected,
+            reason: None,
+            cost: None,
+            currency: None,
+            price: None,
+            price_currency: None,
+            margin: None,
+        }
+    }
+}
+
+/// A record's figures on arrival.
+struct ArrivalRating {
+    cost: Option<(Decimal, String)>,
+    price: Option<(Decimal, String)>,
+    margin: Option<Decimal>,
+}
+
+impl ArrivalRating {
+    fn fill(self, result: &mut EventResult) {
+        if let Some((amount, currency)) = self.cost {
+            result.cost = Some(amount.normalize().to_string());
+            result.currency = Some(currency);
+        }
+        if let Some((amount, currency)) = self.price {
+            result.price = Some(amount.normalize().to_string());
+            result.price_currency = Some(currency);
+        }
+        result.margin = self.margin.map(|margin| margin.normalize().to_string());
+    }
+}
+
+/// The result of a correction.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CorrectionReport {
+    pub replaced: u64,
+    pub inserted: u64,
+    pub unchanged: u64,
+    pub results: Vec<EventResult>,
+}
+
+/// Supersedes stored events of the same `record_id` (the old content is kept in the audit log)
+/// and re-rates them; all or nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/usage/corrections",
+    tag = "usage",
+    request_body(content = UsageBody, description = "One event or an array of at most 10,000"),
+    responses(
+        (status = 200, description = "Stored; each event re-rated", body = CorrectionReport),
+        (status = 400, description = "Not JSON, or an event is invalid (the request is refused whole)", body = crate::error::ErrorBody),
+        (status = 401, description = "No or unknown API key", body = crate::error::ErrorBody),
+        (status = 403, description = "The key lacks the admin scope", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over 8 MiB or batch over 10,000 events", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn post_corrections(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    auth::require(&state, &headers, "admin").await?;
+) -> Result<Json<CorrectionReport>, ApiError> {
+    let caller = auth::require(&state, &headers, "admin").await?;
     let events = events_of(body)?;
     // A correction is applied whole: one bad event refuses the request.
     let records = events
@@ -76,28 +252,34 @@ pub async fn post_corrections(
         .map(|(index, event)| parse_event(index, event))
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::BadRequest)?;
-    let outcome = state.ledger.import_usage(&records, "http correction", "api", true, Timestamp::now()).await?;
-    let costs = rate_on_arrival(&state, &records).await?;
-    let results: Vec<Value> = records
+    let outcome =
+        state.ledger.import_usage(&records, "http correction", &caller.actor(), true, Timestamp::now()).await?;
+    state.alerts.touch(records.iter().map(|record| record.started_at));
+    let ratings = rate_on_arrival(&state, &records).await?;
+    let results = records
         .iter()
-        .zip(costs)
-        .map(|(record, cost)| {
-            let mut result = json!({ "record_id": record.record_id.as_str() });
-            if let Some((amount, currency)) = cost {
-                result["cost"] = json!(amount.normalize().to_string());
-                result["currency"] = json!(currency);
-            }
+        .zip(ratings)
+        .map(|(record, rating)| {
+            let mut result = EventResult {
+                record_id: Some(record.record_id.to_string()),
+                status: EventStatus::Accepted,
+                ..EventResult::empty()
+            };
+            rating.fill(&mut result);
             result
         })
         .collect();
-    Ok(Json(
-        json!({ "replaced": outcome.replaced, "inserted": outcome.inserted, "unchanged": outcome.unchanged, "results": results }),
-    ))
+    Ok(Json(CorrectionReport {
+        replaced: outcome.replaced,
+        inserted: outcome.inserted,
+        unchanged: outcome.unchanged,
+        results,
+    }))
 }
 
 /// The events of a request body: one object or an array of them, at most
 /// [`INGEST_BATCH_EVENTS_MAX`].
-fn events_of(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value>, ApiError> {
+pub(crate) fn events_of(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value>, ApiError> {
     let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
     let value: Value = serde_json::from_slice(&body).map_err(|error| {
         ApiError::BadRequest(format!(
@@ -120,30 +302,26 @@ fn events_of(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value>, ApiError
     Ok(events)
 }
 
-/// Each event's carrier cost, rated against its carrier's deck in the ledger as it stands (a
-/// tiered price is settled per month in accruals).
-async fn rate_on_arrival(
-    state: &AppState,
-    records: &[UsageRecord],
-) -> Result<Vec<Option<(Decimal, String)>>, ApiError> {
-    let mut carriers: Vec<&str> = records.iter().map(|record| &*record.carrier).collect();
-    carriers.sort_unstable();
-    carriers.dedup();
-    let mut costs = vec![None; records.len()];
-    for carrier in carriers {
-        let deck = state.ledger.rate_deck(carrier).await?;
-        let indexes: Vec<usize> = (0..records.len()).filter(|index| &*records[*index].carrier == carrier).collect();
-        let batch: Vec<UsageRecord> = indexes.iter().map(|index| records[*index].clone()).collect();
-        let ratings = rate_all(&deck, &batch, Party::Carrier, &reckon_core::network::NetworkMap::new());
-        for (index, rating) in indexes.into_iter().zip(ratings) {
-            costs[index] = rating.map(|rating| (rating.cost, rating.currency.to_string()));
-        }
-    }
-    Ok(costs)
+/// Each event's carrier cost, customer price and margin against the ledger's decks as they
+/// stand, the batch rated together (a tiered price is settled per month in accruals).
+async fn rate_on_arrival(state: &AppState, records: &[UsageRecord]) -> Result<Vec<ArrivalRating>, ApiError> {
+    let decks = state.decks.get(&state.ledger).await?;
+    let rated = crate::decks::rate_records(&decks, records, &state.settings.networks, &state.settings.fx);
+    Ok(rated
+        .costs
+        .into_iter()
+        .zip(rated.prices)
+        .zip(rated.margins)
+        .map(|((cost, price), margin)| ArrivalRating {
+            cost: cost.map(|rating| (rating.cost, rating.currency.to_string())),
+            price: price.map(|rating| (rating.cost, rating.currency.to_string())),
+            margin: margin.margin,
+        })
+        .collect())
 }
 
 /// An event, fields as in `usage.csv`, into a usage record; the error names event and field.
-fn parse_event(index: usize, event: &Value) -> Result<UsageRecord, String> {
+pub(crate) fn parse_event(index: usize, event: &Value) -> Result<UsageRecord, String> {
     let fail = |field: &str, reason: &str| format!("event {index}: field {field}: {reason}");
     let object = event.as_object().ok_or_else(|| format!("event {index}: expected an object"))?;
     let text = |field: &str| -> Result<Option<String>, String> {

@@ -1,23 +1,35 @@
-//! The real-time service (`reckon serve`): usage events over HTTP, rated on arrival against the
-//! contracts in the ledger, and running accruals. It adds no rule of its own: events become
-//! `reckon-core` usage records with the same parsers as the files, storage is the ledger's, and
-//! accruals are `rating::rate_all` over the stored events, so they equal a batch `reckon rate`.
+//! The real-time service (`reckon serve`): usage events over HTTP and from NATS JetStream, rated
+//! on arrival against the contracts in the ledger; running accruals with revenue and margin;
+//! alerts; and the ledger's invoices, runs, disputes and settlements over HTTP.
 //!
-//! Every route but `/healthz` needs a bearer API key with the right scope (`ingest`, `read`,
-//! `admin`). An event is acknowledged only after its batch is committed.
+//! It adds no rule of its own: events become `reckon-core` usage records with the same parsers
+//! as the files, storage and every ledger operation are `reckon-store`'s, and accruals are
+//! `rating::rate_all` over the stored events, so they equal a batch `reckon rate`.
+//!
+//! Every route but `/healthz` and `/openapi.json` needs a bearer API key with the right scope
+//! (`ingest`, `read`, `admin`). An event is acknowledged only after its batch is committed. The
+//! OpenAPI document is generated from the handlers and types below.
 
 mod accruals;
+mod alerts;
 mod auth;
+mod decks;
 mod error;
 mod ingest;
+mod ledger_api;
+mod nats;
+mod settings;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use reckon_store::Ledger;
 use std::sync::Arc;
+use utoipa::OpenApi;
 
 pub use error::ApiError;
+pub use nats::NatsSource;
+pub use settings::{AlertSettings, ServiceSettings};
 
 /// Largest request body accepted.
 pub const HTTP_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
@@ -30,19 +42,139 @@ pub const HTTP_REQUEST_SECONDS_MAX: u64 = 30;
 #[derive(Clone)]
 pub struct AppState {
     pub ledger: Arc<Ledger>,
+    pub settings: Arc<ServiceSettings>,
+    decks: Arc<decks::DeckCache>,
+    alerts: Arc<alerts::Alerts>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Reckon",
+        description = "Carrier cost reconciliation: usage ingest, accruals, invoices, runs, disputes, settlements."
+    ),
+    paths(
+        health,
+        ingest::post_usage,
+        ingest::post_corrections,
+        accruals::get_accruals,
+        ledger_api::post_invoices,
+        ledger_api::get_runs,
+        ledger_api::post_run,
+        ledger_api::get_discrepancies,
+        ledger_api::post_disputes,
+        ledger_api::get_disputes,
+        ledger_api::get_dispute,
+        ledger_api::post_dispute_action,
+        ledger_api::get_evidence,
+        ledger_api::post_settlement,
+        ledger_api::get_settlement,
+        ledger_api::get_journal,
+        get_alerts,
+    ),
+    modifiers(&BearerKeys)
+)]
+struct ApiDoc;
+
+struct BearerKeys;
+
+impl utoipa::Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("rk_<id>_<secret>").build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of the service.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }
 
 /// The service's routes.
 pub fn app(state: AppState) -> Router {
+    let document = Arc::new(openapi_document());
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/openapi.json", get(openapi))
+        .route("/healthz", get(health))
+        .route("/openapi.json", get(move || async move { axum::Json(document.as_ref().clone()) }))
         .route("/v1/usage", post(ingest::post_usage))
         .route("/v1/usage/corrections", post(ingest::post_corrections))
         .route("/v1/accruals", get(accruals::get_accruals))
+        .route("/v1/invoices", post(ledger_api::post_invoices))
+        .route("/v1/runs", get(ledger_api::get_runs).post(ledger_api::post_run))
+        .route("/v1/runs/{run_id}/discrepancies", get(ledger_api::get_discrepancies))
+        .route("/v1/runs/{run_id}/disputes", post(ledger_api::post_disputes))
+        .route("/v1/disputes", get(ledger_api::get_disputes))
+        .route("/v1/disputes/{dispute_id}", get(ledger_api::get_dispute))
+        .route("/v1/disputes/{dispute_id}/actions", post(ledger_api::post_dispute_action))
+        .route("/v1/disputes/{dispute_id}/evidence", get(ledger_api::get_evidence))
+        .route("/v1/settlements", post(ledger_api::post_settlement))
+        .route("/v1/settlements/{carrier}/{period}", get(ledger_api::get_settlement))
+        .route("/v1/settlements/{carrier}/{period}/journal", get(ledger_api::get_journal))
+        .route("/v1/alerts", get(get_alerts))
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(timeout))
         .with_state(state)
+}
+
+/// Liveness: answers without a key.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "Serving", body = String, content_type = "text/plain")))]
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+/// An alert as stored, with its delivery state.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct AlertView {
+    alert_id: String,
+    rule: String,
+    subject: String,
+    /// YYYY-MM, or invoice:ID.
+    period: String,
+    message: String,
+    raised_at: String,
+    attempts: i64,
+    delivered: bool,
+}
+
+/// The alerts raised so far, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/alerts",
+    tag = "alerts",
+    responses(
+        (status = 200, description = "The alerts", body = Vec<AlertView>),
+        (status = 401, description = "No or unknown API key", body = error::ErrorBody),
+        (status = 403, description = "The key lacks the read scope", body = error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_alerts(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::Json<Vec<AlertView>>, ApiError> {
+    auth::require(&state, &headers, "read").await?;
+    let alerts = state.ledger.alerts().await?;
+    Ok(axum::Json(
+        alerts
+            .into_iter()
+            .map(|alert| AlertView {
+                alert_id: alert.alert_id,
+                rule: alert.rule,
+                subject: alert.subject,
+                period: alert.period,
+                message: alert.message,
+                raised_at: alert.raised_at.to_string(),
+                attempts: alert.attempts,
+                delivered: alert.delivered,
+            })
+            .collect(),
+    ))
 }
 
 /// Answers 503 when a request runs past [`HTTP_REQUEST_SECONDS_MAX`], so a slow client or query
@@ -55,19 +187,53 @@ async fn timeout(request: axum::extract::Request, next: axum::middleware::Next) 
     }
 }
 
-async fn openapi() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::from_str(include_str!("openapi.json")).expect("the bundled document is JSON"))
+/// A line on stderr, the service's log (stdout carries `listening on ...` only).
+pub(crate) fn log(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{} {message}", jiff::Timestamp::now());
 }
 
-/// Serves until SIGTERM or Ctrl-C, then stops accepting and finishes the requests in flight.
+/// Serves until SIGTERM or Ctrl-C, then stops accepting, finishes the requests in flight and
+/// the NATS batch in hand.
 ///
 /// # Errors
-/// When the address cannot be bound.
-pub async fn serve(ledger: Ledger, listen: &str, ready: impl FnOnce(std::net::SocketAddr)) -> std::io::Result<()> {
+/// When the address cannot be bound or NATS cannot be reached.
+pub async fn serve(
+    ledger: Ledger,
+    settings: ServiceSettings,
+    nats: Option<NatsSource>,
+    listen: &str,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
+    let (alerts, deliveries) = alerts::Alerts::new(&settings.alerts);
+    let alert_settings = settings.alerts.clone();
+    let state = AppState {
+        ledger: Arc::new(ledger),
+        settings: Arc::new(settings),
+        decks: Arc::default(),
+        alerts: Arc::new(alerts),
+    };
+    tokio::spawn(alerts::deliver(state.ledger.clone(), alert_settings, deliveries));
+    if !state.settings.alerts.rules.is_empty() {
+        tokio::spawn(alerts::check_months(state.clone()));
+    }
+    alerts::requeue_undelivered(&state).await.map_err(std::io::Error::other)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let consumer = match &nats {
+        Some(source) => {
+            let consumer = nats::connect(source).await.map_err(std::io::Error::other)?;
+            Some(tokio::spawn(nats::consume(state.clone(), consumer, stopped)))
+        }
+        None => None,
+    };
     ready(listener.local_addr()?);
-    let state = AppState { ledger: Arc::new(ledger) };
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await;
+    let _ = stop.send(true);
+    if let Some(consumer) = consumer {
+        let _ = consumer.await;
+    }
+    served
 }
 
 async fn shutdown_signal() {

@@ -148,6 +148,35 @@ impl Ledger {
         replace: bool,
         now: Timestamp,
     ) -> Result<ImportOutcome, StoreError> {
+        self.import_deck_rows(DeckTable::CarrierRates, rows, source, actor, replace, now).await
+    }
+
+    /// Stores customer price plan rows (`prices.csv`; the row's `carrier` is the plan) in one
+    /// transaction, like [`Ledger::import_rates`].
+    ///
+    /// # Errors
+    /// As [`Ledger::import_rates`].
+    pub async fn import_prices(
+        &self,
+        rows: &[RateRow],
+        source: &str,
+        actor: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, StoreError> {
+        self.import_deck_rows(DeckTable::CustomerPrices, rows, source, actor, replace, now).await
+    }
+
+    async fn import_deck_rows(
+        &self,
+        table: DeckTable,
+        rows: &[RateRow],
+        source: &str,
+        actor: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, StoreError> {
+        let (table_name, party_column, kind, replace_action) = table.names();
         let mut transaction = self.begin_write().await?;
         let encoded: Vec<(String, String, String)> = rows
             .iter()
@@ -157,12 +186,12 @@ impl Ledger {
                 (rate_row_key(row), row_csv, hash)
             })
             .collect();
-        let batch_id = content_hash(std::iter::once("rates").chain(encoded.iter().map(|(_, _, hash)| hash.as_str())));
+        let batch_id = content_hash(std::iter::once(kind).chain(encoded.iter().map(|(_, _, hash)| hash.as_str())));
         let mut outcome = ImportOutcome::default();
         let stored = stored_hashes(
             &mut transaction,
             self.dialect,
-            "rate_rows",
+            table_name,
             "row_key",
             encoded.iter().map(|(key, _, _)| key.as_str()),
         )
@@ -184,14 +213,14 @@ impl Ledger {
                     continue;
                 }
                 Some(_) => {
-                    let delete = self.dialect.sql("DELETE FROM rate_rows WHERE row_key = {1}");
+                    let delete = self.dialect.sql(&format!("DELETE FROM {table_name} WHERE row_key = {{1}}"));
                     sqlx::query(&delete).bind(key.clone()).execute(&mut *transaction).await?;
-                    audit(&mut transaction, self.dialect, now, actor, "replace_rate_row", key, row_csv).await?;
+                    audit(&mut transaction, self.dialect, now, actor, replace_action, key, row_csv).await?;
                     outcome.replaced += 1;
                 }
                 None => outcome.inserted += 1,
             }
-            let insert = self.dialect.sql("INSERT INTO rate_rows (row_key, carrier, row_csv, content_sha256, batch_id) VALUES ({1}, {2}, {3}, {4}, {5})");
+            let insert = self.dialect.sql(&format!("INSERT INTO {table_name} (row_key, {party_column}, row_csv, content_sha256, batch_id) VALUES ({{1}}, {{2}}, {{3}}, {{4}}, {{5}})"));
             sqlx::query(&insert)
                 .bind(key.clone())
                 .bind(row.carrier.clone())
@@ -203,12 +232,12 @@ impl Ledger {
         }
         if !conflicts.is_empty() {
             return Err(StoreError::Conflict(format!(
-                "{} rate rows are stored with other terms (first: {}); import with --replace to supersede them",
+                "{} {kind} rows are stored with other terms (first: {}); import with --replace to supersede them",
                 conflicts.len(),
                 conflicts[0]
             )));
         }
-        record_batch(&mut transaction, self.dialect, &batch_id, "rates", source, rows.len(), now).await?;
+        record_batch(&mut transaction, self.dialect, &batch_id, kind, source, rows.len(), now).await?;
         transaction.commit().await?;
         Ok(outcome)
     }
@@ -353,16 +382,40 @@ impl Ledger {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<UsageRecord>, StoreError> {
-        let select = self.dialect.sql(
-            "SELECT record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, CAST(quantity AS TEXT) AS quantity, network \
-             FROM usage_records WHERE carrier = {1} AND started_at_ns >= {2} AND started_at_ns < {3} ORDER BY started_at_ns, record_id",
-        );
-        let rows = sqlx::query(&select)
-            .bind(carrier.to_owned())
-            .bind(nanoseconds(from))
-            .bind(nanoseconds(to))
-            .fetch_all(&self.pool)
-            .await?;
+        self.usage_of(Some(carrier), from, to).await
+    }
+
+    /// The usage of one carrier, or of all, that started in `[from, to)`, in a stable order
+    /// (start, then id).
+    ///
+    /// # Errors
+    /// A database error or a stored value that does not read back.
+    pub async fn usage_of(
+        &self,
+        carrier: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        let columns = "record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, CAST(quantity AS TEXT) AS quantity, network";
+        let rows = match carrier {
+            Some(carrier) => {
+                let select = self.dialect.sql(&format!(
+                    "SELECT {columns} FROM usage_records WHERE carrier = {{1}} AND started_at_ns >= {{2}} AND started_at_ns < {{3}} ORDER BY started_at_ns, record_id"
+                ));
+                sqlx::query(&select)
+                    .bind(carrier.to_owned())
+                    .bind(nanoseconds(from))
+                    .bind(nanoseconds(to))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                let select = self.dialect.sql(&format!(
+                    "SELECT {columns} FROM usage_records WHERE started_at_ns >= {{1}} AND started_at_ns < {{2}} ORDER BY started_at_ns, record_id"
+                ));
+                sqlx::query(&select).bind(nanoseconds(from)).bind(nanoseconds(to)).fetch_all(&self.pool).await?
+            }
+        };
         let mut carriers: HashMap<String, Arc<str>> = HashMap::new();
         rows.iter().map(|row| usage_from_row(row, &mut carriers)).collect()
     }
@@ -382,12 +435,38 @@ impl Ledger {
     pub async fn rates_csv(&self, carrier: &str) -> Result<String, StoreError> {
         let select = self.dialect.sql("SELECT row_csv FROM rate_rows WHERE carrier = {1} ORDER BY row_key");
         let rows: Vec<String> = sqlx::query_scalar(&select).bind(carrier.to_owned()).fetch_all(&self.pool).await?;
-        let mut text = reckon_export::rates::columns("carrier").join(",");
-        text.push('\n');
-        for row in rows {
-            text.push_str(&row);
-        }
-        Ok(text)
+        Ok(deck_csv("carrier", rows))
+    }
+
+    /// Every carrier's rate rows as `rates.csv` text (header included).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn all_rates_csv(&self) -> Result<String, StoreError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT row_csv FROM rate_rows ORDER BY row_key").fetch_all(&self.pool).await?;
+        Ok(deck_csv("carrier", rows))
+    }
+
+    /// A number that changes whenever rates or prices are imported: decks cached by the service
+    /// are read again when it moves.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn deck_epoch(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM import_batches WHERE kind IN ('rates', 'prices')")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Every customer price plan as `prices.csv` text (header included).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn prices_csv(&self) -> Result<String, StoreError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT row_csv FROM price_rows ORDER BY row_key").fetch_all(&self.pool).await?;
+        Ok(deck_csv("customer", rows))
     }
 
     /// The current version of every invoice of a carrier that has a line in `[from, to)`,
@@ -607,6 +686,32 @@ async fn insert_invoice_lines(
 }
 
 /// The row in `rates.csv` columns (several lines for a tiered row), without the header.
+/// Where deck rows of each kind are stored: `(table, party column, batch kind, audit action)`.
+#[derive(Clone, Copy)]
+enum DeckTable {
+    CarrierRates,
+    CustomerPrices,
+}
+
+impl DeckTable {
+    fn names(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            DeckTable::CarrierRates => ("rate_rows", "carrier", "rates", "replace_rate_row"),
+            DeckTable::CustomerPrices => ("price_rows", "plan", "prices", "replace_price_row"),
+        }
+    }
+}
+
+/// Stored rows (each a CSV line) under the header of their file.
+fn deck_csv(party_column: &'static str, rows: Vec<String>) -> String {
+    let mut text = reckon_export::rates::columns(party_column).join(",");
+    text.push('\n');
+    for row in rows {
+        text.push_str(&row);
+    }
+    text
+}
+
 fn rate_row_csv(row: &RateRow) -> String {
     let mut buffer = Vec::new();
     reckon_export::rates::write_rates(&mut buffer, "carrier", std::slice::from_ref(row)).expect("writing to memory");

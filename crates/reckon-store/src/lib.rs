@@ -7,6 +7,7 @@
 //! exact decimals: TEXT in SQLite, NUMERIC in PostgreSQL) live in [`Dialect`]. Every import is
 //! one transaction: a crash leaves all of it or none of it.
 
+mod alerts;
 mod dialect;
 mod disputes;
 mod error;
@@ -15,6 +16,7 @@ mod runs;
 mod service;
 mod settlements;
 
+pub use alerts::StoredAlert;
 pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputeRecord};
 pub use error::StoreError;

@@ -21,11 +21,16 @@ pub enum IngestStatus {
 impl Ledger {
     /// Stores events in one transaction and says, per event, whether it was accepted, a harmless
     /// duplicate, or a conflict with a stored event of the same id. Nothing is acknowledged
-    /// before the commit.
+    /// before the commit. `source` names where they came from (`http`, `nats`).
     ///
     /// # Errors
     /// A database error (then nothing of the batch is stored).
-    pub async fn ingest_usage(&self, records: &[UsageRecord], now: Timestamp) -> Result<Vec<IngestStatus>, StoreError> {
+    pub async fn ingest_usage(
+        &self,
+        records: &[UsageRecord],
+        source: &str,
+        now: Timestamp,
+    ) -> Result<Vec<IngestStatus>, StoreError> {
         let mut transaction = self.begin_write().await?;
         let hashes: Vec<String> = records.iter().map(usage_hash).collect();
         let batch_id = content_hash(std::iter::once("ingest").chain(hashes.iter().map(String::as_str)));
@@ -67,7 +72,7 @@ impl Ledger {
         sqlx::query(&insert)
             .bind(batch_id)
             .bind("ingest")
-            .bind("http")
+            .bind(source.to_owned())
             .bind(records.len() as i64)
             .bind(nanoseconds(now))
             .execute(&mut *transaction)
@@ -130,6 +135,37 @@ impl Ledger {
             reckon_import::rates::DeckKind::CarrierRates,
         )
         .map_err(|error| StoreError::Invalid(format!("stored rates of {carrier}: {error}")))?
+        .deck)
+    }
+
+    /// Every carrier's rate deck in one, read back from the ledger (a record is rated against
+    /// its own carrier's rows).
+    ///
+    /// # Errors
+    /// A stored deck that does not read back, or a database error.
+    pub async fn all_rate_decks(&self) -> Result<reckon_core::RateDeck, StoreError> {
+        let text = self.all_rates_csv().await?;
+        Ok(reckon_import::rates::load_deck_from_text(
+            std::path::Path::new("ledger rates"),
+            text,
+            reckon_import::rates::DeckKind::CarrierRates,
+        )
+        .map_err(|error| StoreError::Invalid(format!("stored rates: {error}")))?
+        .deck)
+    }
+
+    /// Every customer price plan, read back from the ledger (empty when none was imported).
+    ///
+    /// # Errors
+    /// A stored plan that does not read back, or a database error.
+    pub async fn price_deck(&self) -> Result<reckon_core::RateDeck, StoreError> {
+        let text = self.prices_csv().await?;
+        Ok(reckon_import::rates::load_deck_from_text(
+            std::path::Path::new("ledger prices"),
+            text,
+            reckon_import::rates::DeckKind::CustomerPrices,
+        )
+        .map_err(|error| StoreError::Invalid(format!("stored price plans: {error}")))?
         .deck)
     }
 }

@@ -106,6 +106,20 @@ fn unknown_service() {
 }
 
 #[test]
+fn lines_are_counted_right_in_crlf_files() {
+    // Windows line endings (Excel's CSV): the csv crate alone would say line 2 here
+    // (rust-csv issue #395); the reader corrects it. Ragged rows too.
+    let usage = replace_line(USAGE, 3, "u2,fax,acme,R2,c1,2026-03-02T11:00:00Z,,+447700000001,1");
+    let usage = String::from_utf8(usage).unwrap().replace('\n', "\r\n");
+    let stderr = Case::new("usage.csv", usage.as_bytes()).fails();
+    assert_mentions(&stderr, &["usage.csv:3:2: column \"service\""]);
+    let invoice = replace_line(INVOICE, 3, "acme,INV1,2,R2,sms,2026-03-02T11:00:00Z,447700000001,1,0.0310,0,031,USD");
+    let invoice = String::from_utf8(invoice).unwrap().replace('\n', "\r\n");
+    let stderr = Case::new("invoice.csv", invoice.as_bytes()).fails();
+    assert_mentions(&stderr, &["invoice.csv:3", "fields"]);
+}
+
+#[test]
 fn bad_timestamp() {
     let usage = replace_line(USAGE, 3, "u2,sms,acme,R2,c1,2026-03-02 11:00:00,,+447700000001,1");
     let stderr = Case::new("usage.csv", &usage).fails();

@@ -1,0 +1,60 @@
+//! The carriers' decks and the customers' price plans, read from the ledger once and again only
+//! when an import changed them (the ledger's deck epoch moved), so rating on arrival costs one
+//! small query instead of reading every rate row per request.
+
+use reckon_core::margin::{record_margin, RecordMargin};
+use reckon_core::network::NetworkMap;
+use reckon_core::rating::{rate_all, Party, Rating};
+use reckon_core::{FxTable, RateDeck, UsageRecord};
+use reckon_store::{Ledger, StoreError};
+use std::sync::Arc;
+
+/// Every carrier's deck in one (a record is rated against its carrier's rows) and every plan.
+#[derive(Debug, Default)]
+pub struct Decks {
+    pub carriers: RateDeck,
+    pub prices: RateDeck,
+}
+
+#[derive(Debug, Default)]
+pub struct DeckCache {
+    current: tokio::sync::Mutex<Option<(i64, Arc<Decks>)>>,
+}
+
+impl DeckCache {
+    /// The decks as the ledger holds them now.
+    ///
+    /// # Errors
+    /// A database error or a stored deck that does not read back.
+    pub async fn get(&self, ledger: &Ledger) -> Result<Arc<Decks>, StoreError> {
+        let epoch = ledger.deck_epoch().await?;
+        let mut current = self.current.lock().await;
+        if let Some((cached_epoch, decks)) = current.as_ref() {
+            if *cached_epoch == epoch {
+                return Ok(decks.clone());
+            }
+        }
+        let decks = Arc::new(Decks { carriers: ledger.all_rate_decks().await?, prices: ledger.price_deck().await? });
+        *current = Some((epoch, decks.clone()));
+        Ok(decks)
+    }
+}
+
+/// Records rated on both sides, with their margins: what `reckon rate` writes per record.
+pub struct RatedRecords {
+    pub costs: Vec<Option<Rating>>,
+    pub prices: Vec<Option<Rating>>,
+    pub margins: Vec<RecordMargin>,
+}
+
+/// Rates records against the carriers' decks and the price plans, as `reckon rate` does.
+pub fn rate_records(decks: &Decks, records: &[UsageRecord], networks: &NetworkMap, fx: &FxTable) -> RatedRecords {
+    let costs = rate_all(&decks.carriers, records, Party::Carrier, networks);
+    let prices = rate_all(&decks.prices, records, Party::Customer, networks);
+    let margins = records
+        .iter()
+        .zip(costs.iter().zip(&prices))
+        .map(|(record, (cost, price))| record_margin(record, cost.as_ref(), price.as_ref(), fx))
+        .collect();
+    RatedRecords { costs, prices, margins }
+}

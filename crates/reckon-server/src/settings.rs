@@ -1,0 +1,46 @@
+//! What the service is started with besides the ledger: the reference data a reconciliation and
+//! a margin need (FX rates, number-to-network table, tolerances and contracts), alert rules and
+//! where alerts go. Loaded by `reckon serve` from the same files and flags as the CLI commands.
+
+use reckon_core::alert::AlertRule;
+use reckon_core::network::NetworkMap;
+use reckon_core::{FxTable, ReconcileConfig};
+use std::time::Duration;
+
+/// The service's settings.
+#[derive(Debug, Default)]
+pub struct ServiceSettings {
+    /// FX rates for margins and reconciliations.
+    pub fx: FxTable,
+    /// Number-to-network table for rates priced per network.
+    pub networks: NetworkMap,
+    /// Tolerances, contracts and report currency of reconciliations run by the service.
+    pub reconcile: ReconcileConfig,
+    pub alerts: AlertSettings,
+}
+
+/// Alert rules and their delivery.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    pub rules: Vec<AlertRule>,
+    /// `http://` URL alerts are POSTed to as JSON (they always go to the log).
+    pub webhook: Option<String>,
+    /// How often months with new usage are checked against the rules.
+    pub check_interval: Duration,
+    /// Attempts to deliver an alert before giving up (each recorded in the ledger).
+    pub webhook_attempts: u32,
+    /// Wait before the first retry; doubled after each failure, at most a minute.
+    pub webhook_backoff: Duration,
+}
+
+impl Default for AlertSettings {
+    fn default() -> AlertSettings {
+        AlertSettings {
+            rules: Vec::new(),
+            webhook: None,
+            check_interval: Duration::from_secs(5),
+            webhook_attempts: 8,
+            webhook_backoff: Duration::from_millis(500),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Alerts raised by the service, once per rule, subject and period, and every attempt to
+//! deliver them (append-only).
+
+use crate::dialect::{instant, nanoseconds};
+use crate::{content_hash, Ledger, StoreError};
+use reckon_core::alert::Alert;
+use reckon_core::Timestamp;
+use sqlx::Row;
+
+/// An alert as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAlert {
+    pub alert_id: String,
+    pub rule: String,
+    pub subject: String,
+    pub period: String,
+    pub message: String,
+    pub raised_at: Timestamp,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// Whether an attempt succeeded.
+    pub delivered: bool,
+}
+
+impl Ledger {
+    /// Records an alert unless the same rule already fired for the same subject and period.
+    /// Returns its id when it is new (it should then be delivered), `None` when it fired before.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn raise_alert(&self, alert: &Alert, now: Timestamp) -> Result<Option<String>, StoreError> {
+        let alert_id = content_hash([alert.rule.as_str(), &alert.subject, &alert.period]);
+        let insert = self.dialect.sql(
+            "INSERT INTO alerts (alert_id, rule, subject, period, message, raised_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}, {6}) ON CONFLICT (alert_id) DO NOTHING",
+        );
+        let inserted = sqlx::query(&insert)
+            .bind(alert_id.clone())
+            .bind(alert.rule.clone())
+            .bind(alert.subject.clone())
+            .bind(alert.period.clone())
+            .bind(alert.message.clone())
+            .bind(nanoseconds(now))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok((inserted == 1).then_some(alert_id))
+    }
+
+    /// Appends one delivery attempt of an alert: `delivered`, or `failed: reason`.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn record_alert_delivery(
+        &self,
+        alert_id: &str,
+        attempt: i64,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let insert = self.dialect.sql(
+            "INSERT INTO alert_deliveries (alert_id, attempt, at_ns, outcome) VALUES ({1}, {2}, {3}, {4}) ON CONFLICT (alert_id, attempt) DO NOTHING",
+        );
+        sqlx::query(&insert)
+            .bind(alert_id.to_owned())
+            .bind(attempt)
+            .bind(nanoseconds(now))
+            .bind(outcome.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every alert, newest first, with its delivery state.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn alerts(&self) -> Result<Vec<StoredAlert>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.alert_id, a.rule, a.subject, a.period, a.message, a.raised_at_ns, \
+             (SELECT COUNT(*) FROM alert_deliveries d WHERE d.alert_id = a.alert_id) AS attempts, \
+             (SELECT COUNT(*) FROM alert_deliveries d WHERE d.alert_id = a.alert_id AND d.outcome = 'delivered') AS delivered \
+             FROM alerts a ORDER BY a.raised_at_ns DESC, a.alert_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredAlert {
+                    alert_id: row.try_get("alert_id")?,
+                    rule: row.try_get("rule")?,
+                    subject: row.try_get("subject")?,
+                    period: row.try_get("period")?,
+                    message: row.try_get("message")?,
+                    raised_at: instant(row, "raised_at_ns")?,
+                    attempts: row.try_get("attempts")?,
+                    delivered: row.try_get::<i64, _>("delivered")? > 0,
+                })
+            })
+            .collect()
+    }
+}
