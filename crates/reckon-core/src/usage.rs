@@ -29,3 +29,19 @@ pub struct UsageRecord {
     /// The mobile network (MCC-MNC) the destination belongs to, when the platform knows it.
     pub network: Option<NetworkId>,
 }
+
+/// When usage and billed traffic may have started: 1970 to 2200. Outside that a timestamp is a
+/// data error (a mistyped year), and the ledger keeps instants as 64-bit nanoseconds.
+pub const USAGE_INSTANTS: std::ops::Range<Timestamp> = Timestamp::UNIX_EPOCH..Timestamp::constant(7_258_118_400, 0); // 2200-01-01T00:00:00Z
+
+/// Checks that a usage or invoice line instant is plausible.
+///
+/// # Errors
+/// What is wrong, for the message of the field.
+pub fn check_usage_instant(instant: Timestamp) -> Result<Timestamp, &'static str> {
+    if USAGE_INSTANTS.contains(&instant) {
+        Ok(instant)
+    } else {
+        Err("a time between 1970 and 2200")
+    }
+}

@@ -40,6 +40,13 @@ impl Row<'_> {
         self.parse_timestamp(column, value)
     }
 
+    /// When traffic started: a timestamp between 1970 and 2200.
+    pub fn usage_timestamp(&self, column: Option<usize>) -> Result<Timestamp, ImportError> {
+        let value = self.required(column)?;
+        let instant = self.parse_timestamp(column, value)?;
+        reckon_core::usage::check_usage_instant(instant).map_err(|expected| self.invalid(column, value, expected))
+    }
+
     pub fn optional_timestamp(&self, column: Option<usize>) -> Result<Option<Timestamp>, ImportError> {
         self.get(column).map(|value| self.parse_timestamp(column, value)).transpose()
     }

@@ -172,7 +172,7 @@ fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 12], names: &mut Names) -
         line_id: row.id(line_id)?,
         carrier_ref: row.optional_id(carrier_ref),
         service: row.service(service)?,
-        started_at: row.timestamp(started_at)?,
+        started_at: row.usage_timestamp(started_at)?,
         destination: row.destination(destination)?,
         quantity: row.decimal(quantity)?,
         rate: row.optional_decimal(rate)?,

@@ -60,7 +60,7 @@ pub fn load_usage(
                 carrier: row.name(carrier, &mut names)?,
                 carrier_ref: row.optional_id(carrier_ref),
                 customer: row.optional_name(customer, &mut names),
-                started_at: row.timestamp(started_at)?,
+                started_at: row.usage_timestamp(started_at)?,
                 origin: row.optional_destination(origin)?,
                 destination: row.destination(destination)?,
                 quantity: row.non_negative_decimal(quantity)?,

@@ -23,11 +23,14 @@ pub struct AccrualQuery {
     /// Only this customer's events.
     customer: Option<String>,
     /// Start of the range, inclusive (RFC 3339).
+    #[param(format = DateTime, example = "2026-03-01T00:00:00Z")]
     from: String,
     /// End of the range, exclusive (RFC 3339).
+    #[param(format = DateTime, example = "2026-04-01T00:00:00Z")]
     to: String,
     /// day (UTC), destination (the carrier row's name, else its prefix), service, customer or
     /// carrier; default day.
+    #[param(pattern = r"^(day|destination|service|customer|carrier)$")]
     group_by: Option<String>,
 }
 

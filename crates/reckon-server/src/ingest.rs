@@ -22,17 +22,20 @@ pub struct UsageEvent {
     /// Unique forever: a repeat is a duplicate, or a conflict when its content differs.
     record_id: String,
     /// voice, video, sms, mms, email or data.
+    #[schema(pattern = r"^(voice|video|sms|mms|email|data)$", example = "voice")]
     service: String,
     carrier: String,
     carrier_ref: Option<String>,
     customer: Option<String>,
     /// RFC 3339 with an offset.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-02T10:00:00Z")]
     started_at: String,
     origin: Option<String>,
     /// E.164 digits, `+` optional.
+    #[schema(pattern = r"^\+?[0-9]{1,15}$", example = "+442071234567")]
     destination: String,
     /// Seconds, messages or bytes, >= 0.
+    #[schema(pattern = r"^[0-9]+(\.[0-9]+)?$", example = "61.4")]
     quantity: String,
     /// MCC-MNC, for rates priced per network.
     network: Option<String>,
@@ -353,9 +356,12 @@ pub(crate) fn parse_event(index: usize, event: &Value) -> Result<UsageRecord, St
         carrier: required("carrier")?.into(),
         carrier_ref: text("carrier_ref")?.map(CompactString::from),
         customer: text("customer")?.map(Into::into),
-        started_at: Timestamp::from_str(&started_text).map_err(|_| {
-            fail("started_at", &format!("{started_text:?} is not an RFC 3339 timestamp with an offset"))
-        })?,
+        started_at: Timestamp::from_str(&started_text)
+            .map_err(|_| fail("started_at", &format!("{started_text:?} is not an RFC 3339 timestamp with an offset")))
+            .and_then(|instant| {
+                reckon_core::usage::check_usage_instant(instant)
+                    .map_err(|expected| fail("started_at", &format!("{started_text:?} is not {expected}")))
+            })?,
         origin: text("origin")?
             .map(|origin| Destination::parse(&origin).map_err(|error| fail("origin", &error.to_string())))
             .transpose()?,

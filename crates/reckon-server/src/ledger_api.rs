@@ -209,8 +209,12 @@ fn run_view(run: &StoredRun, carrier: &str, period: Month) -> RunView {
 
 #[derive(Deserialize, IntoParams, ToSchema)]
 pub struct CarrierPeriod {
+    #[schema(example = "borealis")]
+    #[param(example = "borealis")]
     pub carrier: String,
     /// YYYY-MM.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")]
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")]
     pub period: String,
 }
 
@@ -278,6 +282,7 @@ pub async fn post_run(
 #[derive(Deserialize, IntoParams)]
 pub struct FormatQuery {
     /// json (default) or csv (`discrepancies.csv`).
+    #[param(pattern = r"^(json|csv)$")]
     format: Option<String>,
 }
 
@@ -347,6 +352,7 @@ pub async fn get_discrepancies(
 #[derive(Deserialize, ToSchema)]
 pub struct OpenDisputes {
     /// Only overbilled lines whose difference is above this amount (default 0).
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", example = "0.001")]
     pub threshold: Option<String>,
 }
 
@@ -529,6 +535,7 @@ pub async fn get_dispute(
 #[derive(Deserialize, ToSchema)]
 pub struct DisputeStep {
     /// submit, accept, reject or close (accept with credits: a partial acceptance).
+    #[schema(pattern = r"^(submit|accept|reject|close)$", example = "submit")]
     pub action: String,
     /// Why, recorded in the history.
     pub reason: Option<String>,
@@ -618,8 +625,10 @@ pub async fn get_evidence(
 
 #[derive(Deserialize, ToSchema)]
 pub struct SettleRequest {
+    #[schema(example = "borealis")]
     pub carrier: String,
     /// YYYY-MM.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")]
     pub period: String,
     /// Supersede the stored statement when the figures changed.
     pub correct: Option<bool>,
@@ -714,7 +723,10 @@ async fn latest_statement(
     get,
     path = "/v1/settlements/{carrier}/{period}",
     tag = "settlements",
-    params(("carrier" = String, Path), ("period" = String, Path, description = "YYYY-MM")),
+    params(
+        ("carrier" = String, Path, example = "borealis"),
+        ("period" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")
+    ),
     responses(
         (status = 200, description = "The statement", body = StatementView),
         (status = 400, description = "A bad period", body = Error),
@@ -738,7 +750,10 @@ pub async fn get_settlement(
     get,
     path = "/v1/settlements/{carrier}/{period}/journal",
     tag = "settlements",
-    params(("carrier" = String, Path), ("period" = String, Path, description = "YYYY-MM")),
+    params(
+        ("carrier" = String, Path, example = "borealis"),
+        ("period" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")
+    ),
     responses(
         (status = 200, description = "journal.csv", body = String, content_type = "text/csv"),
         (status = 400, description = "A bad period", body = Error),

@@ -113,8 +113,12 @@ pub(crate) fn instant(row: &AnyRow, column: &'static str) -> Result<Timestamp, S
     })
 }
 
+/// An instant as stored: nanoseconds since the epoch. Stored instants are checked at import
+/// (1970 to 2200); a query bound beyond the 64-bit range (1677 to 2262) is clamped to it, which
+/// selects the same rows.
 pub(crate) fn nanoseconds(instant: Timestamp) -> i64 {
-    i64::try_from(instant.as_nanosecond()).expect("instants between 1677 and 2262")
+    let nanoseconds = instant.as_nanosecond();
+    i64::try_from(nanoseconds).unwrap_or(if nanoseconds < 0 { i64::MIN } else { i64::MAX })
 }
 
 #[cfg(test)]

@@ -124,6 +124,10 @@ fn bad_timestamp() {
     let usage = replace_line(USAGE, 3, "u2,sms,acme,R2,c1,2026-03-02 11:00:00,,+447700000001,1");
     let stderr = Case::new("usage.csv", &usage).fails();
     assert_mentions(&stderr, &["usage.csv:3:6: column \"started_at\"", "RFC 3339", "with an offset"]);
+    // A mistyped year: out of any plausible range (and of the ledger's 64-bit nanoseconds).
+    let usage = replace_line(USAGE, 3, "u2,sms,acme,R2,c1,2263-03-02T11:00:00Z,,+447700000001,1");
+    let stderr = Case::new("usage.csv", &usage).fails();
+    assert_mentions(&stderr, &["usage.csv:3:6: column \"started_at\"", "a time between 1970 and 2200"]);
 }
 
 #[test]

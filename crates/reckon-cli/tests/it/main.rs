@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod ledger;
+mod nats;
 mod rating;
 mod reconcile;
 mod serve;

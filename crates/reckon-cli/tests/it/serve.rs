@@ -24,7 +24,7 @@ fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &str
     (status, body)
 }
 
-fn event(id: &str, destination: &str, at: &str, quantity: &str) -> String {
+pub fn event(id: &str, destination: &str, at: &str, quantity: &str) -> String {
     format!(
         r#"{{"record_id":"{id}","service":"voice","carrier":"acme","started_at":"{at}","destination":"{destination}","quantity":"{quantity}"}}"#
     )
@@ -123,6 +123,22 @@ fn serve_ingests_rates_and_refuses_what_it_should() {
             r#"{"record_id":"x","service":"voice","carrier":"acme","started_at":"2026-03-02T10:00:00Z","destination":"44","quantity":1.5}"#,
         );
         assert!(body.contains("give decimals as strings"), "{backend}: {body}");
+        // A year past the ledger's range is a rejected field, not a dropped connection.
+        let (status, body) = http(
+            &address,
+            "POST",
+            "/v1/usage",
+            Some(&writer),
+            &event("y1", "+14155550100", "2263-01-01T00:00:00Z", "1"),
+        );
+        assert!(
+            status == 200 && body.contains("field started_at") && body.contains("1970 and 2200"),
+            "{backend}: {body}"
+        );
+        // Query bounds far out are fine: nothing there.
+        let (status, _) =
+            http(&address, "GET", "/v1/accruals?from=0001-01-01T00:00:00Z&to=9999-01-01T00:00:00Z", Some(&reader), "");
+        assert_eq!(status, 200, "{backend}");
 
         // An oversized body is refused before it is read whole.
         let huge = format!("[\"{}\"]", "x".repeat(9 * 1024 * 1024));
@@ -229,7 +245,7 @@ fn start_server(url: &str) -> (std::process::Child, String) {
 }
 
 /// Starts `reckon serve` with more arguments.
-fn start_server_with(url: &str, arguments: &[&str]) -> (std::process::Child, String) {
+pub fn start_server_with(url: &str, arguments: &[&str]) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_reckon"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
         .args(arguments)
@@ -479,7 +495,7 @@ fn webhook_receiver(failures: usize) -> (String, Received) {
 }
 
 /// Waits until `done` holds, up to `seconds`.
-fn wait_for(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
+pub fn wait_for(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
     while std::time::Instant::now() < deadline {
         if done() {
