@@ -9,6 +9,8 @@ dir=$(mktemp -d)
 url=${1:-sqlite://$dir/ledger.db}
 reckon=./target/release/reckon
 $reckon import rates crates/reckon-cli/tests/fixtures/basic/rates.csv --database-url "$url" >/dev/null
+# Customer prices too, so rating on arrival prices both sides and computes the margin.
+$reckon import prices crates/reckon-cli/tests/fixtures/rating/prices.csv --database-url "$url" >/dev/null
 export TOKEN=$($reckon apikey create --scope ingest --database-url "$url")
 $reckon serve --listen 127.0.0.1:0 --database-url "$url" > "$dir/serve.out" &
 server=$!

@@ -3,8 +3,8 @@
 //! PostgreSQL by URL), does one thing in `reckon-store`, and prints what it did.
 
 use crate::args::{
-    ApikeyCreateArgs, DisputeCommand, ImportCommand, JournalArgs, LedgerArgs, ReconcileArgs, ReferenceArgs, ServeArgs,
-    SettleArgs, ToleranceArgs,
+    ApikeyCreateArgs, DisputeCommand, ImportCommand, ImportFileArgs, JournalArgs, LedgerArgs, ReconcileArgs,
+    ReferenceArgs, ServeArgs, SettleArgs, ToleranceArgs,
 };
 use crate::pipeline::{reconcile_config, write_atomically};
 use anyhow::{bail, Context};
@@ -12,6 +12,7 @@ use reckon_core::dispute::DisputeAction;
 use reckon_core::network::NetworkMap;
 use reckon_core::period::Month;
 use reckon_core::{Currency, Decimal, FxTable, Timestamp};
+use reckon_import::rates::DeckKind;
 use reckon_import::{BadRowPolicy, NoProgress};
 use reckon_store::{InvoiceOutcome, Ledger, RunInputs};
 use std::collections::BTreeMap;
@@ -81,39 +82,8 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
                     outcome.inserted, outcome.unchanged, outcome.replaced
                 )
             }
-            ImportCommand::Rates(arguments) => {
-                let deck = reckon_import::rates::load_rates(
-                    std::slice::from_ref(&arguments.file),
-                    BadRowPolicy::Fail,
-                    &mut NoProgress,
-                )?
-                .deck;
-                let ledger = open(&arguments.ledger).await?;
-                let source = arguments.file.display().to_string();
-                let outcome =
-                    ledger.import_rates(deck.rows(), &source, &arguments.ledger.actor, arguments.replace, now).await?;
-                format!(
-                    "rates {source}: {} rows stored, {} already stored unchanged, {} replaced\n",
-                    outcome.inserted, outcome.unchanged, outcome.replaced
-                )
-            }
-            ImportCommand::Prices(arguments) => {
-                let deck = reckon_import::rates::load_deck(
-                    std::slice::from_ref(&arguments.file),
-                    reckon_import::rates::DeckKind::CustomerPrices,
-                    BadRowPolicy::Fail,
-                    &mut NoProgress,
-                )?
-                .deck;
-                let ledger = open(&arguments.ledger).await?;
-                let source = arguments.file.display().to_string();
-                let outcome =
-                    ledger.import_prices(deck.rows(), &source, &arguments.ledger.actor, arguments.replace, now).await?;
-                format!(
-                    "prices {source}: {} rows stored, {} already stored unchanged, {} replaced\n",
-                    outcome.inserted, outcome.unchanged, outcome.replaced
-                )
-            }
+            ImportCommand::Rates(arguments) => import_deck(arguments, DeckKind::CarrierRates, now).await?,
+            ImportCommand::Prices(arguments) => import_deck(arguments, DeckKind::CustomerPrices, now).await?,
             ImportCommand::Invoice(arguments) => {
                 let lines = reckon_import::invoice::load_invoices(
                     std::slice::from_ref(&arguments.file),
@@ -168,6 +138,28 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
         crate::print_report(&text)?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Stores a rate deck or price plans; says what it did.
+async fn import_deck(arguments: &ImportFileArgs, kind: DeckKind, now: Timestamp) -> anyhow::Result<String> {
+    let deck = reckon_import::rates::load_deck(
+        std::slice::from_ref(&arguments.file),
+        kind,
+        BadRowPolicy::Fail,
+        &mut NoProgress,
+    )?
+    .deck;
+    let ledger = open(&arguments.ledger).await?;
+    let source = arguments.file.display().to_string();
+    let (what, actor) = (if kind == DeckKind::CarrierRates { "rates" } else { "prices" }, &arguments.ledger.actor);
+    let outcome = match kind {
+        DeckKind::CarrierRates => ledger.import_rates(deck.rows(), &source, actor, arguments.replace, now).await?,
+        DeckKind::CustomerPrices => ledger.import_prices(deck.rows(), &source, actor, arguments.replace, now).await?,
+    };
+    Ok(format!(
+        "{what} {source}: {} rows stored, {} already stored unchanged, {} replaced\n",
+        outcome.inserted, outcome.unchanged, outcome.replaced
+    ))
 }
 
 /// Runs `reckon reconcile --carrier C --period P`: from the ledger, recording the run.

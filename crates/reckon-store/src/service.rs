@@ -5,6 +5,7 @@ use crate::dialect::nanoseconds;
 use crate::imports::usage_hash;
 use crate::{content_hash, Ledger, StoreError};
 use reckon_core::{Timestamp, UsageRecord};
+use reckon_import::rates::DeckKind;
 use std::collections::HashMap;
 
 /// What became of one ingested event.
@@ -128,14 +129,7 @@ impl Ledger {
     /// # Errors
     /// A stored deck that does not read back, or a database error.
     pub async fn rate_deck(&self, carrier: &str) -> Result<reckon_core::RateDeck, StoreError> {
-        let text = self.rates_csv(carrier).await?;
-        Ok(reckon_import::rates::load_deck_from_text(
-            std::path::Path::new("ledger rates"),
-            text,
-            reckon_import::rates::DeckKind::CarrierRates,
-        )
-        .map_err(|error| StoreError::Invalid(format!("stored rates of {carrier}: {error}")))?
-        .deck)
+        deck_of(self.rates_csv(carrier).await?, DeckKind::CarrierRates, &format!("stored rates of {carrier}"))
     }
 
     /// Every carrier's rate deck in one, read back from the ledger (a record is rated against
@@ -144,14 +138,7 @@ impl Ledger {
     /// # Errors
     /// A stored deck that does not read back, or a database error.
     pub async fn all_rate_decks(&self) -> Result<reckon_core::RateDeck, StoreError> {
-        let text = self.all_rates_csv().await?;
-        Ok(reckon_import::rates::load_deck_from_text(
-            std::path::Path::new("ledger rates"),
-            text,
-            reckon_import::rates::DeckKind::CarrierRates,
-        )
-        .map_err(|error| StoreError::Invalid(format!("stored rates: {error}")))?
-        .deck)
+        deck_of(self.all_rates_csv().await?, DeckKind::CarrierRates, "stored rates")
     }
 
     /// Every customer price plan, read back from the ledger (empty when none was imported).
@@ -159,13 +146,13 @@ impl Ledger {
     /// # Errors
     /// A stored plan that does not read back, or a database error.
     pub async fn price_deck(&self) -> Result<reckon_core::RateDeck, StoreError> {
-        let text = self.prices_csv().await?;
-        Ok(reckon_import::rates::load_deck_from_text(
-            std::path::Path::new("ledger prices"),
-            text,
-            reckon_import::rates::DeckKind::CustomerPrices,
-        )
-        .map_err(|error| StoreError::Invalid(format!("stored price plans: {error}")))?
-        .deck)
+        deck_of(self.prices_csv().await?, DeckKind::CustomerPrices, "stored price plans")
     }
+}
+
+/// Reads stored deck rows back with the file parser (what they were checked with on import).
+fn deck_of(text: String, kind: DeckKind, what: &str) -> Result<reckon_core::RateDeck, StoreError> {
+    Ok(reckon_import::rates::load_deck_from_text(std::path::Path::new(what), text, kind)
+        .map_err(|error| StoreError::Invalid(format!("{what}: {error}")))?
+        .deck)
 }

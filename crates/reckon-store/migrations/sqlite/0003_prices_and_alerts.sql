@@ -8,6 +8,10 @@ CREATE TABLE price_rows (
     batch_id TEXT NOT NULL
 );
 
+-- The service reads the deck epoch (how many rate and price imports there were) per request:
+-- an index keeps that count off the ever-growing ingest batches.
+CREATE INDEX import_batches_by_kind ON import_batches (kind);
+
 -- Alerts raised by the service: one row per rule, subject and period, so a condition fires once
 -- per period, across restarts too. Delivery attempts are appended to alert_deliveries.
 CREATE TABLE alerts (
