@@ -4,6 +4,7 @@
 //! one per rule, subject and period, so a condition fires once per period, not once per event.
 
 use crate::margin::RecordMargin;
+use crate::money::{round, RoundMode};
 use crate::rating::Rating;
 use crate::{Currency, RateDeck, UsageRecord};
 use rust_decimal::Decimal;
@@ -181,12 +182,15 @@ impl MonthFigures {
     }
 }
 
-/// Percentage `part / whole * 100`; `None` for an empty whole.
+/// Percentage `part / whole * 100` to 4 places (a figure for people, not money); `None` for an
+/// empty whole.
 fn percent(part: Decimal, whole: Decimal) -> Option<Decimal> {
     if whole.is_zero() {
         None
     } else {
-        part.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(whole).map(|share| share.round_dp(4).normalize())
+        part.checked_mul(Decimal::ONE_HUNDRED)?
+            .checked_div(whole)
+            .map(|share| round(share, 4, RoundMode::HalfAwayFromZero).normalize())
     }
 }
 
