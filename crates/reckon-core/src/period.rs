@@ -36,6 +36,15 @@ impl Month {
         Date::new(year, month, 1).map_err(|_| MonthError)?;
         Ok(Month { year, month })
     }
+
+    /// The month's instants: from its first midnight (UTC), inclusive, to the next month's,
+    /// exclusive. `None` only for 9999-12, whose end no instant can hold.
+    pub fn bounds(self) -> Option<(Timestamp, Timestamp)> {
+        let start = Date::new(self.year, self.month, 1).ok()?;
+        let end = start.checked_add(jiff::Span::new().months(1)).ok()?;
+        let instant = |date: Date| date.to_zoned(TimeZone::UTC).ok().map(|zoned| zoned.timestamp());
+        Some((instant(start)?, instant(end)?))
+    }
 }
 
 impl fmt::Display for Month {
@@ -55,5 +64,14 @@ mod tests {
         assert_eq!(Month::parse("2026-03").unwrap().to_string(), "2026-03");
         assert_eq!(Month::parse("2026-13"), Err(MonthError));
         assert_eq!(Month::parse("26-03"), Err(MonthError));
+    }
+
+    #[test]
+    fn bounds_run_from_midnight_to_the_next_month() {
+        let bounds =
+            |text: &str| Month::parse(text).unwrap().bounds().map(|(start, end)| (start.to_string(), end.to_string()));
+        assert_eq!(bounds("2026-03"), Some(("2026-03-01T00:00:00Z".into(), "2026-04-01T00:00:00Z".into())));
+        assert_eq!(bounds("2026-12"), Some(("2026-12-01T00:00:00Z".into(), "2027-01-01T00:00:00Z".into())));
+        assert_eq!(bounds("9999-12"), None);
     }
 }

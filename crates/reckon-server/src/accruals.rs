@@ -196,16 +196,10 @@ struct Sums {
 
 /// `[from, to)` widened to whole UTC months.
 pub(crate) fn whole_months(from: Timestamp, to: Timestamp) -> Result<(Timestamp, Timestamp), ApiError> {
-    let utc = jiff::tz::TimeZone::UTC;
-    let month_start = |instant: Timestamp| -> Result<Timestamp, jiff::Error> {
-        let date = instant.to_zoned(utc.clone()).date();
-        Ok(jiff::civil::date(date.year(), date.month(), 1).to_zoned(utc.clone())?.timestamp())
-    };
+    use reckon_core::period::Month;
     let last = to.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap_or(to).max(from);
-    let start = month_start(from).map_err(|error| ApiError::BadRequest(format!("from: {error}")))?;
-    let end = month_start(last)
-        .and_then(|start| start.to_zoned(utc.clone()).checked_add(jiff::Span::new().months(1)))
-        .map(|end| end.timestamp())
-        .map_err(|error| ApiError::BadRequest(format!("to: {error}")))?;
+    let (start, _) =
+        Month::of(from).bounds().ok_or_else(|| ApiError::BadRequest("from: past the last month".into()))?;
+    let (_, end) = Month::of(last).bounds().ok_or_else(|| ApiError::BadRequest("to: past the last month".into()))?;
     Ok((start, end))
 }

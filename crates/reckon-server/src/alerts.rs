@@ -101,11 +101,8 @@ pub async fn check_months(state: AppState) {
 }
 
 async fn check_month(state: &AppState, month: Month) -> Result<(), StoreError> {
-    let start = jiff::civil::date(month.year, month.month, 1)
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_err(|error| StoreError::Invalid(error.to_string()))?;
-    let end = start.checked_add(jiff::Span::new().months(1)).map_err(|error| StoreError::Invalid(error.to_string()))?;
-    let usage = state.ledger.usage_of(None, start.timestamp(), end.timestamp()).await?;
+    let (start, end) = month.bounds().ok_or_else(|| StoreError::Invalid(format!("{month}: past the last month")))?;
+    let usage = state.ledger.usage_of(None, start, end).await?;
     let decks = state.decks.get(&state.ledger).await?;
     let rated = crate::decks::rate_records(&decks, &usage, &state.settings.networks, &state.settings.fx);
     let mut figures = MonthFigures::default();

@@ -14,7 +14,6 @@ use reckon_core::{
 };
 use sqlx::Row;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 /// The scope of a run.
@@ -45,16 +44,13 @@ fn usage_window(period: Month) -> Result<(Timestamp, Timestamp), StoreError> {
 
 /// The month's bounds widened by `margin_days` on each side.
 pub(crate) fn usage_window_for(period: Month, margin_days: i64) -> Result<(Timestamp, Timestamp), StoreError> {
-    let start = jiff::civil::date(period.year, period.month, 1);
-    let end = start.checked_add(jiff::Span::new().months(1)).map_err(|error| StoreError::Invalid(error.to_string()))?;
-    let utc = |date: jiff::civil::Date, days: i64| -> Result<Timestamp, StoreError> {
-        let instant =
-            date.to_zoned(jiff::tz::TimeZone::UTC).map_err(|error| StoreError::Invalid(error.to_string()))?.timestamp();
+    let (start, end) = period.bounds().ok_or_else(|| StoreError::Invalid(format!("{period}: past the last month")))?;
+    let widen = |instant: Timestamp, days: i64| {
         instant
             .checked_add(jiff::SignedDuration::from_hours(24 * days))
             .map_err(|error| StoreError::Invalid(error.to_string()))
     };
-    Ok((utc(start, -margin_days)?, utc(end, margin_days)?))
+    Ok((widen(start, -margin_days)?, widen(end, margin_days)?))
 }
 
 impl Ledger {
@@ -67,13 +63,11 @@ impl Ledger {
         let usage = self.usage_between(inputs.carrier, from, to).await?;
         let lines = self.invoice_lines_between(inputs.carrier, from, to).await?;
         let deck_text = self.rates_csv(inputs.carrier).await?;
-        let deck = reckon_import::rates::load_deck_from_text(
-            Path::new("ledger rates"),
+        let deck = crate::service::deck_of(
             deck_text.clone(),
             reckon_import::rates::DeckKind::CarrierRates,
-        )
-        .map_err(|error| StoreError::Invalid(format!("stored rates of {}: {error}", inputs.carrier)))?
-        .deck;
+            &format!("stored rates of {}", inputs.carrier),
+        )?;
         let versions = self.invoice_versions(inputs.carrier).await?;
         let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
         let fingerprint = format!(

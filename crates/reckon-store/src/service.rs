@@ -124,14 +124,6 @@ impl Ledger {
             .map(|(_, scopes)| scopes.split(',').map(str::to_owned).collect()))
     }
 
-    /// The rate deck of a carrier, read back from the ledger.
-    ///
-    /// # Errors
-    /// A stored deck that does not read back, or a database error.
-    pub async fn rate_deck(&self, carrier: &str) -> Result<reckon_core::RateDeck, StoreError> {
-        deck_of(self.rates_csv(carrier).await?, DeckKind::CarrierRates, &format!("stored rates of {carrier}"))
-    }
-
     /// Every carrier's rate deck in one, read back from the ledger (a record is rated against
     /// its own carrier's rows).
     ///
@@ -151,7 +143,7 @@ impl Ledger {
 }
 
 /// Reads stored deck rows back with the file parser (what they were checked with on import).
-fn deck_of(text: String, kind: DeckKind, what: &str) -> Result<reckon_core::RateDeck, StoreError> {
+pub(crate) fn deck_of(text: String, kind: DeckKind, what: &str) -> Result<reckon_core::RateDeck, StoreError> {
     Ok(reckon_import::rates::load_deck_from_text(std::path::Path::new(what), text, kind)
         .map_err(|error| StoreError::Invalid(format!("{what}: {error}")))?
         .deck)
