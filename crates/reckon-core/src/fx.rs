@@ -30,6 +30,30 @@ pub enum FxError {
     NotPositive,
     #[error("{currency} has two different rates on {date}")]
     Conflicting { currency: Currency, date: Date },
+    #[error("converting {amount} {from} to {to} exceeds the largest representable amount")]
+    Overflow { amount: Decimal, from: Currency, to: Currency },
+}
+
+/// Currencies replaced by the euro: from the adoption date on, a currency converts at its
+/// irrevocable rate (units per EUR), never at its last (stale) fixing. The data contract lists them.
+const EURO_ADOPTIONS: [(&str, Date, &str); 9] = [
+    ("SIT", jiff::civil::date(2007, 1, 1), "239.640"),
+    ("CYP", jiff::civil::date(2008, 1, 1), "0.585274"),
+    ("MTL", jiff::civil::date(2008, 1, 1), "0.429300"),
+    ("SKK", jiff::civil::date(2009, 1, 1), "30.1260"),
+    ("EEK", jiff::civil::date(2011, 1, 1), "15.6466"),
+    ("LVL", jiff::civil::date(2014, 1, 1), "0.702804"),
+    ("LTL", jiff::civil::date(2015, 1, 1), "3.45280"),
+    ("HRK", jiff::civil::date(2023, 1, 1), "7.53450"),
+    ("BGN", jiff::civil::date(2026, 1, 1), "1.95583"),
+];
+
+/// The irrevocable rate of a currency replaced by the euro, when `date` is on or after its adoption.
+fn irrevocable_per_eur(currency: Currency, date: Date) -> Option<Decimal> {
+    EURO_ADOPTIONS
+        .iter()
+        .find(|(code, adopted, _)| currency.as_str() == *code && date >= *adopted)
+        .map(|(_, _, rate)| rate.parse().expect("the irrevocable rates are decimal literals"))
 }
 
 impl FxTable {
@@ -70,10 +94,14 @@ impl FxTable {
     /// Units of `currency` one EUR buys on `date`: the rate of the latest date on or before it.
     ///
     /// # Errors
-    /// When the currency has no rates, none on or before `date`, or only a stale one.
+    /// When the currency has no rates, none on or before `date`, or only a stale one. A currency
+    /// replaced by the euro needs no rate from its adoption date on (its irrevocable rate applies).
     pub fn per_eur(&self, currency: Currency, date: Date) -> Result<Decimal, FxError> {
         if currency == Currency::EUR {
             return Ok(Decimal::ONE);
+        }
+        if let Some(rate) = irrevocable_per_eur(currency, date) {
+            return Ok(rate);
         }
         let series = self.rates.get(&currency).ok_or(FxError::UnknownCurrency { currency })?;
         let after = series.partition_point(|(day, _)| *day <= date);
@@ -92,7 +120,7 @@ impl FxTable {
     /// rounding: the caller rounds where the contract says).
     ///
     /// # Errors
-    /// When either currency has no usable rate for the date.
+    /// When either currency has no usable rate for the date, or the result exceeds `Decimal`.
     ///
     /// # Properties
     /// Converting a sum equals summing the conversions (up to the last of 28 significant digits).
@@ -103,7 +131,11 @@ impl FxTable {
         let from_per_eur = self.per_eur(from, date)?;
         let to_per_eur = self.per_eur(to, date)?;
         // amount / from_per_eur is the amount in EUR; multiplying first keeps more digits.
-        Ok(amount * to_per_eur / from_per_eur)
+        amount.checked_mul(to_per_eur).and_then(|scaled| scaled.checked_div(from_per_eur)).ok_or(FxError::Overflow {
+            amount,
+            from,
+            to,
+        })
     }
 }
 
@@ -167,6 +199,40 @@ mod tests {
         assert!(table.per_eur(currency("USD"), date(2026, 3, 13)).is_ok());
         // 2026-03-14 is 8 days after: stale.
         assert!(matches!(table.per_eur(currency("USD"), date(2026, 3, 14)), Err(FxError::Stale { .. })));
+    }
+
+    #[test]
+    fn euro_adoptions_convert_at_their_irrevocable_rate() {
+        let mut table = FxTable::new();
+        table.set_staleness_days_max(Some(7));
+        // HRK's last ECB fixing was 7.5365 (2022-12-30); from 2023-01-01 the irrevocable 7.53450
+        // applies: 250 HRK on 2023-01-05 = 250 / 7.5345 = 33.18070210365651336186873714 EUR.
+        table.insert(date(2022, 12, 30), currency("HRK"), d("7.5365")).unwrap();
+        let euros = table.convert(d("250"), currency("HRK"), Currency::EUR, date(2023, 1, 5)).unwrap();
+        assert_eq!(euros.round_dp(6), d("33.180702"));
+        // Before the adoption date the dated rate applies: 250 / 7.5365 = 33.171896...
+        let euros = table.convert(d("250"), currency("HRK"), Currency::EUR, date(2022, 12, 30)).unwrap();
+        assert_eq!(euros.round_dp(6), d("33.171897"));
+        // BGN after 2026-01-07 is never stale: 195.583 BGN = 100 EUR, with no BGN row at all.
+        let euros = table.convert(d("195.583"), currency("BGN"), Currency::EUR, date(2026, 3, 9)).unwrap();
+        assert_eq!(euros, d("100"));
+        // BGN before 2026 with no rate is still an error, never a guess.
+        assert!(table.convert(d("1"), currency("BGN"), Currency::EUR, date(2025, 12, 31)).is_err());
+        // Every listed rate parses.
+        for (code, adopted, _) in EURO_ADOPTIONS {
+            assert!(irrevocable_per_eur(currency(code), adopted).is_some(), "{code}");
+        }
+    }
+
+    #[test]
+    fn conversion_past_the_decimal_range_is_an_error_not_a_panic() {
+        let mut table = FxTable::new();
+        table.insert(date(2026, 3, 5), currency("JPY"), d("175.68")).unwrap();
+        let huge = Decimal::MAX;
+        assert!(matches!(
+            table.convert(huge, Currency::EUR, currency("JPY"), date(2026, 3, 5)),
+            Err(FxError::Overflow { .. })
+        ));
     }
 
     #[test]
