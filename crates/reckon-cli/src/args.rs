@@ -312,9 +312,16 @@ pub struct DeckUpdateArgs {
     /// When the carrier issued the new deck (RFC 3339, or a date for its midnight UTC).
     #[arg(long, value_name = "WHEN")]
     pub issued: String,
-    /// Least notice, in days, that an increase needs under the contract.
+    /// Least notice, in days, that an increase or a currency change needs under the contract.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub notice_days: u32,
+    /// contracts.csv: a carrier's `notice_days` replaces --notice-days for its rows.
+    #[arg(long, value_name = "FILE")]
+    pub contracts: Option<PathBuf>,
+    /// A change with too little notice takes effect when the notice is met (issue + notice)
+    /// instead of on the carrier's date; it is flagged either way.
+    #[arg(long)]
+    pub defer_short_notice: bool,
     /// Where to write the updated rates.csv.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -15,9 +15,19 @@ pub fn update_command(arguments: &DeckUpdateArgs) -> anyhow::Result<ExitCode> {
     let current =
         load_deck(std::slice::from_ref(&arguments.rates), DeckKind::CarrierRates, BadRowPolicy::Fail, &mut NoProgress)?;
     let entries = load_deck_entries(&arguments.deck)?;
+    let days = |days: u32| jiff::SignedDuration::from_hours(i64::from(days) * 24);
+    let contracts = match &arguments.contracts {
+        Some(path) => reckon_import::contracts::load_contracts(path)?,
+        None => Default::default(),
+    };
     let policy = UpdatePolicy {
         issued_at: parse_instant(&arguments.issued).with_context(|| format!("--issued {:?}", arguments.issued))?,
-        notice_min: jiff::SignedDuration::from_hours(i64::from(arguments.notice_days) * 24),
+        notice_min: days(arguments.notice_days),
+        notice_min_by_carrier: contracts
+            .into_iter()
+            .filter_map(|(carrier, terms)| terms.notice_days.map(|notice| (carrier, days(notice))))
+            .collect(),
+        defer_short_notice: arguments.defer_short_notice,
     };
     let update = apply_deck(current.deck.rows().to_vec(), &entries, &policy);
     // The result must itself be a valid deck before it replaces anything.

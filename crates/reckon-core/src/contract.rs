@@ -24,4 +24,7 @@ pub struct ContractTerms {
     /// The contract forbids billing in another currency than the deck's: such a line is a
     /// `currency_mismatch` even when a rate would convert it.
     pub deck_currency_only: bool,
+    /// Days of notice a price increase or currency change of the deck needs (`deck update`);
+    /// `None`: the command's default.
+    pub notice_days: Option<u32>,
 }

@@ -9,9 +9,13 @@
 //! attention is returned as [`DeckFlag`]s, above all a price increase with less notice than the
 //! contract's notice period.
 
+use crate::increments::Increments;
 use crate::rate_deck::RateRow;
+use crate::rate_deck::Tiers;
 use crate::Service;
 use jiff::{SignedDuration, Timestamp};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
 use std::fmt;
 
 /// What the carrier says an entry changes.
@@ -47,19 +51,50 @@ pub struct DeckEntry {
 }
 
 /// The contract terms an update is checked against.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct UpdatePolicy {
     /// When the carrier issued the new deck: notice is counted from here.
     pub issued_at: Timestamp,
-    /// Least notice an increase needs (contracts commonly say 7 days).
+    /// Least notice an increase or a currency change needs (contracts commonly say 7 days).
     pub notice_min: SignedDuration,
+    /// Per carrier, a notice period that replaces `notice_min` (contracts.csv `notice_days`).
+    pub notice_min_by_carrier: HashMap<String, SignedDuration>,
+    /// A change that needs notice and comes with too little takes effect only when the notice is
+    /// met (`issued_at + notice`), instead of on the carrier's date; it is flagged either way.
+    pub defer_short_notice: bool,
+}
+
+impl UpdatePolicy {
+    /// The notice a carrier's increases need.
+    pub fn notice_min_of(&self, carrier: &str) -> SignedDuration {
+        self.notice_min_by_carrier.get(carrier).copied().unwrap_or(self.notice_min)
+    }
 }
 
 /// Something in an update a person should look at.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DeckFlag {
-    /// A price goes up with less notice than the contract requires.
-    ShortNoticeIncrease { carrier: String, service: Service, prefix: String, notice_days: i64, notice_days_min: i64 },
+    /// A price goes up (some call or message could cost more) with less notice than the contract
+    /// requires; `deferred_to` is when it takes effect instead, under `defer_short_notice`.
+    ShortNoticeIncrease {
+        carrier: String,
+        service: Service,
+        prefix: String,
+        notice_days: i64,
+        notice_days_min: i64,
+        deferred_to: Option<Timestamp>,
+    },
+    /// The row's currency changes (always needs notice) with less notice than the contract requires.
+    ShortNoticeCurrencyChange {
+        carrier: String,
+        service: Service,
+        prefix: String,
+        from: crate::Currency,
+        to: crate::Currency,
+        notice_days: i64,
+        notice_days_min: i64,
+        deferred_to: Option<Timestamp>,
+    },
     /// The indicator disagrees with the prices (say `decrease` for a higher rate).
     IndicatorMismatch { carrier: String, service: Service, prefix: String, said: ChangeKind, actual: ChangeKind },
     /// `closed` (or a change) for a prefix that has no row in force.
@@ -71,10 +106,29 @@ pub enum DeckFlag {
 impl fmt::Display for DeckFlag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DeckFlag::ShortNoticeIncrease { carrier, service, prefix, notice_days, notice_days_min } => write!(
-                f,
-                "{carrier} {service} {prefix}: increase with {notice_days} days' notice, the contract requires {notice_days_min}"
-            ),
+            DeckFlag::ShortNoticeIncrease { carrier, service, prefix, notice_days, notice_days_min, deferred_to } => {
+                write!(
+                    f,
+                    "{carrier} {service} {prefix}: increase with {notice_days} days' notice, the contract requires {notice_days_min}"
+                )?;
+                write_deferral(f, *deferred_to)
+            }
+            DeckFlag::ShortNoticeCurrencyChange {
+                carrier,
+                service,
+                prefix,
+                from,
+                to,
+                notice_days,
+                notice_days_min,
+                deferred_to,
+            } => {
+                write!(
+                    f,
+                    "{carrier} {service} {prefix}: currency changes from {from} to {to} with {notice_days} days' notice, the contract requires {notice_days_min}"
+                )?;
+                write_deferral(f, *deferred_to)
+            }
             DeckFlag::IndicatorMismatch { carrier, service, prefix, said, actual } => {
                 write!(f, "{carrier} {service} {prefix}: marked {said:?} but the price change is {actual:?}")
             }
@@ -85,6 +139,13 @@ impl fmt::Display for DeckFlag {
                 write!(f, "{carrier} {service} {prefix}: in force but absent from the new deck (left unchanged)")
             }
         }
+    }
+}
+
+fn write_deferral(f: &mut fmt::Formatter<'_>, deferred_to: Option<Timestamp>) -> fmt::Result {
+    match deferred_to {
+        Some(at) => write!(f, " (deferred to {at})"),
+        None => Ok(()),
     }
 }
 
@@ -107,14 +168,14 @@ pub fn apply_deck(current: Vec<RateRow>, entries: &[DeckEntry], policy: &UpdateP
     let rows_before = rows.len();
     for entry in entries {
         let new = &entry.row;
-        let at = new.effective_from;
+        let mut at = new.effective_from;
         let in_force = rows[..rows_before].iter().position(|row| {
             same_price_point(row, new) && row.effective_from < at && row.effective_to.is_none_or(|to| at < to)
         });
-        let actual = match in_force {
-            None => ChangeKind::New,
-            Some(_) if entry.change == ChangeKind::Closed => ChangeKind::Closed,
-            Some(index) => compare(&rows[index], new),
+        let (actual, currency_change) = match in_force {
+            None => (ChangeKind::New, false),
+            Some(_) if entry.change == ChangeKind::Closed => (ChangeKind::Closed, false),
+            Some(index) => (compare(&rows[index], new), rows[index].currency != new.currency),
         };
         if in_force.is_none() && entry.change != ChangeKind::New {
             flags.push(DeckFlag::NothingInForce {
@@ -123,7 +184,9 @@ pub fn apply_deck(current: Vec<RateRow>, entries: &[DeckEntry], policy: &UpdateP
                 prefix: new.prefix.clone(),
                 change: entry.change,
             });
-        } else if actual != entry.change && entry.change != ChangeKind::Closed {
+        } else if actual != entry.change && entry.change != ChangeKind::Closed && !currency_change {
+            // Prices in two currencies cannot be ranked: a currency change needs notice whatever
+            // the indicator says, and is flagged below when it lacks it.
             flags.push(DeckFlag::IndicatorMismatch {
                 carrier: new.carrier.clone(),
                 service: new.service,
@@ -132,26 +195,49 @@ pub fn apply_deck(current: Vec<RateRow>, entries: &[DeckEntry], policy: &UpdateP
                 actual,
             });
         }
-        if actual == ChangeKind::Increase {
+        if actual == ChangeKind::Increase || currency_change {
             let notice = at.duration_since(policy.issued_at);
-            if notice < policy.notice_min {
-                flags.push(DeckFlag::ShortNoticeIncrease {
-                    carrier: new.carrier.clone(),
-                    service: new.service,
-                    prefix: new.prefix.clone(),
-                    notice_days: notice.as_secs().div_euclid(86_400),
-                    notice_days_min: policy.notice_min.as_secs().div_euclid(86_400),
+            let notice_min = policy.notice_min_of(&new.carrier);
+            if notice < notice_min {
+                let deferred_to =
+                    policy.defer_short_notice.then(|| policy.issued_at.checked_add(notice_min).ok()).flatten();
+                if let Some(deferred) = deferred_to {
+                    at = deferred;
+                }
+                let (notice_days, notice_days_min) = (whole_days(notice), whole_days(notice_min));
+                let (carrier, service, prefix) = (new.carrier.clone(), new.service, new.prefix.clone());
+                flags.push(if currency_change {
+                    let from = in_force.map_or(new.currency, |index| rows[index].currency);
+                    DeckFlag::ShortNoticeCurrencyChange {
+                        carrier,
+                        service,
+                        prefix,
+                        from,
+                        to: new.currency,
+                        notice_days,
+                        notice_days_min,
+                        deferred_to,
+                    }
+                } else {
+                    DeckFlag::ShortNoticeIncrease {
+                        carrier,
+                        service,
+                        prefix,
+                        notice_days,
+                        notice_days_min,
+                        deferred_to,
+                    }
                 });
             }
         }
-        if actual == ChangeKind::Unchanged {
+        if actual == ChangeKind::Unchanged && !currency_change {
             continue; // The row in force already says this.
         }
         if let Some(index) = in_force {
             rows[index].effective_to = Some(at);
         }
         if entry.change != ChangeKind::Closed {
-            rows.push(RateRow { effective_to: None, ..new.clone() });
+            rows.push(RateRow { effective_from: at, effective_to: None, ..new.clone() });
         }
     }
     flag_missing(&rows[..rows_before], entries, &mut flags);
@@ -165,27 +251,104 @@ fn same_price_point(row: &RateRow, new: &RateRow) -> bool {
         && row.conditions == new.conditions
 }
 
-/// What actually changed between the row in force and an entry. A higher rate, or the same rate
-/// with higher fees or coarser increments, is an increase (it needs notice).
+/// What actually changed between the row in force and an entry: an increase when some call or
+/// message could cost more under the new row (even if other terms got cheaper), a decrease when
+/// none could cost more and some could cost less, else unchanged. A currency change is not
+/// ranked here (the caller treats it as needing notice).
 fn compare(old: &RateRow, new: &RateRow) -> ChangeKind {
-    let costlier_terms = new.connect_fee > old.connect_fee
-        || new.min_charge > old.min_charge
-        || new.per_record_fee > old.per_record_fee
-        || new.increments != old.increments;
-    let same_terms = old.currency == new.currency
-        && old.rate_unit == new.rate_unit
-        && old.increments == new.increments
-        && old.connect_fee == new.connect_fee
-        && old.min_charge == new.min_charge
-        && old.per_record_fee == new.per_record_fee
-        && old.tiers == new.tiers;
-    if new.rate > old.rate || (new.rate == old.rate && costlier_terms) {
-        ChangeKind::Increase
-    } else if new.rate == old.rate && same_terms {
-        ChangeKind::Unchanged
-    } else {
-        ChangeKind::Decrease
+    let mut terms = TermChanges::default();
+    terms.note(rate_per_base_unit_order(old, new));
+    terms.note(new.connect_fee.cmp(&old.connect_fee));
+    terms.note(new.min_charge.cmp(&old.min_charge));
+    terms.note(new.per_record_fee.cmp(&old.per_record_fee));
+    terms.dearer |= !bills_at_most(new.increments, old.increments);
+    terms.cheaper |= !bills_at_most(old.increments, new.increments);
+    if old.tiers != new.tiers {
+        let (dearer, cheaper) = compare_tiers(old, new);
+        terms.dearer |= dearer;
+        terms.cheaper |= cheaper;
     }
+    if terms.dearer {
+        ChangeKind::Increase
+    } else if terms.cheaper {
+        ChangeKind::Decrease
+    } else {
+        ChangeKind::Unchanged
+    }
+}
+
+/// Whether any term of a new row is dearer, and whether any is cheaper, than the old row's.
+#[derive(Default)]
+struct TermChanges {
+    dearer: bool,
+    cheaper: bool,
+}
+
+impl TermChanges {
+    fn note(&mut self, new_against_old: std::cmp::Ordering) {
+        self.dearer |= new_against_old.is_gt();
+        self.cheaper |= new_against_old.is_lt();
+    }
+}
+
+/// `new.rate / new.rate_unit` against `old.rate / old.rate_unit`, by cross-multiplying so that
+/// no division rounds (0.012 per 60 s and 0.0002 per 1 s are the same price).
+fn rate_per_base_unit_order(old: &RateRow, new: &RateRow) -> std::cmp::Ordering {
+    price_order(old.rate, old.rate_unit, new.rate, new.rate_unit)
+}
+
+fn price_order(old_rate: Decimal, old_unit: Decimal, new_rate: Decimal, new_unit: Decimal) -> std::cmp::Ordering {
+    match (new_rate.checked_mul(old_unit), old_rate.checked_mul(new_unit)) {
+        (Some(new_scaled), Some(old_scaled)) => new_scaled.cmp(&old_scaled),
+        // Past Decimal's range (bounded inputs never get here): compare the quotients.
+        _ => (new_rate / new_unit).cmp(&(old_rate / old_unit)),
+    }
+}
+
+/// Whether `candidate` increments never bill more than `reference` for any quantity: every
+/// billing boundary of `reference` (`first + k * next`, above 0) is also one of `candidate`'s.
+/// 60/60 → 1/1 is finer (cheaper); 60/6 → 60/4 is not (a 66 s call bills 68 s instead of 66 s).
+fn bills_at_most(candidate: Increments, reference: Increments) -> bool {
+    let first_boundary = if reference.first > Decimal::ZERO { reference.first } else { reference.next };
+    let is_candidate_boundary = |boundary: Decimal| {
+        if candidate.first > Decimal::ZERO && boundary == candidate.first {
+            return true;
+        }
+        boundary > candidate.first
+            && (boundary - candidate.first).checked_rem(candidate.next).is_some_and(|rest| rest.is_zero())
+    };
+    is_candidate_boundary(first_boundary)
+        && reference.next.checked_rem(candidate.next).is_some_and(|rest| rest.is_zero())
+}
+
+/// Tier prices compared at every tier start of either row (per base unit); a change of tier mode
+/// (graduated against volume) can go either way, so it counts as both dearer and cheaper.
+fn compare_tiers(old: &RateRow, new: &RateRow) -> (bool, bool) {
+    let steps = |row: &RateRow| -> Vec<(Decimal, Decimal)> {
+        row.tiers.as_ref().map_or_else(|| vec![(Decimal::ZERO, row.rate)], |tiers: &Tiers| tiers.steps.clone())
+    };
+    let mode = |row: &RateRow| row.tiers.as_ref().map(|tiers| tiers.mode);
+    let (old_steps, new_steps) = (steps(old), steps(new));
+    let price_at = |steps: &[(Decimal, Decimal)], quantity: Decimal| {
+        steps.iter().take_while(|(from, _)| *from <= quantity).last().map_or(Decimal::ZERO, |(_, rate)| *rate)
+    };
+    let mut terms = TermChanges::default();
+    if mode(old).is_some() && mode(new).is_some() && mode(old) != mode(new) {
+        return (true, true);
+    }
+    for quantity in old_steps.iter().chain(&new_steps).map(|(from, _)| *from) {
+        terms.note(price_order(
+            price_at(&old_steps, quantity),
+            old.rate_unit,
+            price_at(&new_steps, quantity),
+            new.rate_unit,
+        ));
+    }
+    (terms.dearer, terms.cheaper)
+}
+
+fn whole_days(duration: SignedDuration) -> i64 {
+    duration.as_secs().div_euclid(86_400)
 }
 
 fn flag_missing(current: &[RateRow], entries: &[DeckEntry], flags: &mut Vec<DeckFlag>) {

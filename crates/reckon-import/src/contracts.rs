@@ -1,9 +1,10 @@
 //! `contracts.csv`: terms of each carrier's contract beyond its deck:
-//! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only`.
+//! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only,notice_days`.
 //!
 //! `fx_policy` is `record_date` (the default), `invoice_date` or `fixed`; a fixed policy needs
 //! `fixed_currency` and `fixed_rate` (units of that currency per unit of the deck's currency).
 //! `deck_currency_only` (`true`/`false`) forbids billing in another currency than the deck's.
+//! `notice_days` (a whole number) is the notice a deck increase needs under this contract.
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorKind};
@@ -19,12 +20,13 @@ use std::path::Path;
 /// A file-level error, a bad value, or a carrier listed twice.
 pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, ImportError> {
     let mut table = CsvTable::open(path)?;
-    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only] = table.resolve([
+    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days] = table.resolve([
         ColumnSpec { name: "carrier", required: true },
         ColumnSpec { name: "fx_policy", required: false },
         ColumnSpec { name: "fixed_currency", required: false },
         ColumnSpec { name: "fixed_rate", required: false },
         ColumnSpec { name: "deck_currency_only", required: false },
+        ColumnSpec { name: "notice_days", required: false },
     ])?;
     let mut contracts = HashMap::new();
     while let Some(row) = table.next_row(&mut NoProgress)? {
@@ -52,8 +54,18 @@ pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, Imp
                 return Err(row.invalid(deck_currency_only, text, "true or false"));
             }
         };
+        let notice_days = match row.get(notice_days) {
+            None => None,
+            Some(text) => Some(
+                text.parse::<u32>()
+                    .ok()
+                    .filter(|days| *days <= 3650)
+                    .ok_or_else(|| row.invalid(notice_days, text, "a whole number of days from 0 to 3650"))?,
+            ),
+        };
         let name = row.text(carrier)?;
-        if contracts.insert(name.clone(), ContractTerms { fx_policy: policy, deck_currency_only: strict }).is_some() {
+        let terms = ContractTerms { fx_policy: policy, deck_currency_only: strict, notice_days };
+        if contracts.insert(name.clone(), terms).is_some() {
             return Err(row.error(carrier, ImportErrorKind::Malformed(format!("carrier {name:?} is listed twice"))));
         }
     }

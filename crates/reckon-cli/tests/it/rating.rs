@@ -124,6 +124,63 @@ fn deck_update_closes_rows_and_flags_short_notice() {
 }
 
 #[test]
+fn deck_update_takes_notice_from_the_contract_and_defers_short_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let rating = fixtures().join("rating");
+    let contracts = dir.path().join("contracts.csv");
+    // acme's contract asks 2 days' notice: the SMS increase with 3 days' notice is fine.
+    std::fs::write(&contracts, "carrier,notice_days\nacme,2\n").unwrap();
+    let out = dir.path().join("updated.csv");
+    let update = |extra: &[&str]| {
+        let mut arguments = vec![
+            "deck".to_owned(),
+            "update".into(),
+            "--rates".into(),
+            rating.join("rates.csv").display().to_string(),
+            "--deck".into(),
+            rating.join("new-deck.csv").display().to_string(),
+            "--issued".into(),
+            "2026-03-01".into(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        arguments.extend(extra.iter().map(|text| (*text).to_owned()));
+        reckon(&arguments.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let output = update(&["--contracts", &contracts.display().to_string()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    assert!(!stdout.contains("increase with"), "{stdout}");
+    // 10 days under the contract: flagged, and deferred to 2026-03-01 + 10 days = 2026-03-11.
+    std::fs::write(&contracts, "carrier,notice_days\nacme,10\n").unwrap();
+    let output = update(&["--contracts", &contracts.display().to_string(), "--defer-short-notice"]);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(
+            "flag: acme sms 44: increase with 3 days' notice, the contract requires 10 (deferred to 2026-03-11T00:00:00Z)"
+        ),
+        "{stdout}"
+    );
+    let sms_44: Vec<(String, String, String)> = read_csv(&out)
+        .iter()
+        .filter(|row| row[1] == "sms" && row[2] == "44")
+        .map(|row| (row[4].clone(), row[20].clone(), row[21].clone()))
+        .collect();
+    assert_eq!(
+        sms_44,
+        [
+            ("0.04".to_owned(), "2026-01-01T00:00:00Z".to_owned(), "2026-03-11T00:00:00Z".to_owned()),
+            ("0.045".to_owned(), "2026-03-11T00:00:00Z".to_owned(), String::new()),
+        ]
+    );
+    // A bad notice is a positioned error.
+    std::fs::write(&contracts, "carrier,notice_days\nacme,-3\n").unwrap();
+    let output = update(&["--contracts", &contracts.display().to_string()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("contracts.csv:2:"), "{}", text(&output.stderr));
+}
+
+#[test]
 fn xlsx_deck_converts_with_a_column_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let xlsx = fixtures().join("rating/deck.xlsx").display().to_string();

@@ -35,7 +35,12 @@ fn entry(prefix: &str, rate: &str, from: &str, change: ChangeKind) -> DeckEntry 
 }
 
 fn policy() -> UpdatePolicy {
-    UpdatePolicy { issued_at: ts("2026-03-01T00:00:00Z"), notice_min: SignedDuration::from_hours(7 * 24) }
+    UpdatePolicy {
+        issued_at: ts("2026-03-01T00:00:00Z"),
+        notice_min: SignedDuration::from_hours(7 * 24),
+        notice_min_by_carrier: HashMap::new(),
+        defer_short_notice: false,
+    }
 }
 
 fn rate_at(rows: &[RateRow], digits: &str, at: &str) -> Option<Decimal> {
@@ -87,7 +92,8 @@ fn an_increase_with_short_notice_is_flagged() {
             service: Service::Voice,
             prefix: "447".into(),
             notice_days: 4,
-            notice_days_min: 7
+            notice_days_min: 7,
+            deferred_to: None,
         }]
     );
     // Exactly 7 days is enough; a decrease needs no notice.
@@ -116,4 +122,136 @@ fn mislabelled_and_missing_entries_are_flagged() {
             "acme voice 44: in force but absent from the new deck (left unchanged)",
         ]
     );
+}
+
+/// The entry's row: the current row of 447 with `change` applied, effective with one day's notice.
+fn changed(change: impl Fn(&mut RateRow), said: ChangeKind) -> (Vec<RateRow>, [DeckEntry; 1]) {
+    let current = vec![row("447", "0.0120", "2026-01-01T00:00:00Z")];
+    let mut new = row("447", "0.0120", "2026-03-02T00:00:00Z");
+    change(&mut new);
+    (current, [DeckEntry { row: new, change: said }])
+}
+
+fn texts(update: &DeckUpdate) -> Vec<String> {
+    update.flags.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn an_increase_is_any_term_that_could_make_a_call_cost_more() {
+    let short = "acme voice 447: increase with 1 days' notice, the contract requires 7";
+    let decimal = |text: &str| Decimal::from_str(text).unwrap();
+    // Rate 0.012 -> 0.011 per minute but a new connect fee of 0.05: a 1-minute call costs
+    // 0.012 before and 0.011 + 0.05 = 0.061 after. Marked a decrease: both flags.
+    let (current, entries) = changed(
+        |row| {
+            row.rate = decimal("0.011");
+            row.connect_fee = decimal("0.05");
+        },
+        ChangeKind::Decrease,
+    );
+    assert_eq!(
+        texts(&apply_deck(current, &entries, &policy())),
+        ["acme voice 447: marked Decrease but the price change is Increase", short]
+    );
+    // A new minimum charge of 0.02: a 1-minute call costs 0.02 instead of 0.012.
+    let (current, entries) = changed(|row| row.min_charge = decimal("0.02"), ChangeKind::Increase);
+    assert_eq!(texts(&apply_deck(current, &entries, &policy())), [short]);
+    // A per-record fee.
+    let (current, entries) = changed(|row| row.per_record_fee = decimal("0.001"), ChangeKind::Increase);
+    assert_eq!(texts(&apply_deck(current, &entries, &policy())), [short]);
+    // Coarser increments 1/1 -> 60/60: a 1 s call bills 60 s.
+    let (current, entries) =
+        changed(|row| row.increments = Increments { first: 60.into(), next: 60.into() }, ChangeKind::Increase);
+    assert_eq!(texts(&apply_deck(current, &entries, &policy())), [short]);
+    // rate_unit 60 -> 1 at the same rate: 0.012 per second, 60 times dearer.
+    let (current, entries) = changed(|row| row.rate_unit = Decimal::ONE, ChangeKind::Decrease);
+    assert_eq!(
+        texts(&apply_deck(current, &entries, &policy())),
+        ["acme voice 447: marked Decrease but the price change is Increase", short]
+    );
+}
+
+#[test]
+fn finer_increments_and_equal_prices_per_base_unit_are_not_increases() {
+    let decimal = |text: &str| Decimal::from_str(text).unwrap();
+    // 60/60 -> 1/1 at the same rate never bills more: a decrease, no notice needed.
+    let current = vec![RateRow {
+        increments: Increments { first: 60.into(), next: 60.into() },
+        ..row("447", "0.0120", "2026-01-01T00:00:00Z")
+    }];
+    let entries = [entry("447", "0.0120", "2026-03-02T00:00:00Z", ChangeKind::Decrease)];
+    assert_eq!(texts(&apply_deck(current.clone(), &entries, &policy())), Vec::<String>::new());
+    // Marked an increase: the mismatch names the real change, and no notice is asked.
+    let entries = [entry("447", "0.0120", "2026-03-02T00:00:00Z", ChangeKind::Increase)];
+    assert_eq!(
+        texts(&apply_deck(current, &entries, &policy())),
+        ["acme voice 447: marked Increase but the price change is Decrease"]
+    );
+    // 0.012 per 60 s and 0.0002 per 1 s are the same price: unchanged, one row kept.
+    let (current, entries) = changed(
+        |row| {
+            row.rate = decimal("0.0002");
+            row.rate_unit = Decimal::ONE;
+        },
+        ChangeKind::Unchanged,
+    );
+    let update = apply_deck(current, &entries, &policy());
+    assert_eq!(texts(&update), Vec::<String>::new());
+    // 60/6 -> 60/4 is not finer: a 66 s call bills 60 + 6 = 66 s before, 60 + 8 = 68 s after.
+    let current = vec![RateRow {
+        increments: Increments { first: 60.into(), next: 6.into() },
+        ..row("447", "0.0120", "2026-01-01T00:00:00Z")
+    }];
+    let entries = [DeckEntry {
+        row: RateRow {
+            increments: Increments { first: 60.into(), next: 4.into() },
+            ..row("447", "0.0120", "2026-03-02T00:00:00Z")
+        },
+        change: ChangeKind::Decrease,
+    }];
+    assert_eq!(
+        texts(&apply_deck(current, &entries, &policy())),
+        [
+            "acme voice 447: marked Decrease but the price change is Increase",
+            "acme voice 447: increase with 1 days' notice, the contract requires 7"
+        ]
+    );
+}
+
+#[test]
+fn a_currency_change_always_needs_notice() {
+    let (current, entries) = changed(|row| row.currency = Currency::EUR, ChangeKind::Decrease);
+    assert_eq!(
+        texts(&apply_deck(current.clone(), &entries, &policy())),
+        ["acme voice 447: currency changes from USD to EUR with 1 days' notice, the contract requires 7"]
+    );
+    // With enough notice the change applies with no flag (and is never called a mismatch).
+    let mut enough = entries.clone();
+    enough[0].row.effective_from = ts("2026-03-09T00:00:00Z");
+    let update = apply_deck(current, &enough, &policy());
+    assert_eq!(texts(&update), Vec::<String>::new());
+    assert_eq!(update.rows.len(), 2);
+}
+
+#[test]
+fn notice_per_carrier_and_deferral() {
+    let current = vec![row("447", "0.0400", "2026-01-01T00:00:00Z")];
+    // 10 days' notice: enough under the default 7, not under acme's contract of 30.
+    let entries = [entry("447", "0.0450", "2026-03-11T00:00:00Z", ChangeKind::Increase)];
+    let mut policy = policy();
+    policy.notice_min_by_carrier.insert("acme".into(), SignedDuration::from_hours(30 * 24));
+    assert_eq!(
+        texts(&apply_deck(current.clone(), &entries, &policy)),
+        ["acme voice 447: increase with 10 days' notice, the contract requires 30"]
+    );
+    // Deferred: the increase takes effect 30 days after issue (2026-03-31), not on the 11th.
+    policy.defer_short_notice = true;
+    let update = apply_deck(current, &entries, &policy);
+    assert_eq!(
+        texts(&update),
+        ["acme voice 447: increase with 10 days' notice, the contract requires 30 (deferred to 2026-03-31T00:00:00Z)"]
+    );
+    assert_eq!(rate_at(&update.rows, "447911", "2026-03-20T00:00:00Z"), Some(Decimal::from_str("0.04").unwrap()));
+    assert_eq!(rate_at(&update.rows, "447911", "2026-03-30T23:59:59Z"), Some(Decimal::from_str("0.04").unwrap()));
+    assert_eq!(rate_at(&update.rows, "447911", "2026-03-31T00:00:00Z"), Some(Decimal::from_str("0.045").unwrap()));
 }
