@@ -345,6 +345,12 @@ pub struct DeckFromXlsxArgs {
     /// Values for columns the sheet lacks: `carrier=acme,service=voice,currency=USD`.
     #[arg(long = "set", value_name = "COLUMN=VALUE,...", default_value = "")]
     pub constants: String,
+    /// The sheet row (1-based) of the header; default: the first row naming every mapped header.
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<u32>,
+    /// The form of dates written as text, strftime style: `%d/%m/%Y` for 01/03/2026.
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Option<String>,
     /// Where to write rates.csv.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

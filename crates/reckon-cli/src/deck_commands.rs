@@ -64,17 +64,20 @@ fn parse_instant(text: &str) -> anyhow::Result<Timestamp> {
 pub fn from_xlsx_command(arguments: &DeckFromXlsxArgs) -> anyhow::Result<ExitCode> {
     let mapping = pairs(&arguments.map, "--map")?;
     let constants = pairs(&arguments.constants, "--set")?;
-    let columns = reckon_export::rates::columns("carrier");
+    let mut columns = reckon_export::rates::columns("carrier").to_vec();
+    // A mapped `change` column makes the result a deck update (`deck update --deck`).
+    let entries = mapping.iter().any(|(column, _)| column == "change");
+    if entries {
+        columns.push("change");
+    }
+    let layout = reckon_import::xlsx::SheetLayout {
+        sheet: arguments.sheet.clone(),
+        header_row: arguments.header_row,
+        date_format: arguments.date_format.clone(),
+    };
     let staging = arguments.out.with_extension("staging.csv");
     let file = std::io::BufWriter::new(fs_err::File::create(&staging)?);
-    let converted = reckon_import::xlsx::xlsx_to_csv(
-        &arguments.xlsx,
-        arguments.sheet.as_deref(),
-        &columns,
-        &mapping,
-        &constants,
-        file,
-    );
+    let converted = reckon_import::xlsx::xlsx_to_csv(&arguments.xlsx, &layout, &columns, &mapping, &constants, file);
     let info = match converted {
         Ok(info) => info,
         Err(error) => {
@@ -82,12 +85,33 @@ pub fn from_xlsx_command(arguments: &DeckFromXlsxArgs) -> anyhow::Result<ExitCod
             return Err(error.into());
         }
     };
+    let footer =
+        info.footer.as_ref().map_or(String::new(), |(row, text)| format!("; footer at row {row} ignored: {text:?}"));
+    if entries {
+        // Read back as deck entries so that a bad cell is reported by its sheet row; the staging
+        // file is already the canonical entries form.
+        let loaded = load_deck_entries(&staging);
+        if let Err(error) = loaded {
+            let _ = fs_err::remove_file(&staging);
+            return Err(reckon_import::xlsx::locate_in_sheet(&error, &arguments.xlsx, &info).into());
+        }
+        let count = loaded.map(|entries| entries.len()).unwrap_or_default();
+        fs_err::rename(&staging, &arguments.out)?;
+        crate::print_report(&format!(
+            "{} rows read from sheet {:?} of {}{footer}; {count} deck entries written to {}\n",
+            info.data_rows.len(),
+            info.sheet,
+            arguments.xlsx.display(),
+            arguments.out.display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let loaded = load_deck(std::slice::from_ref(&staging), DeckKind::CarrierRates, BadRowPolicy::Fail, &mut NoProgress);
     let _ = fs_err::remove_file(&staging);
     let deck = loaded.map_err(|error| reckon_import::xlsx::locate_in_sheet(&error, &arguments.xlsx, &info))?.deck;
     write_atomically(&arguments.out, |file| Ok(reckon_export::rates::write_rates(file, "carrier", deck.rows())?))?;
     crate::print_report(&format!(
-        "{} rows read from sheet {:?} of {}; {} rate rows written to {}\n",
+        "{} rows read from sheet {:?} of {}{footer}; {} rate rows written to {}\n",
         info.data_rows.len(),
         info.sheet,
         arguments.xlsx.display(),

@@ -215,6 +215,78 @@ fn xlsx_deck_converts_with_a_column_mapping() {
     );
 }
 
+/// A deck as carriers publish it (fixtures/rating/make-real-deck.py): title rows with merged
+/// cells above the header, blank rows, a footer, several codes in a cell, a range, increments
+/// `60-60`, day-first dates, and a closed code.
+#[test]
+fn a_real_xlsx_deck_converts_as_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = fixtures().join("rating/real-deck.xlsx").display().to_string();
+    let map = "prefix=Dial Codes,destination_name=Destination,rate=Rate (USD/min),increments=Billing Increment,effective_from=Effective Date";
+    let convert = |sheet: &str, map: &str, out: &std::path::Path, extra: &[&str]| {
+        let out = out.display().to_string();
+        let mut arguments = vec![
+            "deck",
+            "from-xlsx",
+            "--xlsx",
+            &xlsx,
+            "--sheet",
+            sheet,
+            "--map",
+            map,
+            "--set",
+            "carrier=acme,service=voice,currency=USD,rate_unit=60",
+            "--out",
+            &out,
+        ];
+        arguments.extend_from_slice(extra);
+        reckon(&arguments)
+    };
+    let out = dir.path().join("rates.csv");
+    let output = convert("Rates", map, &out, &["--date-format", "%d/%m/%Y"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    // Header found on row 4 under the two title rows; the footer on row 10 ends the data.
+    assert!(stdout.contains("footer at row 10 ignored: \"Rates are subject to change without notice.\""), "{stdout}");
+    let rows = read_csv(&out);
+    let summary: Vec<(&str, &str, &str, &str)> =
+        rows[1..].iter().map(|row| (row[2].as_str(), row[4].as_str(), row[7].as_str(), row[20].as_str())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("44", "0.01", "60/60", "2026-03-01T00:00:00Z"),
+            ("447", "0.045", "30/6", "2026-03-01T00:00:00Z"),
+            ("4479", "0.045", "30/6", "2026-03-01T00:00:00Z"),
+            ("1201", "0.005", "60/60", "2026-03-15T00:00:00Z"),
+            ("1202", "0.005", "60/60", "2026-03-15T00:00:00Z"),
+            ("1203", "0.005", "60/60", "2026-03-15T00:00:00Z"),
+        ]
+    );
+    // Day-first text dates without --date-format: refused, naming the sheet row and column.
+    let output = convert("Rates", map, &out, &[]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("real-deck.xlsx[Rates]:5:5"), "{stderr}");
+    assert!(stderr.contains("--date-format"), "{stderr}");
+    // A header row given that is not the header: the mapped names are missing.
+    let output = convert("Rates", map, &out, &["--date-format", "%d/%m/%Y", "--header-row", "1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("has no header \"Dial Codes\""), "{}", text(&output.stderr));
+    // With a Status column mapped to `change`, the result is a deck update; `Closed` closes 33.
+    let entries = dir.path().join("entries.csv");
+    let output = convert("Changes", &format!("{map},change=Status"), &entries, &["--date-format", "%d/%m/%Y"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let rows = read_csv(&entries);
+    let change = rows[0].iter().position(|name| name == "change").unwrap();
+    let prefix = rows[0].iter().position(|name| name == "prefix").unwrap();
+    let changes: Vec<(&str, &str)> = rows[1..].iter().map(|row| (row[prefix].as_str(), row[change].as_str())).collect();
+    assert_eq!(changes, [("44", "Unchanged"), ("447", "Increase"), ("33", "closed")]);
+    // A closed code with no change column cannot be a rates.csv row: an error, never a rate of 0.
+    let output = convert("Changes", map, &out, &["--date-format", "%d/%m/%Y"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("real-deck.xlsx[Changes]:7:3"), "{}", text(&output.stderr));
+}
+
 #[test]
 fn a_bad_xlsx_cell_is_reported_by_its_sheet_row() {
     let dir = tempfile::tempdir().unwrap();
