@@ -30,7 +30,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         fx: Some(inputs.join("fx.csv")),
         ecb: None,
         fx_staleness_days: Some(7),
-        contracts: None,
+        contracts: Some(inputs.join("contracts.csv")),
         networks: None,
         out: dir.join("out"),
         config: reckon_core::ReconcileConfig {

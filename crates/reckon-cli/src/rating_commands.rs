@@ -65,8 +65,7 @@ pub fn rate_command(arguments: &RateArgs) -> anyhow::Result<ExitCode> {
         }
         writer.finish()?;
         Ok(())
-    })
-    .with_context(|| format!("writing {}", arguments.out.display()))?;
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@
 mod bad_input;
 mod fuzz_runs;
 mod ledger;
+mod messages;
 mod nats;
 mod number_bounds;
 mod rating;
