@@ -2,7 +2,7 @@
 //! customer pays for it (price plan rating).
 
 use crate::fx::FxError;
-use crate::money::{add_to, round_cost, TotalOverflow};
+use crate::money::{add_to, round, round_cost, RoundMode, TotalOverflow};
 use crate::rate_deck::RateDeck;
 use crate::rating::Rating;
 use crate::summary::ReportConversion;
@@ -120,6 +120,20 @@ pub struct MarginTotals {
     /// Revenue, cost and margin in the report currency, each record converted at its date and
     /// rounded like a cost; the first conversion error instead.
     pub report: Option<Result<(Currency, Decimal, Decimal, Decimal), FxError>>,
+}
+
+impl MarginTotals {
+    /// The margin as a share of revenue, in percent rounded to one decimal place, half away
+    /// from zero: `margin * 100 / revenue`. `None` without revenue, or for a quotient past what
+    /// a `Decimal` holds. The one place this figure is computed; reports only print it.
+    pub fn margin_percent(&self) -> Option<Decimal> {
+        if self.revenue.is_zero() {
+            return None;
+        }
+        // Multiply before dividing, so that an exact quotient stays exact before rounding.
+        let percent = self.margin.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(self.revenue)?;
+        Some(round(percent, 1, RoundMode::HalfAwayFromZero))
+    }
 }
 
 /// Margin totals per dimension, group name and currency.
@@ -263,6 +277,25 @@ mod tests {
         );
         // GBP price, no GBP rate: unconvertible
         assert_eq!(check(Some(usd("0.05")), Some(rating("0.05", "GBP"))).leakage, Some(Leakage::Unconvertible));
+    }
+
+    #[test]
+    fn margin_percent_of_revenue() {
+        let percent = |margin: &str, revenue: &str| {
+            MarginTotals { margin: d(margin), revenue: d(revenue), ..MarginTotals::default() }.margin_percent()
+        };
+        // 0.0114 * 100 / 0.036 = 31.666... -> 31.7
+        assert_eq!(percent("0.0114", "0.036"), Some(d("31.7")));
+        // Below cost: -0.002 * 100 / 0.006 = -33.333... -> -33.3
+        assert_eq!(percent("-0.002", "0.006"), Some(d("-33.3")));
+        // Ties go away from zero, on both sides: 1.05 * 100 / 100 = 1.05 -> 1.1; -1.05 -> -1.1
+        // (banker's rounding would give 1.0 and -1.0).
+        assert_eq!(percent("1.05", "100"), Some(d("1.1")));
+        assert_eq!(percent("-1.05", "100"), Some(d("-1.1")));
+        // No revenue: no percentage (a cost with nothing earned is a leakage, not -infinity %).
+        assert_eq!(percent("-0.03", "0"), None);
+        // A quotient past a Decimal: none, not a panic. 7.9e28 * 100 overflows.
+        assert_eq!(percent("79228162514264337593543950335", "1"), None);
     }
 
     #[test]
