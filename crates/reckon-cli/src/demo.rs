@@ -30,7 +30,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         fx: Some(inputs.join("fx.csv")),
         ecb: None,
         fx_staleness_days: Some(7),
-        contracts: None,
+        contracts: Some(inputs.join("contracts.csv")),
         networks: None,
         out: dir.join("out"),
         config: reckon_core::ReconcileConfig {
@@ -80,7 +80,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         fx: request.fx.clone(),
     };
     let rated = rate_inputs(&rating_inputs, &ByteProgress::hidden())?;
-    let (margins, leaking) = margin_report(&rated, Some(reckon_core::Currency::EUR));
+    let (margins, leaking) = margin_report(&rated, Some(reckon_core::Currency::EUR))?;
     let mut text = String::from("\nMargin (customer prices in EUR; carrier costs converted at each record's date)\n\n");
     text.push_str(&margin_table(&margins));
     text.push_str(&leakage_line(&leaking));

@@ -113,8 +113,12 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
             }
             ImportCommand::Receivable(arguments) => {
                 let amount = decimal(&arguments.amount, "--amount")?;
-                let currency = Currency::parse(&arguments.currency)
-                    .with_context(|| format!("--currency {:?}", arguments.currency))?;
+                let currency = Currency::parse(&arguments.currency).with_context(|| {
+                    format!(
+                        "--currency {:?}: not an ISO 4217 currency code (three letters, like EUR)",
+                        arguments.currency
+                    )
+                })?;
                 let period = month(&arguments.period)?;
                 let ledger = open(&arguments.ledger).await?;
                 let stored = ledger

@@ -50,10 +50,28 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {error:#}");
+            let _ = writeln!(stderr, "error: {}", error_chain_text(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, like `{:#}`, but each cause once: many errors already
+/// end with their source's text (`#[error("...: {0}")]` beside `#[source]`), which `{:#}` would
+/// print again after it, two or three times down a chain.
+pub fn error_chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if message.is_empty() || text.ends_with(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
 }
 
 /// Writes a report to stdout (the only place that does).

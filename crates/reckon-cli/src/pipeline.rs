@@ -166,7 +166,7 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
         };
         let mut rejected = usage.rejected;
         rejected.extend(invoices.rejected);
-        Ok((reconciler.finish(), counts, rejected))
+        Ok((reconciler.finish().checked()?, counts, rejected))
     })?;
     rejected.splice(0..0, std::mem::take(&mut loaded_deck.rejected));
     counts.rate_rows = loaded_deck.deck.len() as u64;

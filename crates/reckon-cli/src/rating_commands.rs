@@ -6,6 +6,7 @@ use crate::pipeline::write_atomically;
 use crate::progress::ByteProgress;
 use anyhow::Context;
 use reckon_core::margin::{record_margin, Leakage, MarginReport};
+use reckon_core::money::TotalOverflow;
 use reckon_core::network::NetworkMap;
 use reckon_core::rating::{rate_all, Party, Rating};
 use reckon_core::{FxTable, RateDeck, UsageRecord};
@@ -64,8 +65,7 @@ pub fn rate_command(arguments: &RateArgs) -> anyhow::Result<ExitCode> {
         }
         writer.finish()?;
         Ok(())
-    })
-    .with_context(|| format!("writing {}", arguments.out.display()))?;
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -84,7 +84,7 @@ pub fn margin_command(arguments: &MarginArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     let report_currency = reckon_core::Currency::parse(&arguments.report_currency)
         .with_context(|| format!("--report-currency {:?}: expected an ISO 4217 code", arguments.report_currency))?;
-    let (report, leaking) = margin_report(&rated, Some(report_currency));
+    let (report, leaking) = margin_report(&rated, Some(report_currency))?;
     fs_err::create_dir_all(&arguments.out)?;
     write_atomically(&arguments.out.join("leakage.csv"), |file| {
         let mut writer = RatedWriter::new(file, true)?;
@@ -101,7 +101,13 @@ pub fn margin_command(arguments: &MarginArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The report and the count of leaking records per kind.
-pub fn margin_report(rated: &RatedUsage, report_currency: Option<reckon_core::Currency>) -> (MarginReport, [u64; 4]) {
+///
+/// # Errors
+/// When a total overflows.
+pub fn margin_report(
+    rated: &RatedUsage,
+    report_currency: Option<reckon_core::Currency>,
+) -> Result<(MarginReport, [u64; 4]), TotalOverflow> {
     let report = reckon_core::summary::ReportConversion { currency: report_currency, fx: &rated.fx };
     let mut margins = MarginReport::default();
     let mut leaking = [0_u64; 4];
@@ -111,9 +117,9 @@ pub fn margin_report(rated: &RatedUsage, report_currency: Option<reckon_core::Cu
         if let Some(leakage) = margin.leakage {
             leaking[leakage as usize] += 1;
         }
-        margins.add(record, cost, &rated.carrier_deck, &margin, &report);
+        margins.add(record, cost, &rated.carrier_deck, &margin, &report)?;
     }
-    (margins, leaking)
+    Ok((margins, leaking))
 }
 
 /// One line that counts the leaking records.

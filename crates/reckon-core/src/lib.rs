@@ -8,6 +8,7 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod alert;
+pub mod bounds;
 pub mod contract;
 pub mod currency;
 pub mod deck_update;

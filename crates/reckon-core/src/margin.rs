@@ -2,7 +2,7 @@
 //! customer pays for it (price plan rating).
 
 use crate::fx::FxError;
-use crate::money::round_cost;
+use crate::money::{add_to, round, round_cost, RoundMode, TotalOverflow};
 use crate::rate_deck::RateDeck;
 use crate::rating::Rating;
 use crate::summary::ReportConversion;
@@ -76,7 +76,8 @@ pub fn record_margin(
     };
     let price_amount = price.map(|price| price.cost);
     let margin = match (price_amount, converted_cost) {
-        (Some(price), Some(cost)) => Some(price - cost),
+        // Checked: a margin too large to hold is unknown, like an unconvertible one.
+        (Some(price), Some(cost)) => price.checked_sub(cost),
         _ => None,
     };
     // An unanswered record costs nothing and earns nothing: it cannot leak.
@@ -121,6 +122,20 @@ pub struct MarginTotals {
     pub report: Option<Result<(Currency, Decimal, Decimal, Decimal), FxError>>,
 }
 
+impl MarginTotals {
+    /// The margin as a share of revenue, in percent rounded to one decimal place, half away
+    /// from zero: `margin * 100 / revenue`. `None` without revenue, or for a quotient past what
+    /// a `Decimal` holds. The one place this figure is computed; reports only print it.
+    pub fn margin_percent(&self) -> Option<Decimal> {
+        if self.revenue.is_zero() {
+            return None;
+        }
+        // Multiply before dividing, so that an exact quotient stays exact before rounding.
+        let percent = self.margin.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(self.revenue)?;
+        Some(round(percent, 1, RoundMode::HalfAwayFromZero))
+    }
+}
+
 /// Margin totals per dimension, group name and currency.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MarginReport {
@@ -130,6 +145,9 @@ pub struct MarginReport {
 impl MarginReport {
     /// Adds a record under its customer, carrier and destination (the carrier row's name, else
     /// its prefix, else `(no rate)`).
+    ///
+    /// # Errors
+    /// When a total overflows; the report's totals are then incomplete.
     pub fn add(
         &mut self,
         record: &UsageRecord,
@@ -137,7 +155,7 @@ impl MarginReport {
         rate_deck: &RateDeck,
         margin: &RecordMargin,
         report: &ReportConversion<'_>,
-    ) {
+    ) -> Result<(), TotalOverflow> {
         let destination = cost.map_or_else(
             || "(no rate)".to_owned(),
             |rating| {
@@ -153,24 +171,30 @@ impl MarginReport {
         ] {
             let totals = self.groups.entry((dimension, name, margin.currency)).or_default();
             totals.records += 1;
-            totals.revenue += margin.price.unwrap_or_default();
-            totals.cost += margin.cost.unwrap_or_default();
+            add_to(&mut totals.revenue, margin.price.unwrap_or_default())?;
+            add_to(&mut totals.cost, margin.cost.unwrap_or_default())?;
             if let Some(value) = margin.margin {
-                totals.margin += value;
+                add_to(&mut totals.margin, value)?;
             }
             if let Some(leakage) = margin.leakage {
                 totals.leakage_counts[leakage as usize] += 1;
             }
-            add_report(totals, record, margin, report);
+            add_report(totals, record, margin, report)?;
         }
+        Ok(())
     }
 }
 
 /// Adds a record's figures to a group's report-currency totals.
-fn add_report(totals: &mut MarginTotals, record: &UsageRecord, margin: &RecordMargin, report: &ReportConversion<'_>) {
-    let Some(report_currency) = report.currency else { return };
+fn add_report(
+    totals: &mut MarginTotals,
+    record: &UsageRecord,
+    margin: &RecordMargin,
+    report: &ReportConversion<'_>,
+) -> Result<(), TotalOverflow> {
+    let Some(report_currency) = report.currency else { return Ok(()) };
     let entry = totals.report.get_or_insert(Ok((report_currency, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO)));
-    let (Ok(sums), Some(currency)) = (entry.as_mut(), margin.currency) else { return };
+    let (Ok(sums), Some(currency)) = (entry.as_mut(), margin.currency) else { return Ok(()) };
     let date = record.started_at.to_zoned(TimeZone::UTC).date();
     let convert = |amount: Option<Decimal>| -> Result<Decimal, FxError> {
         amount.map_or(Ok(Decimal::ZERO), |amount| {
@@ -179,12 +203,13 @@ fn add_report(totals: &mut MarginTotals, record: &UsageRecord, margin: &RecordMa
     };
     match (convert(margin.price), convert(margin.cost), convert(margin.margin)) {
         (Ok(revenue), Ok(cost), Ok(value)) => {
-            sums.1 += revenue;
-            sums.2 += cost;
-            sums.3 += value;
+            add_to(&mut sums.1, revenue)?;
+            add_to(&mut sums.2, cost)?;
+            add_to(&mut sums.3, value)?;
         }
         (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => *entry = Err(error),
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -255,6 +280,25 @@ mod tests {
     }
 
     #[test]
+    fn margin_percent_of_revenue() {
+        let percent = |margin: &str, revenue: &str| {
+            MarginTotals { margin: d(margin), revenue: d(revenue), ..MarginTotals::default() }.margin_percent()
+        };
+        // 0.0114 * 100 / 0.036 = 31.666... -> 31.7
+        assert_eq!(percent("0.0114", "0.036"), Some(d("31.7")));
+        // Below cost: -0.002 * 100 / 0.006 = -33.333... -> -33.3
+        assert_eq!(percent("-0.002", "0.006"), Some(d("-33.3")));
+        // Ties go away from zero, on both sides: 1.05 * 100 / 100 = 1.05 -> 1.1; -1.05 -> -1.1
+        // (banker's rounding would give 1.0 and -1.0).
+        assert_eq!(percent("1.05", "100"), Some(d("1.1")));
+        assert_eq!(percent("-1.05", "100"), Some(d("-1.1")));
+        // No revenue: no percentage (a cost with nothing earned is a leakage, not -infinity %).
+        assert_eq!(percent("-0.03", "0"), None);
+        // A quotient past a Decimal: none, not a panic. 7.9e28 * 100 overflows.
+        assert_eq!(percent("79228162514264337593543950335", "1"), None);
+    }
+
+    #[test]
     fn report_currency_totals() {
         let mut fx = FxTable::new();
         fx.insert(date(2026, 3, 2), Currency::parse("USD").unwrap(), d("1.25")).unwrap();
@@ -280,13 +324,15 @@ mod tests {
         let (cost, price) = (rating("0.03", "USD"), rating("0.05", "USD"));
         let margin = record_margin(&record("60"), Some(&cost), Some(&price), &fx);
         let mut report = MarginReport::default();
-        report.add(
-            &record("60"),
-            Some(&cost),
-            &deck,
-            &margin,
-            &ReportConversion { currency: Some(Currency::EUR), fx: &fx },
-        );
+        report
+            .add(
+                &record("60"),
+                Some(&cost),
+                &deck,
+                &margin,
+                &ReportConversion { currency: Some(Currency::EUR), fx: &fx },
+            )
+            .unwrap();
         let customer = &report.groups[&(MarginDimension::Customer, "bigco".to_owned(), Currency::parse("USD"))];
         // 0.05 / 1.25 = 0.04 EUR revenue; 0.03 / 1.25 = 0.024 cost; 0.02 / 1.25 = 0.016 margin
         assert_eq!(customer.report, Some(Ok((Currency::EUR, d("0.04"), d("0.024"), d("0.016")))));

@@ -33,6 +33,30 @@ pub fn round_cost(amount: Decimal) -> Decimal {
     round(amount, COST_DECIMAL_PLACES, RoundMode::HalfAwayFromZero)
 }
 
+/// A total past the largest value a `Decimal` holds (about 7.9 × 10^28): amounts within the
+/// bounds of [`crate::bounds`] reach it only in absurd numbers, but a sum must say so rather
+/// than panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a total is past the largest amount Reckon can hold (about 7.9e28): check the amounts of the inputs")]
+pub struct TotalOverflow;
+
+/// Adds `amount` to `total` in place.
+///
+/// # Errors
+/// When the sum does not fit; `total` is then unchanged.
+pub fn add_to(total: &mut Decimal, amount: Decimal) -> Result<(), TotalOverflow> {
+    *total = total.checked_add(amount).ok_or(TotalOverflow)?;
+    Ok(())
+}
+
+/// Sums amounts.
+///
+/// # Errors
+/// When the sum does not fit.
+pub fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Result<Decimal, TotalOverflow> {
+    amounts.into_iter().try_fold(Decimal::ZERO, |total, amount| total.checked_add(amount).ok_or(TotalOverflow))
+}
+
 /// An amount that cannot be rounded to its currency.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{currency} has no minor unit in ISO 4217: settlement amounts cannot be rounded to it")]
@@ -85,6 +109,20 @@ mod tests {
         assert_eq!(settle("-0.125", "USD"), d("-0.12"));
         assert_eq!(settle("0.135", "USD"), d("0.14"));
         assert_eq!(round_to_minor_units(d("1"), currency("XAU")), Err(NoMinorUnit { currency: currency("XAU") }));
+    }
+
+    #[test]
+    fn sums_past_a_decimal_are_an_error() {
+        // 5e28 + 5e28 = 1e29 > 7.9e28: an error, and the total keeps its value.
+        let mut total = d("50000000000000000000000000000");
+        assert_eq!(add_to(&mut total, d("50000000000000000000000000000")), Err(TotalOverflow));
+        assert_eq!(total, d("50000000000000000000000000000"));
+        // 5e28 - 4e28 = 1e28
+        assert_eq!(add_to(&mut total, d("-40000000000000000000000000000")), Ok(()));
+        assert_eq!(total, d("10000000000000000000000000000"));
+        // 1.5 + 2.25 = 3.75
+        assert_eq!(checked_sum([d("1.5"), d("2.25")]), Ok(d("3.75")));
+        assert_eq!(checked_sum([Decimal::MAX, Decimal::ONE]), Err(TotalOverflow));
     }
 
     #[test]

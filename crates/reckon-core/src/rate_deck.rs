@@ -107,11 +107,13 @@ impl RateRow {
 
     /// What makes two rows the same price point (tiers apart).
     fn same_key(&self, other: &RateRow) -> bool {
-        self.carrier == other.carrier
+        // The start differs most often between rows of one prefix, and is the cheapest to
+        // compare: inserting the many dated rows of one prefix stays fast.
+        self.effective_from == other.effective_from
+            && self.carrier == other.carrier
             && self.service == other.service
             && self.prefix == other.prefix
             && self.conditions == other.conditions
-            && self.effective_from == other.effective_from
     }
 }
 
@@ -156,6 +158,13 @@ pub struct RateQuery<'a> {
 /// The longest prefix a deck takes (E.164 numbers have at most 15 digits).
 pub const PREFIX_DIGITS_MAX: usize = 24;
 
+/// The most rows one prefix (or one network) of a party and service takes: the packed trie
+/// counts a node's rows in 16 bits.
+pub const ROWS_PER_PREFIX_MAX: usize = u16::MAX as usize;
+
+/// The most rows a deck takes: rows are indexed by 32 bits.
+pub const ROWS_MAX: usize = u32::MAX as usize;
+
 /// Index of a row in its [`RateDeck`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RateRowIndex(pub u32);
@@ -178,6 +187,13 @@ pub enum RateDeckError {
     DuplicateRow { existing: RateRowIndex },
     #[error("tier rows of one price disagree on their tier mode or repeat a tier_from")]
     TierConflict { existing: RateRowIndex },
+    #[error(
+        "more than {ROWS_PER_PREFIX_MAX} rows for one prefix of one carrier and service \
+         (dates, bands and origins together): split the deck or drop superseded rows"
+    )]
+    TooManyRowsForPrefix,
+    #[error("more than {ROWS_MAX} rows in one deck")]
+    TooManyRows,
 }
 
 /// A tiered row whose tiers do not start at 0, found by [`RateDeck::check_tiers`].
@@ -269,7 +285,8 @@ impl PackedTrie {
             }));
             nodes.push(PackedNode {
                 child_mask,
-                entry_count: u16::try_from(node.rows.len()).expect("fewer than 65536 rows per prefix"),
+                // `RateDeck::insert` refuses a row past ROWS_PER_PREFIX_MAX.
+                entry_count: u16::try_from(node.rows.len()).expect("insert keeps ROWS_PER_PREFIX_MAX"),
                 first_child: next_index,
             });
             next_index += child_mask.count_ones();
@@ -299,21 +316,22 @@ impl Default for PrefixTrie {
 }
 
 impl PrefixTrie {
-    fn node_for_insert(&mut self, prefix: &str) -> usize {
+    fn node_for_insert(&mut self, prefix: &str) -> Result<usize, RateDeckError> {
         let mut node = 0;
         for digit in prefix.bytes() {
             let slot = usize::from(digit - b'0');
             let child = self.nodes[node].children[slot];
             node = if child == 0 {
                 let new_index = self.nodes.len();
+                let child = u32::try_from(new_index).map_err(|_| RateDeckError::TooManyRows)?;
                 self.nodes.push(TrieNode::default());
-                self.nodes[node].children[slot] = u32::try_from(new_index).expect("fewer than 2^32 trie nodes");
+                self.nodes[node].children[slot] = child;
                 new_index
             } else {
                 child as usize
             };
         }
-        node
+        Ok(node)
     }
 }
 
@@ -327,7 +345,8 @@ impl RateDeck {
     ///
     /// # Errors
     /// When the prefix is not all digits, the rate unit is not positive, the interval is empty,
-    /// a row with the same key exists already, or tiers of one price conflict.
+    /// a row with the same key exists already, tiers of one price conflict, or the prefix (or
+    /// the deck) already holds the most rows it can.
     pub fn insert(&mut self, row: RateRow) -> Result<RateRowIndex, RateDeckError> {
         if !row.prefix.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(RateDeckError::PrefixNotDigits(row.prefix));
@@ -341,19 +360,22 @@ impl RateDeck {
         if row.effective_to.is_some_and(|to| to <= row.effective_from) {
             return Err(RateDeckError::EmptyInterval);
         }
-        let index = RateRowIndex(u32::try_from(self.rows.len()).expect("fewer than 2^32 rows"));
+        let index = RateRowIndex(u32::try_from(self.rows.len()).map_err(|_| RateDeckError::TooManyRows)?);
         let service_deck = &mut self.parties.entry(row.carrier.clone()).or_default().by_service[row.service.index()];
         service_deck.packed = OnceLock::new();
         let slot = match &row.conditions.network {
             Some(network) => service_deck.by_network.entry(network.clone()).or_default(),
             None => {
-                let node = service_deck.trie.node_for_insert(&row.prefix);
+                let node = service_deck.trie.node_for_insert(&row.prefix)?;
                 &mut service_deck.trie.nodes[node].rows
             }
         };
         if let Some(&existing) = slot.iter().find(|existing| self.rows[existing.0 as usize].same_key(&row)) {
             merge_tiers(&mut self.rows[existing.0 as usize], row, existing)?;
             return Ok(existing);
+        }
+        if slot.len() >= ROWS_PER_PREFIX_MAX {
+            return Err(RateDeckError::TooManyRowsForPrefix);
         }
         slot.push(index);
         self.rows.push(row);

@@ -48,7 +48,8 @@ const LOOKUP_BATCH: usize = 16;
 pub const DEFAULT_PLAN: &str = "*";
 
 /// Rates every record of a usage slice; `ratings[i]` rates `usage[i]`, `None` when no row
-/// applies.
+/// applies (or, for input no reader lets through, when the quantity is past
+/// [`crate::bounds::check_quantity`]).
 ///
 /// # Properties
 /// - the result does not depend on the order of `usage` (each record's rating is the same
@@ -66,6 +67,9 @@ pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: 
         }
         ratings.extend(batch.iter().zip(&rows).map(|(record, found)| {
             let (row_index, terms) = (*found)?;
+            // Past the bounds a price could overflow. Every reader refuses such a quantity; a
+            // caller that skipped the readers gets no rating rather than a panic.
+            crate::bounds::check_quantity(record.quantity).ok()?;
             let (billed_quantity, cost) = price_with(&terms, record.quantity);
             Some(Rating { row: row_index, billed_quantity, cost, rate: terms.rate, currency: terms.currency })
         }));
@@ -162,14 +166,17 @@ fn settle_tiers(deck: &RateDeck, usage: &[UsageRecord], party: Party, ratings: &
         members.sort_by(|a, b| {
             (usage[*a].started_at, &usage[*a].record_id).cmp(&(usage[*b].started_at, &usage[*b].record_id))
         });
-        let total: Decimal =
-            members.iter().map(|index| ratings[*index].map_or(Decimal::ZERO, |rating| rating.billed_quantity)).sum();
+        // Saturating: the month's quantity reaches Decimal's largest value only past about 4 × 10^16
+        // records of the largest quantity, and a saturated total still picks the right tier.
+        let total = members.iter().fold(Decimal::ZERO, |total, index| {
+            total.saturating_add(ratings[*index].map_or(Decimal::ZERO, |rating| rating.billed_quantity))
+        });
         let mut position = Decimal::ZERO;
         for index in members {
             let Some(rating) = ratings[index].as_mut() else { continue };
             let row = deck.row(rating.row);
             let before = position;
-            position += rating.billed_quantity;
+            position = position.saturating_add(rating.billed_quantity);
             let Some(tiers) = &row.tiers else { continue };
             if rating.billed_quantity.is_zero() {
                 continue;

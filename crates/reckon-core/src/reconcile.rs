@@ -4,7 +4,7 @@
 use crate::contract::{ContractTerms, FxPolicy};
 use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::matching::{LineMatch, Matcher};
-use crate::money::round_cost;
+use crate::money::{round_cost, TotalOverflow};
 use crate::period::Month;
 use crate::rating::Rating;
 use crate::summary::ReportConversion;
@@ -62,6 +62,17 @@ pub struct Reconciliation {
     pub summary: Summary,
 }
 
+impl Reconciliation {
+    /// The result, or the overflow of a total that makes its summary wrong.
+    ///
+    /// # Errors
+    /// When a total overflowed (see [`Summary::checked`]).
+    pub fn checked(self) -> Result<Reconciliation, TotalOverflow> {
+        self.summary.checked()?;
+        Ok(self)
+    }
+}
+
 /// What the contract says of one matched line.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LineCheck {
@@ -74,7 +85,8 @@ pub struct LineCheck {
 }
 
 /// Reconciles the lines of a run (in file order, invoice files in the order given) against the
-/// usage and its ratings (`ratings[i]` rates `usage[i]`; `None`: no rate).
+/// usage and its ratings (`ratings[i]` rates `usage[i]`; `None`: no rate). A total that
+/// overflows is kept in the summary: call [`Reconciliation::checked`] before reporting.
 ///
 /// # Panics
 /// When `ratings` and `usage` differ in length.
@@ -260,7 +272,9 @@ pub fn check_line_with(
     let expected_quantity = Some(rating.billed_quantity);
     let expected_amount = expected_in_currency(rating, line.currency, record, conversion);
     let check = |kind| LineCheck { kind, expected_quantity, expected_amount };
-    if (line.quantity - rating.billed_quantity).abs() > config.quantity_tolerance {
+    // Checked: a difference too large to hold is certainly beyond the tolerance.
+    let quantity_difference = line.quantity.checked_sub(rating.billed_quantity);
+    if quantity_difference.is_none_or(|difference| difference.abs() > config.quantity_tolerance) {
         return check(Some(DiscrepancyKind::QuantityMismatch));
     }
     let Some(expected) = expected_amount else {
@@ -290,7 +304,7 @@ fn expected_in_currency(
     conversion: &Conversion<'_>,
 ) -> Option<Decimal> {
     if rating.currency == currency {
-        return Some(rating.cost);
+        return Some(rating.cost).filter(|expected| crate::bounds::is_comparable_amount(*expected));
     }
     if conversion.terms.deck_currency_only {
         return None;
@@ -307,10 +321,11 @@ fn expected_in_currency(
             if fixed_currency != currency {
                 return None;
             }
-            rating.cost * rate
+            rating.cost.checked_mul(rate)?
         }
     };
-    Some(round_cost(converted))
+    // An expected amount that no billed amount could be compared with is as good as unconvertible.
+    Some(round_cost(converted)).filter(|expected| crate::bounds::is_comparable_amount(*expected))
 }
 
 fn billed_for_nothing(kind: DiscrepancyKind) -> LineCheck {

@@ -2,7 +2,7 @@
 
 use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::fx::FxError;
-use crate::money::round_cost;
+use crate::money::{add_to, round_cost, TotalOverflow};
 use crate::reconcile::LineCheck;
 use crate::{Currency, FxTable, InvoiceLine};
 use jiff::civil::Date;
@@ -73,17 +73,37 @@ pub struct ReportConversion<'a> {
     pub fx: &'a FxTable,
 }
 
+/// Why a report-currency total could not be added to.
+enum ReportError {
+    /// An amount could not be converted: the group's report totals become this error.
+    Fx(FxError),
+    /// A sum overflowed: the whole summary is in error.
+    Overflow(TotalOverflow),
+}
+
+impl From<FxError> for ReportError {
+    fn from(error: FxError) -> ReportError {
+        ReportError::Fx(error)
+    }
+}
+
+impl From<TotalOverflow> for ReportError {
+    fn from(overflow: TotalOverflow) -> ReportError {
+        ReportError::Overflow(overflow)
+    }
+}
+
+/// Converts an amount into the report currency at a date, rounded like a cost.
+type ConvertFn<'f> = &'f dyn Fn(Decimal, Currency, Date) -> Result<Decimal, FxError>;
+
 impl GroupTotals {
     /// Adds to the report-currency totals: `update` receives them and the converter.
     fn add_report(
         &mut self,
         report: &ReportConversion<'_>,
-        update: impl FnOnce(
-            &mut ReportTotals,
-            &dyn Fn(Decimal, Currency, Date) -> Result<Decimal, FxError>,
-        ) -> Result<(), FxError>,
-    ) {
-        let Some(report_currency) = report.currency else { return };
+        update: impl FnOnce(&mut ReportTotals, ConvertFn<'_>) -> Result<(), ReportError>,
+    ) -> Result<(), TotalOverflow> {
+        let Some(report_currency) = report.currency else { return Ok(()) };
         let totals = self.report.get_or_insert(Ok(ReportTotals {
             currency: report_currency,
             billed_total: Decimal::ZERO,
@@ -91,13 +111,18 @@ impl GroupTotals {
             overbilled: Decimal::ZERO,
             underbilled: Decimal::ZERO,
         }));
-        let Ok(report_totals) = totals else { return };
+        let Ok(report_totals) = totals else { return Ok(()) };
         // Each amount converts at its own date and rounds like a cost (6 places); sums stay exact.
         let convert = |amount: Decimal, currency: Currency, date: Date| {
             report.fx.convert(amount, currency, report_currency, date).map(round_cost)
         };
-        if let Err(error) = update(report_totals, &convert) {
-            *totals = Err(error);
+        match update(report_totals, &convert) {
+            Ok(()) => Ok(()),
+            Err(ReportError::Fx(error)) => {
+                *totals = Err(error);
+                Ok(())
+            }
+            Err(ReportError::Overflow(overflow)) => Err(overflow),
         }
     }
 }
@@ -106,55 +131,38 @@ impl GroupTotals {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     pub groups: BTreeMap<GroupKey, GroupTotals>,
+    /// Set when a total overflowed (see [`TotalOverflow`]): the totals are then incomplete and
+    /// must not be reported ([`Summary::checked`]). The first overflow is kept, so that a caller
+    /// feeding lines one by one checks once, at the end.
+    pub overflow: Option<TotalOverflow>,
 }
 
 impl Summary {
     /// Counts a line of an invoice with what its check found.
     pub fn add_line(&mut self, line: &InvoiceLine, matched: bool, check: &LineCheck, report: &ReportConversion<'_>) {
         let totals = self.groups.entry(GroupKey::of_line(line)).or_default();
-        totals.lines_billed += 1;
-        totals.lines_matched += u64::from(matched);
-        totals.billed_total += line.amount;
-        match check.expected_amount {
-            Some(expected) => totals.expected_total += expected,
-            None => totals.unverified_total += line.amount,
-        }
-        let date = line.started_at.to_zoned(TimeZone::UTC).date();
-        totals.add_report(report, |report_totals, convert| {
-            report_totals.billed_total += convert(line.amount, line.currency, date)?;
-            if let Some(expected) = check.expected_amount {
-                report_totals.expected_total += convert(expected, line.currency, date)?;
-            }
-            Ok(())
-        });
+        let outcome = add_line_to(totals, line, matched, check, report);
+        self.note(outcome);
     }
 
     /// Counts a discrepancy in its group.
     pub fn add_discrepancy(&mut self, key: GroupKey, discrepancy: &Discrepancy, report: &ReportConversion<'_>) {
         let totals = self.groups.entry(key).or_default();
-        let date = discrepancy.started_at.to_zoned(TimeZone::UTC).date();
-        totals.add_report(report, |report_totals, convert| {
-            if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
-                report_totals.expected_total +=
-                    convert(discrepancy.expected_amount.unwrap_or_default(), discrepancy.currency, date)?;
-            }
-            match discrepancy.difference {
-                Some(difference) if difference > Decimal::ZERO => {
-                    report_totals.overbilled += convert(difference, discrepancy.currency, date)?;
-                }
-                Some(difference) => report_totals.underbilled -= convert(difference, discrepancy.currency, date)?,
-                None => {}
-            }
-            Ok(())
-        });
-        totals.kind_counts[discrepancy.kind.precedence()] += 1;
-        if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
-            totals.expected_total += discrepancy.expected_amount.unwrap_or_default();
-        }
-        match discrepancy.difference {
-            Some(difference) if difference > Decimal::ZERO => totals.overbilled += difference,
-            Some(difference) => totals.underbilled -= difference,
-            None => {}
+        let outcome = add_discrepancy_to(totals, discrepancy, report);
+        self.note(outcome);
+    }
+
+    /// The summary, or the overflow that makes its totals wrong.
+    ///
+    /// # Errors
+    /// When a total overflowed.
+    pub fn checked(&self) -> Result<&Summary, TotalOverflow> {
+        self.overflow.map_or(Ok(self), Err)
+    }
+
+    fn note(&mut self, outcome: Result<(), TotalOverflow>) {
+        if let Err(overflow) = outcome {
+            self.overflow.get_or_insert(overflow);
         }
     }
 
@@ -167,5 +175,108 @@ impl Summary {
             }
         }
         counts
+    }
+}
+
+fn add_line_to(
+    totals: &mut GroupTotals,
+    line: &InvoiceLine,
+    matched: bool,
+    check: &LineCheck,
+    report: &ReportConversion<'_>,
+) -> Result<(), TotalOverflow> {
+    totals.lines_billed += 1;
+    totals.lines_matched += u64::from(matched);
+    add_to(&mut totals.billed_total, line.amount)?;
+    match check.expected_amount {
+        Some(expected) => add_to(&mut totals.expected_total, expected)?,
+        None => add_to(&mut totals.unverified_total, line.amount)?,
+    }
+    let date = line.started_at.to_zoned(TimeZone::UTC).date();
+    totals.add_report(report, |report_totals, convert| {
+        add_to(&mut report_totals.billed_total, convert(line.amount, line.currency, date)?)?;
+        if let Some(expected) = check.expected_amount {
+            add_to(&mut report_totals.expected_total, convert(expected, line.currency, date)?)?;
+        }
+        Ok(())
+    })
+}
+
+fn add_discrepancy_to(
+    totals: &mut GroupTotals,
+    discrepancy: &Discrepancy,
+    report: &ReportConversion<'_>,
+) -> Result<(), TotalOverflow> {
+    let date = discrepancy.started_at.to_zoned(TimeZone::UTC).date();
+    totals.add_report(report, |report_totals, convert| {
+        if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
+            let expected = convert(discrepancy.expected_amount.unwrap_or_default(), discrepancy.currency, date)?;
+            add_to(&mut report_totals.expected_total, expected)?;
+        }
+        match discrepancy.difference {
+            Some(difference) if difference > Decimal::ZERO => {
+                add_to(&mut report_totals.overbilled, convert(difference, discrepancy.currency, date)?)?;
+            }
+            Some(difference) => {
+                add_to(&mut report_totals.underbilled, -convert(difference, discrepancy.currency, date)?)?;
+            }
+            None => {}
+        }
+        Ok(())
+    })?;
+    totals.kind_counts[discrepancy.kind.precedence()] += 1;
+    if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
+        add_to(&mut totals.expected_total, discrepancy.expected_amount.unwrap_or_default())?;
+    }
+    match discrepancy.difference {
+        Some(difference) if difference > Decimal::ZERO => add_to(&mut totals.overbilled, difference)?,
+        Some(difference) => add_to(&mut totals.underbilled, -difference)?,
+        None => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Destination, Service};
+    use std::str::FromStr;
+
+    fn line(line_id: &str, amount: &str) -> InvoiceLine {
+        InvoiceLine {
+            carrier: "acme".into(),
+            invoice_id: "INV-1".into(),
+            invoice_date: None,
+            line_id: line_id.into(),
+            carrier_ref: None,
+            service: Service::Voice,
+            started_at: "2026-03-02T10:00:00Z".parse().unwrap(),
+            destination: Destination::parse("447911000001").unwrap(),
+            quantity: Decimal::from(60),
+            rate: None,
+            amount: Decimal::from_str(amount).unwrap(),
+            currency: Currency::EUR,
+        }
+    }
+
+    /// Issue 11, item 16: two lines of 5e28 crashed the run on an unchecked addition.
+    #[test]
+    fn a_total_past_a_decimal_is_an_error_not_a_panic() {
+        let fx = FxTable::new();
+        let report = ReportConversion { currency: None, fx: &fx };
+        let check = LineCheck { kind: None, expected_quantity: None, expected_amount: None };
+        let mut summary = Summary::default();
+        summary.add_line(&line("1", "50000000000000000000000000000"), false, &check, &report);
+        assert_eq!(summary.checked().map(|_| ()), Ok(()));
+        // 5e28 + 5e28 = 1e29, past 7.9e28.
+        summary.add_line(&line("2", "50000000000000000000000000000"), false, &check, &report);
+        assert_eq!(summary.checked().map(|_| ()), Err(TotalOverflow));
+        // Ordinary sums stay exact: 1.5 + 2.25 = 3.75 billed, all unverified.
+        let mut summary = Summary::default();
+        summary.add_line(&line("1", "1.5"), false, &check, &report);
+        summary.add_line(&line("2", "2.25"), false, &check, &report);
+        let totals = &summary.groups[&GroupKey::of_line(&line("1", "0"))];
+        assert_eq!((totals.billed_total, totals.unverified_total), (Decimal::new(375, 2), Decimal::new(375, 2)));
+        assert_eq!(summary.overflow, None);
     }
 }

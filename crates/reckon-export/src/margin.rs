@@ -136,12 +136,7 @@ pub fn margin_table(report: &MarginReport) -> String {
             if *group_dimension != dimension {
                 continue;
             }
-            let percent = if totals.revenue.is_zero() {
-                String::new()
-            } else {
-                let percent = totals.margin * Decimal::ONE_HUNDRED / totals.revenue;
-                plain_decimal(reckon_core::money::round(percent, 1, reckon_core::money::RoundMode::HalfAwayFromZero))
-            };
+            let percent = totals.margin_percent().map(plain_decimal).unwrap_or_default();
             rows.push(vec![
                 name.clone(),
                 currency.map(|currency| currency.to_string()).unwrap_or_default(),

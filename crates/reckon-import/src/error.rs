@@ -32,8 +32,10 @@ pub struct ImportErrorDetail {
 /// What went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportErrorKind {
-    #[error("cannot read the file: {0}")]
-    Io(#[from] std::io::Error),
+    /// The cause is printed here, once: the error has no `source`, so that a chain printed with
+    /// `{:#}` does not repeat it (an `fs_err` error would also repeat the path).
+    #[error("cannot read the file: {}", root_cause(.0))]
+    Io(std::io::Error),
     #[error("the file is empty: expected a header row naming the columns")]
     Empty,
     #[error("not valid CSV: {0}")]
@@ -48,6 +50,22 @@ pub enum ImportErrorKind {
     Invalid { value: String, expected: String },
     #[error("{what} repeats line {first_line} of {first_path}")]
     Repeated { what: String, first_path: String, first_line: u64 },
+}
+
+impl From<std::io::Error> for ImportErrorKind {
+    fn from(error: std::io::Error) -> ImportErrorKind {
+        ImportErrorKind::Io(error)
+    }
+}
+
+/// The innermost cause of an I/O error: for an error `fs_err` wrapped with its path (which the
+/// import error names already), the operating system's error.
+fn root_cause(error: &std::io::Error) -> &(dyn std::error::Error + 'static) {
+    let mut cause: &(dyn std::error::Error + 'static) = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause
 }
 
 impl From<ImportErrorDetail> for ImportError {
@@ -117,11 +135,5 @@ impl fmt::Display for ImportError {
     }
 }
 
-impl std::error::Error for ImportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.0.kind {
-            ImportErrorKind::Io(error) => Some(error),
-            _ => None,
-        }
-    }
-}
+/// No `source`: the message already ends with the cause (see [`ImportErrorKind::Io`]).
+impl std::error::Error for ImportError {}

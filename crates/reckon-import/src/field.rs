@@ -12,6 +12,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 pub(crate) const EXPECTED_DECIMAL: &str = "a decimal number like 12.5 (`.` as separator, no exponent)";
+/// A bound of [`reckon_core::bounds`]: the value, or what was expected.
+pub type BoundCheck = fn(Decimal) -> Result<Decimal, &'static str>;
+
 const EXPECTED_TIMESTAMP: &str = "an RFC 3339 timestamp with an offset, like 2026-03-01T12:00:05Z";
 
 impl Row<'_> {
@@ -26,8 +29,26 @@ impl Row<'_> {
             .transpose()
     }
 
-    pub fn non_negative_decimal(&self, column: Option<usize>) -> Result<Decimal, ImportError> {
+    /// A decimal within a bound of [`reckon_core::bounds`] (`check` says what is expected).
+    pub fn bounded_decimal(&self, column: Option<usize>, check: BoundCheck) -> Result<Decimal, ImportError> {
         let value = self.decimal(column)?;
+        check(value).map_err(|expected| self.invalid(column, self.get(column).unwrap_or_default(), expected))
+    }
+
+    pub fn optional_bounded_decimal(
+        &self,
+        column: Option<usize>,
+        check: BoundCheck,
+    ) -> Result<Option<Decimal>, ImportError> {
+        if self.get(column).is_none() {
+            return Ok(None);
+        }
+        self.bounded_decimal(column, check).map(Some)
+    }
+
+    /// A measured quantity: `>= 0` and within [`reckon_core::bounds::check_quantity`].
+    pub fn non_negative_decimal(&self, column: Option<usize>) -> Result<Decimal, ImportError> {
+        let value = self.bounded_decimal(column, reckon_core::bounds::check_quantity)?;
         if value.is_sign_negative() && !value.is_zero() {
             let text = self.required(column)?;
             return Err(self.invalid(column, text, "a quantity >= 0"));
@@ -89,8 +110,11 @@ impl Row<'_> {
     pub fn optional_increments(&self, column: Option<usize>) -> Result<Option<Increments>, ImportError> {
         self.get(column)
             .map(|value| {
-                Increments::parse(value)
-                    .map_err(|error| self.invalid(column, value, &format!("billing increments: {error}")))
+                let increments = Increments::parse(value)
+                    .map_err(|error| self.invalid(column, value, &format!("billing increments: {error}")))?;
+                reckon_core::bounds::check_increments(increments.first, increments.next)
+                    .map_err(|expected| self.invalid(column, value, expected))?;
+                Ok(increments)
             })
             .transpose()
     }

@@ -5,7 +5,7 @@ use crate::csv_table::{ColumnSpec, CsvTable, Row};
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::names::Names;
 use crate::{BadRowPolicy, Loaded, Position, Progress, Rejection};
-use reckon_core::InvoiceLine;
+use reckon_core::{bounds, InvoiceLine};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -174,9 +174,9 @@ fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 12], names: &mut Names) -
         service: row.service(service)?,
         started_at: row.usage_timestamp(started_at)?,
         destination: row.destination(destination)?,
-        quantity: row.decimal(quantity)?,
-        rate: row.optional_decimal(rate)?,
-        amount: row.decimal(amount)?,
+        quantity: row.bounded_decimal(quantity, bounds::check_quantity)?,
+        rate: row.optional_bounded_decimal(rate, bounds::check_rate)?,
+        amount: row.bounded_decimal(amount, bounds::check_amount)?,
         currency: row.currency(currency)?,
     })
 }

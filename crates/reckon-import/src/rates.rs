@@ -7,7 +7,7 @@ use reckon_core::deck_update::{ChangeKind, DeckEntry};
 use reckon_core::network::{network_id, NetworkId};
 use reckon_core::rate_deck::{RateConditions, RateDeckError, TierMode, Tiers};
 use reckon_core::time_band::{TimeBand, TimeBandError};
-use reckon_core::{Increments, RateDeck, RateRow};
+use reckon_core::{bounds, Increments, RateDeck, RateRow};
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 
@@ -177,10 +177,8 @@ fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<R
         return Err(row.invalid(prefix, prefix_value, "a dial-code prefix of digits only, like 447"));
     }
     let rate_value = non_negative(row, rate)?;
-    let rate_unit_value = row.optional_decimal(rate_unit)?.unwrap_or(service_value.default_rate_unit());
-    if rate_unit_value <= Decimal::ZERO {
-        return Err(row.invalid(rate_unit, row.required(rate_unit)?, "a rate unit > 0"));
-    }
+    let rate_unit_value =
+        row.optional_bounded_decimal(rate_unit, bounds::check_rate_unit)?.unwrap_or(service_value.default_rate_unit());
     let effective_from_value = row.timestamp(effective_from)?;
     let effective_to_value = row.optional_timestamp(effective_to)?;
     if effective_to_value.is_some_and(|to| to <= effective_from_value) {
@@ -201,9 +199,9 @@ fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<R
         currency: row.currency(currency)?,
         rate_unit: rate_unit_value,
         increments: row.optional_increments(increments)?.unwrap_or(Increments::PER_UNIT),
-        connect_fee: row.optional_decimal(connect_fee)?.unwrap_or_default(),
-        min_charge: row.optional_decimal(min_charge)?.unwrap_or_default(),
-        per_record_fee: row.optional_decimal(per_record_fee)?.unwrap_or_default(),
+        connect_fee: row.optional_bounded_decimal(connect_fee, bounds::check_amount)?.unwrap_or_default(),
+        min_charge: row.optional_bounded_decimal(min_charge, bounds::check_amount)?.unwrap_or_default(),
+        per_record_fee: row.optional_bounded_decimal(per_record_fee, bounds::check_amount)?.unwrap_or_default(),
         conditions: RateConditions {
             band: parse_band(row, [time_zone, days, time_from, time_to])?,
             origin_prefix: origin.map(Into::into),
@@ -215,8 +213,9 @@ fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<R
     })
 }
 
+/// A rate: `>= 0` and within [`bounds::check_rate`].
 fn non_negative(row: &Row<'_>, column: Option<usize>) -> Result<Decimal, ImportError> {
-    let value = row.decimal(column)?;
+    let value = row.bounded_decimal(column, bounds::check_rate)?;
     if value.is_sign_negative() && !value.is_zero() {
         return Err(row.invalid(column, row.required(column)?, "a value >= 0"));
     }

@@ -9,7 +9,8 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Writes `usage.csv`, `rates.csv` and one `invoice-<carrier>.csv` per carrier into a folder.
+/// Writes `usage.csv`, `rates.csv`, `prices.csv`, `fx.csv`, `contracts.csv` and one
+/// `invoice-<carrier>.csv` per carrier into a folder.
 pub struct CsvSink {
     dir: PathBuf,
     usage: csv::Writer<BufWriter<File>>,
@@ -28,6 +29,18 @@ fn writer(path: &Path, header: &[&str]) -> io::Result<csv::Writer<BufWriter<File
     Ok(writer)
 }
 
+/// Writes the workload's contract terms (`crate::contracts`) as `contracts.csv`.
+fn write_contracts(path: &Path) -> io::Result<()> {
+    let mut writer = writer(path, &["carrier", "fx_policy", "deck_currency_only"])?;
+    let contracts: BTreeMap<String, _> = crate::contracts().into_iter().collect();
+    for (carrier, terms) in contracts {
+        // The workload's contracts all convert at the record's date.
+        assert_eq!(terms.fx_policy, reckon_core::contract::FxPolicy::RecordDate);
+        writer.write_record([carrier, "record_date".to_owned(), terms.deck_currency_only.to_string()])?;
+    }
+    writer.flush()
+}
+
 fn optional<T: ToString>(value: &Option<T>) -> String {
     value.as_ref().map(ToString::to_string).unwrap_or_default()
 }
@@ -39,6 +52,7 @@ impl CsvSink {
     /// When the folder or a file cannot be created.
     pub fn create(dir: &Path) -> io::Result<CsvSink> {
         std::fs::create_dir_all(dir)?;
+        write_contracts(&dir.join("contracts.csv"))?;
         Ok(CsvSink {
             dir: dir.to_owned(),
             usage: writer(&dir.join("usage.csv"), &reckon_import::usage::USAGE_COLUMN_NAMES)?,

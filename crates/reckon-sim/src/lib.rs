@@ -11,5 +11,5 @@ mod random;
 pub mod workload;
 
 pub use random::SplitMix64;
-pub use workload::{generate, Planted, SimConfig, Sink, VecSink};
+pub use workload::{contracts, generate, Planted, SimConfig, Sink, VecSink};
 pub mod csv_files;

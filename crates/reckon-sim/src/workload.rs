@@ -5,10 +5,12 @@ use crate::model;
 use crate::random::SplitMix64;
 use jiff::civil::Date;
 use jiff::SignedDuration;
+use reckon_core::contract::ContractTerms;
 use reckon_core::{
     CompactString, Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service,
     Timestamp, UsageRecord,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What to generate.
@@ -94,6 +96,10 @@ struct CarrierPlan {
     currency: &'static str,
     /// The currency the carrier invoices in (another than the deck's for one carrier).
     invoice_currency: &'static str,
+    /// The contract allows billing only in the deck's currency (contracts.csv
+    /// `deck_currency_only`): a line in another currency is a `currency_mismatch`, though every
+    /// currency of the workload has exchange rates.
+    deck_currency_only: bool,
     /// `(service, prefix, rate, rate_unit, increments, connect_fee, min_charge)`
     rows: &'static [(Service, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str)],
 }
@@ -104,6 +110,7 @@ const CARRIERS: [CarrierPlan; 3] = [
         invoice_id: "ACME-2026-03",
         currency: "USD",
         invoice_currency: "USD",
+        deck_currency_only: true,
         rows: &[
             (Service::Voice, "1", "0.0040", "60", "60/60", "0", "0"),
             (Service::Voice, "1212", "0.0055", "60", "6/6", "0", "0"),
@@ -119,6 +126,7 @@ const CARRIERS: [CarrierPlan; 3] = [
         invoice_id: "BOR-2603",
         currency: "EUR",
         invoice_currency: "EUR",
+        deck_currency_only: true,
         rows: &[
             (Service::Voice, "33", "0.0150", "60", "1/1", "0", "0"),
             (Service::Voice, "336", "0.0600", "60", "30/30", "0", "0"),
@@ -134,6 +142,7 @@ const CARRIERS: [CarrierPlan; 3] = [
         currency: "GBP",
         // Cobalt's deck is in pounds but it invoices in euros, converted at each call's date.
         invoice_currency: "EUR",
+        deck_currency_only: false,
         rows: &[
             (Service::Voice, "34", "0.0090", "60", "60/60", "0", "0.0050"),
             (Service::Voice, "346", "0.0300", "60", "1/1", "0.0005", "0"),
@@ -147,8 +156,22 @@ const CARRIERS: [CarrierPlan; 3] = [
 
 /// Destination prefix that no deck prices (for planted `no_rate`).
 const UNRATED_PREFIX: &str = "8613";
-/// A currency no FX table of the demo converts (for planted `currency_mismatch`).
-const UNCONVERTIBLE_CURRENCY: &str = "JPY";
+/// A currency the contracts of acme and borealis refuse (for planted `currency_mismatch`). It has
+/// exchange rates like every currency of the workload, so that reports in another currency show
+/// every group.
+const REFUSED_CURRENCY: &str = "JPY";
+
+/// The contract terms of the workload's carriers (written as `contracts.csv`): acme and borealis
+/// allow billing only in their deck's currency; cobalt's contract has the default terms.
+pub fn contracts() -> HashMap<String, ContractTerms> {
+    CARRIERS
+        .iter()
+        .filter(|carrier| carrier.deck_currency_only)
+        .map(|carrier| {
+            (carrier.name.to_owned(), ContractTerms { deck_currency_only: true, ..ContractTerms::default() })
+        })
+        .collect()
+}
 
 /// Generates the workload into a sink and returns what was planted, sorted.
 pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
@@ -182,6 +205,10 @@ pub fn generate(config: &SimConfig, sink: &mut dyn Sink) -> Vec<Planted> {
         };
         if kind == Some(DiscrepancyKind::RateMismatch) && carrier.invoice_currency != carrier.currency {
             // Across currencies the rate is not compared; a wrong rate shows in the amount.
+            kind = Some(DiscrepancyKind::AmountMismatch);
+        }
+        if kind == Some(DiscrepancyKind::CurrencyMismatch) && !carrier.deck_currency_only {
+            // Its contract converts any currency with a rate: a foreign line is just wrong.
             kind = Some(DiscrepancyKind::AmountMismatch);
         }
         if kind == Some(DiscrepancyKind::NoRate) {
@@ -234,6 +261,11 @@ fn fx_rates() -> Vec<(Date, Currency, Decimal)> {
         let step = Decimal::from(day);
         rates.push((date, Currency::parse("USD").expect("valid"), Decimal::new(10800, 4) + step * Decimal::new(1, 4)));
         rates.push((date, Currency::parse("GBP").expect("valid"), Decimal::new(8500, 4) - step * Decimal::new(1, 4)));
+        rates.push((
+            date,
+            Currency::parse(REFUSED_CURRENCY).expect("valid"),
+            Decimal::new(16200, 2) + step / Decimal::TEN,
+        ));
     }
     rates
 }
@@ -430,7 +462,7 @@ impl<'c> RecordPlan<'c> {
                 planted_line = Some(line.line_id.clone());
             }
             Some(DiscrepancyKind::CurrencyMismatch) => {
-                line.currency = Currency::parse(UNCONVERTIBLE_CURRENCY).expect("valid");
+                line.currency = Currency::parse(REFUSED_CURRENCY).expect("valid");
                 line.rate = None;
                 line.amount = (cost * Decimal::from(160))
                     .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);

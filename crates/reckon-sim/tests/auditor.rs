@@ -22,7 +22,8 @@ fn run(config: &SimConfig) -> (VecSink, Vec<Planted>, reckon_core::Reconciliatio
     for (date, currency, per_eur) in &sink.fx_rates {
         fx.insert(*date, *currency, *per_eur).unwrap();
     }
-    let reconciliation = reckon_core::reconcile(&sink.usage, &ratings, &sink.lines, &fx, &ReconcileConfig::default());
+    let config = ReconcileConfig { contracts: reckon_sim::contracts(), ..ReconcileConfig::default() };
+    let reconciliation = reckon_core::reconcile(&sink.usage, &ratings, &sink.lines, &fx, &config);
     (sink, planted, reconciliation, ratings)
 }
 

@@ -4,8 +4,11 @@
 //! binary as a user would, and checks the exit code, the files written and stderr.
 
 mod bad_input;
+mod fuzz_runs;
 mod ledger;
+mod messages;
 mod nats;
+mod number_bounds;
 mod rating;
 mod reconcile;
 mod serve;

@@ -519,3 +519,16 @@ proptest! {
         prop_assert_eq!(original, shuffled);
     }
 }
+
+/// Issue 11, item 16: a quantity past the bounds (which every reader refuses) overflowed the
+/// price and panicked; rating now leaves such a record unrated. 7.9e28 s at 2 per second would
+/// cost 1.6e29, past a Decimal; 10^12 s at 2 per second is 2 × 10^12.
+#[test]
+fn issue_11_a_quantity_past_the_bounds_is_unrated_not_a_panic() {
+    let deck = deck(&[Row { rate: "2", unit: "1", ..BASE }]);
+    let at = "2026-03-02T10:00:00Z";
+    let huge = record(Service::Voice, "+442071234567", at, "79228162514264337593543950335");
+    assert_eq!(rate_record(&deck, &huge), None);
+    let largest = rate_record(&deck, &record(Service::Voice, "+442071234567", at, "1000000000000")).unwrap();
+    assert_eq!((largest.billed_quantity, largest.cost), (d("1000000000000"), d("2000000000000")));
+}
