@@ -5,6 +5,8 @@
 
 mod bad_input;
 mod ledger;
+mod ledger_corrections;
+mod ledger_periods;
 mod nats;
 mod rating;
 mod reconcile;
