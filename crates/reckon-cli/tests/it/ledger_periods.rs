@@ -128,8 +128,8 @@ fn issue_11_an_unknown_carrier_or_empty_period_is_refused() {
     }
 }
 
-/// Issue 11, items 1 and 4 over HTTP: `?period=` on upload, and `POST /v1/runs` of an unknown
-/// carrier or empty period answered 400 with the CLI's message.
+/// Issue 11, items 1, 4 and 5 over HTTP: `?period=` on upload, `POST /v1/runs` of an unknown
+/// carrier or empty period answered 400 with the CLI's message, and a line credited twice.
 #[test]
 fn issue_11_periods_over_http() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,8 +152,33 @@ fn issue_11_periods_over_http() {
             (Some("2026-03"), Some(16)),
             "{backend}: {response}"
         );
+        let run_id = response["runs"][0]["run_id"].as_str().unwrap().to_owned();
         let (status, response) = http(&address, "POST", "/v1/invoices?period=0000-01", Some(&admin), &body);
         assert_eq!(status, 400, "{backend}: {response}");
+
+        // Issue 11, item 5 over HTTP: a line credited twice in one answer is refused (JSON
+        // would keep the last value silently).
+        let (status, response) =
+            http(&address, "POST", &format!("/v1/runs/{run_id}/disputes"), Some(&admin), r#"{"threshold":"0.001"}"#);
+        assert_eq!(status, 200, "{backend}: {response}");
+        let dispute_id = serde_json::from_str::<serde_json::Value>(&response).unwrap()["disputes"][0]["dispute_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let actions = format!("/v1/disputes/{dispute_id}/actions");
+        assert_eq!(http(&address, "POST", &actions, Some(&admin), r#"{"action":"submit"}"#).0, 200, "{backend}");
+        let (status, response) = http(
+            &address,
+            "POST",
+            &actions,
+            Some(&admin),
+            r#"{"action":"accept","credits":{"22":"0.01","22":"0.02"}}"#,
+        );
+        assert_eq!(status, 400, "{backend}: {response}");
+        assert!(response.contains("credits: line 22 is credited twice; give each line once"), "{backend}: {response}");
+        let (status, response) =
+            http(&address, "POST", &actions, Some(&admin), r#"{"action":"reject","credits":null}"#);
+        assert_eq!(status, 200, "{backend}: a null credits is no credits: {response}");
 
         let (status, response) =
             http(&address, "POST", "/v1/runs", Some(&admin), r#"{"carrier":"BOREALIS","period":"2026-03"}"#);
