@@ -122,7 +122,7 @@ pub enum ImportCommand {
     /// Customer price plans (prices.csv), for margins and revenue in the service's accruals.
     Prices(ImportFileArgs),
     /// Carrier invoices (invoice.csv); every invoice of the file in one transaction.
-    Invoice(ImportFileArgs),
+    Invoice(ImportInvoiceArgs),
     /// One of our invoices to a carrier, netted at settlement.
     Receivable(ReceivableArgs),
 }
@@ -139,6 +139,16 @@ pub struct ImportFileArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ImportInvoiceArgs {
+    #[command(flatten)]
+    pub file: ImportFileArgs,
+    /// The period (YYYY-MM) every invoice of the file belongs to; default: for each invoice,
+    /// the month holding most of its lines (the earliest on a tie).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub period: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ReceivableArgs {
     #[arg(long)]
     pub carrier: String,
@@ -147,10 +157,15 @@ pub struct ReceivableArgs {
     /// YYYY-MM.
     #[arg(long)]
     pub period: String,
-    #[arg(long)]
+    /// What the carrier owes us (>= 0; a negative amount is refused with the reason).
+    #[arg(long, allow_negative_numbers = true)]
     pub amount: String,
     #[arg(long)]
     pub currency: String,
+    /// Correct a receivable stored with other figures (the old ones go to the audit log)
+    /// instead of refusing.
+    #[arg(long)]
+    pub replace: bool,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }

@@ -8,13 +8,14 @@ use crate::args::{
 };
 use crate::pipeline::{reconcile_config, write_atomically};
 use anyhow::{bail, Context};
+use reckon_core::currency::format_amount;
 use reckon_core::dispute::DisputeAction;
 use reckon_core::network::NetworkMap;
 use reckon_core::period::Month;
 use reckon_core::{Currency, Decimal, FxTable, Timestamp};
 use reckon_import::rates::DeckKind;
 use reckon_import::{BadRowPolicy, NoProgress};
-use reckon_store::{InvoiceOutcome, Ledger, RunInputs};
+use reckon_store::{InvoiceOutcome, Ledger, Receivable, RunInputs};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -84,7 +85,9 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
             }
             ImportCommand::Rates(arguments) => import_deck(arguments, DeckKind::CarrierRates, now).await?,
             ImportCommand::Prices(arguments) => import_deck(arguments, DeckKind::CustomerPrices, now).await?,
-            ImportCommand::Invoice(arguments) => {
+            ImportCommand::Invoice(invoice_arguments) => {
+                let arguments = &invoice_arguments.file;
+                let period = invoice_arguments.period.as_deref().map(month).transpose()?;
                 let lines = reckon_import::invoice::load_invoices(
                     std::slice::from_ref(&arguments.file),
                     BadRowPolicy::Fail,
@@ -94,8 +97,9 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
                 let ledger = open(&arguments.ledger).await?;
                 note(&format!("writing {} invoice lines to the ledger in one transaction", lines.len()));
                 let source = arguments.file.display().to_string();
-                let imported =
-                    ledger.import_invoices(&lines, &source, &arguments.ledger.actor, arguments.replace, now).await?;
+                let imported = ledger
+                    .import_invoices_in(&lines, period, &source, &arguments.ledger.actor, arguments.replace, now)
+                    .await?;
                 let mut text = String::new();
                 for invoice in imported {
                     let what = match invoice.outcome {
@@ -105,8 +109,8 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
                     };
                     let _ = writeln!(
                         text,
-                        "invoice {} of {}: {} lines {what} (version {})",
-                        invoice.invoice_id, invoice.carrier, invoice.lines, invoice.version
+                        "invoice {} of {} for {}: {} lines {what} (version {})",
+                        invoice.invoice_id, invoice.carrier, invoice.period, invoice.lines, invoice.version
                     );
                 }
                 text
@@ -119,23 +123,26 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
                         arguments.currency
                     )
                 })?;
-                let period = month(&arguments.period)?;
+                let period = month(&arguments.period)?.to_string();
                 let ledger = open(&arguments.ledger).await?;
-                let stored = ledger
-                    .import_receivable(
-                        &arguments.carrier,
-                        &arguments.invoice_id,
-                        &period.to_string(),
-                        amount,
-                        currency,
-                        now,
-                    )
-                    .await?;
+                let receivable = Receivable {
+                    carrier: &arguments.carrier,
+                    invoice_id: &arguments.invoice_id,
+                    period: &period,
+                    amount,
+                    currency,
+                };
+                let outcome =
+                    ledger.store_receivable(&receivable, arguments.replace, &arguments.ledger.actor, now).await?;
                 format!(
                     "receivable {} of {}: {}\n",
                     arguments.invoice_id,
                     arguments.carrier,
-                    if stored { "stored" } else { "already stored (no-op)" }
+                    match outcome {
+                        InvoiceOutcome::Imported => "stored",
+                        InvoiceOutcome::Unchanged => "already stored (no-op)",
+                        InvoiceOutcome::Replaced => "corrected (the old figures are in the audit log)",
+                    }
                 )
             }
         };
@@ -192,11 +199,18 @@ pub fn reconcile_ledger(arguments: &ReconcileArgs, carrier: &str) -> anyhow::Res
         if run.created { "" } else { " (the same inputs were reconciled before: nothing new recorded)" }
     );
     if let Some(summary) = &run.summary {
-        let counts =
-            reckon_export::summary::RunCounts { report_currency: config.report_currency, ..Default::default() };
+        let counts = reckon_export::summary::RunCounts {
+            report_currency: config.report_currency,
+            usage_records: run.read.usage_records,
+            rate_rows: run.read.rate_rows,
+            invoice_lines: run.read.invoice_lines,
+            rejected_rows: 0,
+        };
         text.push_str(&reckon_export::summary::summary_table(summary, &counts));
     }
-    crate::print_report(&text)?;
+    if !options.quiet {
+        crate::print_report(&text)?;
+    }
     let found = !run.discrepancies.is_empty();
     Ok(if found && options.fail_on_discrepancy { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -289,7 +303,10 @@ pub fn dispute_command(command: &DisputeCommand) -> anyhow::Result<ExitCode> {
                         let (line, amount) = credit
                             .split_once('=')
                             .with_context(|| format!("--credit {credit:?}: expected LINE=AMOUNT"))?;
-                        credits.insert(line.trim().to_owned(), decimal(amount, "--credit")?);
+                        let line = line.trim();
+                        if credits.insert(line.to_owned(), decimal(amount, "--credit")?).is_some() {
+                            bail!("--credit {credit:?}: line {line} is credited twice; give each line once");
+                        }
                     }
                     DisputeAction::AcceptPartially { credits }
                 };
@@ -304,16 +321,21 @@ pub fn dispute_command(command: &DisputeCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn show(dispute: &reckon_store::DisputeRecord) -> String {
+    let amount = |value: Decimal| match Currency::parse(&dispute.currency) {
+        Some(currency) => format_amount(value, currency),
+        None => value.to_string(),
+    };
     let mut text = format!(
-        "dispute {}: {} invoice {} ({}), {}\nclaimed {} {}, credited {} {}\n\nline  record  kind  billed  expected  claimed  credited\n",
+        "dispute {}: {} invoice {} version {} ({}), {}\nclaimed {} {}, credited {} {}\n\nline  record  kind  billed  expected  claimed  credited\n",
         dispute.dispute_id,
         dispute.carrier,
         dispute.invoice_id,
+        dispute.invoice_version,
         dispute.period,
         dispute.state,
-        dispute.claimed_total,
+        amount(dispute.claimed_total),
         dispute.currency,
-        dispute.credited_total(),
+        amount(dispute.credited_total()),
         dispute.currency
     );
     for (line, credited) in &dispute.lines {
@@ -354,19 +376,21 @@ pub fn settle_command(arguments: &SettleArgs) -> anyhow::Result<ExitCode> {
     })?;
     let inputs = &stored.statement.inputs;
     let currency = inputs.currency;
+    // Deductions are shown negated, so a zero one reads 0.00, never -0.
+    let amount = |value: Decimal| format_amount(value, currency);
     let text = format!(
-        "statement {} for {} {}{}{}\n  invoiced           {} {currency}\n  accepted credits  -{} {currency}\n  withheld (open)   -{} {currency}\n  netted receivable -{} {currency}\n  net to pay         {} {currency} (exact {})\n",
+        "statement {} for {} {}{}{}\n  invoiced           {} {currency}\n  accepted credits   {} {currency}\n  withheld (open)    {} {currency}\n  netted receivable  {} {currency}\n  net to pay         {} {currency} (exact {})\n",
         stored.statement_id,
         stored.carrier,
         stored.period,
         stored.supersedes.as_ref().map(|old| format!(", correcting {old}")).unwrap_or_default(),
         if stored.created { "" } else { " (unchanged: stored before)" },
-        inputs.invoiced,
-        inputs.accepted_credits,
-        inputs.withheld,
-        inputs.receivable,
-        stored.statement.net,
-        stored.statement.net_exact,
+        amount(inputs.invoiced),
+        amount(-inputs.accepted_credits),
+        amount(-inputs.withheld),
+        amount(-inputs.receivable),
+        amount(stored.statement.net),
+        amount(stored.statement.net_exact),
     );
     crate::print_report(&text)?;
     Ok(ExitCode::SUCCESS)

@@ -179,6 +179,45 @@ pub struct EvidenceRow {
     pub reason: String,
 }
 
+/// What a dispute does to its period's settlement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisputeShare {
+    /// Held back from payment: the claim, while the carrier has not answered.
+    pub withheld: Decimal,
+    /// Taken off what is owed: the credits the carrier granted.
+    pub accepted_credits: Decimal,
+}
+
+/// The share of a dispute in a settlement, by its state: an unanswered dispute (open,
+/// submitted) withholds its whole claim; an answered one (accepted, partially accepted, and
+/// closed after either) takes off the credits granted; a rejected one (or closed after the
+/// rejection, with no credits) changes nothing.
+pub fn dispute_share(state: DisputeState, claimed_total: Decimal, credited_total: Decimal) -> DisputeShare {
+    match state {
+        DisputeState::Open | DisputeState::Submitted => {
+            DisputeShare { withheld: claimed_total, accepted_credits: Decimal::ZERO }
+        }
+        DisputeState::Accepted | DisputeState::PartiallyAccepted | DisputeState::Closed => {
+            DisputeShare { withheld: Decimal::ZERO, accepted_credits: credited_total }
+        }
+        DisputeState::Rejected => DisputeShare { withheld: Decimal::ZERO, accepted_credits: Decimal::ZERO },
+    }
+}
+
+/// Why a disputed line is claimed back, in words the carrier reads on the evidence file.
+pub fn evidence_reason(kind: DiscrepancyKind, billed_quantity: Decimal, expected_quantity: Option<Decimal>) -> String {
+    match kind {
+        DiscrepancyKind::UnmatchedCharge => "no call or message of ours matches this charge".to_owned(),
+        DiscrepancyKind::DuplicateCharge => "this call or message is already billed on another line".to_owned(),
+        DiscrepancyKind::QuantityMismatch => format!(
+            "billed {billed_quantity} units where the contract's increments give {}",
+            expected_quantity.map(|quantity| quantity.to_string()).unwrap_or_default()
+        ),
+        DiscrepancyKind::RateMismatch => "the rate applied differs from the contracted rate in force".to_owned(),
+        _ => "the amount differs from the contracted price".to_owned(),
+    }
+}
+
 /// Whether a kind bills us too much (and can be disputed).
 pub fn is_overbilling(kind: DiscrepancyKind) -> bool {
     matches!(
@@ -271,6 +310,38 @@ mod tests {
             let actual = transition(from, &action).map_err(|error| error.to_string());
             assert_eq!(actual, expected.map_err(str::to_owned), "{from} {action:?}");
         }
+    }
+
+    /// Which states withhold money and which take credits off (moved from the store, issue 11).
+    #[test]
+    fn dispute_shares_by_state() {
+        let (claimed, credited) = (Decimal::new(183, 3), Decimal::new(11, 2));
+        let table = [
+            (Open, "0.183", "0"),
+            (Submitted, "0.183", "0"),
+            (Accepted, "0", "0.11"),
+            (PartiallyAccepted, "0", "0.11"),
+            (Rejected, "0", "0"),
+            (Closed, "0", "0.11"),
+        ];
+        for (state, withheld, accepted_credits) in table {
+            let share = dispute_share(state, claimed, credited);
+            assert_eq!(share.withheld.to_string(), withheld, "{state}");
+            assert_eq!(share.accepted_credits.to_string(), accepted_credits, "{state}");
+        }
+    }
+
+    #[test]
+    fn evidence_reasons_by_kind() {
+        let reason = |kind| evidence_reason(kind, Decimal::new(120, 0), Some(Decimal::new(90, 0)));
+        assert_eq!(reason(DiscrepancyKind::UnmatchedCharge), "no call or message of ours matches this charge");
+        assert_eq!(reason(DiscrepancyKind::DuplicateCharge), "this call or message is already billed on another line");
+        assert_eq!(
+            reason(DiscrepancyKind::QuantityMismatch),
+            "billed 120 units where the contract's increments give 90"
+        );
+        assert_eq!(reason(DiscrepancyKind::RateMismatch), "the rate applied differs from the contracted rate in force");
+        assert_eq!(reason(DiscrepancyKind::AmountMismatch), "the amount differs from the contracted price");
     }
 
     #[test]

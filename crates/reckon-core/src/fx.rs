@@ -86,6 +86,22 @@ impl FxTable {
         }
     }
 
+    /// The whole table as text in a canonical order (currency, then date), with its staleness
+    /// bound: two tables that convert alike give the same text. It names the table in the id
+    /// of a run that used it, so another table makes another run.
+    pub fn canonical_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut currencies: Vec<&Currency> = self.rates.keys().collect();
+        currencies.sort();
+        let mut text = format!("staleness_days_max={:?}\n", self.staleness_days_max);
+        for currency in currencies {
+            for (date, per_eur) in &self.rates[currency] {
+                let _ = writeln!(text, "{date},{currency},{}", per_eur.normalize());
+            }
+        }
+        text
+    }
+
     /// Whether the table has no rates at all.
     pub fn is_empty(&self) -> bool {
         self.rates.is_empty()

@@ -28,6 +28,7 @@ pub mod rating;
 pub mod reconcile;
 pub mod service;
 pub mod settlement;
+pub mod spelling;
 pub mod summary;
 pub mod time_band;
 pub mod usage;

@@ -45,6 +45,14 @@ impl NetworkMap {
     pub fn is_empty(&self) -> bool {
         self.by_prefix.is_empty()
     }
+
+    /// The whole map as `prefix,network` lines sorted by prefix: two maps that place numbers
+    /// alike give the same text (it names the map in the id of a run that used it).
+    pub fn canonical_text(&self) -> String {
+        let mut entries: Vec<(&CompactString, &NetworkId)> = self.by_prefix.iter().collect();
+        entries.sort();
+        entries.into_iter().map(|(prefix, network)| format!("{prefix},{network}\n")).collect()
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! Billing periods: calendar months in UTC.
+//! Billing periods: calendar months in UTC, the period an invoice belongs to, and the usage a
+//! period's reconciliation reads.
 
-use jiff::{civil::Date, tz::TimeZone, Timestamp};
+use jiff::{civil::Date, tz::TimeZone, SignedDuration, Timestamp};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One calendar month (UTC), the unit of an invoice's period.
@@ -12,8 +14,12 @@ pub struct Month {
 
 /// Why a month could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected a month as YYYY-MM, like 2026-03")]
+#[error("expected a month as YYYY-MM between 1970-01 and 2199-12, like 2026-03")]
 pub struct MonthError;
+
+/// The years a period may fall in: those of usage instants ([`crate::usage::USAGE_INSTANTS`],
+/// 1970 to 2200 exclusive). A month outside them is a mistyped year, not a period with no data.
+pub const PERIOD_YEARS: std::ops::RangeInclusive<i16> = 1970..=2199;
 
 impl Month {
     /// The UTC month an instant falls in.
@@ -22,10 +28,10 @@ impl Month {
         Month { year: date.year(), month: date.month() }
     }
 
-    /// Parses `YYYY-MM`.
+    /// Parses `YYYY-MM`, a year of [`PERIOD_YEARS`].
     ///
     /// # Errors
-    /// When the text is not a valid year and month.
+    /// When the text is not a valid year and month, or the year is outside [`PERIOD_YEARS`].
     pub fn parse(text: &str) -> Result<Month, MonthError> {
         let (year, month) = text.trim().split_once('-').ok_or(MonthError)?;
         if year.len() != 4 || month.len() != 2 {
@@ -33,6 +39,9 @@ impl Month {
         }
         let year: i16 = year.parse().map_err(|_| MonthError)?;
         let month: i8 = month.parse().map_err(|_| MonthError)?;
+        if !PERIOD_YEARS.contains(&year) {
+            return Err(MonthError);
+        }
         Date::new(year, month, 1).map_err(|_| MonthError)?;
         Ok(Month { year, month })
     }
@@ -45,6 +54,42 @@ impl Month {
         let instant = |date: Date| date.to_zoned(TimeZone::UTC).ok().map(|zoned| zoned.timestamp());
         Some((instant(start)?, instant(end)?))
     }
+}
+
+/// The period of an invoice whose lines start at `line_starts`, when the import does not give
+/// one: the UTC month holding the most lines (by count, so that amounts in several currencies
+/// or credits need no comparing); a tie goes to the earliest of the tied months. `None` for an
+/// invoice without lines.
+///
+/// # Properties
+/// The result is one of the lines' months and does not depend on the lines' order.
+pub fn majority_month(line_starts: impl IntoIterator<Item = Timestamp>) -> Option<Month> {
+    let mut lines_per_month: BTreeMap<Month, usize> = BTreeMap::new();
+    for start in line_starts {
+        *lines_per_month.entry(Month::of(start)).or_default() += 1;
+    }
+    // Months iterate in order, and `max_by_key` keeps the last maximum: reverse to keep the
+    // earliest.
+    lines_per_month.into_iter().rev().max_by_key(|(_, count)| *count).map(|(month, _)| month)
+}
+
+/// The instants of usage a reconciliation of `period` reads, `[from, to)`: the month, stretched
+/// to cover every line of the period's invoices (a line may start just outside its month), then
+/// widened by the time tolerance on both sides, so a line can match a record up to the tolerance
+/// away from it. `None` only past the last representable instant.
+pub fn usage_window(
+    period: Month,
+    line_starts: impl IntoIterator<Item = Timestamp>,
+    time_tolerance: SignedDuration,
+) -> Option<(Timestamp, Timestamp)> {
+    let (mut from, mut to) = period.bounds()?;
+    for start in line_starts {
+        from = from.min(start);
+        // `to` is exclusive: the latest line itself must be inside.
+        to = to.max(start.checked_add(SignedDuration::from_nanos(1)).ok()?);
+    }
+    let tolerance = time_tolerance.abs();
+    Some((from.checked_sub(tolerance).ok()?, to.checked_add(tolerance).ok()?))
 }
 
 impl fmt::Display for Month {
@@ -66,12 +111,70 @@ mod tests {
         assert_eq!(Month::parse("26-03"), Err(MonthError));
     }
 
+    /// Issue 11, item 4: `--period 0000-01` was accepted; periods take the years of usage.
+    #[test]
+    fn months_outside_the_usage_years_are_refused() {
+        assert_eq!(Month::parse("0000-01"), Err(MonthError));
+        assert_eq!(Month::parse("1969-12"), Err(MonthError));
+        assert_eq!(Month::parse("2200-01"), Err(MonthError));
+        assert_eq!(Month::parse("1970-01").unwrap().to_string(), "1970-01");
+        assert_eq!(Month::parse("2199-12").unwrap().to_string(), "2199-12");
+        assert_eq!(MonthError.to_string(), "expected a month as YYYY-MM between 1970-01 and 2199-12, like 2026-03");
+    }
+
+    fn instants(texts: &[&str]) -> Vec<Timestamp> {
+        texts.iter().map(|text| text.parse().unwrap()).collect()
+    }
+
+    /// Issue 11, item 1: an invoice belongs to one period, the month holding most of its lines.
+    #[test]
+    fn an_invoice_belongs_to_the_month_of_most_of_its_lines() {
+        let month = |texts: &[&str]| majority_month(instants(texts)).map(|month| month.to_string());
+        // Three April lines, the first 30 s into April: April.
+        assert_eq!(
+            month(&["2026-04-01T00:00:30Z", "2026-04-02T00:00:00Z", "2026-04-03T00:00:00Z"]),
+            Some("2026-04".into())
+        );
+        // One line on the last day of February, two in March: March.
+        assert_eq!(
+            month(&["2026-03-05T00:00:00Z", "2026-02-28T23:50:00Z", "2026-03-06T00:00:00Z"]),
+            Some("2026-03".into())
+        );
+        // One line each side of the month end (10.00 and 20.00): a tie, the earliest month.
+        assert_eq!(month(&["2026-03-01T00:10:00Z", "2026-02-28T23:50:00Z"]), Some("2026-02".into()));
+        assert_eq!(month(&["2026-02-28T23:50:00Z", "2026-03-01T00:10:00Z"]), Some("2026-02".into()));
+        assert_eq!(month(&[]), None);
+    }
+
+    #[test]
+    fn the_usage_window_covers_the_lines_and_the_tolerance() {
+        let march = Month::parse("2026-03").unwrap();
+        let window = |texts: &[&str]| {
+            usage_window(march, instants(texts), SignedDuration::from_secs(60))
+                .map(|(from, to)| (from.to_string(), to.to_string()))
+        };
+        // No lines: the month, 60 s wider each side.
+        assert_eq!(window(&[]), Some(("2026-02-28T23:59:00Z".into(), "2026-04-01T00:01:00Z".into())));
+        // A March invoice's line 30 s into April: up to 60 s after it (a record at
+        // 2026-03-31T23:59:50Z or 2026-04-01T00:01:00Z is within reach).
+        assert_eq!(
+            window(&["2026-03-10T00:00:00Z", "2026-04-01T00:00:30Z"]),
+            Some(("2026-02-28T23:59:00Z".into(), "2026-04-01T00:01:30.000000001Z".into()))
+        );
+        // A line ten minutes before March: from 60 s before that line.
+        assert_eq!(
+            window(&["2026-02-28T23:50:00Z"]),
+            Some(("2026-02-28T23:49:00Z".into(), "2026-04-01T00:01:00Z".into()))
+        );
+    }
+
     #[test]
     fn bounds_run_from_midnight_to_the_next_month() {
         let bounds =
             |text: &str| Month::parse(text).unwrap().bounds().map(|(start, end)| (start.to_string(), end.to_string()));
         assert_eq!(bounds("2026-03"), Some(("2026-03-01T00:00:00Z".into(), "2026-04-01T00:00:00Z".into())));
         assert_eq!(bounds("2026-12"), Some(("2026-12-01T00:00:00Z".into(), "2027-01-01T00:00:00Z".into())));
-        assert_eq!(bounds("9999-12"), None);
+        // Beyond the years `parse` accepts, but a `Month` can still be built.
+        assert_eq!(Month { year: 9999, month: 12 }.bounds(), None);
     }
 }

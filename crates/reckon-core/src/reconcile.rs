@@ -184,6 +184,13 @@ impl<'a> Reconciler<'a> {
         self.classify(line_index, line, line_match);
     }
 
+    /// Takes the record that a line of another period's invoice bills, without judging the line:
+    /// that record is billed, so it is not unbilled usage of this run. Call it after every line
+    /// of the run, so the run's own lines choose first.
+    pub fn add_line_of_other_period(&mut self, line: &InvoiceLine) {
+        let _ = self.matcher.match_line(line);
+    }
+
     fn classify(&mut self, line_index: usize, line: &InvoiceLine, line_match: LineMatch) {
         let (record_index, check) = match line_match {
             LineMatch::Matched(index) => {

@@ -55,6 +55,10 @@ pub struct UploadQuery {
     /// Store a new version of an invoice stored with other content (needs the admin scope),
     /// instead of refusing it.
     replace: Option<bool>,
+    /// The period (YYYY-MM) every uploaded invoice belongs to; default: for each invoice, the
+    /// month holding most of its lines (the earliest on a tie).
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")]
+    period: Option<String>,
 }
 
 /// What became of an uploaded invoice.
@@ -62,6 +66,8 @@ pub struct UploadQuery {
 pub struct InvoiceView {
     pub carrier: String,
     pub invoice_id: String,
+    /// The period (YYYY-MM) the invoice belongs to.
+    pub period: String,
     pub version: i64,
     pub lines: u64,
     /// stored, unchanged or replaced.
@@ -89,8 +95,8 @@ pub struct UploadReport {
     pub runs: Vec<RunView>,
 }
 
-/// Uploads invoices (`invoice.csv`, all in one transaction), then reconciles every carrier month
-/// they bill against the stored usage and rates.
+/// Uploads invoices (`invoice.csv`, all in one transaction), then reconciles the period of each
+/// (`?period=`, else the month holding most of its lines) against the stored usage and rates.
 #[utoipa::path(
     post,
     path = "/v1/invoices",
@@ -115,6 +121,7 @@ pub async fn post_invoices(
 ) -> Result<Json<UploadReport>, ApiError> {
     let options = query(options)?;
     let replace = options.replace.unwrap_or(false);
+    let period = options.period.as_deref().map(|text| month("period", text)).transpose()?;
     let caller = auth::require(&state, &headers, if replace { "admin" } else { "ingest" }).await?;
     let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
     let name = std::path::Path::new("upload");
@@ -130,12 +137,14 @@ pub async fn post_invoices(
         return Err(ApiError::BadRequest("the upload holds no invoice lines".into()));
     }
     let now = Timestamp::now();
-    let imported = state.ledger.import_invoices(&lines, "http upload", &caller.actor(), replace, now).await?;
+    let imported =
+        state.ledger.import_invoices_in(&lines, period, "http upload", &caller.actor(), replace, now).await?;
     let invoices = imported
         .iter()
         .map(|invoice| InvoiceView {
             carrier: invoice.carrier.clone(),
             invoice_id: invoice.invoice_id.clone(),
+            period: invoice.period.to_string(),
             version: invoice.version,
             lines: invoice.lines,
             outcome: match invoice.outcome {
@@ -146,9 +155,9 @@ pub async fn post_invoices(
             .to_owned(),
         })
         .collect();
-    // The carrier months the lines fall in (UTC), each reconciled once.
+    // The periods the invoices belong to, each reconciled once.
     let months: BTreeSet<(String, Month)> =
-        lines.iter().map(|line| (line.carrier.to_string(), Month::of(line.started_at))).collect();
+        imported.iter().map(|invoice| (invoice.carrier.clone(), invoice.period)).collect();
     let mut runs = Vec::new();
     for (carrier, period) in months {
         let run = reconcile(&state, &carrier, period).await?;
@@ -539,8 +548,57 @@ pub struct DisputeStep {
     pub action: String,
     /// Why, recorded in the history.
     pub reason: Option<String>,
-    /// Credits per line id (decimal strings) for a partial acceptance.
+    /// Credits per line id (decimal strings) for a partial acceptance; each line once.
+    #[serde(default, deserialize_with = "credits_once_per_line")]
     pub credits: Option<BTreeMap<String, String>>,
+}
+
+/// Reads `credits`, refusing a line named twice: JSON would otherwise keep the last silently.
+fn credits_once_per_line<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+    struct Credits;
+    impl<'de> serde::de::Visitor<'de> for Credits {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("an object of line ids to credit amounts")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut credits = BTreeMap::new();
+            while let Some((line, amount)) = map.next_entry::<String, String>()? {
+                if credits.contains_key(&line) {
+                    return Err(serde::de::Error::custom(format!(
+                        "credits: line {line} is credited twice; give each line once"
+                    )));
+                }
+                credits.insert(line, amount);
+            }
+            Ok(credits)
+        }
+    }
+    struct OptionalCredits;
+    impl<'de> serde::de::Visitor<'de> for OptionalCredits {
+        type Value = Option<BTreeMap<String, String>>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("an object of line ids to credit amounts, or null")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_map(Credits).map(Some)
+        }
+    }
+    deserializer.deserialize_option(OptionalCredits)
 }
 
 /// Moves a dispute along its lifecycle (as `reckon dispute submit|accept|reject|close`); an
@@ -664,7 +722,7 @@ fn statement_view(stored: reckon_store::StoredStatement) -> StatementView {
         withheld: text(inputs.withheld),
         receivable: text(inputs.receivable),
         net_exact: text(stored.statement.net_exact),
-        net: stored.statement.net.to_string(),
+        net: reckon_core::currency::format_amount(stored.statement.net, inputs.currency),
         statement_id: stored.statement_id,
         carrier: stored.carrier,
         period: stored.period,

@@ -1,11 +1,11 @@
 //! Disputes in the ledger: opened from a run's overbilled discrepancies, one per carrier invoice
-//! and currency, driven through their lifecycle by appended events.
+//! version and currency, driven through their lifecycle by appended events.
 
 use crate::dialect::{decimal, instant, nanoseconds};
 use crate::imports::audit;
 use crate::{content_hash, Ledger, StoreError};
 use reckon_core::dispute::{
-    credits_for, draft_disputes, transition, DisputeAction, DisputeLine, DisputeState, EvidenceRow,
+    credits_for, draft_disputes, evidence_reason, transition, DisputeAction, DisputeLine, DisputeState, EvidenceRow,
 };
 use reckon_core::{Decimal, DiscrepancyKind, Timestamp};
 use sqlx::Row;
@@ -17,6 +17,8 @@ pub struct DisputeRecord {
     pub run_id: String,
     pub carrier: String,
     pub invoice_id: String,
+    /// The version of the invoice the dispute claims against.
+    pub invoice_version: i64,
     pub period: String,
     pub currency: String,
     pub claimed_total: Decimal,
@@ -45,10 +47,23 @@ pub struct DisputeEvent {
     pub reason: String,
 }
 
+/// A dispute's id: a hash of its carrier, invoice and currency, and of the invoice's version
+/// from version 2 on (so disputes of first versions keep the ids they had before versions).
+fn dispute_id_of(carrier: &str, invoice_id: &str, currency: &str, invoice_version: i64) -> String {
+    let version = format!("version {invoice_version}");
+    let parts: &[&str] = if invoice_version == 1 {
+        &[carrier, invoice_id, currency]
+    } else {
+        &[carrier, invoice_id, currency, &version]
+    };
+    content_hash(parts.iter().copied())[..16].to_owned()
+}
+
 impl Ledger {
     /// Opens the disputes of a run: its overbilled discrepancies above `threshold`, grouped per
-    /// carrier invoice and currency. An invoice already in dispute is left as it is, so opening
-    /// twice changes nothing. Returns the dispute ids with whether each was opened now.
+    /// carrier invoice and currency. A dispute belongs to the invoice version the run reconciled:
+    /// a version already in dispute is left as it is, so opening twice changes nothing, while a
+    /// new version (`import invoice --replace`) gets a dispute of its own. Returns the dispute ids with whether each was opened now.
     ///
     /// # Errors
     /// An unknown run, or a database error.
@@ -67,20 +82,27 @@ impl Ledger {
             .await?;
         let mut opened = Vec::new();
         for draft in draft_disputes(&discrepancies, threshold) {
-            let dispute_id =
-                content_hash([&*draft.carrier, &*draft.invoice_id, draft.currency.as_str()])[..16].to_owned();
+            let version = self.run_invoice_version(run_id, &draft.carrier, &draft.invoice_id).await?;
             let mut transaction = self.begin_write().await?;
-            let exists: i64 =
-                sqlx::query_scalar(&self.dialect.sql("SELECT COUNT(*) FROM disputes WHERE dispute_id = {1}"))
-                    .bind(dispute_id.clone())
-                    .fetch_one(&mut *transaction)
-                    .await?;
-            if exists > 0 {
+            // One dispute per invoice version and currency: a replaced invoice can be disputed
+            // again, the same version only once.
+            let existing = self.dialect.sql(
+                "SELECT dispute_id FROM disputes WHERE carrier = {1} AND invoice_id = {2} AND currency = {3} AND invoice_version = {4}",
+            );
+            let existing: Option<String> = sqlx::query_scalar(&existing)
+                .bind(draft.carrier.to_string())
+                .bind(draft.invoice_id.to_string())
+                .bind(draft.currency.to_string())
+                .bind(version)
+                .fetch_optional(&mut *transaction)
+                .await?;
+            if let Some(dispute_id) = existing {
                 opened.push((dispute_id, false));
                 continue;
             }
+            let dispute_id = dispute_id_of(&draft.carrier, &draft.invoice_id, draft.currency.as_str(), version);
             let insert = self.dialect.sql(
-                "INSERT INTO disputes (dispute_id, run_id, carrier, invoice_id, period, currency, claimed_total, created_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7:d}, {8})",
+                "INSERT INTO disputes (dispute_id, run_id, carrier, invoice_id, period, currency, claimed_total, created_at_ns, invoice_version) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7:d}, {8}, {9})",
             );
             sqlx::query(&insert)
                 .bind(dispute_id.clone())
@@ -91,6 +113,7 @@ impl Ledger {
                 .bind(draft.currency.to_string())
                 .bind(draft.claimed_total().normalize().to_string())
                 .bind(nanoseconds(now))
+                .bind(version)
                 .execute(&mut *transaction)
                 .await?;
             let insert_line = self.dialect.sql(
@@ -116,6 +139,34 @@ impl Ledger {
             opened.push((dispute_id, true));
         }
         Ok(opened)
+    }
+
+    /// The version of an invoice that a run reconciled: as recorded with the run, or, for runs
+    /// recorded before versions were, the latest version imported by the run's time.
+    async fn run_invoice_version(&self, run_id: &str, carrier: &str, invoice_id: &str) -> Result<i64, StoreError> {
+        let recorded = self
+            .dialect
+            .sql("SELECT version FROM run_invoices WHERE run_id = {1} AND carrier = {2} AND invoice_id = {3}");
+        let recorded: Option<i64> = sqlx::query_scalar(&recorded)
+            .bind(run_id.to_owned())
+            .bind(carrier.to_owned())
+            .bind(invoice_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(version) = recorded {
+            return Ok(version);
+        }
+        let at_run = self.dialect.sql(
+            "SELECT MAX(i.version) FROM invoices i JOIN runs r ON r.run_id = {1} \
+             WHERE i.carrier = {2} AND i.invoice_id = {3} AND i.imported_at_ns <= r.created_at_ns",
+        );
+        let version: Option<i64> = sqlx::query_scalar(&at_run)
+            .bind(run_id.to_owned())
+            .bind(carrier.to_owned())
+            .bind(invoice_id.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(version.unwrap_or(1))
     }
 
     /// Applies an action to a dispute: refused with a clear message when its state does not
@@ -234,7 +285,7 @@ impl Ledger {
     /// An unknown dispute or a database error.
     pub async fn dispute(&self, dispute_id: &str) -> Result<DisputeRecord, StoreError> {
         let select = self.dialect.sql(
-            "SELECT run_id, carrier, invoice_id, period, currency, CAST(claimed_total AS TEXT) AS claimed_total FROM disputes WHERE dispute_id = {1}",
+            "SELECT run_id, carrier, invoice_id, invoice_version, period, currency, CAST(claimed_total AS TEXT) AS claimed_total FROM disputes WHERE dispute_id = {1}",
         );
         let header = sqlx::query(&select)
             .bind(dispute_id.to_owned())
@@ -278,6 +329,7 @@ impl Ledger {
             run_id: header.try_get("run_id")?,
             carrier: header.try_get("carrier")?,
             invoice_id: header.try_get("invoice_id")?,
+            invoice_version: header.try_get::<Option<i64>, _>("invoice_version")?.unwrap_or(1),
             period: header.try_get("period")?,
             currency: header.try_get("currency")?,
             claimed_total: decimal(&header, "claimed_total")?,
@@ -348,18 +400,7 @@ impl Ledger {
             };
             let expected_quantity = crate::dialect::optional_decimal(row, "expected_quantity")?;
             let billed_quantity = decimal(row, "billed_quantity")?;
-            let reason = match kind {
-                DiscrepancyKind::UnmatchedCharge => "no call or message of ours matches this charge".to_owned(),
-                DiscrepancyKind::DuplicateCharge => "this call or message is already billed on another line".to_owned(),
-                DiscrepancyKind::QuantityMismatch => format!(
-                    "billed {billed_quantity} units where the contract's increments give {}",
-                    expected_quantity.map(|quantity| quantity.to_string()).unwrap_or_default()
-                ),
-                DiscrepancyKind::RateMismatch => {
-                    "the rate applied differs from the contracted rate in force".to_owned()
-                }
-                _ => "the amount differs from the contracted price".to_owned(),
-            };
+            let reason = evidence_reason(kind, billed_quantity, expected_quantity);
             evidence.push(EvidenceRow {
                 line_id,
                 record_id: row.try_get("record_id")?,

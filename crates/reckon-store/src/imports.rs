@@ -6,6 +6,8 @@
 
 use crate::dialect::{decimal, instant, nanoseconds, optional_decimal};
 use crate::{content_hash, Dialect, Ledger, StoreError};
+use reckon_core::invoice::{check_receivable_amount, invoice_period};
+use reckon_core::period::Month;
 use reckon_core::{CompactString, Currency, Destination, InvoiceLine, RateRow, Service, Timestamp, UsageRecord};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -29,6 +31,8 @@ pub struct ImportOutcome {
 pub struct InvoiceImport {
     pub carrier: String,
     pub invoice_id: String,
+    /// The period the invoice belongs to.
+    pub period: Month,
     /// The version now current.
     pub version: i64,
     pub lines: u64,
@@ -40,6 +44,17 @@ pub enum InvoiceOutcome {
     Imported,
     Unchanged,
     Replaced,
+}
+
+/// One of our invoices to a carrier: what it owes us, netted at settlement.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Receivable<'a> {
+    pub carrier: &'a str,
+    pub invoice_id: &'a str,
+    /// YYYY-MM.
+    pub period: &'a str,
+    pub amount: reckon_core::Decimal,
+    pub currency: Currency,
 }
 
 /// `(carrier, invoice_id)`.
@@ -242,15 +257,33 @@ impl Ledger {
         Ok(outcome)
     }
 
-    /// Stores the invoices of a file (lines in file order), all in one transaction. An invoice
-    /// already stored with the same content is a no-op; with other content it is refused unless
-    /// `replace`, which stores a new version and appends an audit entry.
+    /// Stores the invoices of a file, each in the period its lines give
+    /// ([`reckon_core::invoice::invoice_period`]); see [`Ledger::import_invoices_in`].
     ///
     /// # Errors
-    /// A conflicting invoice without `replace`, or a database error.
+    /// As [`Ledger::import_invoices_in`].
     pub async fn import_invoices(
         &self,
         lines: &[InvoiceLine],
+        source: &str,
+        actor: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<Vec<InvoiceImport>, StoreError> {
+        self.import_invoices_in(lines, None, source, actor, replace, now).await
+    }
+
+    /// Stores the invoices of a file (lines in file order), all in one transaction, each in one
+    /// period: `period` when given, else the month holding most of its lines. An invoice already
+    /// stored with the same content and period is a no-op; with other content or another period
+    /// it is refused unless `replace`, which stores a new version and appends an audit entry.
+    ///
+    /// # Errors
+    /// A conflicting invoice without `replace`, or a database error.
+    pub async fn import_invoices_in(
+        &self,
+        lines: &[InvoiceLine],
+        period: Option<Month>,
         source: &str,
         actor: &str,
         replace: bool,
@@ -269,24 +302,34 @@ impl Ledger {
         for ((carrier, invoice_id), invoice_lines) in &invoices {
             let line_hashes: Vec<String> = invoice_lines.iter().map(|line| invoice_line_hash(line)).collect();
             let hash = content_hash(line_hashes.iter().map(String::as_str));
-            let latest = self.dialect.sql("SELECT version, content_sha256 FROM invoices WHERE carrier = {1} AND invoice_id = {2} ORDER BY version DESC LIMIT 1");
-            let stored: Option<(i64, String)> = sqlx::query_as(&latest)
+            let invoice_period = invoice_period(period, invoice_lines).expect("an invoice is grouped from its lines");
+            let latest = self.dialect.sql("SELECT version, content_sha256, period FROM invoices WHERE carrier = {1} AND invoice_id = {2} ORDER BY version DESC LIMIT 1");
+            let stored: Option<(i64, String, Option<String>)> = sqlx::query_as(&latest)
                 .bind(carrier.to_string())
                 .bind(invoice_id.to_string())
                 .fetch_optional(&mut *transaction)
                 .await?;
             let (version, outcome) = match stored {
-                Some((version, stored_hash)) if stored_hash == hash => (version, InvoiceOutcome::Unchanged),
-                Some((version, _)) if replace => (version + 1, InvoiceOutcome::Replaced),
-                Some(_) => {
+                Some((version, stored_hash, stored_period))
+                    if stored_hash == hash && stored_period.as_deref() == Some(&*invoice_period.to_string()) =>
+                {
+                    (version, InvoiceOutcome::Unchanged)
+                }
+                Some((version, _, _)) if replace => (version + 1, InvoiceOutcome::Replaced),
+                Some((_, stored_hash, stored_period)) => {
+                    let what = if stored_hash == hash {
+                        format!("in period {} (this import: {invoice_period})", stored_period.as_deref().unwrap_or("?"))
+                    } else {
+                        "with other content".to_owned()
+                    };
                     return Err(StoreError::Conflict(format!(
-                        "invoice {invoice_id} of {carrier} is stored with other content; import with --replace to supersede it"
-                    )))
+                        "invoice {invoice_id} of {carrier} is stored {what}; import with --replace to supersede it"
+                    )));
                 }
                 None => (1, InvoiceOutcome::Imported),
             };
             if outcome != InvoiceOutcome::Unchanged {
-                let insert = self.dialect.sql("INSERT INTO invoices (carrier, invoice_id, version, content_sha256, lines_count, imported_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}, {6})");
+                let insert = self.dialect.sql("INSERT INTO invoices (carrier, invoice_id, version, content_sha256, lines_count, imported_at_ns, period) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7})");
                 sqlx::query(&insert)
                     .bind(carrier.to_string())
                     .bind(invoice_id.to_string())
@@ -294,11 +337,15 @@ impl Ledger {
                     .bind(hash.clone())
                     .bind(invoice_lines.len() as i64)
                     .bind(nanoseconds(now))
+                    .bind(invoice_period.to_string())
                     .execute(&mut *transaction)
                     .await?;
                 insert_invoice_lines(&mut transaction, self.dialect, invoice_lines, version).await?;
                 if outcome == InvoiceOutcome::Replaced {
-                    let detail = format!("version {version} supersedes version {}, content {hash}", version - 1);
+                    let detail = format!(
+                        "version {version} supersedes version {}, period {invoice_period}, content {hash}",
+                        version - 1
+                    );
                     audit(
                         &mut transaction,
                         self.dialect,
@@ -314,6 +361,7 @@ impl Ledger {
             results.push(InvoiceImport {
                 carrier: carrier.to_string(),
                 invoice_id: invoice_id.to_string(),
+                period: invoice_period,
                 version,
                 lines: invoice_lines.len() as u64,
                 outcome,
@@ -331,7 +379,7 @@ impl Ledger {
     /// carrier and invoice id.
     ///
     /// # Errors
-    /// The same invoice stored with other figures, or a database error.
+    /// A negative amount, the same invoice stored with other figures, or a database error.
     pub async fn import_receivable(
         &self,
         carrier: &str,
@@ -341,35 +389,92 @@ impl Ledger {
         currency: Currency,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        let receivable = Receivable { carrier, invoice_id, period, amount, currency };
+        let outcome = self.store_receivable(&receivable, false, "reckon", now).await?;
+        Ok(outcome == InvoiceOutcome::Imported)
+    }
+
+    /// Stores one of our invoices to a carrier, netted at settlement: a no-op when stored with
+    /// the same figures; with other figures refused unless `replace`, which corrects it and
+    /// appends an audit entry holding the old figures.
+    ///
+    /// # Errors
+    /// A negative amount, other figures without `replace`, or a database error.
+    pub async fn store_receivable(
+        &self,
+        receivable: &Receivable<'_>,
+        replace: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<InvoiceOutcome, StoreError> {
+        let Receivable { carrier, invoice_id, period, amount, currency } = *receivable;
+        let amount = check_receivable_amount(amount).map_err(|expected| {
+            StoreError::Invalid(format!("receivable {invoice_id} of {carrier}: amount {amount}: expected {expected}"))
+        })?;
         let mut transaction = self.begin_write().await?;
         let select = self.dialect.sql("SELECT period, CAST(amount AS TEXT) AS amount, currency FROM receivables WHERE carrier = {1} AND invoice_id = {2}");
-        if let Some(row) = sqlx::query(&select)
+        let stored = sqlx::query(&select)
             .bind(carrier.to_owned())
             .bind(invoice_id.to_owned())
             .fetch_optional(&mut *transaction)
-            .await?
-        {
-            let same = row.try_get::<String, _>("period")? == period
-                && decimal(&row, "amount")? == amount.normalize()
-                && row.try_get::<String, _>("currency")? == currency.as_str();
-            return if same {
-                Ok(false)
-            } else {
-                Err(StoreError::Conflict(format!("receivable {invoice_id} of {carrier} is stored with other figures")))
-            };
-        }
-        let insert = self.dialect.sql("INSERT INTO receivables (carrier, invoice_id, period, amount, currency, imported_at_ns) VALUES ({1}, {2}, {3}, {4:d}, {5}, {6})");
-        sqlx::query(&insert)
-            .bind(carrier.to_owned())
-            .bind(invoice_id.to_owned())
-            .bind(period.to_owned())
-            .bind(amount.normalize().to_string())
-            .bind(currency.to_string())
-            .bind(nanoseconds(now))
-            .execute(&mut *transaction)
             .await?;
+        let outcome = match stored {
+            None => {
+                let insert = self.dialect.sql("INSERT INTO receivables (carrier, invoice_id, period, amount, currency, imported_at_ns) VALUES ({1}, {2}, {3}, {4:d}, {5}, {6})");
+                sqlx::query(&insert)
+                    .bind(carrier.to_owned())
+                    .bind(invoice_id.to_owned())
+                    .bind(period.to_owned())
+                    .bind(amount.normalize().to_string())
+                    .bind(currency.to_string())
+                    .bind(nanoseconds(now))
+                    .execute(&mut *transaction)
+                    .await?;
+                InvoiceOutcome::Imported
+            }
+            Some(row) => {
+                let (stored_period, stored_amount, stored_currency): (String, reckon_core::Decimal, String) =
+                    (row.try_get("period")?, decimal(&row, "amount")?, row.try_get("currency")?);
+                if stored_period == period
+                    && stored_amount == amount.normalize()
+                    && stored_currency == currency.as_str()
+                {
+                    return Ok(InvoiceOutcome::Unchanged);
+                }
+                if !replace {
+                    return Err(StoreError::Conflict(format!(
+                        "receivable {invoice_id} of {carrier} is stored with other figures ({stored_period}, {stored_amount} {stored_currency}); import with --replace to correct it"
+                    )));
+                }
+                let update = self.dialect.sql("UPDATE receivables SET period = {1}, amount = {2:d}, currency = {3}, imported_at_ns = {4} WHERE carrier = {5} AND invoice_id = {6}");
+                sqlx::query(&update)
+                    .bind(period.to_owned())
+                    .bind(amount.normalize().to_string())
+                    .bind(currency.to_string())
+                    .bind(nanoseconds(now))
+                    .bind(carrier.to_owned())
+                    .bind(invoice_id.to_owned())
+                    .execute(&mut *transaction)
+                    .await?;
+                let detail = format!(
+                    "old: {stored_period}, {stored_amount} {stored_currency}; new: {period}, {} {currency}",
+                    amount.normalize()
+                );
+                audit(
+                    &mut transaction,
+                    self.dialect,
+                    now,
+                    actor,
+                    "replace_receivable",
+                    &format!("{carrier}/{invoice_id}"),
+                    &detail,
+                )
+                .await?;
+                InvoiceOutcome::Replaced
+            }
+        };
         transaction.commit().await?;
-        Ok(true)
+        Ok(outcome)
     }
 
     /// The usage of a carrier that started in `[from, to)`, in a stable order (start, then id).
@@ -469,32 +574,41 @@ impl Ledger {
         Ok(deck_csv("customer", rows))
     }
 
-    /// The current version of every invoice of a carrier that has a line in `[from, to)`,
-    /// lines in file order, invoices by id.
+    /// The lines of the invoices of a carrier's period (each invoice's current version, whatever
+    /// months its lines fall in), lines in file order, invoices by id.
     ///
     /// # Errors
     /// A database error or a stored value that does not read back.
-    pub async fn invoice_lines_between(
+    pub async fn invoice_lines_of_period(&self, carrier: &str, period: Month) -> Result<Vec<InvoiceLine>, StoreError> {
+        let select = self.dialect.sql(&format!(
+            "{INVOICE_LINE_COLUMNS} WHERE i.carrier = {{1}} AND i.period = {{2}} AND {CURRENT_VERSION} \
+             ORDER BY l.invoice_id, l.line_index"
+        ));
+        let rows = sqlx::query(&select).bind(carrier.to_owned()).bind(period.to_string()).fetch_all(&self.pool).await?;
+        let mut names: HashMap<String, Arc<str>> = HashMap::new();
+        rows.iter().map(|row| invoice_line_from_row(row, &mut names)).collect()
+    }
+
+    /// The lines, starting in `[from, to)`, of a carrier's invoices of other periods than
+    /// `period` (current versions): they bill records a run of `period` reads, which are then
+    /// not unbilled usage of it.
+    ///
+    /// # Errors
+    /// A database error or a stored value that does not read back.
+    pub async fn invoice_lines_of_other_periods(
         &self,
         carrier: &str,
+        period: Month,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<InvoiceLine>, StoreError> {
-        let select = self.dialect.sql(
-            "SELECT l.carrier, l.invoice_id, l.line_id, l.invoice_date, l.carrier_ref, l.service, l.started_at_ns, l.destination, \
-                    CAST(l.quantity AS TEXT) AS quantity, CAST(l.rate AS TEXT) AS rate, CAST(l.amount AS TEXT) AS amount, l.currency \
-             FROM invoice_lines l \
-             JOIN (SELECT invoice_id, MAX(version) AS version FROM invoices WHERE carrier = {1} GROUP BY invoice_id) v \
-               ON l.invoice_id = v.invoice_id AND l.version = v.version \
-             WHERE l.carrier = {1} AND l.invoice_id IN ( \
-                 SELECT DISTINCT i.invoice_id FROM invoice_lines i \
-                 JOIN (SELECT invoice_id, MAX(version) AS version FROM invoices WHERE carrier = {1} GROUP BY invoice_id) w \
-                   ON i.invoice_id = w.invoice_id AND i.version = w.version \
-                 WHERE i.carrier = {1} AND i.started_at_ns >= {2} AND i.started_at_ns < {3}) \
-             ORDER BY l.invoice_id, l.line_index",
-        );
+        let select = self.dialect.sql(&format!(
+            "{INVOICE_LINE_COLUMNS} WHERE i.carrier = {{1}} AND i.period <> {{2}} AND {CURRENT_VERSION} \
+             AND l.started_at_ns >= {{3}} AND l.started_at_ns < {{4}} ORDER BY l.invoice_id, l.line_index"
+        ));
         let rows = sqlx::query(&select)
             .bind(carrier.to_owned())
+            .bind(period.to_string())
             .bind(nanoseconds(from))
             .bind(nanoseconds(to))
             .fetch_all(&self.pool)
@@ -503,15 +617,29 @@ impl Ledger {
         rows.iter().map(|row| invoice_line_from_row(row, &mut names)).collect()
     }
 
-    /// The current version of each invoice of a carrier in `[from, to)`, as fingerprints.
-    pub(crate) async fn invoice_versions(&self, carrier: &str) -> Result<Vec<(String, i64, String)>, StoreError> {
-        let select = self.dialect.sql(
-            "SELECT invoice_id, version, content_sha256 FROM invoices i WHERE carrier = {1} \
-             AND version = (SELECT MAX(version) FROM invoices j WHERE j.carrier = i.carrier AND j.invoice_id = i.invoice_id) ORDER BY invoice_id",
-        );
+    /// The current version of each invoice of a carrier: `(invoice_id, version, content hash,
+    /// period)`, by id.
+    pub(crate) async fn invoice_versions(
+        &self,
+        carrier: &str,
+    ) -> Result<Vec<(String, i64, String, Option<String>)>, StoreError> {
+        let select = self.dialect.sql(&format!(
+            "SELECT i.invoice_id, i.version, i.content_sha256, i.period FROM invoices i WHERE i.carrier = {{1}} \
+             AND {CURRENT_VERSION} ORDER BY i.invoice_id"
+        ));
         Ok(sqlx::query_as(&select).bind(carrier.to_owned()).fetch_all(&self.pool).await?)
     }
 }
+
+/// The columns of an invoice line, from `invoice_lines l` joined to its version `invoices i`.
+const INVOICE_LINE_COLUMNS: &str = "SELECT l.carrier, l.invoice_id, l.line_id, l.invoice_date, l.carrier_ref, l.service, \
+     l.started_at_ns, l.destination, CAST(l.quantity AS TEXT) AS quantity, CAST(l.rate AS TEXT) AS rate, \
+     CAST(l.amount AS TEXT) AS amount, l.currency \
+     FROM invoice_lines l JOIN invoices i ON l.carrier = i.carrier AND l.invoice_id = i.invoice_id AND l.version = i.version";
+
+/// `invoices i` is the current (latest) version of its invoice.
+const CURRENT_VERSION: &str =
+    "i.version = (SELECT MAX(j.version) FROM invoices j WHERE j.carrier = i.carrier AND j.invoice_id = i.invoice_id)";
 
 fn intern(names: &mut HashMap<String, Arc<str>>, name: String) -> Arc<str> {
     names.entry(name).or_insert_with_key(|name| Arc::from(name.as_str())).clone()

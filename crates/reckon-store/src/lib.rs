@@ -20,8 +20,8 @@ pub use alerts::StoredAlert;
 pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputeRecord};
 pub use error::StoreError;
-pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome};
-pub use runs::{RunInputs, StoredRun};
+pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome, Receivable};
+pub use runs::{RunInputs, RunReads, StoredRun};
 pub use service::IngestStatus;
 pub use settlements::StoredStatement;
 

@@ -1,14 +1,17 @@
 //! Reconciliation runs over the ledger: the inputs of a carrier's period read back, reconciled
 //! by `reckon-core`, and the run and its discrepancies recorded once.
 //!
-//! A run's id is a hash of everything that decides its result (usage, deck, invoice versions,
-//! settings), so running it again with nothing changed finds the same run and stores nothing.
+//! A run's id is a hash of everything that decides its result (usage, deck, invoice versions and
+//! periods, settings), so running it again with nothing changed finds the same run and stores
+//! nothing.
 
 use crate::dialect::{decimal, instant, nanoseconds, optional_decimal};
 use crate::{content_hash, Ledger, StoreError};
 use reckon_core::network::NetworkMap;
-use reckon_core::period::Month;
+use reckon_core::period::{usage_window, Month};
 use reckon_core::rating::{rate_all, Party};
+use reckon_core::reconcile::Reconciler;
+use reckon_core::spelling::near_match;
 use reckon_core::{
     CompactString, Currency, Discrepancy, DiscrepancyKind, FxTable, ReconcileConfig, Service, Timestamp,
 };
@@ -34,64 +37,142 @@ pub struct StoredRun {
     pub created: bool,
     pub discrepancies: Vec<Discrepancy>,
     pub summary: Option<reckon_core::summary::Summary>,
+    /// What the run read from the ledger.
+    pub read: RunReads,
 }
 
-/// Bounds of the usage read for a period: a day either side, so records just across the month
-/// boundary can still match its lines (unbilled usage stays within the period).
-fn usage_window(period: Month) -> Result<(Timestamp, Timestamp), StoreError> {
-    usage_window_for(period, 1)
+/// How much a run read: the counts its summary shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunReads {
+    /// Usage records of the period's window.
+    pub usage_records: u64,
+    /// Rows of the carrier's rate deck.
+    pub rate_rows: u64,
+    /// Lines of the period's invoices (those reconciled).
+    pub invoice_lines: u64,
 }
 
-/// The month's bounds widened by `margin_days` on each side.
-pub(crate) fn usage_window_for(period: Month, margin_days: i64) -> Result<(Timestamp, Timestamp), StoreError> {
-    let (start, end) = period.bounds().ok_or_else(|| StoreError::Invalid(format!("{period}: past the last month")))?;
-    let widen = |instant: Timestamp, days: i64| {
-        instant
-            .checked_add(jiff::SignedDuration::from_hours(24 * days))
-            .map_err(|error| StoreError::Invalid(error.to_string()))
-    };
-    Ok((widen(start, -margin_days)?, widen(end, margin_days)?))
+/// Every setting and reference table that decides a run's result, as text for its id:
+/// tolerances, period, contract terms (sorted by carrier), report currency, the FX table and
+/// the network map.
+fn run_settings_text(config: &ReconcileConfig, inputs: &RunInputs<'_>) -> String {
+    let mut contracts: Vec<(&String, &reckon_core::contract::ContractTerms)> = config.contracts.iter().collect();
+    contracts.sort_by(|a, b| a.0.cmp(b.0));
+    format!(
+        "{:?}|{}|{}|{}|{:?}|{:?}|fx:{}|networks:{}",
+        config.time_tolerance,
+        config.quantity_tolerance,
+        config.amount_tolerance,
+        inputs.period,
+        contracts,
+        config.report_currency,
+        inputs.fx.canonical_text(),
+        inputs.networks.canonical_text()
+    )
 }
 
 impl Ledger {
+    /// Every carrier the ledger has usage, invoices or rates of, sorted.
+    async fn known_carriers(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT carrier FROM usage_records UNION SELECT carrier FROM invoices UNION SELECT carrier FROM rate_rows ORDER BY carrier",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Reconciles a carrier's period from the ledger and records the run (once).
     ///
+    /// The run reconciles exactly the invoices of the period (see
+    /// [`Ledger::import_invoices_in`]) against the usage of the month, stretched to the lines
+    /// of those invoices and widened by the time tolerance ([`reckon_core::period::usage_window`]).
+    /// Lines of other periods' invoices in that window only take the records they bill, so
+    /// those are not reported as unbilled here.
+    ///
     /// # Errors
-    /// A stored deck that does not read back, or a database error.
+    /// A period with neither usage nor invoices of the carrier (naming a near match of the
+    /// carrier when there is one), a stored deck that does not read back, or a database error.
     pub async fn reconcile_period(&self, inputs: &RunInputs<'_>, now: Timestamp) -> Result<StoredRun, StoreError> {
-        let (from, to) = usage_window(inputs.period)?;
+        let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
+        let lines = self.invoice_lines_of_period(inputs.carrier, inputs.period).await?;
+        let (from, to) = usage_window(inputs.period, lines.iter().map(|line| line.started_at), config.time_tolerance)
+            .ok_or_else(|| StoreError::Invalid(format!("{}: past the last month", inputs.period)))?;
         let usage = self.usage_between(inputs.carrier, from, to).await?;
-        let lines = self.invoice_lines_between(inputs.carrier, from, to).await?;
+        if usage.is_empty() && lines.is_empty() {
+            // Nothing to reconcile is not an all-clear: most often the carrier or the month is
+            // mistyped.
+            let known = self.known_carriers().await?;
+            let hint = match near_match(inputs.carrier, known.iter().map(String::as_str)) {
+                Some(carrier) => format!(" (did you mean {carrier}?)"),
+                None => String::new(),
+            };
+            return Err(StoreError::Invalid(format!(
+                "no usage and no invoices of carrier {} in {}{hint}",
+                inputs.carrier, inputs.period
+            )));
+        }
+        let other_lines = self.invoice_lines_of_other_periods(inputs.carrier, inputs.period, from, to).await?;
         let deck_text = self.rates_csv(inputs.carrier).await?;
         let deck = crate::service::deck_of(
             deck_text.clone(),
             reckon_import::rates::DeckKind::CarrierRates,
             &format!("stored rates of {}", inputs.carrier),
         )?;
-        let versions = self.invoice_versions(inputs.carrier).await?;
-        let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
-        let fingerprint = format!(
-            "{:?}|{}|{}|{}|{:?}",
-            config.time_tolerance, config.quantity_tolerance, config.amount_tolerance, inputs.period, config.contracts
-        );
+        // The versions of the invoices read, each with its period: what the run reconciled and
+        // what it only took records away for.
+        let read: std::collections::HashSet<&str> =
+            lines.iter().chain(&other_lines).map(|line| &*line.invoice_id).collect();
+        let versions: Vec<(String, i64, String, Option<String>)> = self
+            .invoice_versions(inputs.carrier)
+            .await?
+            .into_iter()
+            .filter(|(invoice_id, ..)| read.contains(invoice_id.as_str()))
+            .collect();
+        let fingerprint = run_settings_text(&config, inputs);
         let usage_ids: Vec<String> = usage.iter().map(crate::imports::usage_hash).collect();
+        let version_parts: Vec<String> = versions
+            .iter()
+            .map(|(invoice_id, version, hash, period)| {
+                format!("{invoice_id}|{version}|{hash}|{}", period.as_deref().unwrap_or(""))
+            })
+            .collect();
         let run_id = content_hash(
             [inputs.carrier, fingerprint.as_str(), deck_text.as_str()]
                 .into_iter()
-                .chain(versions.iter().map(|(_, _, hash)| hash.as_str()))
+                .chain(version_parts.iter().map(String::as_str))
                 .chain(usage_ids.iter().map(String::as_str)),
         );
+        let read = RunReads {
+            usage_records: usage.len() as u64,
+            rate_rows: deck.rows().len() as u64,
+            invoice_lines: lines.len() as u64,
+        };
         if let Some(stored) = self.run_discrepancies(&run_id).await? {
-            return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None });
+            return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read });
         }
         let ratings = rate_all(&deck, &usage, Party::Carrier, inputs.networks);
-        let reconciliation = reckon_core::reconcile(&usage, &ratings, &lines, inputs.fx, &config);
-        self.record_run(&run_id, inputs.carrier, inputs.period, &reconciliation.discrepancies, now).await?;
+        let mut reconciler = Reconciler::new(&usage, &ratings, inputs.fx, &config);
+        for line in &lines {
+            reconciler.add_line(line);
+        }
+        for line in &other_lines {
+            reconciler.add_line_of_other_period(line);
+        }
+        let reconciliation = reconciler.finish();
+        let period_text = inputs.period.to_string();
+        let reconciled: Vec<(&str, i64)> = versions
+            .iter()
+            .filter(|(.., period)| period.as_deref() == Some(period_text.as_str()))
+            .map(|(invoice_id, version, ..)| (invoice_id.as_str(), *version))
+            .collect();
+        self.record_run(&run_id, inputs.carrier, inputs.period, &reconciled, &reconciliation.discrepancies, now)
+            .await?;
         Ok(StoredRun {
             run_id,
             created: true,
             discrepancies: reconciliation.discrepancies,
             summary: Some(reconciliation.summary),
+            read,
         })
     }
 
@@ -100,6 +181,7 @@ impl Ledger {
         run_id: &str,
         carrier: &str,
         period: Month,
+        invoice_versions: &[(&str, i64)],
         discrepancies: &[Discrepancy],
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -119,6 +201,18 @@ impl Ledger {
         if inserted == 0 {
             // Another process recorded the same run meanwhile.
             return Ok(());
+        }
+        let insert = self
+            .dialect
+            .sql("INSERT INTO run_invoices (run_id, carrier, invoice_id, version) VALUES ({1}, {2}, {3}, {4})");
+        for (invoice_id, version) in invoice_versions {
+            sqlx::query(&insert)
+                .bind(run_id.to_owned())
+                .bind(carrier.to_owned())
+                .bind((*invoice_id).to_owned())
+                .bind(*version)
+                .execute(&mut *transaction)
+                .await?;
         }
         let insert = self.dialect.sql(
             "INSERT INTO run_discrepancies (run_id, seq, carrier, invoice_id, line_id, record_id, kind, service, destination, started_at_ns, \

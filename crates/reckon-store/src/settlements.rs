@@ -2,13 +2,13 @@
 //! changed; a correction is a new statement that supersedes the last one.
 
 use crate::dialect::{decimal, instant, nanoseconds};
-use crate::runs::usage_window_for;
 use crate::{content_hash, Ledger, StoreError};
-use reckon_core::dispute::DisputeState;
+use reckon_core::dispute::dispute_share;
 use reckon_core::period::Month;
 use reckon_core::settlement::{settle, SettlementInputs, Statement};
 use reckon_core::{Currency, Decimal, Timestamp};
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// A stored statement.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +24,7 @@ pub struct StoredStatement {
 }
 
 impl Ledger {
-    /// Settles a carrier's period: invoiced (current invoice versions with lines in the period),
+    /// Settles a carrier's period: invoiced (current versions of the period's invoices),
     /// minus credits accepted in its disputes, minus the claims still pending, minus our
     /// receivables, rounded to the currency's minor unit. Settling again with the same figures
     /// returns the stored statement; changed figures need `correct`, which stores a new
@@ -66,8 +66,8 @@ impl Ledger {
     }
 
     async fn settlement_inputs(&self, carrier: &str, period: Month) -> Result<SettlementInputs, StoreError> {
-        let (from, to) = usage_window_for(period, 0)?;
-        let lines = self.invoice_lines_between(carrier, from, to).await?;
+        // The period's invoices, each counted once, in full, whatever months its lines fall in.
+        let lines = self.invoice_lines_of_period(carrier, period).await?;
         let mut currencies: Vec<Currency> = lines.iter().map(|line| line.currency).collect();
         currencies.sort();
         currencies.dedup();
@@ -85,20 +85,26 @@ impl Ledger {
         let invoiced: Decimal = lines.iter().map(|line| line.amount).sum();
         let mut accepted_credits = Decimal::ZERO;
         let mut withheld = Decimal::ZERO;
+        // A dispute belongs to an invoice version: only those of the versions settled count.
+        let current_versions: HashMap<String, i64> = self
+            .invoice_versions(carrier)
+            .await?
+            .into_iter()
+            .map(|(invoice_id, version, ..)| (invoice_id, version))
+            .collect();
         for dispute in self.disputes_of(carrier, &period.to_string()).await? {
+            if current_versions.get(&dispute.invoice_id) != Some(&dispute.invoice_version) {
+                continue;
+            }
             if dispute.currency != currency.as_str() {
                 return Err(StoreError::Invalid(format!(
                     "dispute {} is in {}, the invoices in {currency}",
                     dispute.dispute_id, dispute.currency
                 )));
             }
-            match dispute.state {
-                state if state.is_pending() => withheld += dispute.claimed_total,
-                DisputeState::Accepted | DisputeState::PartiallyAccepted | DisputeState::Closed => {
-                    accepted_credits += dispute.credited_total()
-                }
-                _ => {}
-            }
+            let share = dispute_share(dispute.state, dispute.claimed_total, dispute.credited_total());
+            withheld += share.withheld;
+            accepted_credits += share.accepted_credits;
         }
         let select = self.dialect.sql(
             "SELECT CAST(amount AS TEXT) AS amount, currency FROM receivables WHERE carrier = {1} AND period = {2}",

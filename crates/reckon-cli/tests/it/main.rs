@@ -6,6 +6,8 @@
 mod bad_input;
 mod fuzz_runs;
 mod ledger;
+mod ledger_corrections;
+mod ledger_periods;
 mod messages;
 mod nats;
 mod number_bounds;

@@ -5,6 +5,8 @@
 //! Method: import the worked example of the data contract (`reckon-cli/tests/fixtures/basic`),
 //! then walk it through reconciliation, disputes and settlement, checking every figure by hand.
 
+mod corrections;
+mod periods;
 mod scenario;
 
 use reckon_core::Timestamp;

@@ -15,7 +15,7 @@ fn d(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
 }
 
-async fn import_basic(ledger: &Ledger) {
+pub async fn import_basic(ledger: &Ledger) {
     let usage =
         reckon_import::usage::load_usage(&basic("usage.csv"), BadRowPolicy::Fail, &mut NoProgress).unwrap().items;
     let outcome = ledger.import_usage(&usage, "usage.csv", "test", false, at("2026-04-01T09:00:00Z")).await.unwrap();
