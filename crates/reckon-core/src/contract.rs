@@ -24,4 +24,7 @@ pub struct ContractTerms {
     /// The contract forbids billing in another currency than the deck's: such a line is a
     /// `currency_mismatch` even when a rate would convert it.
     pub deck_currency_only: bool,
+    /// The currency the carrier is paid in: a period billed in several currencies settles as one
+    /// statement in it. `None`: one statement per currency billed.
+    pub settlement_currency: Option<Currency>,
 }

@@ -1,9 +1,11 @@
 //! `contracts.csv`: terms of each carrier's contract beyond its deck:
-//! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only`.
+//! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only,settlement_currency`.
 //!
 //! `fx_policy` is `record_date` (the default), `invoice_date` or `fixed`; a fixed policy needs
 //! `fixed_currency` and `fixed_rate` (units of that currency per unit of the deck's currency).
 //! `deck_currency_only` (`true`/`false`) forbids billing in another currency than the deck's.
+//! `settlement_currency` (an ISO 4217 code, optional) settles a period billed in several
+//! currencies as one statement in it.
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorKind};
@@ -19,12 +21,13 @@ use std::path::Path;
 /// A file-level error, a bad value, or a carrier listed twice.
 pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, ImportError> {
     let mut table = CsvTable::open(path)?;
-    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only] = table.resolve([
+    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, settlement_currency] = table.resolve([
         ColumnSpec { name: "carrier", required: true },
         ColumnSpec { name: "fx_policy", required: false },
         ColumnSpec { name: "fixed_currency", required: false },
         ColumnSpec { name: "fixed_rate", required: false },
         ColumnSpec { name: "deck_currency_only", required: false },
+        ColumnSpec { name: "settlement_currency", required: false },
     ])?;
     let mut contracts = HashMap::new();
     while let Some(row) = table.next_row(&mut NoProgress)? {
@@ -52,8 +55,13 @@ pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, Imp
                 return Err(row.invalid(deck_currency_only, text, "true or false"));
             }
         };
+        let settlement_currency = match row.get(settlement_currency) {
+            Some(_) => Some(row.currency(settlement_currency)?),
+            None => None,
+        };
         let name = row.text(carrier)?;
-        if contracts.insert(name.clone(), ContractTerms { fx_policy: policy, deck_currency_only: strict }).is_some() {
+        let terms = ContractTerms { fx_policy: policy, deck_currency_only: strict, settlement_currency };
+        if contracts.insert(name.clone(), terms).is_some() {
             return Err(row.error(carrier, ImportErrorKind::Malformed(format!("carrier {name:?} is listed twice"))));
         }
     }

@@ -3,12 +3,15 @@
 //! Method: each test writes or copies its inputs into a fresh temporary folder, runs the built
 //! binary as a user would, and checks the exit code, the files written and stderr.
 
+mod audit;
 mod bad_input;
+mod journal;
 mod ledger;
 mod nats;
 mod rating;
 mod reconcile;
 mod serve;
+mod store_errors;
 mod tidy;
 
 use std::path::{Path, PathBuf};

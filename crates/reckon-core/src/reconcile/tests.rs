@@ -330,7 +330,7 @@ fn fx_policies_of_the_contract() {
     // Record date (default): 0.062 * 0.85 / 1.25 = 0.04216, as billed.
     assert_eq!(run(ContractTerms::default(), vec![gbp_line("0.04216"), later_line.clone()]), []);
     // Invoice date = latest line, 2026-03-06 -> Thursday 03-05 rates: 0.062 * 0.90 / 1.20 = 0.0465
-    let invoice_date = ContractTerms { fx_policy: FxPolicy::InvoiceDate, deck_currency_only: false };
+    let invoice_date = ContractTerms { fx_policy: FxPolicy::InvoiceDate, ..ContractTerms::default() };
     assert_eq!(run(invoice_date, vec![gbp_line("0.04216"), later_line.clone()]), [(AmountMismatch, Some(d("0.0465")))]);
     // ... or the invoice_date column when the file has one: 2026-03-02 again gives 0.04216.
     let mut dated = gbp_line("0.04216");
@@ -339,11 +339,11 @@ fn fx_policies_of_the_contract() {
     // A fixed contract rate of 0.70 GBP per USD: 0.062 * 0.70 = 0.0434.
     let fixed = ContractTerms {
         fx_policy: FxPolicy::Fixed { currency: Currency::parse("GBP").unwrap(), rate: d("0.70") },
-        deck_currency_only: false,
+        ..ContractTerms::default()
     };
     assert_eq!(run(fixed, vec![gbp_line("0.0434")]), []);
     // A contract that forbids billing in another currency: a mismatch though a rate exists.
-    let strict = ContractTerms { fx_policy: FxPolicy::RecordDate, deck_currency_only: true };
+    let strict = ContractTerms { deck_currency_only: true, ..ContractTerms::default() };
     assert_eq!(run(strict, vec![gbp_line("0.04216")]), [(CurrencyMismatch, None)]);
 }
 

@@ -6,6 +6,7 @@
 //! then walk it through reconciliation, disputes and settlement, checking every figure by hand.
 
 mod scenario;
+mod settlement;
 
 use reckon_core::Timestamp;
 use reckon_store::Ledger;
