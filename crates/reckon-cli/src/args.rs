@@ -33,7 +33,7 @@ pub enum Command {
     Dispute(DisputeCommand),
     /// Compute (or correct) the settlement statement of a carrier's period.
     Settle(SettleArgs),
-    /// Export the journal entries of a carrier's settlement as CSV.
+    /// Export the journal entries of a carrier's settlement (CSV, hledger or beancount).
     Journal(JournalArgs),
     /// Serve the real-time service: usage over HTTP and NATS, accruals, alerts, and the ledger
     /// (invoices, runs, disputes, settlements) over HTTP.
@@ -249,6 +249,22 @@ pub struct SettleArgs {
     /// Issue a correction superseding the statement in force when the figures changed.
     #[arg(long)]
     pub correct: bool,
+    /// Settle only this currency (ISO 4217); default: one statement per currency billed.
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
+    /// Contract terms per carrier (contracts.csv): a `settlement_currency` settles every
+    /// currency billed as one statement in it.
+    #[arg(long, value_name = "FILE")]
+    pub contracts: Option<PathBuf>,
+    /// Dated exchange rates (fx.csv: date,currency,per_eur) for a settlement currency.
+    #[arg(long, value_name = "FILE")]
+    pub fx: Option<PathBuf>,
+    /// The ECB's reference-rate history as published (eurofxref-hist.csv), as FX rates.
+    #[arg(long, value_name = "FILE")]
+    pub ecb: Option<PathBuf>,
+    /// Most days an FX rate may be older than the period's last day.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub fx_staleness_days: i32,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }
@@ -260,9 +276,12 @@ pub struct JournalArgs {
     /// YYYY-MM.
     #[arg(long)]
     pub period: String,
-    /// Where to write the journal CSV (date,account,debit,credit,currency,memo).
+    /// Where to write the journal.
     #[arg(long)]
     pub out: PathBuf,
+    /// csv (entry_id,date,account_code,account,debit,credit,currency,memo), hledger or beancount.
+    #[arg(long, default_value = "csv", value_parser = ["csv", "hledger", "beancount"])]
+    pub format: String,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }

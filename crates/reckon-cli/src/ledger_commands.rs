@@ -34,21 +34,8 @@ async fn open(ledger: &LedgerArgs) -> anyhow::Result<Ledger> {
             Ledger::sqlite_url(&ledger.data_dir)
         }
     };
-    Ledger::open(&url).await.with_context(|| format!("opening the ledger at {}", redact(&url)))
-}
-
-/// A URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
+    // The store's error names the ledger (password redacted) and the cause.
+    Ok(Ledger::open(&url).await?)
 }
 
 /// A progress note on stderr (stdout carries reports only).
@@ -370,15 +357,46 @@ fn show(dispute: &reckon_store::DisputeRecord) -> String {
 /// Runs `reckon settle`.
 pub fn settle_command(arguments: &SettleArgs) -> anyhow::Result<ExitCode> {
     let period = month(&arguments.period)?;
-    let stored = block_on(async {
+    let currency = arguments.currency.as_deref().map(currency_code).transpose()?;
+    let mut fx = FxTable::new();
+    if let Some(path) = &arguments.fx {
+        reckon_import::fx::load_fx(path, &mut fx)?;
+    }
+    if let Some(path) = &arguments.ecb {
+        reckon_import::fx::load_ecb_history(path, &mut fx)?;
+    }
+    fx.set_staleness_days_max(Some(arguments.fx_staleness_days));
+    let settlement_currency = match &arguments.contracts {
+        Some(path) => reckon_import::contracts::load_contracts(path)?
+            .get(&arguments.carrier)
+            .and_then(|terms| terms.settlement_currency),
+        None => None,
+    };
+    let options = reckon_store::SettleOptions {
+        correct: arguments.correct,
+        currency,
+        settlement_currency: settlement_currency.map(|settlement_currency| (settlement_currency, &fx)),
+    };
+    let statements = block_on(async {
         let ledger = open(&arguments.ledger).await?;
-        Ok(ledger.settle_period(&arguments.carrier, period, arguments.correct, Timestamp::now()).await?)
+        Ok(ledger.settle_period_with(&arguments.carrier, period, &options, Timestamp::now()).await?)
     })?;
+    let text: Vec<String> = statements.iter().map(statement_text).collect();
+    crate::print_report(&text.join("\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A currency code given on the command line.
+fn currency_code(text: &str) -> anyhow::Result<Currency> {
+    Currency::parse(text).with_context(|| format!("--currency {text:?}: expected an ISO 4217 code, like EUR"))
+}
+
+fn statement_text(stored: &reckon_store::StoredStatement) -> String {
     let inputs = &stored.statement.inputs;
     let currency = inputs.currency;
     // Deductions are shown negated, so a zero one reads 0.00, never -0.
     let amount = |value: Decimal| format_amount(value, currency);
-    let text = format!(
+    let mut text = format!(
         "statement {} for {} {}{}{}\n  invoiced           {} {currency}\n  accepted credits   {} {currency}\n  withheld (open)    {} {currency}\n  netted receivable  {} {currency}\n  net to pay         {} {currency} (exact {})\n",
         stored.statement_id,
         stored.carrier,
@@ -392,32 +410,39 @@ pub fn settle_command(arguments: &SettleArgs) -> anyhow::Result<ExitCode> {
         amount(stored.statement.net),
         amount(stored.statement.net_exact),
     );
-    crate::print_report(&text)?;
-    Ok(ExitCode::SUCCESS)
+    for conversion in &stored.statement.conversions {
+        let from = &conversion.from;
+        let _ = writeln!(
+            text,
+            "  converted from {}: invoiced {}, credits {}, withheld {}, receivable {} at {} {currency} per {} ({})",
+            from.currency,
+            from.invoiced,
+            from.accepted_credits,
+            from.withheld,
+            from.receivable,
+            conversion.rate,
+            from.currency,
+            conversion.date
+        );
+    }
+    text
 }
 
 /// Runs `reckon journal`.
 pub fn journal_command(arguments: &JournalArgs) -> anyhow::Result<ExitCode> {
     let period = month(&arguments.period)?;
-    let stored = block_on(async {
+    let format = reckon_export::journal::JournalFormat::parse(&arguments.format).map_err(anyhow::Error::msg)?;
+    let entries = block_on(async {
         let ledger = open(&arguments.ledger).await?;
-        Ok(ledger.latest_statement(&arguments.carrier, &period.to_string()).await?)
+        Ok(ledger.journal(&arguments.carrier, &period.to_string()).await?)
     })?;
-    let Some(stored) = stored else {
-        bail!("no statement for {} {period}: run `reckon settle` first", arguments.carrier);
-    };
-    let lines = reckon_core::settlement::journal(&stored.statement, &stored.carrier, &stored.period)?;
-    let date = stored.created_at.to_zoned(jiff::tz::TimeZone::UTC).date();
-    write_atomically(&arguments.out, |file| {
-        Ok(reckon_export::disputes::write_journal(
-            file,
-            date,
-            stored.statement.inputs.currency,
-            &stored.statement_id,
-            &lines,
-        )?)
-    })?;
-    crate::print_report(&format!("{} journal lines written to {}\n", lines.len(), arguments.out.display()))?;
+    write_atomically(&arguments.out, |file| Ok(reckon_export::journal::write_journal(file, format, &entries)?))?;
+    let lines_count: usize = entries.iter().map(|entry| entry.lines.len()).sum();
+    crate::print_report(&format!(
+        "{} journal entries ({lines_count} lines) written to {}\n",
+        entries.len(),
+        arguments.out.display()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -27,4 +27,7 @@ pub struct ContractTerms {
     /// Days of notice a price increase or currency change of the deck needs (`deck update`);
     /// `None`: the command's default.
     pub notice_days: Option<u32>,
+    /// The currency the carrier is paid in: a period billed in several currencies settles as one
+    /// statement in it. `None`: one statement per currency billed.
+    pub settlement_currency: Option<Currency>,
 }

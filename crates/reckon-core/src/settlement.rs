@@ -5,9 +5,14 @@
 //! accepted and withhold what is still in dispute; what the carrier owes us on our own invoices
 //! to it is netted. Everything is exact until the net amount, which alone is rounded to the
 //! currency's minor unit, half to even.
+//!
+//! A carrier billed in several currencies gets one statement per currency, or, when its contract
+//! names a settlement currency, one statement in that currency with each conversion shown.
 
-use crate::money::{round_to_minor_units, NoMinorUnit};
+use crate::fx::{FxError, FxTable};
+use crate::money::{round_cost, round_to_minor_units, NoMinorUnit};
 use crate::Currency;
+use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 /// The figures a statement is computed from, all in the settlement currency.
@@ -33,131 +38,444 @@ pub struct Statement {
     /// The net rounded to the currency's minor unit, half to even: positive, we pay the
     /// carrier; negative, the carrier pays us.
     pub net: Decimal,
+    /// The figures in other currencies converted into `inputs.currency` (by their currency;
+    /// empty when everything was in it already).
+    pub conversions: Vec<Conversion>,
+}
+
+/// One currency's figures converted into a statement's currency: each figure times `rate`,
+/// rounded like any converted amount (6 decimal places, half away from zero).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conversion {
+    /// The figures as billed, in their own currency.
+    pub from: SettlementInputs,
+    /// Units of the statement's currency per unit of `from.currency`.
+    pub rate: Decimal,
+    /// The day whose rates convert (the period's last day).
+    pub date: Date,
 }
 
 /// Computes a statement.
 ///
 /// # Errors
-/// When the currency has no minor unit.
+/// When the currency has no minor unit, or the net overflows.
 ///
 /// # Properties
 /// `net` is within half a minor unit of `invoiced - accepted_credits - withheld - receivable`.
-pub fn settle(inputs: SettlementInputs) -> Result<Statement, NoMinorUnit> {
-    let net_exact = inputs.invoiced - inputs.accepted_credits - inputs.withheld - inputs.receivable;
+pub fn settle(inputs: SettlementInputs) -> Result<Statement, SettlementError> {
+    let net_exact = [inputs.accepted_credits, inputs.withheld, inputs.receivable]
+        .into_iter()
+        .try_fold(inputs.invoiced, Decimal::checked_sub)
+        .ok_or(SettlementError::Overflow { currency: inputs.currency })?;
     let net = round_to_minor_units(net_exact, inputs.currency)?;
-    Ok(Statement { inputs, net_exact, net })
+    Ok(Statement { inputs, net_exact, net, conversions: Vec::new() })
 }
 
-/// One line of a journal entry.
-#[derive(Clone, Debug, PartialEq)]
-pub struct JournalLine {
-    pub account: String,
-    pub debit: Decimal,
-    pub credit: Decimal,
-    pub memo: String,
-}
-
-/// The journal entries of a statement. Debits equal credits. Amounts are rounded to the minor
-/// unit like the net, and the payment line takes the rounding, so the books balance exactly.
+/// Computes one statement in `currency` from figures in several currencies: the figures in
+/// `currency` count as they are, every other currency's are converted at the rate of `date`
+/// (triangulated through EUR as `FxTable` does), each rounded to 6 decimal places half away
+/// from zero, and listed as a conversion.
 ///
 /// # Errors
-/// When the currency has no minor unit.
-pub fn journal(statement: &Statement, carrier: &str, period: &str) -> Result<Vec<JournalLine>, NoMinorUnit> {
-    let currency = statement.inputs.currency;
-    let round = |amount| round_to_minor_units(amount, currency);
-    let payable = format!("2100 Accounts payable:{carrier}");
-    let invoiced = round(statement.inputs.invoiced)?;
-    let credits = round(statement.inputs.accepted_credits)?;
-    let receivable = round(statement.inputs.receivable)?;
-    let mut lines = vec![
-        line("5100 Carrier costs", invoiced, Decimal::ZERO, format!("{carrier} invoices for {period}")),
-        line(&payable, Decimal::ZERO, invoiced, format!("{carrier} invoices for {period}")),
-    ];
-    if !credits.is_zero() {
-        lines.push(line(&payable, credits, Decimal::ZERO, format!("{carrier} accepted dispute credits, {period}")));
-        lines.push(line(
-            "5100 Carrier costs",
-            Decimal::ZERO,
-            credits,
-            format!("{carrier} accepted dispute credits, {period}"),
-        ));
+/// A missing or stale rate, a currency without minor unit, or a figure past `Decimal`'s range.
+///
+/// # Properties
+/// With figures in `currency` only, the statement is `settle`'s.
+pub fn settle_in_currency(
+    per_currency: &[SettlementInputs],
+    currency: Currency,
+    date: Date,
+    fx: &FxTable,
+) -> Result<Statement, SettlementError> {
+    let overflow = SettlementError::Overflow { currency };
+    let mut total = SettlementInputs {
+        currency,
+        invoiced: Decimal::ZERO,
+        accepted_credits: Decimal::ZERO,
+        withheld: Decimal::ZERO,
+        receivable: Decimal::ZERO,
+    };
+    let mut conversions = Vec::new();
+    for figures in per_currency {
+        let rate = fx.convert(Decimal::ONE, figures.currency, currency, date)?;
+        let same = figures.currency == currency;
+        // Rounded like any converted amount (6 places, half away from zero), FORMATS.md.
+        let convert = |amount: Decimal| {
+            if same {
+                return Ok(amount);
+            }
+            amount.checked_mul(rate).map(round_cost).ok_or(overflow.clone())
+        };
+        let add = |sum: &mut Decimal, amount: Decimal| -> Result<(), SettlementError> {
+            *sum = sum.checked_add(convert(amount)?).ok_or(overflow.clone())?;
+            Ok(())
+        };
+        add(&mut total.invoiced, figures.invoiced)?;
+        add(&mut total.accepted_credits, figures.accepted_credits)?;
+        add(&mut total.withheld, figures.withheld)?;
+        add(&mut total.receivable, figures.receivable)?;
+        if !same {
+            conversions.push(Conversion { from: figures.clone(), rate: rate.normalize(), date });
+        }
     }
-    if !receivable.is_zero() {
-        lines.push(line(
-            &payable,
-            receivable,
-            Decimal::ZERO,
-            format!("netting of our invoices to {carrier}, {period}"),
-        ));
-        lines.push(line(
-            &format!("1200 Accounts receivable:{carrier}"),
-            Decimal::ZERO,
-            receivable,
-            format!("netting of our invoices to {carrier}, {period}"),
-        ));
-    }
-    let net = statement.net;
-    if net > Decimal::ZERO {
-        lines.push(line(&payable, net, Decimal::ZERO, format!("payment to {carrier}, {period}")));
-        lines.push(line("1000 Bank", Decimal::ZERO, net, format!("payment to {carrier}, {period}")));
-    } else if net < Decimal::ZERO {
-        lines.push(line("1000 Bank", -net, Decimal::ZERO, format!("payment from {carrier}, {period}")));
-        lines.push(line(&payable, Decimal::ZERO, -net, format!("payment from {carrier}, {period}")));
-    }
-    let debits: Decimal = lines.iter().map(|line| line.debit).sum();
-    let credits_total: Decimal = lines.iter().map(|line| line.credit).sum();
-    assert_eq!(debits, credits_total, "a journal entry balances");
-    Ok(lines)
+    conversions.sort_by_key(|conversion| conversion.from.currency);
+    let mut statement = settle(total)?;
+    statement.conversions = conversions;
+    Ok(statement)
 }
 
-fn line(account: &str, debit: Decimal, credit: Decimal, memo: String) -> JournalLine {
-    JournalLine { account: account.to_owned(), debit, credit, memo }
+/// Why a statement or its journal cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettlementError {
+    #[error(transparent)]
+    NoMinorUnit(#[from] NoMinorUnit),
+    #[error("settlement figures of {currency} exceed the largest representable amount")]
+    Overflow { currency: Currency },
+    #[error("converting into the settlement currency: {0}")]
+    Fx(#[from] FxError),
+}
+
+/// An account of the chart the journal posts to: a stable code for the accounting system, and
+/// a hierarchical name (`:` separates levels; the first level is the account's type).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub code: &'static str,
+    pub name: String,
+}
+
+impl Account {
+    /// Cash paid out or received.
+    pub fn bank() -> Account {
+        Account { code: "1000", name: "assets:bank".to_owned() }
+    }
+
+    /// What the carrier owes us on our own invoices to it.
+    pub fn receivable(carrier: &str) -> Account {
+        Account { code: "1200", name: format!("assets:receivable:{}", account_level(carrier)) }
+    }
+
+    /// What we owe the carrier on its invoices.
+    pub fn payable(carrier: &str) -> Account {
+        Account { code: "2100", name: format!("liabilities:payable:{}", account_level(carrier)) }
+    }
+
+    /// The cost of the carrier's services.
+    pub fn carrier_costs() -> Account {
+        Account { code: "5100", name: "expenses:carrier-costs".to_owned() }
+    }
+
+    /// Differences from rounding each figure to the currency's minor unit on its own.
+    pub fn rounding() -> Account {
+        Account { code: "5900", name: "expenses:rounding".to_owned() }
+    }
+}
+
+/// A carrier id as one level of an account name: letters, digits, `-`, `_` and `.` are kept,
+/// anything else (a `:` that would open a level, spaces) becomes `-`.
+fn account_level(carrier: &str) -> String {
+    carrier.chars().map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect()
+}
+
+/// One line of a journal entry: a debit or a credit (the other is zero), never both.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JournalLine {
+    pub account: Account,
+    pub debit: Decimal,
+    pub credit: Decimal,
+}
+
+/// One balanced entry: its lines' debits equal their credits, in its one currency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JournalEntry {
+    /// Unique within a journal, the same however often it is exported: the statement's id and
+    /// what the entry books (`<statement>:invoices`, `<statement>:reversal`).
+    pub entry_id: String,
+    pub date: Date,
+    pub currency: Currency,
+    pub memo: String,
+    pub lines: Vec<JournalLine>,
+}
+
+/// A statement as issued: its id and the date it was issued.
+#[derive(Clone, Copy, Debug)]
+pub struct IssuedStatement<'a> {
+    pub statement_id: &'a str,
+    pub date: Date,
+    pub statement: &'a Statement,
+}
+
+/// The journal of a carrier's period in one currency: `chain` holds its statements in issue
+/// order, each superseding the one before. Each superseded statement's entries are reversed (on
+/// the date of the statement that supersedes it) before that statement's entries, so imported
+/// whole the journal books the carrier's period once, as the statement in force says.
+///
+/// # Errors
+/// When the currency has no minor unit, or a figure overflows.
+///
+/// # Properties
+/// Every entry balances; over the whole journal the bank moves by the last statement's net and
+/// the payable keeps only its rounded withheld amount.
+pub fn journal(
+    chain: &[IssuedStatement<'_>],
+    carrier: &str,
+    period: &str,
+) -> Result<Vec<JournalEntry>, SettlementError> {
+    let mut entries = Vec::new();
+    let mut superseded: Option<(&IssuedStatement<'_>, Vec<JournalEntry>)> = None;
+    for issued in chain {
+        if let Some((old, booked)) = superseded.take() {
+            if !booked.is_empty() {
+                entries.push(reversal(old, &booked, issued, carrier, period));
+            }
+        }
+        let booked = statement_entries(issued, carrier, period)?;
+        entries.extend(booked.iter().cloned());
+        superseded = Some((issued, booked));
+    }
+    Ok(entries)
+}
+
+/// The entries of one statement: the invoices, accepted credits and netted receivables at their
+/// amounts rounded to the minor unit, the payment of the net, and the rounding difference, so
+/// that the carrier's payable keeps exactly the rounded withheld amount.
+fn statement_entries(
+    issued: &IssuedStatement<'_>,
+    carrier: &str,
+    period: &str,
+) -> Result<Vec<JournalEntry>, SettlementError> {
+    let inputs = &issued.statement.inputs;
+    let currency = inputs.currency;
+    let round = |amount| round_to_minor_units(amount, currency);
+    let overflow = SettlementError::Overflow { currency };
+    let invoiced = round(inputs.invoiced)?;
+    let credits = round(inputs.accepted_credits)?;
+    let withheld = round(inputs.withheld)?;
+    let receivable = round(inputs.receivable)?;
+    let net = issued.statement.net;
+    // What the figures rounded one by one leave unpaid beyond the withheld claims:
+    // invoiced - credits - withheld - receivable - net, a few minor units at most.
+    let rounding =
+        [credits, withheld, receivable, net].into_iter().try_fold(invoiced, Decimal::checked_sub).ok_or(overflow)?;
+    let (payable, statement_id) = (Account::payable(carrier), issued.statement_id);
+    let entry = |what: &str, memo: String, postings: [(Account, Decimal); 2]| JournalEntry {
+        entry_id: format!("{statement_id}:{what}"),
+        date: issued.date,
+        currency,
+        memo: format!("{memo} (statement {statement_id})"),
+        lines: postings.into_iter().map(|(account, amount)| posting(account, amount)).collect(),
+    };
+    let entries = [
+        entry(
+            "invoices",
+            format!("{carrier} invoices for {period}"),
+            [(Account::carrier_costs(), invoiced), (payable.clone(), -invoiced)],
+        ),
+        entry(
+            "credits",
+            format!("{carrier} accepted dispute credits, {period}"),
+            [(payable.clone(), credits), (Account::carrier_costs(), -credits)],
+        ),
+        entry(
+            "netting",
+            format!("netting of our invoices to {carrier}, {period}"),
+            [(payable.clone(), receivable), (Account::receivable(carrier), -receivable)],
+        ),
+        entry(
+            "rounding",
+            format!("rounding of the settlement of {carrier}, {period}"),
+            [(payable.clone(), rounding), (Account::rounding(), -rounding)],
+        ),
+        entry(
+            "payment",
+            format!("payment {} {carrier}, {period}", if net < Decimal::ZERO { "from" } else { "to" }),
+            [(payable, net), (Account::bank(), -net)],
+        ),
+    ];
+    Ok(entries.into_iter().filter(|entry| entry.lines.iter().any(|line| !line.is_zero())).collect())
+}
+
+/// One entry undoing every entry of a superseded statement, dated when it was superseded.
+fn reversal(
+    old: &IssuedStatement<'_>,
+    booked: &[JournalEntry],
+    by: &IssuedStatement<'_>,
+    carrier: &str,
+    period: &str,
+) -> JournalEntry {
+    JournalEntry {
+        entry_id: format!("{}:reversal", old.statement_id),
+        date: by.date,
+        currency: old.statement.inputs.currency,
+        memo: format!(
+            "reversal of statement {} of {carrier}, {period}, superseded by statement {}",
+            old.statement_id, by.statement_id
+        ),
+        lines: booked
+            .iter()
+            .flat_map(|entry| &entry.lines)
+            .map(|line| JournalLine { account: line.account.clone(), debit: line.credit, credit: line.debit })
+            .collect(),
+    }
+}
+
+/// A signed amount as a line: positive is a debit, negative a credit.
+fn posting(account: Account, amount: Decimal) -> JournalLine {
+    if amount < Decimal::ZERO {
+        JournalLine { account, debit: Decimal::ZERO, credit: -amount }
+    } else {
+        JournalLine { account, debit: amount, credit: Decimal::ZERO }
+    }
+}
+
+impl JournalLine {
+    fn is_zero(&self) -> bool {
+        self.debit.is_zero() && self.credit.is_zero()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use std::str::FromStr;
 
     fn d(text: &str) -> Decimal {
         Decimal::from_str(text).unwrap()
     }
 
+    fn inputs(currency: &str, figures: [&str; 4]) -> SettlementInputs {
+        SettlementInputs {
+            currency: Currency::parse(currency).unwrap(),
+            invoiced: d(figures[0]),
+            accepted_credits: d(figures[1]),
+            withheld: d(figures[2]),
+            receivable: d(figures[3]),
+        }
+    }
+
+    fn issued<'a>(statement_id: &'a str, day: i8, statement: &'a Statement) -> IssuedStatement<'a> {
+        IssuedStatement { statement_id, date: jiff::civil::date(2026, 4, day), statement }
+    }
+
+    /// Balances (debit positive) per account name over a whole journal.
+    fn balances(entries: &[JournalEntry]) -> BTreeMap<String, Decimal> {
+        let mut balances = BTreeMap::new();
+        for line in entries.iter().flat_map(|entry| &entry.lines) {
+            *balances.entry(line.account.name.clone()).or_insert(Decimal::ZERO) += line.debit - line.credit;
+        }
+        balances
+    }
+
+    fn assert_every_entry_balances(entries: &[JournalEntry]) {
+        for entry in entries {
+            let debits: Decimal = entry.lines.iter().map(|line| line.debit).sum();
+            let credits: Decimal = entry.lines.iter().map(|line| line.credit).sum();
+            assert_eq!(debits, credits, "{}", entry.entry_id);
+            assert!(entry.lines.iter().all(|line| line.debit.is_zero() || line.credit.is_zero()), "{}", entry.entry_id);
+        }
+    }
+
     #[test]
     fn pay_the_undisputed_part_net_of_what_they_owe_us() {
         // Invoiced 1,000.005 EUR; 12.50 accepted; 7.25 still disputed; we invoiced them 100.
         // 1000.005 - 12.5 - 7.25 - 100 = 880.255 -> 880.26 (half to even: 5 after 5 rounds up to 6)
-        let statement = settle(SettlementInputs {
-            currency: Currency::EUR,
-            invoiced: d("1000.005"),
-            accepted_credits: d("12.5"),
-            withheld: d("7.25"),
-            receivable: d("100"),
-        })
-        .unwrap();
+        let statement = settle(inputs("EUR", ["1000.005", "12.5", "7.25", "100"])).unwrap();
         assert_eq!(statement.net_exact, d("880.255"));
         assert_eq!(statement.net, d("880.26"));
-        let journal = journal(&statement, "acme", "2026-03").unwrap();
-        let debits: Decimal = journal.iter().map(|line| line.debit).sum();
-        let credits: Decimal = journal.iter().map(|line| line.credit).sum();
-        assert_eq!(debits, credits);
-        let bank: Decimal = journal.iter().filter(|line| line.account == "1000 Bank").map(|line| line.credit).sum();
-        assert_eq!(bank, d("880.26"));
+        let entries = journal(&[issued("s1", 6, &statement)], "acme", "2026-03").unwrap();
+        assert_every_entry_balances(&entries);
+        let balances = balances(&entries);
+        assert_eq!(balances["assets:bank"], d("-880.26"));
+        // 1000.005 -> 1000.00 (half to even) booked; 1000.00 - 12.50 - 7.25 - 100 = 880.25 owed,
+        // 880.26 paid: the 0.01 goes to rounding, and the payable keeps the 7.25 withheld.
+        assert_eq!(balances["expenses:rounding"], d("0.01"));
+        assert_eq!(balances["liabilities:payable:acme"], d("-7.25"));
+        assert_eq!(balances["expenses:carrier-costs"], d("987.50"));
+        assert_eq!(balances["assets:receivable:acme"], d("-100"));
     }
 
     #[test]
     fn the_carrier_pays_when_it_owes_more() {
         // JPY: 1000 invoiced, 1500.5 owed to us: net -500.5 -> -500 (tie to even)
-        let statement = settle(SettlementInputs {
-            currency: Currency::parse("JPY").unwrap(),
-            invoiced: d("1000"),
-            accepted_credits: Decimal::ZERO,
-            withheld: Decimal::ZERO,
-            receivable: d("1500.5"),
-        })
-        .unwrap();
+        let statement = settle(inputs("JPY", ["1000", "0", "0", "1500.5"])).unwrap();
         assert_eq!(statement.net, d("-500"));
-        let journal = journal(&statement, "acme", "2026-03").unwrap();
-        assert!(journal.iter().any(|line| line.account == "1000 Bank" && line.debit == d("500")));
+        let entries = journal(&[issued("s1", 6, &statement)], "acme", "2026-03").unwrap();
+        assert_every_entry_balances(&entries);
+        let payment = entries.iter().find(|entry| entry.entry_id == "s1:payment").unwrap();
+        assert!(payment.memo.starts_with("payment from acme"));
+        assert!(payment.lines.iter().any(|line| line.account == Account::bank() && line.debit == d("500")));
+        // 1500.5 -> 1500 (tie to even) netted; 1000 - 1500 = -500 = net: no rounding entry.
+        assert!(entries.iter().all(|entry| entry.entry_id != "s1:rounding"));
+        assert_eq!(balances(&entries)["liabilities:payable:acme"], Decimal::ZERO);
+    }
+
+    /// Issue 11, item 7: a correction booked the new statement without reversing the old one
+    /// (both imported = the carrier paid twice), and the rounding stayed in the payable.
+    #[test]
+    fn a_corrected_statement_reverses_the_superseded_one_and_pays_once() {
+        // First 3.724983 - 0.183 withheld - 1.00 = 2.541983 -> 2.54; booked one by one
+        // 3.72 - 0.18 - 1.00 = 2.54: no rounding entry, no credits entry.
+        let first = settle(inputs("EUR", ["3.724983", "0", "0.183", "1.00"])).unwrap();
+        // Then 3.724983 - 0.11 credited - 0.995 = 2.619983 -> 2.62; booked one by one
+        // 3.72 - 0.11 - 1.00 (0.995 half to even) = 2.61: 0.01 paid more, posted to rounding.
+        let second = settle(inputs("EUR", ["3.724983", "0.11", "0", "0.995"])).unwrap();
+        assert_eq!((first.net, second.net), (d("2.54"), d("2.62")));
+        let chain = [issued("s1", 6, &first), issued("s2", 11, &second)];
+        let entries = journal(&chain, "borealis", "2026-03").unwrap();
+        assert_every_entry_balances(&entries);
+        let ids: Vec<&str> = entries.iter().map(|entry| entry.entry_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "s1:invoices",
+                "s1:netting",
+                "s1:payment",
+                "s1:reversal",
+                "s2:invoices",
+                "s2:credits",
+                "s2:netting",
+                "s2:rounding",
+                "s2:payment"
+            ]
+        );
+        let reversal = &entries[3];
+        assert_eq!(reversal.date, jiff::civil::date(2026, 4, 11));
+        let balances = balances(&entries);
+        // Paid once: the second statement's net; nothing left in the payable (no claim pending).
+        assert_eq!(balances["assets:bank"], d("-2.62"));
+        assert_eq!(balances["liabilities:payable:borealis"], Decimal::ZERO);
+        assert_eq!(balances["expenses:rounding"], d("0.01"));
+        // 3.72 - 0.11 = 3.61 of costs, 1.00 netted against our receivable.
+        assert_eq!(balances["expenses:carrier-costs"], d("3.61"));
+        assert_eq!(balances["assets:receivable:borealis"], d("-1.00"));
+    }
+
+    #[test]
+    fn figures_past_the_decimal_range_are_an_error() {
+        let error =
+            settle(inputs("EUR", ["-50000000000000000000000000000", "0", "0", "50000000000000000000000000000"]))
+                .unwrap_err();
+        assert_eq!(error.to_string(), "settlement figures of EUR exceed the largest representable amount");
+    }
+
+    /// Issue 11, item 3: a carrier billed in two currencies could not be settled at all.
+    #[test]
+    fn a_statement_in_the_settlement_currency_shows_each_conversion() {
+        let march_31 = jiff::civil::date(2026, 3, 31);
+        let mut fx = FxTable::new();
+        fx.insert(march_31, Currency::parse("USD").unwrap(), d("1.25")).unwrap();
+        let per_currency = [inputs("EUR", ["100", "0", "0", "0"]), inputs("USD", ["50", "0", "0", "10"])];
+        let statement = settle_in_currency(&per_currency, Currency::EUR, march_31, &fx).unwrap();
+        // 1 USD = 1 / 1.25 = 0.8 EUR: invoiced 100 + 50 * 0.8 = 140, receivable 10 * 0.8 = 8,
+        // net 140 - 8 = 132.00 EUR.
+        assert_eq!((statement.inputs.invoiced, statement.inputs.receivable), (d("140"), d("8")));
+        assert_eq!(statement.net, d("132"));
+        assert_eq!(
+            statement.conversions,
+            [Conversion { from: per_currency[1].clone(), rate: d("0.8"), date: march_31 }]
+        );
+        // Without a USD rate the statement cannot be made: an error, never a rate of 1.
+        let error = settle_in_currency(&per_currency, Currency::EUR, march_31, &FxTable::new()).unwrap_err();
+        assert_eq!(error.to_string(), "converting into the settlement currency: no exchange rate for USD");
     }
 }

@@ -1,9 +1,7 @@
-//! The evidence file a carrier receives for a dispute, and settlement journal entries.
+//! The evidence file a carrier receives for a dispute.
 
 use crate::plain_decimal;
 use reckon_core::dispute::EvidenceRow;
-use reckon_core::settlement::JournalLine;
-use reckon_core::Currency;
 use std::io::Write;
 
 /// Writes the evidence of a dispute: per disputed line, the carrier's line, our record, the
@@ -48,35 +46,6 @@ pub fn write_evidence<W: Write>(writer: W, rows: &[EvidenceRow]) -> csv::Result<
             &plain_decimal(row.claimed),
             &row.currency,
             &row.reason,
-        ])?;
-    }
-    csv_writer.flush()?;
-    Ok(())
-}
-
-/// Writes journal lines as `date,account,debit,credit,currency,memo`, the shape accounting
-/// systems import.
-///
-/// # Errors
-/// When the writer fails.
-pub fn write_journal<W: Write>(
-    writer: W,
-    date: jiff::civil::Date,
-    currency: Currency,
-    reference: &str,
-    lines: &[JournalLine],
-) -> csv::Result<()> {
-    let mut csv_writer = csv::Writer::from_writer(writer);
-    csv_writer.write_record(["date", "account", "debit", "credit", "currency", "memo"])?;
-    for line in lines {
-        let amount = |value: reckon_core::Decimal| if value.is_zero() { String::new() } else { plain_decimal(value) };
-        csv_writer.write_record([
-            date.to_string().as_str(),
-            &line.account,
-            &amount(line.debit),
-            &amount(line.credit),
-            currency.as_str(),
-            &format!("{} (statement {reference})", line.memo),
         ])?;
     }
     csv_writer.flush()?;

@@ -4,6 +4,7 @@
 
 pub mod discrepancies;
 pub mod disputes;
+pub mod journal;
 pub mod margin;
 pub mod rates;
 pub mod rejected;

@@ -1,10 +1,12 @@
 //! `contracts.csv`: terms of each carrier's contract beyond its deck:
-//! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only,notice_days`.
+//! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only,notice_days,settlement_currency`.
 //!
 //! `fx_policy` is `record_date` (the default), `invoice_date` or `fixed`; a fixed policy needs
 //! `fixed_currency` and `fixed_rate` (units of that currency per unit of the deck's currency).
 //! `deck_currency_only` (`true`/`false`) forbids billing in another currency than the deck's.
 //! `notice_days` (a whole number) is the notice a deck increase needs under this contract.
+//! `settlement_currency` (an ISO 4217 code, optional) settles a period billed in several
+//! currencies as one statement in it.
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorKind};
@@ -20,13 +22,15 @@ use std::path::Path;
 /// A file-level error, a bad value, or a carrier listed twice.
 pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, ImportError> {
     let mut table = CsvTable::open(path)?;
-    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days] = table.resolve([
+    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days, settlement_currency] =
+        table.resolve([
         ColumnSpec { name: "carrier", required: true },
         ColumnSpec { name: "fx_policy", required: false },
         ColumnSpec { name: "fixed_currency", required: false },
         ColumnSpec { name: "fixed_rate", required: false },
         ColumnSpec { name: "deck_currency_only", required: false },
         ColumnSpec { name: "notice_days", required: false },
+        ColumnSpec { name: "settlement_currency", required: false },
     ])?;
     let mut contracts = HashMap::new();
     while let Some(row) = table.next_row(&mut NoProgress)? {
@@ -63,8 +67,12 @@ pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, Imp
                     .ok_or_else(|| row.invalid(notice_days, text, "a whole number of days from 0 to 3650"))?,
             ),
         };
+        let settlement_currency = match row.get(settlement_currency) {
+            Some(_) => Some(row.currency(settlement_currency)?),
+            None => None,
+        };
         let name = row.text(carrier)?;
-        let terms = ContractTerms { fx_policy: policy, deck_currency_only: strict, notice_days };
+        let terms = ContractTerms { fx_policy: policy, deck_currency_only: strict, notice_days, settlement_currency };
         if contracts.insert(name.clone(), terms).is_some() {
             return Err(row.error(carrier, ImportErrorKind::Malformed(format!("carrier {name:?} is listed twice"))));
         }

@@ -803,18 +803,28 @@ pub async fn get_settlement(
     Ok(Json(statement_view(latest_statement(&state, &carrier, &period).await?)))
 }
 
-/// The balanced journal of the current statement (as `reckon journal`).
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct JournalQuery {
+    /// csv (default), hledger or beancount.
+    #[param(pattern = r"^(csv|hledger|beancount)$")]
+    format: Option<String>,
+}
+
+/// The journal of a carrier's period (as `reckon journal`): every statement's balanced entries,
+/// each superseded statement reversed before its correction.
 #[utoipa::path(
     get,
     path = "/v1/settlements/{carrier}/{period}/journal",
     tag = "settlements",
     params(
         ("carrier" = String, Path, example = "borealis"),
-        ("period" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")
+        ("period" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03"),
+        JournalQuery
     ),
     responses(
-        (status = 200, description = "journal.csv", body = String, content_type = "text/csv"),
-        (status = 400, description = "A bad period", body = Error),
+        (status = 200, description = "journal.csv, an hledger journal or a beancount ledger", body = String, content_type = "text/csv"),
+        (status = 400, description = "A bad period or format", body = Error),
         (status = 401, description = "No or unknown API key", body = Error),
         (status = 403, description = "The key lacks the read scope", body = Error),
         (status = 404, description = "Not settled yet", body = Error),
@@ -825,20 +835,16 @@ pub async fn get_journal(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((carrier, period)): Path<(String, String)>,
+    options: Result<Query<JournalQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     auth::require(&state, &headers, "read").await?;
-    let stored = latest_statement(&state, &carrier, &period).await?;
-    let lines = reckon_core::settlement::journal(&stored.statement, &stored.carrier, &stored.period)
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
-    let date = stored.created_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let options = query(options)?;
+    let format = reckon_export::journal::JournalFormat::parse(options.format.as_deref().unwrap_or("csv"))
+        .map_err(ApiError::BadRequest)?;
+    let period = month("period", &period)?;
+    let entries = state.ledger.journal(&carrier, &period.to_string()).await?;
     let mut bytes = Vec::new();
-    reckon_export::disputes::write_journal(
-        &mut bytes,
-        date,
-        stored.statement.inputs.currency,
-        &stored.statement_id,
-        &lines,
-    )
-    .map_err(|error| ApiError::Internal(error.to_string()))?;
-    Ok(csv_response(bytes))
+    reckon_export::journal::write_journal(&mut bytes, format, &entries)
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], bytes).into_response())
 }

@@ -9,8 +9,14 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]
+    #[error("unsupported database URL {:?}: expected sqlite://PATH or postgres://...", crate::redact_url(.0))]
     UnsupportedUrl(String),
+    /// The ledger could not be opened; `url` and `cause` hold no password.
+    #[error("cannot open the ledger at {url}: {cause}")]
+    Open { url: String, cause: String },
+    /// The database server refused or did not answer (`connection refused at 127.0.0.1:5999`).
+    #[error("{0}")]
+    Unreachable(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0} not found")]
@@ -21,4 +27,11 @@ pub enum StoreError {
     Invalid(String),
     #[error("stored value {value:?} in {column} does not read back: {reason}")]
     Corrupt { column: &'static str, value: String, reason: String },
+}
+
+impl StoreError {
+    /// Whether the database refused a row whose key another transaction stored first.
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(error)) if error.is_unique_violation())
+    }
 }

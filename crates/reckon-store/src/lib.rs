@@ -23,7 +23,7 @@ pub use error::StoreError;
 pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome, Receivable};
 pub use runs::{RunInputs, RunReads, StoredRun};
 pub use service::IngestStatus;
-pub use settlements::StoredStatement;
+pub use settlements::{SettleOptions, StoredStatement};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
@@ -43,8 +43,19 @@ impl Ledger {
     /// # Errors
     /// When the database cannot be reached or a migration fails.
     pub async fn open(url: &str) -> Result<Ledger, StoreError> {
+        // Every error of opening names the database without its password, and never repeats
+        // the password the driver may have echoed.
+        Ledger::open_unredacted(url)
+            .await
+            .map_err(|error| StoreError::Open { url: redact_url(url), cause: redact_secret(&error.to_string(), url) })
+    }
+
+    async fn open_unredacted(url: &str) -> Result<Ledger, StoreError> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::of_url(url)?;
+        if dialect == Dialect::Postgres {
+            probe_server(url).await?;
+        }
         let url = match dialect {
             // Create the file when missing.
             Dialect::Sqlite if !url.contains("mode=") => {
@@ -54,7 +65,11 @@ impl Ledger {
         };
         // One SQLite connection per process: its writes serialize in a queue here instead of in
         // SQLite's busy handler, which backs off with sleeps (a 1.5 s p99 under 4 writers).
-        let options = AnyPoolOptions::new().max_connections(if dialect == Dialect::Sqlite { 1 } else { 8 });
+        // A connection that cannot be had within seconds is an error naming its cause, not a
+        // "pool timed out" after sqlx's default 30 s.
+        let options = AnyPoolOptions::new()
+            .max_connections(if dialect == Dialect::Sqlite { 1 } else { 8 })
+            .acquire_timeout(CONNECT_TIMEOUT);
         let options = match dialect {
             Dialect::Sqlite => options.after_connect(|connection, _| {
                 Box::pin(async move {
@@ -102,6 +117,105 @@ impl Ledger {
     }
 }
 
+/// How long opening the ledger waits for the database server to answer.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Connects once to a database server before a pool is made of it: the pool would retry a
+/// refused connection until its timeout and then report only that it timed out.
+async fn probe_server(url: &str) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    let address = server_address(url);
+    match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect(url)).await {
+        Err(_) => {
+            Err(StoreError::Unreachable(format!("no answer within {} s at {address}", CONNECT_TIMEOUT.as_secs())))
+        }
+        Ok(Err(sqlx::Error::Io(error))) => Err(StoreError::Unreachable(format!("{} at {address}", error.kind()))),
+        Ok(Err(error)) => Err(error.into()),
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// `host:port` of a server URL (`postgres://user:secret@host:port/db`), for messages.
+fn server_address(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if host.contains(':') || host.is_empty() {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+/// A database URL without its password (in the user part or a `password=` parameter), for
+/// messages. The one place that knows where a URL keeps a secret.
+pub fn redact_url(url: &str) -> String {
+    match password_range(url) {
+        Some(range) if !range.is_empty() => format!("{}***{}", &url[..range.start], &url[range.end..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// A message with every occurrence of the URL's password (as written, and percent-decoded)
+/// replaced by `***`.
+pub fn redact_secret(message: &str, url: &str) -> String {
+    let Some(range) = password_range(url).filter(|range| !range.is_empty()) else {
+        return message.to_owned();
+    };
+    let password = &url[range];
+    let mut text = message.replace(password, "***");
+    let decoded = percent_decoded(password);
+    if !decoded.is_empty() {
+        text = text.replace(&decoded, "***");
+    }
+    text
+}
+
+/// Where a URL holds its password: after the user's `:` in the part before the host's `@`,
+/// else in a `password=` query parameter.
+fn password_range(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let end = url[start..].find('?').map_or(url.len(), |offset| start + offset);
+    if let Some(at) = url[start..end].rfind('@').map(|offset| start + offset) {
+        if let Some(colon) = url[start..at].find(':').map(|offset| start + offset) {
+            return Some(colon + 1..at);
+        }
+    }
+    let mut position = end;
+    for parameter in url.get(end + 1..)?.split('&') {
+        position += 1;
+        if let Some(value) = parameter.strip_prefix("password=") {
+            let value_start = position + "password=".len();
+            return Some(value_start..value_start + value.len());
+        }
+        position += parameter.len();
+    }
+    None
+}
+
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = bytes.get(index + 1..index + 3).and_then(|pair| std::str::from_utf8(pair).ok());
+        match (bytes[index], hex.and_then(|pair| u8::from_str_radix(pair, 16).ok())) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
 /// Hex SHA-256 of some parts, each followed by a separator byte that no text contains.
 pub(crate) fn content_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     use sha2::Digest;
@@ -122,6 +236,25 @@ pub(crate) fn content_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> Stri
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn urls_and_messages_lose_their_password() {
+        use super::{redact_secret, redact_url, server_address};
+        let url = "postgres://app:s3cr%40t@db.example:6432/ledger?sslmode=disable";
+        assert_eq!(redact_url(url), "postgres://app:***@db.example:6432/ledger?sslmode=disable");
+        assert_eq!(redact_url("postgres://app@db/ledger?password=hunter2"), "postgres://app@db/ledger?password=***");
+        assert_eq!(redact_url("sqlite:///tmp/reckon.db"), "sqlite:///tmp/reckon.db");
+        // A password holding '@' (percent-encoded or not) stays hidden.
+        assert_eq!(redact_url("postgres://app:p@ss@db/ledger"), "postgres://app:***@db/ledger");
+        assert_eq!(redact_url("postgres://postgres:postgres@db/x"), "postgres://postgres:***@db/x");
+        assert_eq!(
+            redact_url("postgres://u@db/x?sslmode=off&password=pw&a=b"),
+            "postgres://u@db/x?sslmode=off&password=***&a=b"
+        );
+        assert_eq!(redact_secret("auth failed for s3cr@t and s3cr%40t", url), "auth failed for *** and ***");
+        assert_eq!(server_address(url), "db.example:6432");
+        assert_eq!(server_address("postgres://app@localhost/ledger"), "localhost:5432");
+    }
+
     /// Stored hashes must not change form: lowercase hex of SHA-256 over each part and 0x1f.
     #[test]
     fn content_hash_is_lowercase_hex_sha256() {

@@ -3,12 +3,19 @@
 
 use crate::dialect::{decimal, instant, nanoseconds};
 use crate::{content_hash, Ledger, StoreError};
+use jiff::civil::Date;
 use reckon_core::dispute::dispute_share;
+use reckon_core::fx::FxTable;
 use reckon_core::period::Month;
-use reckon_core::settlement::{settle, SettlementInputs, Statement};
+use reckon_core::settlement::{
+    journal, settle, settle_in_currency, Conversion, IssuedStatement, JournalEntry, SettlementError, SettlementInputs,
+    Statement,
+};
 use reckon_core::{Currency, Decimal, Timestamp};
+use sqlx::any::AnyRow;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
 
 /// A stored statement.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,15 +30,23 @@ pub struct StoredStatement {
     pub created: bool,
 }
 
+/// How `settle_period_with` settles a carrier billed in several currencies.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SettleOptions<'a> {
+    /// Issue a correction where the figures changed since the statement in force.
+    pub correct: bool,
+    /// Settle only this currency (one statement per currency otherwise).
+    pub currency: Option<Currency>,
+    /// The contract's settlement currency and the rates into it: one statement in that currency,
+    /// every other currency converted at the rates of the period's last day.
+    pub settlement_currency: Option<(Currency, &'a FxTable)>,
+}
+
 impl Ledger {
-    /// Settles a carrier's period: invoiced (current versions of the period's invoices),
-    /// minus credits accepted in its disputes, minus the claims still pending, minus our
-    /// receivables, rounded to the currency's minor unit. Settling again with the same figures
-    /// returns the stored statement; changed figures need `correct`, which stores a new
-    /// statement superseding the last.
+    /// Settles a carrier's period billed in one currency (see `settle_period_with`).
     ///
     /// # Errors
-    /// Changed figures without `correct`, amounts in several currencies, or a database error.
+    /// As `settle_period_with`, and figures in several currencies.
     pub async fn settle_period(
         &self,
         carrier: &str,
@@ -39,52 +54,118 @@ impl Ledger {
         correct: bool,
         now: Timestamp,
     ) -> Result<StoredStatement, StoreError> {
-        let inputs = self.settlement_inputs(carrier, period).await?;
-        let statement = settle(inputs).map_err(|error| StoreError::Invalid(error.to_string()))?;
-        let figures = [
-            statement.inputs.invoiced,
-            statement.inputs.accepted_credits,
-            statement.inputs.withheld,
-            statement.inputs.receivable,
-            statement.net,
-        ]
-        .map(|value| value.normalize().to_string());
-        let latest = self.latest_statement(carrier, &period.to_string()).await?;
-        if let Some(latest) = latest {
-            if latest.statement.net == statement.net && latest.statement.inputs == statement.inputs {
-                return Ok(latest);
-            }
-            if !correct {
-                return Err(StoreError::Conflict(format!(
-                    "statement {} for {carrier} {period} says {} {}, the ledger now gives {}: settle with --correct to issue a correction",
-                    latest.statement_id, latest.statement.net, latest.statement.inputs.currency, statement.net
-                )));
-            }
-            return self.store_statement(carrier, period, statement, Some(latest.statement_id), &figures, now).await;
+        let options = SettleOptions { correct, ..SettleOptions::default() };
+        let mut statements = self.settle_period_with(carrier, period, &options, now).await?;
+        match statements.len() {
+            1 => Ok(statements.remove(0)),
+            _ => Err(several_currencies(
+                carrier,
+                period,
+                statements.iter().map(|stored| stored.statement.inputs.currency),
+            )),
         }
-        self.store_statement(carrier, period, statement, None, &figures, now).await
     }
 
-    async fn settlement_inputs(&self, carrier: &str, period: Month) -> Result<SettlementInputs, StoreError> {
-        // The period's invoices, each counted once, in full, whatever months its lines fall in.
-        let lines = self.invoice_lines_of_period(carrier, period).await?;
-        let mut currencies: Vec<Currency> = lines.iter().map(|line| line.currency).collect();
-        currencies.sort();
-        currencies.dedup();
-        let currency = match currencies.as_slice() {
-            [currency] => *currency,
-            [] => return Err(StoreError::NotFound(format!("invoices of {carrier} for {period}"))),
-            several => {
-                let codes: Vec<&str> = several.iter().map(Currency::as_str).collect();
-                return Err(StoreError::Invalid(format!(
-                    "{carrier} billed {period} in several currencies ({}): settle each separately",
-                    codes.join(", ")
-                )));
+    /// Settles a carrier's period: invoiced (current invoice versions with lines in the period),
+    /// minus credits accepted in its disputes, minus the claims still pending, minus our
+    /// receivables, rounded to the currency's minor unit; one statement per currency, or one in
+    /// the settlement currency. Settling again with the same figures returns the stored
+    /// statement; changed figures need `correct`, which stores a new statement superseding the
+    /// last of its currency.
+    ///
+    /// # Errors
+    /// Nothing to settle, changed figures without `correct`, a missing rate, or a database error.
+    pub async fn settle_period_with(
+        &self,
+        carrier: &str,
+        period: Month,
+        options: &SettleOptions<'_>,
+        now: Timestamp,
+    ) -> Result<Vec<StoredStatement>, StoreError> {
+        let per_currency = self.settlement_figures(carrier, period).await?;
+        let invalid = |error: SettlementError| StoreError::Invalid(format!("settling {carrier} {period}: {error}"));
+        let statements = match options.settlement_currency {
+            Some((currency, fx)) => {
+                if options.currency.is_some_and(|only| only != currency) {
+                    return Err(StoreError::Invalid(format!(
+                        "{carrier} settles in {currency} by contract: --currency can only be {currency}"
+                    )));
+                }
+                let date = Date::new(period.year, period.month, 1)
+                    .map_err(|error| StoreError::Invalid(error.to_string()))?
+                    .last_of_month();
+                vec![settle_in_currency(&per_currency, currency, date, fx).map_err(invalid)?]
+            }
+            None => {
+                let mut statements = Vec::new();
+                for figures in per_currency {
+                    if options.currency.is_none_or(|only| only == figures.currency) {
+                        statements.push(settle(figures).map_err(invalid)?);
+                    }
+                }
+                if statements.is_empty() {
+                    let only = options.currency.map(|currency| format!(" in {currency}")).unwrap_or_default();
+                    return Err(StoreError::NotFound(format!("invoices of {carrier} for {period}{only}")));
+                }
+                statements
             }
         };
-        let invoiced: Decimal = lines.iter().map(|line| line.amount).sum();
-        let mut accepted_credits = Decimal::ZERO;
-        let mut withheld = Decimal::ZERO;
+        let mut stored = Vec::new();
+        for statement in statements {
+            stored.push(self.issue_statement(carrier, period, statement, options.correct, now).await?);
+        }
+        Ok(stored)
+    }
+
+    /// Stores a statement unless the one in force for its currency has the same figures.
+    async fn issue_statement(
+        &self,
+        carrier: &str,
+        period: Month,
+        statement: Statement,
+        correct: bool,
+        now: Timestamp,
+    ) -> Result<StoredStatement, StoreError> {
+        let currency = statement.inputs.currency;
+        let latest = self.latest_statement_in(carrier, &period.to_string(), currency).await?;
+        let Some(latest) = latest else {
+            return self.store_statement(carrier, period, statement, None, now).await;
+        };
+        if latest.statement == statement {
+            return Ok(latest);
+        }
+        if !correct {
+            return Err(StoreError::Conflict(format!(
+                "statement {} for {carrier} {period} says {} {currency}, the ledger now gives {} {currency}: settle with --correct to issue a correction",
+                latest.statement_id, latest.statement.net, statement.net
+            )));
+        }
+        self.store_statement(carrier, period, statement, Some(latest.statement_id), now).await
+    }
+
+    /// A carrier's period's figures, per currency (sorted): invoices, disputes and receivables
+    /// each count in their own currency.
+    async fn settlement_figures(&self, carrier: &str, period: Month) -> Result<Vec<SettlementInputs>, StoreError> {
+        let mut figures: BTreeMap<Currency, SettlementInputs> = BTreeMap::new();
+        let overflow = |currency: Currency| {
+            StoreError::Invalid(format!("settling {carrier} {period}: {}", SettlementError::Overflow { currency }))
+        };
+        let mut add = |currency: Currency, pick: fn(&mut SettlementInputs) -> &mut Decimal, amount: Decimal| {
+            let entry = figures.entry(currency).or_insert(SettlementInputs {
+                currency,
+                invoiced: Decimal::ZERO,
+                accepted_credits: Decimal::ZERO,
+                withheld: Decimal::ZERO,
+                receivable: Decimal::ZERO,
+            });
+            let sum = pick(entry);
+            *sum = sum.checked_add(amount).ok_or_else(|| overflow(currency))?;
+            Ok::<(), StoreError>(())
+        };
+        // The period's invoices, each counted once, in full, whatever months its lines fall in.
+        for line in self.invoice_lines_of_period(carrier, period).await? {
+            add(line.currency, |figures| &mut figures.invoiced, line.amount)?;
+        }
         // A dispute belongs to an invoice version: only those of the versions settled count.
         let current_versions: HashMap<String, i64> = self
             .invoice_versions(carrier)
@@ -96,30 +177,26 @@ impl Ledger {
             if current_versions.get(&dispute.invoice_id) != Some(&dispute.invoice_version) {
                 continue;
             }
-            if dispute.currency != currency.as_str() {
-                return Err(StoreError::Invalid(format!(
-                    "dispute {} is in {}, the invoices in {currency}",
-                    dispute.dispute_id, dispute.currency
-                )));
-            }
+            let currency = parse_currency("disputes.currency", &dispute.currency)?;
             let share = dispute_share(dispute.state, dispute.claimed_total, dispute.credited_total());
-            withheld += share.withheld;
-            accepted_credits += share.accepted_credits;
+            add(currency, |figures| &mut figures.withheld, share.withheld)?;
+            add(currency, |figures| &mut figures.accepted_credits, share.accepted_credits)?;
         }
         let select = self.dialect.sql(
             "SELECT CAST(amount AS TEXT) AS amount, currency FROM receivables WHERE carrier = {1} AND period = {2}",
         );
-        let mut receivable = Decimal::ZERO;
         for row in sqlx::query(&select).bind(carrier.to_owned()).bind(period.to_string()).fetch_all(&self.pool).await? {
-            let receivable_currency: String = row.try_get("currency")?;
-            if receivable_currency != currency.as_str() {
-                return Err(StoreError::Invalid(format!(
-                    "a receivable of {carrier} is in {receivable_currency}, the invoices in {currency}"
-                )));
-            }
-            receivable += decimal(&row, "amount")?;
+            let currency: String = row.try_get("currency")?;
+            add(
+                parse_currency("receivables.currency", &currency)?,
+                |figures| &mut figures.receivable,
+                decimal(&row, "amount")?,
+            )?;
         }
-        Ok(SettlementInputs { currency, invoiced, accepted_credits, withheld, receivable })
+        if figures.is_empty() {
+            return Err(StoreError::NotFound(format!("invoices of {carrier} for {period}")));
+        }
+        Ok(figures.into_values().collect())
     }
 
     async fn store_statement(
@@ -128,15 +205,24 @@ impl Ledger {
         period: Month,
         statement: Statement,
         supersedes: Option<String>,
-        figures: &[String; 5],
         now: Timestamp,
     ) -> Result<StoredStatement, StoreError> {
-        let statement_id = content_hash(
-            [carrier, &period.to_string(), supersedes.as_deref().unwrap_or("")]
-                .into_iter()
-                .chain(figures.iter().map(String::as_str)),
-        )[..16]
-            .to_owned();
+        let figures = |inputs: &SettlementInputs| {
+            [inputs.invoiced, inputs.accepted_credits, inputs.withheld, inputs.receivable]
+                .map(|value| value.normalize().to_string())
+        };
+        let mut hashed: Vec<String> =
+            vec![carrier.to_owned(), period.to_string(), supersedes.clone().unwrap_or_default()];
+        hashed.extend(figures(&statement.inputs));
+        hashed.push(statement.net.normalize().to_string());
+        // Conversions are hashed after the figures, so a statement without any keeps its id.
+        for conversion in &statement.conversions {
+            hashed.push(conversion.from.currency.to_string());
+            hashed.extend(figures(&conversion.from));
+            hashed.push(conversion.rate.normalize().to_string());
+            hashed.push(conversion.date.to_string());
+        }
+        let statement_id = content_hash(hashed.iter().map(String::as_str))[..16].to_owned();
         let mut transaction = self.begin_write().await?;
         let insert = self.dialect.sql(
             "INSERT INTO statements (statement_id, carrier, period, currency, invoiced, accepted_credits, withheld, receivable, net_exact, net, supersedes, created_at_ns) \
@@ -157,6 +243,24 @@ impl Ledger {
             .bind(nanoseconds(now))
             .execute(&mut *transaction)
             .await?;
+        let insert = self.dialect.sql(
+            "INSERT INTO statement_conversions (statement_id, from_currency, invoiced, accepted_credits, withheld, receivable, rate, rate_date) \
+             VALUES ({1}, {2}, {3:d}, {4:d}, {5:d}, {6:d}, {7}, {8})",
+        );
+        for conversion in &statement.conversions {
+            let [invoiced, accepted_credits, withheld, receivable] = figures(&conversion.from);
+            sqlx::query(&insert)
+                .bind(statement_id.clone())
+                .bind(conversion.from.currency.to_string())
+                .bind(invoiced)
+                .bind(accepted_credits)
+                .bind(withheld)
+                .bind(receivable)
+                .bind(conversion.rate.normalize().to_string())
+                .bind(conversion.date.to_string())
+                .execute(&mut *transaction)
+                .await?;
+        }
         transaction.commit().await?;
         Ok(StoredStatement {
             statement_id,
@@ -169,46 +273,178 @@ impl Ledger {
         })
     }
 
-    /// The statement in force for a carrier's period: the one no other supersedes.
+    /// The statement in force for a carrier's period: the one no other supersedes, when the
+    /// period was settled in one currency.
+    ///
+    /// # Errors
+    /// Statements in force in several currencies (name one: `latest_statement_in`), or a
+    /// database error.
+    pub async fn latest_statement(&self, carrier: &str, period: &str) -> Result<Option<StoredStatement>, StoreError> {
+        let mut in_force: Vec<StoredStatement> =
+            self.statement_chains(carrier, period).await?.into_iter().filter_map(|mut chain| chain.pop()).collect();
+        match in_force.len() {
+            0 | 1 => Ok(in_force.pop()),
+            _ => Err(StoreError::Conflict(format!(
+                "{carrier} {period} is settled in several currencies ({}): name one",
+                in_force.iter().map(|stored| stored.statement.inputs.currency.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// The statement in force for a carrier's period in one currency.
     ///
     /// # Errors
     /// A database error.
-    pub async fn latest_statement(&self, carrier: &str, period: &str) -> Result<Option<StoredStatement>, StoreError> {
-        let select = self.dialect.sql(
-            "SELECT statement_id, currency, CAST(invoiced AS TEXT) AS invoiced, CAST(accepted_credits AS TEXT) AS accepted_credits, \
-             CAST(withheld AS TEXT) AS withheld, CAST(receivable AS TEXT) AS receivable, CAST(net_exact AS TEXT) AS net_exact, \
-             CAST(net AS TEXT) AS net, supersedes, created_at_ns FROM statements s WHERE carrier = {1} AND period = {2} \
-             AND NOT EXISTS (SELECT 1 FROM statements t WHERE t.supersedes = s.statement_id)",
-        );
-        let Some(row) =
-            sqlx::query(&select).bind(carrier.to_owned()).bind(period.to_owned()).fetch_optional(&self.pool).await?
-        else {
-            return Ok(None);
-        };
-        let currency: String = row.try_get("currency")?;
-        let currency = Currency::parse(&currency).ok_or_else(|| StoreError::Corrupt {
-            column: "currency",
-            value: currency.clone(),
-            reason: "not a code".into(),
-        })?;
-        Ok(Some(StoredStatement {
-            statement_id: row.try_get("statement_id")?,
-            carrier: carrier.to_owned(),
-            period: period.to_owned(),
-            statement: Statement {
-                inputs: SettlementInputs {
-                    currency,
-                    invoiced: decimal(&row, "invoiced")?,
-                    accepted_credits: decimal(&row, "accepted_credits")?,
-                    withheld: decimal(&row, "withheld")?,
-                    receivable: decimal(&row, "receivable")?,
-                },
-                net_exact: decimal(&row, "net_exact")?,
-                net: decimal(&row, "net")?,
-            },
-            supersedes: row.try_get("supersedes")?,
-            created_at: instant(&row, "created_at_ns")?,
-            created: false,
-        }))
+    pub async fn latest_statement_in(
+        &self,
+        carrier: &str,
+        period: &str,
+        currency: Currency,
+    ) -> Result<Option<StoredStatement>, StoreError> {
+        let chains = self.statement_chains(carrier, period).await?;
+        Ok(chains
+            .into_iter()
+            .filter_map(|mut chain| chain.pop())
+            .find(|stored| stored.statement.inputs.currency == currency))
     }
+
+    /// Every statement of a carrier's period, chain by chain (one per currency), each chain in
+    /// issue order: the first, then each correction after the statement it supersedes.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn statement_chains(&self, carrier: &str, period: &str) -> Result<Vec<Vec<StoredStatement>>, StoreError> {
+        let select = self.dialect.sql(&format!(
+            "SELECT {STATEMENT_COLUMNS} FROM statements WHERE carrier = {{1}} AND period = {{2}} \
+             ORDER BY currency, created_at_ns, statement_id"
+        ));
+        let rows = sqlx::query(&select).bind(carrier.to_owned()).bind(period.to_owned()).fetch_all(&self.pool).await?;
+        let mut statements: Vec<StoredStatement> =
+            rows.iter().map(|row| statement_from_row(row, carrier, period)).collect::<Result<_, _>>()?;
+        let select = self.dialect.sql(
+            "SELECT c.statement_id, c.from_currency, CAST(c.invoiced AS TEXT) AS invoiced, \
+             CAST(c.accepted_credits AS TEXT) AS accepted_credits, CAST(c.withheld AS TEXT) AS withheld, \
+             CAST(c.receivable AS TEXT) AS receivable, c.rate, c.rate_date \
+             FROM statement_conversions c JOIN statements s ON s.statement_id = c.statement_id \
+             WHERE s.carrier = {1} AND s.period = {2} ORDER BY c.statement_id, c.from_currency",
+        );
+        let rows = sqlx::query(&select).bind(carrier.to_owned()).bind(period.to_owned()).fetch_all(&self.pool).await?;
+        for row in &rows {
+            let statement_id: String = row.try_get("statement_id")?;
+            let conversion = conversion_from_row(row)?;
+            if let Some(stored) = statements.iter_mut().find(|stored| stored.statement_id == statement_id) {
+                stored.statement.conversions.push(conversion);
+            }
+        }
+        let successor: HashMap<&str, &StoredStatement> = statements
+            .iter()
+            .filter_map(|statement| statement.supersedes.as_deref().map(|old| (old, statement)))
+            .collect();
+        let mut chains = Vec::new();
+        for root in statements.iter().filter(|statement| statement.supersedes.is_none()) {
+            let mut chain = vec![root.clone()];
+            while let Some(next) = successor.get(chain[chain.len() - 1].statement_id.as_str()) {
+                chain.push((*next).clone());
+            }
+            chains.push(chain);
+        }
+        Ok(chains)
+    }
+
+    /// The journal of a carrier's period: per currency, every statement's entries in issue
+    /// order, each superseded statement reversed before the statement that corrects it.
+    ///
+    /// # Errors
+    /// No statement for the period, a figure that cannot be booked, or a database error.
+    pub async fn journal(&self, carrier: &str, period: &str) -> Result<Vec<JournalEntry>, StoreError> {
+        let chains = self.statement_chains(carrier, period).await?;
+        if chains.is_empty() {
+            return Err(StoreError::NotFound(format!("a statement of {carrier} for {period}")));
+        }
+        let mut entries = Vec::new();
+        for chain in &chains {
+            let issued: Vec<IssuedStatement<'_>> = chain
+                .iter()
+                .map(|stored| IssuedStatement {
+                    statement_id: &stored.statement_id,
+                    date: stored.created_at.to_zoned(jiff::tz::TimeZone::UTC).date(),
+                    statement: &stored.statement,
+                })
+                .collect();
+            entries.extend(journal(&issued, carrier, period).map_err(|error| StoreError::Invalid(error.to_string()))?);
+        }
+        Ok(entries)
+    }
+}
+
+const STATEMENT_COLUMNS: &str = "statement_id, currency, CAST(invoiced AS TEXT) AS invoiced, \
+     CAST(accepted_credits AS TEXT) AS accepted_credits, CAST(withheld AS TEXT) AS withheld, \
+     CAST(receivable AS TEXT) AS receivable, CAST(net_exact AS TEXT) AS net_exact, CAST(net AS TEXT) AS net, \
+     supersedes, created_at_ns";
+
+fn parse_currency(column: &'static str, text: &str) -> Result<Currency, StoreError> {
+    Currency::parse(text).ok_or_else(|| StoreError::Corrupt {
+        column,
+        value: text.to_owned(),
+        reason: "not a code".into(),
+    })
+}
+
+fn several_currencies(carrier: &str, period: Month, currencies: impl Iterator<Item = Currency>) -> StoreError {
+    let codes: Vec<String> = currencies.map(|currency| currency.to_string()).collect();
+    StoreError::Invalid(format!(
+        "{carrier} billed {period} in several currencies ({}): settle each with --currency, or all at once, \
+         or give the carrier a settlement_currency in contracts.csv",
+        codes.join(", ")
+    ))
+}
+
+fn conversion_from_row(row: &AnyRow) -> Result<Conversion, StoreError> {
+    let currency: String = row.try_get("from_currency")?;
+    let rate: String = row.try_get("rate")?;
+    let rate_date: String = row.try_get("rate_date")?;
+    Ok(Conversion {
+        from: SettlementInputs {
+            currency: parse_currency("statement_conversions.from_currency", &currency)?,
+            invoiced: decimal(row, "invoiced")?,
+            accepted_credits: decimal(row, "accepted_credits")?,
+            withheld: decimal(row, "withheld")?,
+            receivable: decimal(row, "receivable")?,
+        },
+        rate: Decimal::from_str(&rate).map_err(|error| StoreError::Corrupt {
+            column: "statement_conversions.rate",
+            value: rate.clone(),
+            reason: error.to_string(),
+        })?,
+        date: rate_date.parse().map_err(|error: jiff::Error| StoreError::Corrupt {
+            column: "statement_conversions.rate_date",
+            value: rate_date.clone(),
+            reason: error.to_string(),
+        })?,
+    })
+}
+
+fn statement_from_row(row: &AnyRow, carrier: &str, period: &str) -> Result<StoredStatement, StoreError> {
+    let currency: String = row.try_get("currency")?;
+    let currency = parse_currency("statements.currency", &currency)?;
+    Ok(StoredStatement {
+        statement_id: row.try_get("statement_id")?,
+        carrier: carrier.to_owned(),
+        period: period.to_owned(),
+        statement: Statement {
+            inputs: SettlementInputs {
+                currency,
+                invoiced: decimal(row, "invoiced")?,
+                accepted_credits: decimal(row, "accepted_credits")?,
+                withheld: decimal(row, "withheld")?,
+                receivable: decimal(row, "receivable")?,
+            },
+            net_exact: decimal(row, "net_exact")?,
+            net: decimal(row, "net")?,
+            conversions: Vec::new(),
+        },
+        supersedes: row.try_get("supersedes")?,
+        created_at: instant(row, "created_at_ns")?,
+        created: false,
+    })
 }

@@ -3,8 +3,10 @@
 //! Method: each test writes or copies its inputs into a fresh temporary folder, runs the built
 //! binary as a user would, and checks the exit code, the files written and stderr.
 
+mod audit;
 mod bad_input;
 mod fuzz_runs;
+mod journal;
 mod ledger;
 mod ledger_corrections;
 mod ledger_periods;
@@ -14,6 +16,7 @@ mod number_bounds;
 mod rating;
 mod reconcile;
 mod serve;
+mod store_errors;
 mod tidy;
 
 use std::path::{Path, PathBuf};

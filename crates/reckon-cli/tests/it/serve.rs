@@ -451,7 +451,15 @@ fn invoices_runs_disputes_and_settlements_over_http() {
         let (_, body) = call("GET", "/v1/settlements/borealis/2026-03", &reader, "");
         assert_eq!(json(&body)["net"], "3.61", "{backend}");
         let (_, journal) = call("GET", "/v1/settlements/borealis/2026-03/journal", &reader, "");
-        assert!(journal.starts_with("date,account,debit,credit,currency,memo"), "{backend}: {journal}");
+        assert!(
+            journal.starts_with("entry_id,date,account_code,account,debit,credit,currency,memo"),
+            "{backend}: {journal}"
+        );
+        // The same journal for hledger: the superseded statement is reversed before the new one.
+        let (status, hledger) = call("GET", "/v1/settlements/borealis/2026-03/journal?format=hledger", &reader, "");
+        assert_eq!(status, 200, "{backend}: {hledger}");
+        assert!(hledger.contains(":reversal) reversal of statement"), "{backend}: {hledger}");
+        assert_eq!(call("GET", "/v1/settlements/borealis/2026-03/journal?format=ledger", &reader, "").0, 400);
         assert_eq!(call("GET", "/v1/settlements/acme/2026-03", &reader, "").0, 404, "{backend}");
         assert_eq!(call("GET", "/v1/settlements/borealis/March", &reader, "").0, 400, "{backend}");
 

@@ -8,6 +8,7 @@
 mod corrections;
 mod periods;
 mod scenario;
+mod settlement;
 
 use reckon_core::Timestamp;
 use reckon_store::Ledger;
