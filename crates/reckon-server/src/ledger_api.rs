@@ -436,6 +436,8 @@ pub struct DisputeView {
     pub run_id: String,
     pub carrier: String,
     pub invoice_id: String,
+    /// The invoice version the dispute claims against (a replaced invoice is disputed anew).
+    pub invoice_version: i64,
     pub period: String,
     /// open, submitted, accepted, partially_accepted, rejected or closed.
     pub state: String,
@@ -454,6 +456,7 @@ fn dispute_view(dispute: reckon_store::DisputeRecord) -> DisputeView {
         run_id: dispute.run_id,
         carrier: dispute.carrier,
         invoice_id: dispute.invoice_id,
+        invoice_version: dispute.invoice_version,
         period: dispute.period,
         state: dispute.state.as_str().to_owned(),
         currency: dispute.currency,

@@ -165,6 +165,8 @@ fn issue_11_periods_over_http() {
             .as_str()
             .unwrap()
             .to_owned();
+        let (_, response) = http(&address, "GET", &format!("/v1/disputes/{dispute_id}"), Some(&admin), "");
+        assert!(response.contains(r#""invoice_version":1"#), "{backend}: {response}");
         let actions = format!("/v1/disputes/{dispute_id}/actions");
         assert_eq!(http(&address, "POST", &actions, Some(&admin), r#"{"action":"submit"}"#).0, 200, "{backend}");
         let (status, response) = http(
