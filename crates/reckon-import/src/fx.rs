@@ -100,13 +100,16 @@ mod tests {
         assert_eq!(rate("IDR", date(2026, 10, 30)), reckon_core::Decimal::from_str("20275.17").unwrap());
         // Saturday 2026-10-31 uses Friday's rate.
         assert_eq!(rate("GBP", date(2026, 10, 31)), reckon_core::Decimal::from_str("0.8338").unwrap());
-        // HRK's last rate is 2022-12-30; after it there are only N/A, which are skipped, so a
-        // 2023 conversion finds the 2022 rate (and a staleness limit refuses it).
+        // HRK's last fixing is 2022-12-30; after it there are only N/A, which are skipped. From
+        // its euro adoption (2023-01-01) the irrevocable 7.53450 applies, never the stale fixing,
+        // even under a staleness limit.
         assert_eq!(rate("HRK", date(2022, 12, 30)), reckon_core::Decimal::from_str("7.5365").unwrap());
         table.set_staleness_days_max(Some(7));
-        assert!(table.per_eur(Currency::parse("HRK").unwrap(), date(2023, 1, 10)).is_err());
-        // CYP joined the euro in 2008: N/A on every line of the excerpt, so no rate at all.
-        assert!(table.per_eur(Currency::parse("CYP").unwrap(), date(2026, 10, 30)).is_err());
+        assert_eq!(rate("HRK", date(2023, 1, 10)), reckon_core::Decimal::from_str("7.53450").unwrap());
+        // CYP joined the euro in 2008: N/A on every line of the excerpt, and its irrevocable rate.
+        assert_eq!(rate("CYP", date(2026, 10, 30)), reckon_core::Decimal::from_str("0.585274").unwrap());
+        // A currency with no rate on the date and none irrevocable is still an error.
+        assert!(table.per_eur(Currency::parse("USD").unwrap(), date(1998, 1, 1)).is_err());
     }
 
     #[test]
