@@ -4,6 +4,7 @@
 //! changes nothing; with different content it is refused unless `replace` is asked for, which
 //! supersedes it and appends an audit entry. Invoices are versioned rather than overwritten.
 
+use crate::deck_rows::{self, DeckTable};
 use crate::dialect::{decimal, instant, nanoseconds, optional_decimal};
 use crate::{content_hash, Dialect, Ledger, StoreError};
 use reckon_core::invoice::{check_receivable_amount, invoice_period};
@@ -193,30 +194,27 @@ impl Ledger {
         replace: bool,
         now: Timestamp,
     ) -> Result<ImportOutcome, StoreError> {
-        let (table_name, party_column, kind, replace_action) = table.names();
+        let (table_name, kind) = (table.table(), table.kind());
         let mut transaction = self.begin_write().await?;
-        let encoded: Vec<(String, String, String)> = rows
+        let encoded: Vec<(String, deck_rows::EncodedRow)> = rows
             .iter()
-            .map(|row| {
-                let row_csv = rate_row_csv(row);
-                let hash = content_hash([row_csv.as_str()]);
-                (rate_row_key(row), row_csv, hash)
-            })
-            .collect();
-        let batch_id = content_hash(std::iter::once(kind).chain(encoded.iter().map(|(_, _, hash)| hash.as_str())));
+            .map(|row| Ok((rate_row_key(row), deck_rows::encode(row)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let batch_id =
+            content_hash(std::iter::once(kind).chain(encoded.iter().map(|(_, encoded)| encoded.hash.as_str())));
         let mut outcome = ImportOutcome::default();
         let stored = stored_hashes(
             &mut transaction,
             self.dialect,
             table_name,
             "row_key",
-            encoded.iter().map(|(key, _, _)| key.as_str()),
+            encoded.iter().map(|(key, _)| key.as_str()),
         )
         .await?;
         let mut conflicts = Vec::new();
-        for ((key, row_csv, hash), row) in encoded.iter().zip(rows) {
+        for ((key, encoded_row), row) in encoded.iter().zip(rows) {
             match stored.get(key.as_str()) {
-                Some(existing) if existing == hash => {
+                Some(existing) if *existing == encoded_row.hash => {
                     outcome.unchanged += 1;
                     continue;
                 }
@@ -230,26 +228,21 @@ impl Ledger {
                     continue;
                 }
                 Some(_) => {
-                    let select = self.dialect.sql(&format!("SELECT row_csv FROM {table_name} WHERE row_key = {{1}}"));
-                    let old: String =
-                        sqlx::query_scalar(&select).bind(key.clone()).fetch_one(&mut *transaction).await?;
+                    // The audit entry keeps the superseded row itself, and the new one.
+                    let old = deck_rows::stored_row_text(&mut transaction, self.dialect, table, key).await?;
                     let delete = self.dialect.sql(&format!("DELETE FROM {table_name} WHERE row_key = {{1}}"));
                     sqlx::query(&delete).bind(key.clone()).execute(&mut *transaction).await?;
-                    let detail = format!("old: {}\nnew: {}", old.trim_end(), row_csv.trim_end());
-                    audit(&mut transaction, self.dialect, now, actor, replace_action, key, &detail).await?;
+                    deck_rows::insert(&mut transaction, self.dialect, table, key, &row.carrier, encoded_row, &batch_id)
+                        .await?;
+                    let new = deck_rows::stored_row_text(&mut transaction, self.dialect, table, key).await?;
+                    let detail = format!("old: {}\nnew: {}", old.trim_end(), new.trim_end());
+                    audit(&mut transaction, self.dialect, now, actor, table.replace_action(), key, &detail).await?;
                     outcome.replaced += 1;
+                    continue;
                 }
                 None => outcome.inserted += 1,
             }
-            let insert = self.dialect.sql(&format!("INSERT INTO {table_name} (row_key, {party_column}, row_csv, content_sha256, batch_id) VALUES ({{1}}, {{2}}, {{3}}, {{4}}, {{5}})"));
-            sqlx::query(&insert)
-                .bind(key.clone())
-                .bind(row.carrier.clone())
-                .bind(row_csv.clone())
-                .bind(hash.clone())
-                .bind(batch_id.clone())
-                .execute(&mut *transaction)
-                .await?;
+            deck_rows::insert(&mut transaction, self.dialect, table, key, &row.carrier, encoded_row, &batch_id).await?;
         }
         if !conflicts.is_empty() {
             return Err(StoreError::Conflict(format!(
@@ -564,9 +557,8 @@ impl Ledger {
     /// # Errors
     /// A database error.
     pub async fn rates_csv(&self, carrier: &str) -> Result<String, StoreError> {
-        let select = self.dialect.sql("SELECT row_csv FROM rate_rows WHERE carrier = {1} ORDER BY row_key");
-        let rows: Vec<String> = sqlx::query_scalar(&select).bind(carrier.to_owned()).fetch_all(&self.pool).await?;
-        Ok(deck_csv("carrier", rows))
+        let filter = format!("WHERE carrier = {}", self.dialect.param(1));
+        deck_rows::deck_text(&self.pool, self.dialect, DeckTable::CarrierRates, &filter, &[carrier]).await
     }
 
     /// Every carrier's rate rows as `rates.csv` text (header included).
@@ -574,9 +566,7 @@ impl Ledger {
     /// # Errors
     /// A database error.
     pub async fn all_rates_csv(&self) -> Result<String, StoreError> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT row_csv FROM rate_rows ORDER BY row_key").fetch_all(&self.pool).await?;
-        Ok(deck_csv("carrier", rows))
+        deck_rows::deck_text(&self.pool, self.dialect, DeckTable::CarrierRates, "", &[]).await
     }
 
     /// A number that changes whenever rates or prices are imported: decks cached by the service
@@ -595,9 +585,7 @@ impl Ledger {
     /// # Errors
     /// A database error.
     pub async fn prices_csv(&self) -> Result<String, StoreError> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT row_csv FROM price_rows ORDER BY row_key").fetch_all(&self.pool).await?;
-        Ok(deck_csv("customer", rows))
+        deck_rows::deck_text(&self.pool, self.dialect, DeckTable::CustomerPrices, "", &[]).await
     }
 
     /// The lines of the invoices of a carrier's period (each invoice's current version, whatever
@@ -837,40 +825,6 @@ async fn insert_invoice_lines(
         query.execute(&mut **transaction).await?;
     }
     Ok(())
-}
-
-/// The row in `rates.csv` columns (several lines for a tiered row), without the header.
-/// Where deck rows of each kind are stored: `(table, party column, batch kind, audit action)`.
-#[derive(Clone, Copy)]
-enum DeckTable {
-    CarrierRates,
-    CustomerPrices,
-}
-
-impl DeckTable {
-    fn names(self) -> (&'static str, &'static str, &'static str, &'static str) {
-        match self {
-            DeckTable::CarrierRates => ("rate_rows", "carrier", "rates", "replace_rate_row"),
-            DeckTable::CustomerPrices => ("price_rows", "plan", "prices", "replace_price_row"),
-        }
-    }
-}
-
-/// Stored rows (each a CSV line) under the header of their file.
-fn deck_csv(party_column: &'static str, rows: Vec<String>) -> String {
-    let mut text = reckon_export::rates::columns(party_column).join(",");
-    text.push('\n');
-    for row in rows {
-        text.push_str(&row);
-    }
-    text
-}
-
-fn rate_row_csv(row: &RateRow) -> String {
-    let mut buffer = Vec::new();
-    reckon_export::rates::write_rates(&mut buffer, "carrier", std::slice::from_ref(row)).expect("writing to memory");
-    let text = String::from_utf8(buffer).expect("CSV of text is text");
-    text.split_once('\n').map_or(String::new(), |(_, rows)| rows.to_owned())
 }
 
 /// What identifies a price point: carrier, service, prefix, conditions and start.

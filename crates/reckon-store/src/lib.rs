@@ -8,6 +8,7 @@
 //! one transaction: a crash leaves all of it or none of it.
 
 mod alerts;
+mod deck_rows;
 mod dialect;
 mod disputes;
 mod error;
@@ -90,7 +91,9 @@ impl Ledger {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Ledger { pool, dialect })
+        let ledger = Ledger { pool, dialect };
+        deck_rows::convert_legacy_rows(&ledger).await?;
+        Ok(ledger)
     }
 
     /// The URL of the default embedded ledger in a data directory.

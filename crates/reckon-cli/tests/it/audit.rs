@@ -66,8 +66,9 @@ fn a_replaced_usage_record_or_rate_row_keeps_its_old_content_in_the_audit_log() 
         );
         let (action, _, detail) = &log[1];
         assert_eq!(action, "replace_rate_row", "{backend}");
-        assert!(detail.contains("old: acme,voice,44,dest 44,0.012,USD,60,60/6,"), "{backend}: the old row: {detail}");
-        assert!(detail.contains("new: acme,voice,44,dest 44,0.0125,USD,60,60/6,"), "{backend}: the new row: {detail}");
+        let (old, new) = detail.split_once("\nnew: ").expect("old and new content");
+        assert!(old.contains("\nacme,voice,44,dest 44,0.012,USD,60,60/6,"), "{backend}: the old row: {detail}");
+        assert!(new.contains("\nacme,voice,44,dest 44,0.0125,USD,60,60/6,"), "{backend}: the new row: {detail}");
     }
 }
 

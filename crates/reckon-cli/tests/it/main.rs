@@ -5,6 +5,7 @@
 
 mod audit;
 mod bad_input;
+mod deck_rows;
 mod fuzz_runs;
 mod journal;
 mod ledger;
