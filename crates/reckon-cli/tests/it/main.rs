@@ -3,12 +3,14 @@
 //! Method: each test writes or copies its inputs into a fresh temporary folder, runs the built
 //! binary as a user would, and checks the exit code, the files written and stderr.
 
+mod apikeys;
 mod bad_input;
 mod ledger;
 mod nats;
 mod rating;
 mod reconcile;
 mod serve;
+mod serve_robustness;
 mod tidy;
 
 use std::path::{Path, PathBuf};
