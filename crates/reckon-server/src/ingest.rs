@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 /// A usage event: the fields of a `usage.csv` row. Decimals are strings (`"61.4"`) so they stay
 /// exact; an integer quantity may be a JSON number.
 #[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)] // as the server: an unknown field is refused, naming it
 #[allow(dead_code)] // documents the body; events are read field by field to name the bad one
 pub struct UsageEvent {
     /// Unique forever: a repeat is a duplicate, or a conflict when its content differs.

@@ -28,6 +28,7 @@ pub struct RejectedView {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RejectedQuery {
     /// Only those not replayed yet.
     pending: Option<bool>,
