@@ -66,6 +66,12 @@ pub struct ServeArgs {
     /// The durable consumer's name: where consumption resumes after a restart.
     #[arg(long, default_value = "reckon", requires = "nats")]
     pub nats_durable: String,
+    /// Where bad events are published (they are also kept in the ledger: `GET /v1/rejected`).
+    #[arg(long, default_value = "reckon.dead", requires = "nats")]
+    pub nats_dead_letter: String,
+    /// How long a fetched message may stay unacknowledged before redelivery, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 30_000, requires = "nats")]
+    pub nats_ack_wait_ms: u64,
     /// Alert rules (alerts.csv: rule,subject,threshold).
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
@@ -81,12 +87,40 @@ pub struct ServeArgs {
     /// Wait before the first webhook retry, in milliseconds; doubled after each failure.
     #[arg(long, value_name = "MS", default_value_t = 500)]
     pub webhook_backoff_ms: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Close a connection that has not sent a whole request head within this time (idle
+    /// keep-alive connections too), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// On SIGTERM, close the connections still open after this time, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub shutdown_timeout_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ApikeyCommand {
     /// Create a key; the token is printed once (only its hash is stored).
     Create(ApikeyCreateArgs),
+    /// List the keys: id, scopes, created, last used, expiry, revocation (never the secret).
+    List(ApikeyListArgs),
+    /// Revoke a key: it is refused (401) from now on.
+    Revoke(ApikeyRevokeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApikeyListArgs {
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApikeyRevokeArgs {
+    /// The key's id (the part after `rk_` of its token, as `reckon apikey list` shows it).
+    pub key_id: String,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -94,6 +128,12 @@ pub struct ApikeyCreateArgs {
     /// Scopes: ingest, read, admin (comma-separated or repeated).
     #[arg(long = "scope", value_delimiter = ',', required = true)]
     pub scopes: Vec<String>,
+    /// The key is refused from this instant on (RFC 3339, like 2027-01-01T00:00:00Z).
+    #[arg(long, value_name = "INSTANT", conflicts_with = "expires_in_days")]
+    pub expires: Option<String>,
+    /// The key is refused after this many days.
+    #[arg(long, value_name = "DAYS")]
+    pub expires_in_days: Option<u32>,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }

@@ -3,8 +3,8 @@
 //! PostgreSQL by URL), does one thing in `reckon-store`, and prints what it did.
 
 use crate::args::{
-    ApikeyCreateArgs, DisputeCommand, ImportCommand, ImportFileArgs, JournalArgs, LedgerArgs, ReconcileArgs,
-    ReferenceArgs, ServeArgs, SettleArgs, ToleranceArgs,
+    ApikeyCreateArgs, ApikeyListArgs, ApikeyRevokeArgs, DisputeCommand, ImportCommand, ImportFileArgs, JournalArgs,
+    LedgerArgs, ReconcileArgs, ReferenceArgs, ServeArgs, SettleArgs, ToleranceArgs,
 };
 use crate::pipeline::{reconcile_config, write_atomically};
 use anyhow::{bail, Context};
@@ -472,12 +472,19 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
             webhook_attempts: arguments.webhook_attempts.max(1),
             webhook_backoff: std::time::Duration::from_millis(arguments.webhook_backoff_ms),
         },
+        connections: reckon_server::ConnectionLimits {
+            connections_max: arguments.max_connections.max(1),
+            header_read_timeout: std::time::Duration::from_millis(arguments.header_read_timeout_ms.max(1)),
+            shutdown_timeout: std::time::Duration::from_millis(arguments.shutdown_timeout_ms),
+        },
     };
     let nats = arguments.nats.as_ref().map(|url| reckon_server::NatsSource {
         url: url.clone(),
         subject: arguments.subject.clone(),
         stream: arguments.nats_stream.clone(),
         durable: arguments.nats_durable.clone(),
+        dead_letter: arguments.nats_dead_letter.clone(),
+        ack_wait: std::time::Duration::from_millis(arguments.nats_ack_wait_ms.max(100)),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -498,23 +505,56 @@ pub fn apikey_create_command(arguments: &ApikeyCreateArgs) -> anyhow::Result<Exi
             bail!("--scope {scope:?}: expected ingest, read or admin");
         }
     }
-    // The secret comes from the OS's randomness (through the standard library's hasher seeds)
-    // and the clock; only its hash is stored.
-    let entropy = {
-        use std::hash::{BuildHasher, Hasher};
-        let mut parts = Vec::new();
-        for _ in 0..4 {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u128(Timestamp::now().as_nanosecond() as u128);
-            parts.push(format!("{:016x}", hasher.finish()));
+    let now = Timestamp::now();
+    let expires_at = match (&arguments.expires, arguments.expires_in_days) {
+        (Some(text), _) => {
+            let instant = Timestamp::from_str(text).map_err(|_| {
+                anyhow::anyhow!("--expires {text:?}: expected an RFC 3339 instant like 2027-01-01T00:00:00Z")
+            })?;
+            if instant <= now {
+                bail!("--expires {text:?}: the instant has passed");
+            }
+            Some(instant)
         }
-        parts.join("")
+        (None, Some(days)) => Some(
+            now.checked_add(jiff::SignedDuration::from_hours(i64::from(days) * 24))
+                .map_err(|_| anyhow::anyhow!("--expires-in-days {days}: too far"))?,
+        ),
+        (None, None) => None,
     };
     let token = block_on(async {
         let ledger = open(&arguments.ledger).await?;
         let scopes: Vec<&str> = arguments.scopes.iter().map(String::as_str).collect();
-        Ok(ledger.create_api_key(&scopes, &entropy, Timestamp::now()).await?)
+        Ok(ledger.create_api_key(&scopes, expires_at, now).await?)
     })?;
     crate::print_report(&format!("{token}\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `reckon apikey list`: one line per key, never its secret.
+pub fn apikey_list_command(arguments: &ApikeyListArgs) -> anyhow::Result<ExitCode> {
+    let keys = block_on(async { Ok(open(&arguments.ledger).await?.api_keys().await?) })?;
+    let mut text = String::from("key_id\tscopes\tcreated\tlast_used\texpires\trevoked\n");
+    let instant = |at: Option<Timestamp>| at.map_or_else(|| "-".to_owned(), |at| at.to_string());
+    for key in keys {
+        let _ = writeln!(
+            text,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            key.key_id,
+            key.scopes.join(","),
+            key.created_at,
+            instant(key.last_used_at),
+            instant(key.expires_at),
+            instant(key.revoked_at)
+        );
+    }
+    crate::print_report(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `reckon apikey revoke ID`.
+pub fn apikey_revoke_command(arguments: &ApikeyRevokeArgs) -> anyhow::Result<ExitCode> {
+    block_on(async { Ok(open(&arguments.ledger).await?.revoke_api_key(&arguments.key_id, Timestamp::now()).await?) })?;
+    crate::print_report(&format!("revoked {}\n", arguments.key_id))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,10 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Apikey(args::ApikeyCommand::Create(arguments)) => {
             ledger_commands::apikey_create_command(&arguments)
         }
+        args::Command::Apikey(args::ApikeyCommand::List(arguments)) => ledger_commands::apikey_list_command(&arguments),
+        args::Command::Apikey(args::ApikeyCommand::Revoke(arguments)) => {
+            ledger_commands::apikey_revoke_command(&arguments)
+        }
     };
     match outcome {
         Ok(code) => code,

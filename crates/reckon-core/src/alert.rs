@@ -6,7 +6,7 @@
 use crate::margin::RecordMargin;
 use crate::money::{round, RoundMode};
 use crate::rating::Rating;
-use crate::{Currency, RateDeck, UsageRecord};
+use crate::{Currency, InvoiceLine, RateDeck, UsageRecord};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -269,8 +269,18 @@ pub fn month_alerts(rules: &[AlertRule], month: &str, figures: &MonthFigures) ->
     alerts
 }
 
+/// What an invoice bills in one currency: the sum of its lines in that currency. An invoice
+/// billed in two currencies has a total per currency (summing across them would add unlike
+/// units); `None` when the sum passes Decimal's range.
+pub fn invoice_billed(lines: &[InvoiceLine], carrier: &str, invoice_id: &str, currency: Currency) -> Option<Decimal> {
+    lines
+        .iter()
+        .filter(|line| &*line.carrier == carrier && &*line.invoice_id == invoice_id && line.currency == currency)
+        .try_fold(Decimal::ZERO, |total, line| total.checked_add(line.amount))
+}
+
 /// The alerts a reconciled invoice raises: its overbilled amount (what its disputable lines
-/// claim) as a share of its billed amount.
+/// claim) as a share of its billed amount in the same currency ([`invoice_billed`]).
 pub fn invoice_alerts(
     rules: &[AlertRule],
     carrier: &str,
@@ -394,5 +404,39 @@ mod tests {
         assert!(invoice_alerts(&rules, "acme", "INV-1", d("10"), d("0.2"), eur()).is_empty());
         assert!(invoice_alerts(&rules, "borealis", "INV-1", d("10"), d("5"), eur()).is_empty());
         assert!(invoice_alerts(&rules, "acme", "INV-1", Decimal::ZERO, d("5"), eur()).is_empty());
+    }
+
+    /// Issue 11 ("one place per rule"): an invoice's billed total is per currency.
+    #[test]
+    fn an_invoice_is_billed_per_currency() {
+        let line = |invoice: &str, amount: &str, currency: &str| InvoiceLine {
+            carrier: "acme".into(),
+            invoice_id: invoice.into(),
+            invoice_date: None,
+            line_id: "1".into(),
+            carrier_ref: None,
+            service: crate::Service::Voice,
+            started_at: "2026-03-02T10:00:00Z".parse().unwrap(),
+            destination: crate::Destination::parse("44").unwrap(),
+            quantity: d("60"),
+            rate: None,
+            amount: d(amount),
+            currency: Currency::parse(currency).unwrap(),
+        };
+        let lines = [
+            line("INV-1", "10", "EUR"),
+            line("INV-1", "2.5", "EUR"),
+            line("INV-1", "900", "USD"),
+            line("INV-2", "7", "EUR"),
+        ];
+        // EUR: 10 + 2.5 = 12.5 (not 912.5 with the USD line, nor 19.5 with INV-2).
+        assert_eq!(invoice_billed(&lines, "acme", "INV-1", eur()), Some(d("12.5")));
+        assert_eq!(invoice_billed(&lines, "acme", "INV-1", Currency::parse("USD").unwrap()), Some(d("900")));
+        assert_eq!(invoice_billed(&lines, "borealis", "INV-1", eur()), Some(Decimal::ZERO));
+        let huge = [
+            line("INV-1", "50000000000000000000000000000", "EUR"),
+            line("INV-1", "50000000000000000000000000000", "EUR"),
+        ];
+        assert_eq!(invoice_billed(&huge, "acme", "INV-1", eur()), None, "5e28 + 5e28 passes Decimal's range");
     }
 }

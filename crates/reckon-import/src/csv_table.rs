@@ -26,9 +26,12 @@ pub(crate) struct ColumnSpec {
     pub required: bool,
 }
 
-/// One data row of a [`CsvTable`], with errors that name its position.
+/// One data row of a [`CsvTable`] (or fields given one by one, like the service's events),
+/// with errors that name its position.
 pub(crate) struct Row<'t> {
-    table: &'t CsvTable,
+    path: &'t Path,
+    header: &'t [String],
+    record: &'t csv::StringRecord,
     pub line_number: u64,
 }
 
@@ -113,7 +116,7 @@ impl CsvTable {
                     progress.advance_to(self.reader.position().byte());
                 }
                 let line_number = self.record.position().map_or(0, csv::Position::line) + u64::from(self.crlf);
-                Ok(Some(Ok(Row { table: self, line_number })))
+                Ok(Some(Ok(Row { path: &self.path, header: &self.header, record: &self.record, line_number })))
             }
             Err(error)
                 if matches!(error.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }) =>
@@ -127,11 +130,17 @@ impl CsvTable {
     }
 }
 
-impl Row<'_> {
+impl<'t> Row<'t> {
+    /// A row of fields that come from elsewhere than a file, named by `header`; `path` and
+    /// `line_number` stand for where they come from in messages.
+    pub fn detached(path: &'t Path, header: &'t [String], record: &'t csv::StringRecord, line_number: u64) -> Row<'t> {
+        Row { path, header, record, line_number }
+    }
+
     /// The trimmed value of a column; `None` when the column is absent or the value empty.
     /// (Trimming here, per field read, is cheaper than the reader's whole-record trim.)
     pub fn get(&self, column: Option<usize>) -> Option<&str> {
-        let value = self.table.record.get(column?)?.trim();
+        let value = self.record.get(column?)?.trim();
         (!value.is_empty()).then_some(value)
     }
 
@@ -143,9 +152,9 @@ impl Row<'_> {
     /// An error about one field of this row (or the whole row when `column` is `None`).
     pub fn error(&self, column: Option<usize>, kind: ImportErrorKind) -> ImportError {
         ImportErrorDetail {
-            path: self.table.path.clone(),
+            path: self.path.to_owned(),
             line_number: Some(self.line_number),
-            column: column.map(|index| (index + 1, self.table.header[index].clone())),
+            column: column.map(|index| (index + 1, self.header[index].clone())),
             kind,
         }
         .into()

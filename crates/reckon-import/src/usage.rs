@@ -1,6 +1,6 @@
 //! `usage.csv`: the platform's own usage records.
 
-use crate::csv_table::{ColumnSpec, CsvTable};
+use crate::csv_table::{ColumnSpec, CsvTable, Row};
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::names::Names;
 use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
@@ -53,24 +53,56 @@ pub fn load_usage(
             }
         };
         let position = Position { file_index: 0, line_number: row.line_number };
-        let record = (|| {
-            Ok(UsageRecord {
-                record_id: row.id(record_id)?,
-                service: row.service(service)?,
-                carrier: row.name(carrier, &mut names)?,
-                carrier_ref: row.optional_id(carrier_ref),
-                customer: row.optional_name(customer, &mut names),
-                started_at: row.usage_timestamp(started_at)?,
-                origin: row.optional_destination(origin)?,
-                destination: row.destination(destination)?,
-                quantity: row.non_negative_decimal(quantity)?,
-                network: row.network(network)?,
-            })
-        })();
-        loaded.accept(record, position, policy)?;
+        let columns =
+            [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network];
+        loaded.accept(usage_record(&row, columns, &mut names), position, policy)?;
     }
     reject_repeated_ids(path, &mut loaded, policy)?;
     Ok(loaded)
+}
+
+/// One row's usage record: the one parser of each field, for files and the service's events.
+fn usage_record(row: &Row<'_>, columns: [Option<usize>; 10], names: &mut Names) -> Result<UsageRecord, ImportError> {
+    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network] =
+        columns;
+    Ok(UsageRecord {
+        record_id: row.id(record_id)?,
+        service: row.service(service)?,
+        carrier: row.name(carrier, names)?,
+        carrier_ref: row.optional_id(carrier_ref),
+        customer: row.optional_name(customer, names),
+        started_at: row.usage_timestamp(started_at)?,
+        origin: row.optional_destination(origin)?,
+        destination: row.destination(destination)?,
+        quantity: row.non_negative_decimal(quantity)?,
+        network: row.network(network)?,
+    })
+}
+
+/// Reads usage events given field by field (the service's HTTP and NATS events) with the same
+/// field parsers as `usage.csv` rows, so a value a file refuses is refused here too.
+pub struct UsageEventReader {
+    header: Vec<String>,
+    names: Names,
+}
+
+impl Default for UsageEventReader {
+    fn default() -> UsageEventReader {
+        UsageEventReader { header: USAGE_COLUMN_NAMES.map(str::to_owned).to_vec(), names: Names::default() }
+    }
+}
+
+impl UsageEventReader {
+    /// The record of one event whose fields are given in [`USAGE_COLUMN_NAMES`] order (`None`
+    /// or blank: absent). `source` and `number` name the event in the error.
+    ///
+    /// # Errors
+    /// The first field that is missing or does not parse; [`ImportErrorDetail::column`] names it.
+    pub fn read(&mut self, source: &Path, number: u64, fields: [Option<&str>; 10]) -> Result<UsageRecord, ImportError> {
+        let record: csv::StringRecord = fields.iter().map(|field| field.unwrap_or("")).collect();
+        let row = Row::detached(source, &self.header, &record, number);
+        usage_record(&row, std::array::from_fn(Some), &mut self.names)
+    }
 }
 
 fn reject_repeated_ids(path: &Path, loaded: &mut Loaded<UsageRecord>, policy: BadRowPolicy) -> Result<(), ImportError> {

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 /// What to add up.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccrualQuery {
     /// Only this carrier's events.
     carrier: Option<String>,

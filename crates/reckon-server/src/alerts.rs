@@ -11,8 +11,6 @@ use reckon_core::period::Month;
 use reckon_core::Timestamp;
 use reckon_store::{Ledger, StoreError};
 use serde::Serialize;
-use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -29,12 +27,11 @@ pub struct Delivery {
     pub attempts_before: u32,
 }
 
-/// The alerting state shared by the handlers.
+/// The alerting state shared by the handlers. The months waiting for a check are in the
+/// ledger (queued with the events that changed them), so a restart does not lose them.
 #[derive(Debug)]
 pub struct Alerts {
     month_rules: bool,
-    /// Months with new usage since the last check.
-    dirty: Mutex<BTreeSet<Month>>,
     outbox: mpsc::UnboundedSender<Delivery>,
 }
 
@@ -44,22 +41,12 @@ impl Alerts {
         let (outbox, deliveries) = mpsc::unbounded_channel();
         let month_rules =
             settings.rules.iter().any(|rule| rule.kind != reckon_core::alert::AlertKind::OverbilledShareOver);
-        (Alerts { month_rules, dirty: Mutex::new(BTreeSet::new()), outbox }, deliveries)
+        (Alerts { month_rules, outbox }, deliveries)
     }
 
-    /// Notes that usage started at these instants was stored.
-    pub fn touch(&self, started: impl Iterator<Item = Timestamp>) {
-        if !self.month_rules {
-            return;
-        }
-        let months: BTreeSet<Month> = started.map(Month::of).collect();
-        if !months.is_empty() {
-            self.dirty.lock().expect("no panics while holding it").extend(months);
-        }
-    }
-
-    fn take_dirty(&self) -> BTreeSet<Month> {
-        std::mem::take(&mut *self.dirty.lock().expect("no panics while holding it"))
+    /// Whether a rule looks at months, so that stored usage must queue its month for a check.
+    pub fn month_rules(&self) -> bool {
+        self.month_rules
     }
 
     /// Stores the alerts that are new, logs them and queues them for the webhook.
@@ -85,18 +72,27 @@ impl Alerts {
     }
 }
 
-/// Checks the months with new usage against the rules, every `check_interval`, until the
-/// process ends.
+/// Checks the months waiting in the ledger against the rules: once at start (what a previous
+/// run left unchecked), then every `check_interval`, until the process ends. A month leaves the
+/// queue only once checked; a failed check is retried next time.
 pub async fn check_months(state: AppState) {
     let interval = state.settings.alerts.check_interval;
     loop {
-        tokio::time::sleep(interval).await;
-        for month in state.alerts.take_dirty() {
-            if let Err(error) = check_month(&state, month).await {
-                crate::log(&format!("alert check of {month} failed (retried next time): {error}"));
-                state.alerts.dirty.lock().expect("no panics while holding it").insert(month);
+        match state.ledger.pending_alert_months().await {
+            Ok(pending) => {
+                for waiting in pending {
+                    let checked = match check_month(&state, waiting.month).await {
+                        Ok(()) => state.ledger.clear_alert_month(waiting).await,
+                        Err(error) => Err(error),
+                    };
+                    if let Err(error) = checked {
+                        crate::log(&format!("alert check of {} failed (retried next time): {error}", waiting.month));
+                    }
+                }
             }
+            Err(error) => crate::log(&format!("reading the months waiting for an alert check: {error}")),
         }
+        tokio::time::sleep(interval).await;
     }
 }
 

@@ -20,10 +20,12 @@ pub async fn require(state: &AppState, headers: &HeaderMap, scope: &'static str)
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|value| value.trim().split_once(' '))
+        // The scheme is case-insensitive (RFC 9110 section 11.1): `bearer` too.
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()))
         .ok_or(ApiError::Unauthorized)?;
-    let scopes = state.ledger.api_key_scopes(token).await?.ok_or(ApiError::Unauthorized)?;
+    let scopes =
+        state.ledger.api_key_scopes(token, reckon_core::Timestamp::now()).await?.ok_or(ApiError::Unauthorized)?;
     if !scopes.iter().any(|granted| granted == scope || granted == "admin") {
         return Err(ApiError::Forbidden(scope));
     }

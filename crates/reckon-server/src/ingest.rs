@@ -7,37 +7,46 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use reckon_core::{CompactString, Decimal, Destination, Service, Timestamp, UsageRecord};
+use reckon_core::period::Month;
+use reckon_core::{Decimal, Timestamp, UsageRecord};
+use reckon_import::usage::UsageEventReader;
 use reckon_store::IngestStatus;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::str::FromStr;
+use std::borrow::Cow;
+use std::path::Path;
 use utoipa::ToSchema;
 
 /// A usage event: the fields of a `usage.csv` row. Decimals are strings (`"61.4"`) so they stay
 /// exact; an integer quantity may be a JSON number.
 #[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)] // as the server: an unknown field is refused, naming it
 #[allow(dead_code)] // documents the body; events are read field by field to name the bad one
 pub struct UsageEvent {
     /// Unique forever: a repeat is a duplicate, or a conflict when its content differs.
+    #[schema(min_length = 1, pattern = r"\S", example = "cdr-000001")]
     record_id: String,
     /// voice, video, sms, mms, email or data.
     #[schema(pattern = r"^(voice|video|sms|mms|email|data)$", example = "voice")]
     service: String,
+    #[schema(min_length = 1, pattern = r"\S", example = "acme")]
     carrier: String,
     carrier_ref: Option<String>,
     customer: Option<String>,
     /// RFC 3339 with an offset.
     #[schema(format = DateTime, example = "2026-03-02T10:00:00Z")]
     started_at: String,
+    /// E.164 digits, `+` optional.
+    #[schema(pattern = r"^\+?[0-9]{1,15}$")]
     origin: Option<String>,
     /// E.164 digits, `+` optional.
     #[schema(pattern = r"^\+?[0-9]{1,15}$", example = "+442071234567")]
     destination: String,
     /// Seconds, messages or bytes, >= 0.
-    #[schema(pattern = r"^[0-9]+(\.[0-9]+)?$", example = "61.4")]
+    #[schema(pattern = r"^[0-9]*\.?[0-9]+$|^[0-9]+\.$", example = "61.4")]
     quantity: String,
-    /// MCC-MNC, for rates priced per network.
+    /// MCC and MNC digits joined, for rates priced per network.
+    #[schema(pattern = r"^[0-9]{5,6}$", example = "23410")]
     network: Option<String>,
 }
 
@@ -125,17 +134,13 @@ pub async fn post_usage(
 /// # Errors
 /// A database error: then nothing of the batch is stored.
 pub async fn ingest_events(state: &AppState, events: &[Value], source: &str) -> Result<IngestReport, ApiError> {
-    let parsed: Vec<Result<UsageRecord, String>> =
-        events.iter().enumerate().map(|(index, event)| parse_event(index, event)).collect();
+    let parsed: Vec<Result<UsageRecord, String>> = {
+        let mut reader = UsageEventReader::default();
+        events.iter().enumerate().map(|(index, event)| parse_event(&mut reader, index, event)).collect()
+    };
     let good: Vec<UsageRecord> = parsed.iter().filter_map(|event| event.as_ref().ok().cloned()).collect();
-    let statuses = state.ledger.ingest_usage(&good, source, Timestamp::now()).await?;
+    let statuses = state.ledger.ingest_usage(&good, source, state.alerts.month_rules(), Timestamp::now()).await?;
     let mut ratings = rate_on_arrival(state, &good).await?.into_iter();
-    state.alerts.touch(
-        good.iter()
-            .zip(&statuses)
-            .filter(|(_, status)| **status == IngestStatus::Accepted)
-            .map(|(record, _)| record.started_at),
-    );
     let mut statuses = statuses.into_iter();
     let mut report =
         IngestReport { accepted: 0, duplicates: 0, rejected: 0, results: Vec::with_capacity(events.len()) };
@@ -249,15 +254,18 @@ pub async fn post_corrections(
     let caller = auth::require(&state, &headers, "admin").await?;
     let events = events_of(body)?;
     // A correction is applied whole: one bad event refuses the request.
+    let mut reader = UsageEventReader::default();
     let records = events
         .iter()
         .enumerate()
-        .map(|(index, event)| parse_event(index, event))
+        .map(|(index, event)| parse_event(&mut reader, index, event))
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::BadRequest)?;
     let outcome =
         state.ledger.import_usage(&records, "http correction", &caller.actor(), true, Timestamp::now()).await?;
-    state.alerts.touch(records.iter().map(|record| record.started_at));
+    if state.alerts.month_rules() {
+        state.ledger.queue_alert_months(records.iter().map(|record| Month::of(record.started_at))).await?;
+    }
     let ratings = rate_on_arrival(&state, &records).await?;
     let results = records
         .iter()
@@ -323,51 +331,29 @@ async fn rate_on_arrival(state: &AppState, records: &[UsageRecord]) -> Result<Ve
         .collect())
 }
 
-/// An event, fields as in `usage.csv`, into a usage record; the error names event and field.
-pub(crate) fn parse_event(index: usize, event: &Value) -> Result<UsageRecord, String> {
+/// An event, fields as in `usage.csv`, into a usage record with the file reader's own field
+/// parsers; the error names event and field.
+pub(crate) fn parse_event(reader: &mut UsageEventReader, index: usize, event: &Value) -> Result<UsageRecord, String> {
     let fail = |field: &str, reason: &str| format!("event {index}: field {field}: {reason}");
     let object = event.as_object().ok_or_else(|| format!("event {index}: expected an object"))?;
-    let text = |field: &str| -> Result<Option<String>, String> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.trim().to_owned())),
-            Some(Value::Number(number)) if number.is_i64() || number.is_u64() => Ok(Some(number.to_string())),
-            Some(Value::Number(_)) => Err(fail(field, "give decimals as strings (\"61.4\") so they stay exact")),
-            Some(_) => Err(fail(field, "expected a string")),
-        }
-    };
-    let required = |field: &str| text(field)?.ok_or_else(|| fail(field, "a value is required"));
     check_known_fields(index, object)?;
-    let service_text = required("service")?;
-    let started_text = required("started_at")?;
-    let quantity_text = required("quantity")?;
-    let quantity = Decimal::from_str(&quantity_text)
-        .map_err(|_| fail("quantity", &format!("{quantity_text:?} is not a decimal")))?;
-    if quantity.is_sign_negative() && !quantity.is_zero() {
-        return Err(fail("quantity", "must be >= 0"));
+    let mut fields: [Option<Cow<'_, str>>; 10] = Default::default();
+    for (slot, name) in fields.iter_mut().zip(FIELDS) {
+        *slot = match object.get(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(Cow::Borrowed(text.as_str())),
+            Some(Value::Number(number)) if number.is_i64() || number.is_u64() => Some(Cow::Owned(number.to_string())),
+            Some(Value::Number(_)) => {
+                return Err(fail(name, "give decimals as strings (\"61.4\") so they stay exact"));
+            }
+            Some(_) => return Err(fail(name, "expected a string")),
+        };
     }
-    let destination_text = required("destination")?;
-    Ok(UsageRecord {
-        record_id: CompactString::from(required("record_id")?),
-        service: Service::parse(&service_text).ok_or_else(|| {
-            fail("service", &format!("{service_text:?} is not one of voice, video, sms, mms, email, data"))
-        })?,
-        carrier: required("carrier")?.into(),
-        carrier_ref: text("carrier_ref")?.map(CompactString::from),
-        customer: text("customer")?.map(Into::into),
-        started_at: Timestamp::from_str(&started_text)
-            .map_err(|_| fail("started_at", &format!("{started_text:?} is not an RFC 3339 timestamp with an offset")))
-            .and_then(|instant| {
-                reckon_core::usage::check_usage_instant(instant)
-                    .map_err(|expected| fail("started_at", &format!("{started_text:?} is not {expected}")))
-            })?,
-        origin: text("origin")?
-            .map(|origin| Destination::parse(&origin).map_err(|error| fail("origin", &error.to_string())))
-            .transpose()?,
-        destination: Destination::parse(&destination_text).map_err(|error| fail("destination", &error.to_string()))?,
-        quantity,
-        network: text("network")?.map(CompactString::from),
+    reader.read(Path::new("event"), index as u64, fields.each_ref().map(Option::as_deref)).map_err(|error| match &error
+        .column
+    {
+        Some((_, name)) => fail(name, &error.kind.to_string()),
+        None => format!("event {index}: {}", error.kind),
     })
 }
 

@@ -51,6 +51,7 @@ fn text(amount: Decimal) -> String {
 // Invoices
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// Store a new version of an invoice stored with other content (needs the admin scope),
     /// instead of refusing it.
@@ -180,11 +181,10 @@ async fn raise_invoice_alerts(state: &AppState, lines: &[InvoiceLine], run: &Sto
         return Ok(());
     }
     for draft in draft_disputes(&run.discrepancies, Decimal::ZERO) {
-        let billed: Decimal = lines
-            .iter()
-            .filter(|line| line.carrier == draft.carrier && line.invoice_id == draft.invoice_id)
-            .map(|line| line.amount)
-            .sum();
+        let billed = reckon_core::alert::invoice_billed(lines, &draft.carrier, &draft.invoice_id, draft.currency)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("invoice {}: its total passes the decimal range", draft.invoice_id))
+            })?;
         let alerts = reckon_core::alert::invoice_alerts(
             &state.settings.alerts.rules,
             &draft.carrier,
@@ -289,6 +289,7 @@ pub async fn post_run(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FormatQuery {
     /// json (default) or csv (`discrepancies.csv`).
     #[param(pattern = r"^(json|csv)$")]

@@ -18,6 +18,7 @@ mod error;
 mod ingest;
 mod ledger_api;
 mod nats;
+mod rejected;
 mod settings;
 
 use axum::extract::DefaultBodyLimit;
@@ -29,7 +30,7 @@ use utoipa::OpenApi;
 
 pub use error::ApiError;
 pub use nats::NatsSource;
-pub use settings::{AlertSettings, ServiceSettings};
+pub use settings::{AlertSettings, ConnectionLimits, ServiceSettings};
 
 /// Largest request body accepted.
 pub const HTTP_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
@@ -71,6 +72,8 @@ pub struct AppState {
         ledger_api::get_settlement,
         ledger_api::get_journal,
         get_alerts,
+        rejected::get_rejected,
+        rejected::post_replay,
     ),
     modifiers(&BearerKeys)
 )]
@@ -117,6 +120,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/settlements/{carrier}/{period}", get(ledger_api::get_settlement))
         .route("/v1/settlements/{carrier}/{period}/journal", get(ledger_api::get_journal))
         .route("/v1/alerts", get(get_alerts))
+        .route("/v1/rejected", get(rejected::get_rejected))
+        .route("/v1/rejected/{rejected_id}/replay", post(rejected::post_replay))
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(timeout))
         .with_state(state)
@@ -193,8 +198,8 @@ pub(crate) fn log(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{} {message}", jiff::Timestamp::now());
 }
 
-/// Serves until SIGTERM or Ctrl-C, then stops accepting, finishes the requests in flight and
-/// the NATS batch in hand.
+/// Serves until SIGTERM or Ctrl-C, then stops accepting, finishes the requests in flight (for
+/// at most the shutdown timeout) and the NATS batch in hand.
 ///
 /// # Errors
 /// When the address cannot be bound or NATS cannot be reached.
@@ -208,6 +213,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let (alerts, deliveries) = alerts::Alerts::new(&settings.alerts);
     let alert_settings = settings.alerts.clone();
+    let limits = settings.connections.clone();
     let state = AppState {
         ledger: Arc::new(ledger),
         settings: Arc::new(settings),
@@ -222,18 +228,63 @@ pub async fn serve(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let consumer = match &nats {
         Some(source) => {
-            let consumer = nats::connect(source).await.map_err(std::io::Error::other)?;
-            Some(tokio::spawn(nats::consume(state.clone(), consumer, stopped)))
+            let connection = nats::connect(source).await.map_err(std::io::Error::other)?;
+            Some(tokio::spawn(nats::consume(state.clone(), connection, stopped)))
         }
         None => None,
     };
     ready(listener.local_addr()?);
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await;
+    accept_until_shutdown(listener, app(state), &limits).await;
     let _ = stop.send(true);
     if let Some(consumer) = consumer {
         let _ = consumer.await;
     }
-    served
+    Ok(())
+}
+
+/// Serves connections until the shutdown signal: at most `connections_max` at once (the next
+/// waits in the backlog for a free slot), each closed when it takes longer than the header read
+/// timeout to send a request head; then waits for open connections at most the shutdown timeout.
+async fn accept_until_shutdown(listener: tokio::net::TcpListener, router: Router, limits: &ConnectionLimits) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections_max.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    log(&format!("accepting a connection: {error}"));
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.shutdown_timeout) => {
+            log(&format!("shutdown: connections still open after {:?} are closed", limits.shutdown_timeout));
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,11 +1,15 @@
 //! The second real-time source: a durable NATS JetStream pull consumer. Each message carries one
 //! event or an array of them, as the HTTP body does; a fetched batch goes through the same
-//! ingest path, and its messages are acknowledged only after the batch is committed. A message
-//! redelivered after a crash is then a harmless duplicate.
+//! ingest path in transactions of at most [`INGEST_BATCH_EVENTS_MAX`] events, and its messages
+//! are acknowledged only after their transaction is committed. A message redelivered after a
+//! crash is then a harmless duplicate. Bad events (a field that does not parse, a conflict, a
+//! message that is not JSON or holds more than the cap) are published to the dead-letter subject
+//! and kept in the ledger as rejected events, to list and replay.
 
-use crate::AppState;
+use crate::{AppState, INGEST_BATCH_EVENTS_MAX};
 use async_nats::jetstream;
 use futures_util::StreamExt;
+use reckon_store::RejectedEvent;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -21,6 +25,17 @@ pub struct NatsSource {
     pub stream: String,
     /// The durable consumer's name: its position survives restarts.
     pub durable: String,
+    /// Where bad events are published (each as `{"subject", "reason", "event"}`).
+    pub dead_letter: String,
+    /// How long a fetched message may stay unacknowledged before it is redelivered.
+    pub ack_wait: Duration,
+}
+
+/// The consumer and a client to publish dead letters with.
+pub struct NatsConnection {
+    consumer: jetstream::consumer::PullConsumer,
+    client: async_nats::Client,
+    dead_letter: String,
 }
 
 /// Messages fetched per batch.
@@ -30,10 +45,10 @@ const FETCH_MESSAGES_MAX: usize = 1_000;
 ///
 /// # Errors
 /// When the server cannot be reached or the stream or consumer cannot be created.
-pub async fn connect(source: &NatsSource) -> Result<jetstream::consumer::PullConsumer, String> {
+pub async fn connect(source: &NatsSource) -> Result<NatsConnection, String> {
     let client =
         async_nats::connect(&source.url).await.map_err(|error| format!("connecting to {}: {error}", source.url))?;
-    let context = jetstream::new(client);
+    let context = jetstream::new(client.clone());
     let stream = context
         .get_or_create_stream(jetstream::stream::Config {
             name: source.stream.clone(),
@@ -42,26 +57,25 @@ pub async fn connect(source: &NatsSource) -> Result<jetstream::consumer::PullCon
         })
         .await
         .map_err(|error| format!("stream {}: {error}", source.stream))?;
-    stream
-        .get_or_create_consumer(
-            &source.durable,
-            jetstream::consumer::pull::Config {
-                durable_name: Some(source.durable.clone()),
-                filter_subject: source.subject.clone(),
-                ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                ack_wait: Duration::from_secs(60),
-                ..Default::default()
-            },
-        )
+    // Create or update: a consumer left by an earlier run takes this run's `ack_wait`.
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            durable_name: Some(source.durable.clone()),
+            filter_subject: source.subject.clone(),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: source.ack_wait,
+            ..Default::default()
+        })
         .await
-        .map_err(|error| format!("consumer {}: {error}", source.durable))
+        .map_err(|error| format!("consumer {}: {error}", source.durable))?;
+    Ok(NatsConnection { consumer, client, dead_letter: source.dead_letter.clone() })
 }
 
 /// Consumes until `stop` turns true; the batch in hand is committed and acknowledged first.
-pub async fn consume(state: AppState, consumer: jetstream::consumer::PullConsumer, mut stop: watch::Receiver<bool>) {
+pub async fn consume(state: AppState, connection: NatsConnection, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         let fetched = tokio::select! {
-            fetched = fetch(&consumer) => fetched,
+            fetched = fetch(&connection.consumer) => fetched,
             _ = stop.changed() => break,
         };
         let messages = match fetched {
@@ -72,30 +86,75 @@ pub async fn consume(state: AppState, consumer: jetstream::consumer::PullConsume
                 continue;
             }
         };
-        if messages.is_empty() {
-            continue;
-        }
-        let mut events = Vec::new();
-        for message in &messages {
-            match serde_json::from_slice::<Value>(&message.payload) {
-                Ok(Value::Array(batch)) => events.extend(batch),
-                Ok(event) => events.push(event),
-                // Kept in the stream's log line; redelivering it would never parse.
-                Err(error) => crate::log(&format!(
-                    "nats: message on {} is not JSON ({error}); dropped: {}",
-                    message.subject,
-                    String::from_utf8_lossy(&message.payload)
-                )),
-            }
-        }
-        match crate::ingest::ingest_events(&state, &events, "nats").await {
-            Ok(report) => {
-                for result in report.results.iter().filter(|result| result.reason.is_some()) {
-                    crate::log(&format!(
-                        "nats: event {} rejected: {}",
-                        result.record_id.as_deref().unwrap_or("(no id)"),
-                        result.reason.as_deref().unwrap_or("")
+        let mut group = Group::default();
+        for message in messages {
+            let events = match serde_json::from_slice::<Value>(&message.payload) {
+                Ok(Value::Array(batch)) => batch,
+                Ok(event) => vec![event],
+                Err(error) => {
+                    let reason = format!("the message is not JSON: {error}");
+                    group.dead.push(dead_letter(
+                        &message,
+                        String::from_utf8_lossy(&message.payload).into_owned(),
+                        reason,
                     ));
+                    group.whole_messages.push(message);
+                    continue;
+                }
+            };
+            if events.len() > INGEST_BATCH_EVENTS_MAX {
+                let reason = format!("{} events in one message; at most {INGEST_BATCH_EVENTS_MAX}", events.len());
+                group.dead.push(dead_letter(&message, String::from_utf8_lossy(&message.payload).into_owned(), reason));
+                group.whole_messages.push(message);
+                continue;
+            }
+            // The cap holds for every transaction: a full group is stored before this message
+            // joins the next one.
+            if group.events.len() + events.len() > INGEST_BATCH_EVENTS_MAX
+                && !store_group(&state, &connection, std::mem::take(&mut group)).await
+            {
+                break;
+            }
+            group.events.extend(events.into_iter().map(|event| (group.messages.len(), event)));
+            group.messages.push(message);
+        }
+        store_group(&state, &connection, group).await;
+    }
+}
+
+/// Messages stored together in one transaction, with the dead letters found so far.
+#[derive(Default)]
+struct Group {
+    messages: Vec<jetstream::Message>,
+    /// Each event with the index of its message in `messages`.
+    events: Vec<(usize, Value)>,
+    /// Messages refused whole (not JSON, over the cap), acknowledged with the group.
+    whole_messages: Vec<jetstream::Message>,
+    dead: Vec<RejectedEvent>,
+}
+
+fn dead_letter(message: &jetstream::Message, payload: String, reason: String) -> RejectedEvent {
+    RejectedEvent { source: "nats".to_owned(), subject: message.subject.to_string(), payload, reason }
+}
+
+/// Stores a group's events in one transaction, dead-letters its bad ones, then acknowledges its
+/// messages. Returns false when it was not stored (its messages come back).
+async fn store_group(state: &AppState, connection: &NatsConnection, mut group: Group) -> bool {
+    if group.messages.is_empty() && group.whole_messages.is_empty() {
+        return true;
+    }
+    let events: Vec<Value> = group.events.iter().map(|(_, event)| event.clone()).collect();
+    if !events.is_empty() {
+        match crate::ingest::ingest_events(state, &events, "nats").await {
+            Ok(report) => {
+                for ((message_index, event), result) in group.events.iter().zip(&report.results) {
+                    let Some(reason) = result.reason.as_deref() else { continue };
+                    crate::log(&format!(
+                        "nats: event {} rejected: {reason}; dead-lettered to {}",
+                        result.record_id.as_deref().unwrap_or("(no id)"),
+                        connection.dead_letter
+                    ));
+                    group.dead.push(dead_letter(&group.messages[*message_index], event.to_string(), reason.to_owned()));
                 }
             }
             Err(error) => {
@@ -105,15 +164,30 @@ pub async fn consume(state: AppState, consumer: jetstream::consumer::PullConsume
                     events.len()
                 ));
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        }
-        for message in messages {
-            if let Err(error) = message.ack().await {
-                crate::log(&format!("nats: acknowledging: {error} (the message comes back as a duplicate)"));
+                return false;
             }
         }
     }
+    if !group.dead.is_empty() {
+        if let Err(error) = state.ledger.store_rejected_events(&group.dead, reckon_core::Timestamp::now()).await {
+            crate::log(&format!("nats: keeping {} rejected events failed: {error}; redelivered", group.dead.len()));
+            return false;
+        }
+        for dead in &group.dead {
+            let letter = serde_json::json!({ "subject": dead.subject, "reason": dead.reason, "event": dead.payload });
+            if let Err(error) =
+                connection.client.publish(connection.dead_letter.clone(), letter.to_string().into()).await
+            {
+                crate::log(&format!("nats: publishing to {}: {error} (kept in the ledger)", connection.dead_letter));
+            }
+        }
+    }
+    for message in group.messages.into_iter().chain(group.whole_messages) {
+        if let Err(error) = message.ack().await {
+            crate::log(&format!("nats: acknowledging: {error} (the message comes back as a duplicate)"));
+        }
+    }
+    true
 }
 
 async fn fetch(consumer: &jetstream::consumer::PullConsumer) -> Result<Vec<jetstream::Message>, String> {

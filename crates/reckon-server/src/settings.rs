@@ -17,6 +17,30 @@ pub struct ServiceSettings {
     /// Tolerances, contracts and report currency of reconciliations run by the service.
     pub reconcile: ReconcileConfig,
     pub alerts: AlertSettings,
+    pub connections: ConnectionLimits,
+}
+
+/// What a client connection may hold: slow or idle clients cannot exhaust the server or hold
+/// up its shutdown.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    pub connections_max: usize,
+    /// A connection that has not sent a whole request head within this time is closed (an idle
+    /// keep-alive connection too).
+    pub header_read_timeout: Duration,
+    /// After SIGTERM, connections still open after this long are closed.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            connections_max: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Alert rules and their delivery.

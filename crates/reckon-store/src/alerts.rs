@@ -1,11 +1,13 @@
 //! Alerts raised by the service, once per rule, subject and period, and every attempt to
-//! deliver them (append-only).
+//! deliver them (append-only); and the months waiting for an alert check.
 
-use crate::dialect::{instant, nanoseconds};
+use crate::dialect::{instant, nanoseconds, Dialect};
 use crate::{content_hash, Ledger, StoreError};
 use reckon_core::alert::Alert;
+use reckon_core::period::Month;
 use reckon_core::Timestamp;
 use sqlx::Row;
+use std::collections::BTreeSet;
 
 /// An alert as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +24,55 @@ pub struct StoredAlert {
     pub delivered: bool,
 }
 
+/// A month waiting for an alert check, at the generation its last queueing left it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingMonth {
+    pub month: Month,
+    pub generation: i64,
+}
+
 impl Ledger {
+    /// Queues months for an alert check in their own transaction (when events were stored by
+    /// another path than [`Ledger::ingest_usage`], like a correction).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn queue_alert_months(&self, months: impl Iterator<Item = Month>) -> Result<(), StoreError> {
+        let mut transaction = self.begin_write().await?;
+        queue_months(&mut transaction, self.dialect, months).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The months waiting for an alert check, oldest first.
+    ///
+    /// # Errors
+    /// A database error, or a stored month that does not read back.
+    pub async fn pending_alert_months(&self) -> Result<Vec<PendingMonth>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT month, generation FROM alert_pending_months ORDER BY month")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(month, generation)| {
+                let month = Month::parse(&month)
+                    .map_err(|error| StoreError::Invalid(format!("alert_pending_months: {month:?}: {error}")))?;
+                Ok(PendingMonth { month, generation })
+            })
+            .collect()
+    }
+
+    /// Takes a checked month off the queue, unless events queued it again since it was read
+    /// (its generation moved): then it is checked once more.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn clear_alert_month(&self, pending: PendingMonth) -> Result<(), StoreError> {
+        let delete = self.dialect.sql("DELETE FROM alert_pending_months WHERE month = {1} AND generation = {2}");
+        sqlx::query(&delete).bind(pending.month.to_string()).bind(pending.generation).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Records an alert unless the same rule already fired for the same subject and period.
     /// Returns its id when it is new (it should then be delivered), `None` when it fired before.
     ///
@@ -98,4 +148,21 @@ impl Ledger {
             })
             .collect()
     }
+}
+
+/// Queues months for an alert check inside the caller's transaction; a month already queued
+/// moves to a new generation.
+pub(crate) async fn queue_months(
+    transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
+    dialect: Dialect,
+    months: impl Iterator<Item = Month>,
+) -> Result<(), StoreError> {
+    let upsert = dialect.sql(
+        "INSERT INTO alert_pending_months (month, generation) VALUES ({1}, 1) \
+         ON CONFLICT (month) DO UPDATE SET generation = alert_pending_months.generation + 1",
+    );
+    for month in months.collect::<BTreeSet<Month>>() {
+        sqlx::query(&upsert).bind(month.to_string()).execute(&mut **transaction).await?;
+    }
+    Ok(())
 }

@@ -17,13 +17,13 @@ mod runs;
 mod service;
 mod settlements;
 
-pub use alerts::StoredAlert;
+pub use alerts::{PendingMonth, StoredAlert};
 pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputeRecord};
 pub use error::StoreError;
 pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome, Receivable};
 pub use runs::{RunInputs, RunReads, StoredRun};
-pub use service::IngestStatus;
+pub use service::{ApiKeyInfo, IngestStatus, RejectedEvent, StoredRejectedEvent};
 pub use settlements::{SettleOptions, StoredStatement};
 
 use sqlx::any::AnyPoolOptions;

@@ -4,9 +4,43 @@
 use crate::dialect::nanoseconds;
 use crate::imports::usage_hash;
 use crate::{content_hash, Ledger, StoreError};
+use reckon_core::period::Month;
 use reckon_core::{Timestamp, UsageRecord};
 use reckon_import::rates::DeckKind;
 use std::collections::HashMap;
+
+/// An event the service could not store, as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectedEvent {
+    /// Where it came from: `nats`.
+    pub source: String,
+    /// The NATS subject it was published on.
+    pub subject: String,
+    /// The event (or the whole message when it was not JSON).
+    pub payload: String,
+    pub reason: String,
+}
+
+/// A rejected event as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRejectedEvent {
+    pub rejected_id: String,
+    pub event: RejectedEvent,
+    pub rejected_at: Timestamp,
+    /// When a replay stored it.
+    pub replayed_at: Option<Timestamp>,
+}
+
+/// An API key as listed: never its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub key_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
 
 /// What became of one ingested event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +56,9 @@ pub enum IngestStatus {
 impl Ledger {
     /// Stores events in one transaction and says, per event, whether it was accepted, a harmless
     /// duplicate, or a conflict with a stored event of the same id. Nothing is acknowledged
-    /// before the commit. `source` names where they came from (`http`, `nats`).
+    /// before the commit. `source` names where they came from (`http`, `nats`). With
+    /// `queue_alert_months`, the months of the accepted events are queued for an alert check in
+    /// the same transaction (see [`Ledger::pending_alert_months`]).
     ///
     /// # Errors
     /// A database error (then nothing of the batch is stored).
@@ -30,6 +66,7 @@ impl Ledger {
         &self,
         records: &[UsageRecord],
         source: &str,
+        queue_alert_months: bool,
         now: Timestamp,
     ) -> Result<Vec<IngestStatus>, StoreError> {
         let mut transaction = self.begin_write().await?;
@@ -40,12 +77,19 @@ impl Ledger {
             .chunks(crate::imports::USAGE_ROWS_PER_STATEMENT)
             .zip(hashes.chunks(crate::imports::USAGE_ROWS_PER_STATEMENT))
         {
-            // Two events of one batch with the same id: the first decides.
+            // Two events of one batch with the same id: the first is stored, a repeat is a
+            // duplicate or a conflict against it (`insert` would let the last one win).
             let mut first_in_batch: HashMap<&str, &String> = HashMap::new();
             let rows: Vec<(&UsageRecord, &String)> = chunk
                 .iter()
                 .zip(chunk_hashes)
-                .filter(|(record, hash)| first_in_batch.insert(record.record_id.as_str(), hash).is_none())
+                .filter(|(record, hash)| match first_in_batch.entry(record.record_id.as_str()) {
+                    std::collections::hash_map::Entry::Occupied(_) => false,
+                    std::collections::hash_map::Entry::Vacant(entry) => {
+                        entry.insert(hash);
+                        true
+                    }
+                })
                 .collect();
             let inserted = crate::imports::insert_usage(&mut transaction, self.dialect, &rows, &batch_id).await?;
             let ids = chunk.iter().map(|record| record.record_id.as_str()).filter(|id| !inserted.contains(*id));
@@ -78,50 +122,207 @@ impl Ledger {
             .bind(nanoseconds(now))
             .execute(&mut *transaction)
             .await?;
+        if queue_alert_months {
+            let months = records
+                .iter()
+                .zip(&statuses)
+                .filter(|(_, status)| **status == IngestStatus::Accepted)
+                .map(|(record, _)| Month::of(record.started_at));
+            crate::alerts::queue_months(&mut transaction, self.dialect, months).await?;
+        }
         transaction.commit().await?;
         Ok(statuses)
     }
 
-    /// Creates an API key with scopes; returns the bearer token, shown once (only its hash is
-    /// kept).
+    /// Keeps events the service rejected, once each (the same event rejected again for the same
+    /// reason, like a redelivered message, is stored once). Returns their ids.
     ///
     /// # Errors
     /// A database error.
+    pub async fn store_rejected_events(
+        &self,
+        events: &[RejectedEvent],
+        now: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut transaction = self.begin_write().await?;
+        let insert = self.dialect.sql(
+            "INSERT INTO rejected_events (rejected_id, source, subject, payload, reason, rejected_at_ns) \
+             VALUES ({1}, {2}, {3}, {4}, {5}, {6}) ON CONFLICT (rejected_id) DO NOTHING",
+        );
+        let mut ids = Vec::with_capacity(events.len());
+        for event in events {
+            let rejected_id = content_hash([
+                event.source.as_str(),
+                event.subject.as_str(),
+                event.payload.as_str(),
+                event.reason.as_str(),
+            ])[..16]
+                .to_owned();
+            sqlx::query(&insert)
+                .bind(rejected_id.clone())
+                .bind(event.source.clone())
+                .bind(event.subject.clone())
+                .bind(event.payload.clone())
+                .bind(event.reason.clone())
+                .bind(nanoseconds(now))
+                .execute(&mut *transaction)
+                .await?;
+            ids.push(rejected_id);
+        }
+        transaction.commit().await?;
+        Ok(ids)
+    }
+
+    /// The rejected events, oldest first; with `pending_only`, those not replayed yet.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn rejected_events(&self, pending_only: bool) -> Result<Vec<StoredRejectedEvent>, StoreError> {
+        let filter = if pending_only { "WHERE replayed_at_ns IS NULL " } else { "" };
+        let select = format!(
+            "SELECT rejected_id, source, subject, payload, reason, rejected_at_ns, replayed_at_ns \
+             FROM rejected_events {filter}ORDER BY rejected_at_ns, rejected_id"
+        );
+        let rows = sqlx::query(&select).fetch_all(&self.pool).await?;
+        rows.iter().map(rejected_of).collect()
+    }
+
+    /// One rejected event.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown id, or a database error.
+    pub async fn rejected_event(&self, rejected_id: &str) -> Result<StoredRejectedEvent, StoreError> {
+        let select = self.dialect.sql(
+            "SELECT rejected_id, source, subject, payload, reason, rejected_at_ns, replayed_at_ns \
+             FROM rejected_events WHERE rejected_id = {1}",
+        );
+        let row = sqlx::query(&select).bind(rejected_id.to_owned()).fetch_optional(&self.pool).await?;
+        row.as_ref()
+            .map(rejected_of)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no rejected event {rejected_id:?}")))
+    }
+
+    /// Notes that a replay stored a rejected event.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn mark_rejected_replayed(&self, rejected_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let update = self
+            .dialect
+            .sql("UPDATE rejected_events SET replayed_at_ns = {1} WHERE rejected_id = {2} AND replayed_at_ns IS NULL");
+        sqlx::query(&update).bind(nanoseconds(now)).bind(rejected_id.to_owned()).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Creates an API key with scopes, valid until `expires_at` when given; returns the bearer
+    /// token `rk_<id>_<secret>`, shown once (only the secret's hash is kept). Id and secret come
+    /// from the operating system's cryptographic generator (48 and 256 bits).
+    ///
+    /// # Errors
+    /// The generator is unavailable, or a database error.
     pub async fn create_api_key(
         &self,
         scopes: &[&str],
-        secret_entropy: &str,
+        expires_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<String, StoreError> {
-        let key_id = content_hash([secret_entropy, "id"])[..12].to_owned();
-        let secret = content_hash([secret_entropy, "secret"]);
-        let insert = self
-            .dialect
-            .sql("INSERT INTO api_keys (key_id, secret_sha256, scopes, created_at_ns) VALUES ({1}, {2}, {3}, {4})");
+        let mut random = [0u8; 38];
+        getrandom::fill(&mut random)
+            .map_err(|error| StoreError::Invalid(format!("the system's random generator: {error}")))?;
+        let hex = |bytes: &[u8]| bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+        let (key_id, secret) = (hex(&random[..6]), hex(&random[6..]));
+        let insert = self.dialect.sql(
+            "INSERT INTO api_keys (key_id, secret_sha256, scopes, created_at_ns, expires_at_ns) VALUES ({1}, {2}, {3}, {4}, {5})",
+        );
         sqlx::query(&insert)
             .bind(key_id.clone())
             .bind(content_hash([secret.as_str()]))
             .bind(scopes.join(","))
             .bind(nanoseconds(now))
+            .bind(expires_at.map(nanoseconds))
             .execute(&self.pool)
             .await?;
         Ok(format!("rk_{key_id}_{secret}"))
     }
 
-    /// The scopes of a bearer token; `None` for an unknown or malformed one.
+    /// The scopes of a bearer token at `now`; `None` for an unknown, malformed, revoked or
+    /// expired one. Notes the key's use (at most once a minute, to spare a write per request).
     ///
     /// # Errors
     /// A database error.
-    pub async fn api_key_scopes(&self, token: &str) -> Result<Option<Vec<String>>, StoreError> {
+    pub async fn api_key_scopes(&self, token: &str, now: Timestamp) -> Result<Option<Vec<String>>, StoreError> {
         let Some((key_id, secret)) = token.strip_prefix("rk_").and_then(|rest| rest.split_once('_')) else {
             return Ok(None);
         };
-        let select = self.dialect.sql("SELECT secret_sha256, scopes FROM api_keys WHERE key_id = {1}");
-        let found: Option<(String, String)> =
-            sqlx::query_as(&select).bind(key_id.to_owned()).fetch_optional(&self.pool).await?;
-        Ok(found
-            .filter(|(hash, _)| *hash == content_hash([secret]))
-            .map(|(_, scopes)| scopes.split(',').map(str::to_owned).collect()))
+        let select = self.dialect.sql(
+            "SELECT secret_sha256, scopes, expires_at_ns, revoked_at_ns, last_used_at_ns FROM api_keys WHERE key_id = {1}",
+        );
+        // secret hash, scopes, expires, revoked, last used
+        type KeyRow = (String, String, Option<i64>, Option<i64>, Option<i64>);
+        let found: Option<KeyRow> = sqlx::query_as(&select).bind(key_id.to_owned()).fetch_optional(&self.pool).await?;
+        let now_ns = nanoseconds(now);
+        let Some((hash, scopes, expires_at, revoked_at, last_used_at)) = found else { return Ok(None) };
+        if hash != content_hash([secret]) || revoked_at.is_some() || expires_at.is_some_and(|at| at <= now_ns) {
+            return Ok(None);
+        }
+        const MINUTE_NS: i64 = 60_000_000_000;
+        if last_used_at.is_none_or(|at| now_ns.saturating_sub(at) >= MINUTE_NS) {
+            let update = self.dialect.sql("UPDATE api_keys SET last_used_at_ns = {1} WHERE key_id = {2}");
+            sqlx::query(&update).bind(now_ns).bind(key_id.to_owned()).execute(&self.pool).await?;
+        }
+        Ok(Some(scopes.split(',').map(str::to_owned).collect()))
+    }
+
+    /// Every API key (never its secret), oldest first.
+    ///
+    /// # Errors
+    /// A database error, or a stored instant out of range.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT key_id, scopes, created_at_ns, expires_at_ns, revoked_at_ns, last_used_at_ns FROM api_keys \
+             ORDER BY created_at_ns, key_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let optional = |row: &sqlx::any::AnyRow, column: &'static str| -> Result<Option<Timestamp>, StoreError> {
+            match row.try_get::<Option<i64>, _>(column)? {
+                Some(_) => crate::dialect::instant(row, column).map(Some),
+                None => Ok(None),
+            }
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(ApiKeyInfo {
+                    key_id: row.try_get("key_id")?,
+                    scopes: row.try_get::<String, _>("scopes")?.split(',').map(str::to_owned).collect(),
+                    created_at: crate::dialect::instant(row, "created_at_ns")?,
+                    expires_at: optional(row, "expires_at_ns")?,
+                    revoked_at: optional(row, "revoked_at_ns")?,
+                    last_used_at: optional(row, "last_used_at_ns")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes an API key: from now on it gets 401.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown id, or a database error.
+    pub async fn revoke_api_key(&self, key_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let update =
+            self.dialect.sql("UPDATE api_keys SET revoked_at_ns = COALESCE(revoked_at_ns, {1}) WHERE key_id = {2}");
+        let updated = sqlx::query(&update)
+            .bind(nanoseconds(now))
+            .bind(key_id.to_owned())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound(format!("no API key {key_id:?} (reckon apikey list shows them)")));
+        }
+        Ok(())
     }
 
     /// Every carrier's rate deck in one, read back from the ledger (a record is rated against
@@ -147,4 +348,23 @@ pub(crate) fn deck_of(text: String, kind: DeckKind, what: &str) -> Result<reckon
     Ok(reckon_import::rates::load_deck_from_text(std::path::Path::new(what), text, kind)
         .map_err(|error| StoreError::Invalid(format!("{what}: {error}")))?
         .deck)
+}
+
+fn rejected_of(row: &sqlx::any::AnyRow) -> Result<StoredRejectedEvent, StoreError> {
+    use sqlx::Row;
+    let replayed_at = match row.try_get::<Option<i64>, _>("replayed_at_ns")? {
+        Some(_) => Some(crate::dialect::instant(row, "replayed_at_ns")?),
+        None => None,
+    };
+    Ok(StoredRejectedEvent {
+        rejected_id: row.try_get("rejected_id")?,
+        event: RejectedEvent {
+            source: row.try_get("source")?,
+            subject: row.try_get("subject")?,
+            payload: row.try_get("payload")?,
+            reason: row.try_get("reason")?,
+        },
+        rejected_at: crate::dialect::instant(row, "rejected_at_ns")?,
+        replayed_at,
+    })
 }

@@ -3,6 +3,7 @@
 //! Method: each test writes or copies its inputs into a fresh temporary folder, runs the built
 //! binary as a user would, and checks the exit code, the files written and stderr.
 
+mod apikeys;
 mod audit;
 mod bad_input;
 mod deck_rows;
@@ -17,6 +18,7 @@ mod number_bounds;
 mod rating;
 mod reconcile;
 mod serve;
+mod serve_robustness;
 mod store_errors;
 mod tidy;
 

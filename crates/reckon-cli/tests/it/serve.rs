@@ -9,8 +9,14 @@ use std::process::{Command, Stdio};
 
 /// One HTTP/1.1 request on a fresh connection: `(status, body)`.
 pub fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    http_authorized(address, method, path, authorization.as_deref(), body)
+}
+
+/// [`http`] with the whole `Authorization` header value (scheme included).
+fn http_authorized(address: &str, method: &str, path: &str, authorization: Option<&str>, body: &str) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
-    let authorization = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+    let authorization = authorization.map(|value| format!("Authorization: {value}\r\n")).unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\n{authorization}Content-Length: {}\r\n\r\n{body}",
@@ -338,7 +344,7 @@ fn usage_events(path: &std::path::Path) -> String {
     serde_json::to_string(&events).unwrap()
 }
 
-fn json(body: &str) -> serde_json::Value {
+pub fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {body}"))
 }
 
@@ -570,4 +576,134 @@ fn an_alert_fires_once_and_is_retried_until_the_webhook_takes_it() {
         let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
         assert!(server.wait().unwrap().success(), "{backend}");
     }
+}
+
+/// Issue 11, item 10: a record_id repeated inside one batch with other content is a conflict
+/// (`rejected`, no rating), as between batches; with the same content, a `duplicate`.
+#[test]
+fn issue11_a_repeated_id_inside_one_batch_with_other_content_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = fixtures().join("basic/rates.csv").display().to_string();
+    for (backend, url) in ledger_urls(dir.path()) {
+        run_ok(&["import", "rates", &rates, "--database-url", &url]);
+        let token = run_ok(&["apikey", "create", "--scope", "ingest", "--database-url", &url]).trim().to_owned();
+        let (mut server, address) = start_server(&url);
+        // x: 10 s to 1 (0.0040/60, 60/60) -> 60 s, 0.004 USD; the repeat says 900 s (0.06).
+        // y: repeated with the same content: a duplicate, rated like the first.
+        let batch = format!(
+            "[{},{},{},{}]",
+            event("x", "+14155550100", "2026-03-02T10:00:00Z", "10"),
+            event("x", "+14155550100", "2026-03-02T10:00:00Z", "900"),
+            event("y", "+14155550100", "2026-03-02T10:00:00Z", "10"),
+            event("y", "+14155550100", "2026-03-02T10:00:00Z", "10"),
+        );
+        let (status, body) = http(&address, "POST", "/v1/usage", Some(&token), &batch);
+        assert_eq!(status, 200, "{backend}: {body}");
+        let report = json(&body);
+        assert_eq!(
+            (report["accepted"].as_u64(), report["duplicates"].as_u64(), report["rejected"].as_u64()),
+            (Some(2), Some(1), Some(1)),
+            "{backend}: {body}"
+        );
+        let second = &report["results"][1];
+        assert_eq!(second["status"], "rejected", "{backend}: {body}");
+        assert!(second["reason"].as_str().unwrap().contains("conflict"), "{backend}: {body}");
+        assert!(second.get("cost").is_none(), "{backend}: no rating of content never stored: {body}");
+        assert_eq!(
+            (report["results"][3]["status"].as_str(), report["results"][3]["cost"].as_str()),
+            (Some("duplicate"), Some("0.004"))
+        );
+        // The stored x is the first: its 10 s, 0.004 USD in the accruals (x + y = 0.008).
+        let reader = run_ok(&["apikey", "create", "--scope", "read", "--database-url", &url]).trim().to_owned();
+        let (_, body) = http(
+            &address,
+            "GET",
+            "/v1/accruals?carrier=acme&from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&group_by=service",
+            Some(&reader),
+            "",
+        );
+        assert_eq!(json(&body)["groups"][0]["cost"], "0.008", "{backend}: {body}");
+        let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+        assert!(server.wait().unwrap().success(), "{backend}");
+    }
+}
+
+/// Issue 11, item 11: a month that crossed a `spend_over` threshold is still checked after the
+/// service is killed (SIGKILL) within its check interval: the month waits in the ledger.
+#[test]
+fn issue11_a_month_waiting_for_its_alert_check_survives_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let rates = fixtures().join("basic/rates.csv").display().to_string();
+    let rules = dir.path().join("alerts.csv");
+    std::fs::write(&rules, "rule,subject,threshold\nspend_over,carrier:acme,0.02\n").unwrap();
+    let rules = rules.display().to_string();
+    // Ten minutes: no check happens while the first server runs.
+    let arguments = ["--alerts", rules.as_str(), "--alert-interval-ms", "600000"];
+    for (backend, url) in ledger_urls(dir.path()) {
+        run_ok(&["import", "rates", &rates, "--database-url", &url]);
+        let token = run_ok(&["apikey", "create", "--scope", "ingest,read", "--database-url", &url]).trim().to_owned();
+        let (mut server, address) = start_server_with(&url, &arguments);
+        // 0.0166 + 0.008 = 0.0246 USD in March: over 0.02.
+        let batch = format!(
+            "[{},{}]",
+            event("a1", "+442071234567", "2026-03-02T10:00:00Z", "75.2"),
+            event("a2", "+14155550100", "2026-03-02T11:00:00Z", "61")
+        );
+        let (status, body) = http(&address, "POST", "/v1/usage", Some(&token), &batch);
+        assert!(status == 200 && body.contains("\"accepted\":2"), "{backend}: {body}");
+        assert_eq!(crate::ledger::count(&url, "alert_pending_months"), 1, "{backend}: March waits");
+        assert_eq!(json(&http(&address, "GET", "/v1/alerts", Some(&token), "").1), serde_json::json!([]));
+        server.kill().unwrap(); // SIGKILL, within the interval
+        server.wait().unwrap();
+
+        let (mut server, address) = start_server_with(&url, &arguments);
+        let fired = || json(&http(&address, "GET", "/v1/alerts", Some(&token), "").1).as_array().unwrap().len() == 1;
+        assert!(wait_for(20, fired), "{backend}: the alert fires after the restart");
+        let alerts = json(&http(&address, "GET", "/v1/alerts", Some(&token), "").1);
+        assert_eq!(
+            (alerts[0]["period"].as_str(), alerts[0]["subject"].as_str()),
+            (Some("2026-03"), Some("carrier:acme"))
+        );
+        assert!(alerts[0]["message"].as_str().unwrap().contains("0.0246 USD"), "{backend}: {alerts}");
+        assert!(wait_for(5, || crate::ledger::count(&url, "alert_pending_months") == 0), "{backend}: checked, cleared");
+        let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+        assert!(server.wait().unwrap().success(), "{backend}");
+    }
+}
+
+/// Issue 11, item 14: events go through the file reader's field parsers (quantity `1_000` and
+/// `1e3` refused, `network` checked), and the bearer scheme is case-insensitive.
+#[test]
+fn issue11_events_are_read_by_the_file_parsers_and_the_scheme_is_case_insensitive() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
+    let token = run_ok(&["apikey", "create", "--scope", "ingest", "--database-url", &url]).trim().to_owned();
+    let (mut server, address) = start_server(&url);
+    let with_network = |id: &str, network: &str| {
+        event(id, "+14155550100", "2026-03-02T10:00:00Z", "10").replace('}', &format!(r#","network":"{network}"}}"#))
+    };
+    let batch = format!(
+        "[{},{},{},{},{}]",
+        event("q1", "+14155550100", "2026-03-02T10:00:00Z", "1_000"),
+        event("q2", "+14155550100", "2026-03-02T10:00:00Z", "1e3"),
+        with_network("n1", "vodafone"),
+        with_network("n2", "23410"),
+        event("q3", "+14155550100", "2026-03-02T10:00:00Z", "1000"),
+    );
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let (status, body) = http_authorized(&address, "POST", "/v1/usage", Some(&format!("{scheme} {token}")), &batch);
+        assert_eq!(status, 200, "{scheme}: {body}");
+        if scheme == "bearer" {
+            let report = json(&body);
+            assert_eq!((report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(2), Some(3)), "{body}");
+            let reason = |index: usize| report["results"][index]["reason"].as_str().unwrap_or("").to_owned();
+            // The file reader's own words for each field.
+            assert!(reason(0).starts_with("event 0: field quantity: \"1_000\" is not a decimal number"), "{body}");
+            assert!(reason(1).starts_with("event 1: field quantity: \"1e3\" is not a decimal number"), "{body}");
+            assert!(reason(2).contains("field network: \"vodafone\" is not a mobile network"), "{body}");
+        }
+    }
+    assert_eq!(http_authorized(&address, "POST", "/v1/usage", Some(&format!("Basic {token}")), "[]").0, 401);
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    assert!(server.wait().unwrap().success());
 }
