@@ -163,7 +163,12 @@ impl MonthFigures {
         let carrier = self.carriers.entry(record.carrier.to_string()).or_default();
         carrier.records += 1;
         match cost {
-            Some(rating) => *carrier.cost.entry(rating.currency).or_default() += rating.cost,
+            // Saturating: an alert compares a month's figures with a threshold, and a sum past
+            // Decimal's range (only from inputs beyond the documented bounds) is past any threshold.
+            Some(rating) => {
+                let cost = carrier.cost.entry(rating.currency).or_default();
+                *cost = cost.saturating_add(rating.cost);
+            }
             None => carrier.unrated += 1,
         }
         let (Some(value), Some(price), Some(currency)) = (margin.margin, margin.price, margin.currency) else {
@@ -176,8 +181,8 @@ impl MonthFigures {
         let customer = record.customer.as_deref().unwrap_or("(none)").to_owned();
         for key in [(Dimension::Customer, customer), (Dimension::Destination, destination)] {
             let figures = self.margins.entry((key.0, key.1, currency)).or_default();
-            figures.revenue += price;
-            figures.margin += value;
+            figures.revenue = figures.revenue.saturating_add(price);
+            figures.margin = figures.margin.saturating_add(value);
         }
     }
 }

@@ -104,12 +104,16 @@ mod tests {
         // its euro adoption (2023-01-01) the irrevocable 7.53450 applies, never the stale fixing,
         // even under a staleness limit.
         assert_eq!(rate("HRK", date(2022, 12, 30)), reckon_core::Decimal::from_str("7.5365").unwrap());
-        table.set_staleness_days_max(Some(7));
-        assert_eq!(rate("HRK", date(2023, 1, 10)), reckon_core::Decimal::from_str("7.53450").unwrap());
+        let mut limited = table.clone();
+        limited.set_staleness_days_max(Some(7));
+        assert_eq!(
+            limited.per_eur(Currency::parse("HRK").unwrap(), date(2023, 1, 10)).unwrap(),
+            reckon_core::Decimal::from_str("7.53450").unwrap()
+        );
         // CYP joined the euro in 2008: N/A on every line of the excerpt, and its irrevocable rate.
         assert_eq!(rate("CYP", date(2026, 10, 30)), reckon_core::Decimal::from_str("0.585274").unwrap());
         // A currency with no rate on the date and none irrevocable is still an error.
-        assert!(table.per_eur(Currency::parse("USD").unwrap(), date(1998, 1, 1)).is_err());
+        assert!(limited.per_eur(Currency::parse("USD").unwrap(), date(1998, 1, 1)).is_err());
     }
 
     #[test]

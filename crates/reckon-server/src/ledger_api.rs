@@ -694,6 +694,16 @@ pub struct SettleRequest {
     pub period: String,
     /// Supersede the stored statement when the figures changed.
     pub correct: Option<bool>,
+    /// Settle only this currency: needed when the carrier billed the period in several
+    /// (unless its contract names a settlement currency).
+    #[schema(pattern = r"^[A-Za-z]{3}$", example = "EUR")]
+    pub currency: Option<String>,
+}
+
+/// A currency named in a request.
+fn currency_field(name: &str, text: &str) -> Result<reckon_core::Currency, ApiError> {
+    reckon_core::Currency::parse(text)
+        .ok_or_else(|| ApiError::BadRequest(format!("{name}: {text:?} is not an ISO 4217 currency code, like EUR")))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -760,24 +770,50 @@ pub async fn post_settlement(
     auth::require(&state, &headers, "admin").await?;
     let request = json_body(body)?;
     let period = month("period", &request.period)?;
-    let stored = state
-        .ledger
-        .settle_period(&request.carrier, period, request.correct.unwrap_or(false), Timestamp::now())
-        .await?;
-    Ok(Json(statement_view(stored)))
+    let currency = request.currency.as_deref().map(|text| currency_field("currency", text)).transpose()?;
+    let settlement_currency = state.settings.reconcile.terms(&request.carrier).settlement_currency;
+    let options = reckon_store::SettleOptions {
+        correct: request.correct.unwrap_or(false),
+        currency,
+        settlement_currency: settlement_currency.map(|settlement| (settlement, &state.settings.fx)),
+    };
+    let mut statements =
+        state.ledger.settle_period_with(&request.carrier, period, &options, Timestamp::now()).await?;
+    if statements.len() > 1 {
+        let codes: Vec<String> =
+            statements.iter().map(|stored| stored.statement.inputs.currency.to_string()).collect();
+        return Err(ApiError::BadRequest(format!(
+            "{} billed {period} in several currencies ({}): one statement each was issued; name one with \"currency\" to read it",
+            request.carrier,
+            codes.join(", ")
+        )));
+    }
+    Ok(Json(statement_view(statements.remove(0))))
 }
 
 async fn latest_statement(
     state: &AppState,
     carrier: &str,
     period: &str,
+    currency: Option<&str>,
 ) -> Result<reckon_store::StoredStatement, ApiError> {
     let period = month("period", period)?;
-    state
-        .ledger
-        .latest_statement(carrier, &period.to_string())
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no statement for {carrier} {period}: settle it first")))
+    let stored = match currency {
+        Some(text) => {
+            let currency = currency_field("currency", text)?;
+            state.ledger.latest_statement_in(carrier, &period.to_string(), currency).await?
+        }
+        None => state.ledger.latest_statement(carrier, &period.to_string()).await?,
+    };
+    stored.ok_or_else(|| ApiError::NotFound(format!("no statement for {carrier} {period}: settle it first")))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatementQuery {
+    /// The statement of this currency, for a carrier settled in several.
+    #[param(pattern = r"^[A-Za-z]{3}$")]
+    currency: Option<String>,
 }
 
 /// The current statement of a carrier's period.
@@ -787,14 +823,16 @@ async fn latest_statement(
     tag = "settlements",
     params(
         ("carrier" = String, Path, example = "borealis"),
-        ("period" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")
+        ("period" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03"),
+        StatementQuery
     ),
     responses(
         (status = 200, description = "The statement", body = StatementView),
-        (status = 400, description = "A bad period", body = Error),
+        (status = 400, description = "A bad period or currency", body = Error),
         (status = 401, description = "No or unknown API key", body = Error),
         (status = 403, description = "The key lacks the read scope", body = Error),
         (status = 404, description = "Not settled yet", body = Error),
+        (status = 409, description = "Settled in several currencies: name one", body = Error),
     ),
     security(("bearer" = []))
 )]
@@ -802,9 +840,11 @@ pub async fn get_settlement(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((carrier, period)): Path<(String, String)>,
+    query: Result<Query<StatementQuery>, QueryRejection>,
 ) -> Result<Json<StatementView>, ApiError> {
     auth::require(&state, &headers, "read").await?;
-    Ok(Json(statement_view(latest_statement(&state, &carrier, &period).await?)))
+    let query = self::query(query)?;
+    Ok(Json(statement_view(latest_statement(&state, &carrier, &period, query.currency.as_deref()).await?)))
 }
 
 #[derive(Deserialize, IntoParams)]
