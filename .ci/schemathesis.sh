@@ -22,8 +22,11 @@ server=$!
 for _ in $(seq 1 50); do grep -q "listening on" "$dir/serve.out" 2>/dev/null && break; sleep 0.1; done
 address=$(sed -n 's/^listening on //p' "$dir/serve.out")
 
+# Every check but two: POST /v1/usage answers a schema-violating event in a 200 (a bad event is
+# `rejected` in its result and never sinks the good ones of its batch), and several ledger routes
+# still refuse values their schema allows (issue 11, item 14: to bring in).
 schemathesis run "http://$address/openapi.json" \
   --header "Authorization: Bearer $key" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" \
   --seed 1

@@ -310,7 +310,10 @@ pub struct DiscrepancyList {
     tag = "runs",
     params(("run_id" = String, Path, description = "A run id"), FormatQuery),
     responses(
-        (status = 200, description = "The discrepancies (JSON, or CSV with format=csv)", body = DiscrepancyList),
+        (status = 200, description = "The discrepancies (JSON, or CSV with format=csv)", content(
+            (DiscrepancyList = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 400, description = "A bad parameter", body = Error),
         (status = 401, description = "No or unknown API key", body = Error),
         (status = 403, description = "The key lacks the read scope", body = Error),
