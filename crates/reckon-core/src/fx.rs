@@ -225,10 +225,16 @@ mod tests {
         // applies: 250 HRK on 2023-01-05 = 250 / 7.5345 = 33.18070210365651336186873714 EUR.
         table.insert(date(2022, 12, 30), currency("HRK"), d("7.5365")).unwrap();
         let euros = table.convert(d("250"), currency("HRK"), Currency::EUR, date(2023, 1, 5)).unwrap();
-        assert_eq!(euros.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero), d("33.180702"));
+        assert_eq!(
+            euros.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+            d("33.180702")
+        );
         // Before the adoption date the dated rate applies: 250 / 7.5365 = 33.171896...
         let euros = table.convert(d("250"), currency("HRK"), Currency::EUR, date(2022, 12, 30)).unwrap();
-        assert_eq!(euros.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero), d("33.171897"));
+        assert_eq!(
+            euros.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+            d("33.171897")
+        );
         // BGN after 2026-01-07 is never stale: 195.583 BGN = 100 EUR, with no BGN row at all.
         let euros = table.convert(d("195.583"), currency("BGN"), Currency::EUR, date(2026, 3, 9)).unwrap();
         assert_eq!(euros, d("100"));

@@ -22,16 +22,16 @@ use std::path::Path;
 /// A file-level error, a bad value, or a carrier listed twice.
 pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, ImportError> {
     let mut table = CsvTable::open(path)?;
-    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days, settlement_currency] =
-        table.resolve([
-        ColumnSpec { name: "carrier", required: true },
-        ColumnSpec { name: "fx_policy", required: false },
-        ColumnSpec { name: "fixed_currency", required: false },
-        ColumnSpec { name: "fixed_rate", required: false },
-        ColumnSpec { name: "deck_currency_only", required: false },
-        ColumnSpec { name: "notice_days", required: false },
-        ColumnSpec { name: "settlement_currency", required: false },
-    ])?;
+    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days, settlement_currency] = table
+        .resolve([
+            ColumnSpec { name: "carrier", required: true },
+            ColumnSpec { name: "fx_policy", required: false },
+            ColumnSpec { name: "fixed_currency", required: false },
+            ColumnSpec { name: "fixed_rate", required: false },
+            ColumnSpec { name: "deck_currency_only", required: false },
+            ColumnSpec { name: "notice_days", required: false },
+            ColumnSpec { name: "settlement_currency", required: false },
+        ])?;
     let mut contracts = HashMap::new();
     while let Some(row) = table.next_row(&mut NoProgress)? {
         let row = row?;

@@ -780,11 +780,9 @@ pub async fn post_settlement(
         currency,
         settlement_currency: settlement_currency.map(|settlement| (settlement, &state.settings.fx)),
     };
-    let mut statements =
-        state.ledger.settle_period_with(&request.carrier, period, &options, Timestamp::now()).await?;
+    let mut statements = state.ledger.settle_period_with(&request.carrier, period, &options, Timestamp::now()).await?;
     if statements.len() > 1 {
-        let codes: Vec<String> =
-            statements.iter().map(|stored| stored.statement.inputs.currency.to_string()).collect();
+        let codes: Vec<String> = statements.iter().map(|stored| stored.statement.inputs.currency.to_string()).collect();
         return Err(ApiError::BadRequest(format!(
             "{} billed {period} in several currencies ({}): one statement each was issued; name one with \"currency\" to read it",
             request.carrier,

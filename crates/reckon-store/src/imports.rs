@@ -847,18 +847,6 @@ async fn stored_usage_csv(
     dialect: Dialect,
     record_id: &str,
 ) -> Result<String, StoreError> {
-    const COLUMNS: [&str; 10] = [
-        "record_id",
-        "service",
-        "carrier",
-        "carrier_ref",
-        "customer",
-        "started_at",
-        "origin",
-        "destination",
-        "quantity",
-        "network",
-    ];
     let select = dialect.sql(
         "SELECT record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, \
          CAST(quantity AS TEXT) AS quantity, network FROM usage_records WHERE record_id = {1}",
@@ -889,7 +877,7 @@ async fn stored_usage_csv(
             }
         })
         .collect();
-    Ok(format!("{}\n{}", COLUMNS.join(","), quoted.join(",")))
+    Ok(format!("{}\n{}", reckon_import::usage::USAGE_COLUMN_NAMES.join(","), quoted.join(",")))
 }
 
 pub(crate) async fn audit(

@@ -160,10 +160,9 @@ impl Ledger {
         }
         // A total past Decimal's range (inputs beyond the documented bounds) fails the run before
         // anything is recorded, never an incomplete summary.
-        let reconciliation = reconciler
-            .finish()
-            .checked()
-            .map_err(|error| StoreError::Invalid(format!("reconciling {} {}: {error}", inputs.carrier, inputs.period)))?;
+        let reconciliation = reconciler.finish().checked().map_err(|error| {
+            StoreError::Invalid(format!("reconciling {} {}: {error}", inputs.carrier, inputs.period))
+        })?;
         let period_text = inputs.period.to_string();
         let reconciled: Vec<(&str, i64)> = versions
             .iter()
