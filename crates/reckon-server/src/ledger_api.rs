@@ -58,7 +58,7 @@ pub struct UploadQuery {
     replace: Option<bool>,
     /// The period (YYYY-MM) every uploaded invoice belongs to; default: for each invoice, the
     /// month holding most of its lines (the earliest on a tie).
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")]
+    #[param(pattern = r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$", example = "2026-03")]
     period: Option<String>,
 }
 
@@ -217,13 +217,14 @@ fn run_view(run: &StoredRun, carrier: &str, period: Month) -> RunView {
 // Runs
 
 #[derive(Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct CarrierPeriod {
     #[schema(example = "borealis")]
     #[param(example = "borealis")]
     pub carrier: String,
-    /// YYYY-MM.
-    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")]
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")]
+    /// YYYY-MM, 1970-01 to 2199-12.
+    #[schema(pattern = r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$", example = "2026-03")]
+    #[param(pattern = r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$", example = "2026-03")]
     pub period: String,
 }
 
@@ -692,8 +693,8 @@ pub async fn get_evidence(
 pub struct SettleRequest {
     #[schema(example = "borealis")]
     pub carrier: String,
-    /// YYYY-MM.
-    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03")]
+    /// YYYY-MM, 1970-01 to 2199-12.
+    #[schema(pattern = r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$", example = "2026-03")]
     pub period: String,
     /// Supersede the stored statement when the figures changed.
     pub correct: Option<bool>,
@@ -824,7 +825,7 @@ pub struct StatementQuery {
     tag = "settlements",
     params(
         ("carrier" = String, Path, example = "borealis"),
-        ("period" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03"),
+        ("period" = String, Path, description = "YYYY-MM", pattern = r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$", example = "2026-03"),
         StatementQuery
     ),
     responses(
@@ -864,7 +865,7 @@ pub struct JournalQuery {
     tag = "settlements",
     params(
         ("carrier" = String, Path, example = "borealis"),
-        ("period" = String, Path, description = "YYYY-MM", pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-03"),
+        ("period" = String, Path, description = "YYYY-MM", pattern = r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$", example = "2026-03"),
         JournalQuery
     ),
     responses(
