@@ -136,13 +136,15 @@ fn finish_cost(row: &PriceTerms, units_price: Decimal) -> Decimal {
     round_cost(cost + row.per_record_fee)
 }
 
-/// A month's cumulative quantity is kept per party, service and month.
-type TierGroup = (Arc<str>, Service, Month);
+/// A month's cumulative quantity is kept per party, service and month: per carrier for costs;
+/// for prices per plan and customer, so that customers on the default plan (`*`) each count
+/// their own traffic (one customer's volume never moves another's price).
+type TierGroup = (Arc<str>, Option<Arc<str>>, Service, Month);
 
-fn party_of(record: &UsageRecord, party: Party, deck: &RateDeck, rating: &Rating) -> Arc<str> {
+fn party_of(record: &UsageRecord, party: Party, deck: &RateDeck, rating: &Rating) -> (Arc<str>, Option<Arc<str>>) {
     match party {
-        Party::Carrier => record.carrier.clone(),
-        Party::Customer => Arc::from(deck.row(rating.row).carrier.as_str()),
+        Party::Carrier => (record.carrier.clone(), None),
+        Party::Customer => (Arc::from(deck.row(rating.row).carrier.as_str()), record.customer.clone()),
     }
 }
 
@@ -152,7 +154,8 @@ fn settle_tiers(deck: &RateDeck, usage: &[UsageRecord], party: Party, ratings: &
     for (index, rating) in ratings.iter().enumerate() {
         if let Some(rating) = rating {
             let record = &usage[index];
-            let key = (party_of(record, party, deck, rating), record.service, Month::of(record.started_at));
+            let (plan, customer) = party_of(record, party, deck, rating);
+            let key = (plan, customer, record.service, Month::of(record.started_at));
             groups.entry(key).or_default().push(index);
         }
     }

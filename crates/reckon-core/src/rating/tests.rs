@@ -485,6 +485,44 @@ fn customer_plans_fall_back_to_the_default_plan() {
     assert_eq!(prices, some(&["0.02", "0.03", "0.03"]));
 }
 
+#[test]
+fn tiers_of_the_default_plan_count_per_customer() {
+    // The default plan `*`: 0.10 a message up to 10 in the month, 0.05 from the 11th (graduated).
+    let mut deck = RateDeck::new();
+    let sms = Row { service: Service::Sms, unit: "1", ..BASE };
+    for (from, rate) in [("10", "0.05"), ("0", "0.10")] {
+        let tiers = Some(Tiers { mode: TierMode::Graduated, steps: vec![(d(from), d(rate))] });
+        deck.insert(RateRow { carrier: "*".into(), rate: d(rate), tiers, ..row(&sms) }).unwrap();
+    }
+    deck.check_tiers().unwrap();
+    let message = |id: &str, customer: &str, at: &str| UsageRecord {
+        customer: Some(customer.into()),
+        ..sms_record(id, at, "447700000001", "8")
+    };
+    let usage = [message("a", "alice", "2026-03-01T10:00:00Z"), message("b", "bob", "2026-03-02T10:00:00Z")];
+    let prices: Vec<_> = rate_all(&deck, &usage, Party::Customer, &NetworkMap::new())
+        .iter()
+        .map(|rating| rating.map(|rating| rating.cost))
+        .collect();
+    // Each customer's 8 messages stay in the first tier: 8 * 0.10 = 0.80 each. Pooled, Bob's
+    // would have been 2 * 0.10 + 6 * 0.05 = 0.50.
+    assert_eq!(prices, some(&["0.80", "0.80"]));
+    // Carrier costs still count per carrier: alice's and bob's 16 messages on one carrier.
+    let costs = rate_all(&deck_for_carrier(&deck), &usage, Party::Carrier, &NetworkMap::new());
+    let costs: Vec<_> = costs.iter().map(|rating| rating.map(|rating| rating.cost)).collect();
+    // 8 * 0.10 = 0.80; then units 9-16: 2 * 0.10 + 6 * 0.05 = 0.50
+    assert_eq!(costs, some(&["0.80", "0.50"]));
+}
+
+/// The same rows as a carrier's deck (the records' carrier).
+fn deck_for_carrier(plans: &RateDeck) -> RateDeck {
+    let mut deck = RateDeck::new();
+    for plan_row in plans.rows() {
+        deck.insert(RateRow { carrier: BASE.carrier.into(), ..plan_row.clone() }).unwrap();
+    }
+    deck
+}
+
 proptest! {
     /// Tiered totals (and each record's cost) do not depend on the order of the records.
     #[test]
