@@ -84,3 +84,41 @@ fn print_report(text: &str) -> std::io::Result<()> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain_text;
+    use std::fmt;
+
+    /// An error that repeats its source's text in its own, as `#[error("...: {0}")]` does.
+    #[derive(Debug)]
+    struct Wrapping(&'static str, Option<Box<Wrapping>>);
+
+    impl fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match &self.1 {
+                Some(source) => write!(f, "{}: {source}", self.0),
+                None => f.write_str(self.0),
+            }
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|source| source as _)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        // `{:#}` printed "connection refused" three times down this chain.
+        let refused = Wrapping("connection refused", None);
+        let database = Wrapping("database", Some(Box::new(Wrapping("pool", Some(Box::new(refused))))));
+        let error = anyhow::Error::new(database).context("opening the ledger");
+        assert_eq!(format!("{error:#}").matches("connection refused").count(), 3);
+        assert_eq!(error_chain_text(&error), "opening the ledger: database: pool: connection refused");
+        // Causes that add something are all kept.
+        let plain = anyhow::anyhow!("no such file").context("reading usage.csv");
+        assert_eq!(error_chain_text(&plain), "reading usage.csv: no such file");
+    }
+}

@@ -1,7 +1,8 @@
 //! Fuzzing whole runs (issue 11, item 16): random usage, rate and invoice files through the
-//! batch `reconcile` pipeline, and random bodies through `POST /v1/usage` of a real
-//! `reckon serve`. A run either completes and writes its reports or fails with a clean error
-//! that names a file; it never panics. The service answers every body with a status below 500.
+//! batch `reconcile` pipeline, random decks and price plans through `reckon margin`, and random
+//! bodies through `POST /v1/usage` of a real `reckon serve`. A run either completes and writes
+//! its reports or fails with a clean error that names a file; it never panics. The service
+//! answers every body with a status below 500.
 //!
 //! Method: proptest builds rows from pools of field values biased toward the edges (the bounds
 //! of FORMATS.md and just past them, Decimal's largest values, zero, negative zero, exponents,
@@ -212,6 +213,52 @@ fn check_run(files: &RunFiles) -> Result<(), TestCaseError> {
 fn random_files_through_reconcile_never_panic() {
     let mut runner = TestRunner::new(Config { cases: 1000, failure_persistence: None, ..Config::default() });
     runner.run(&run_files(), |files| check_run(&files)).unwrap();
+}
+
+/// The files of a margin run: usage, a carrier deck, customer price plans and FX.
+fn margin_files() -> impl Strategy<Value = (Vec<String>, Vec<String>, Vec<String>, Vec<String>)> {
+    // A price row is a rate row whose first field names a customer (`*` is the default plan).
+    let price_row = (pick(&["*", "c1"]), rate_row())
+        .prop_map(|(customer, row)| format!("{customer},{}", row.split_once(',').map_or("", |(_, rest)| rest)));
+    (rows(usage_row(), 8), rows(rate_row(), 6), rows(price_row, 6), rows(fx_row(), 4))
+}
+
+/// Whole `reckon margin` runs (rating both sides, margins, leakage) over random files, through
+/// the binary: exit 0 with a report, or exit 2 with one `error:` line; never a panic.
+#[test]
+fn random_files_through_margin_never_panic() {
+    let mut runner = TestRunner::new(Config { cases: 150, failure_persistence: None, ..Config::default() });
+    runner
+        .run(&margin_files(), |(usage, rates, prices, fx)| {
+            let dir = tempfile::tempdir().unwrap();
+            let write = |name: &str, header: &str, rows: &[String]| {
+                let path = dir.path().join(name);
+                std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+                path.display().to_string()
+            };
+            let deck_columns = "service,prefix,rate,currency,rate_unit,increments,connect_fee,min_charge,effective_from,tier_from,tier_mode";
+            let usage = write(
+                "usage.csv",
+                "record_id,service,carrier,carrier_ref,customer,started_at,origin,destination,quantity",
+                &usage,
+            );
+            let rates = write("rates.csv", &format!("carrier,{deck_columns}"), &rates);
+            let prices = write("prices.csv", &format!("customer,{deck_columns}"), &prices);
+            let fx = write("fx.csv", "date,currency,per_eur", &fx);
+            let out = dir.path().join("out").display().to_string();
+            let output = crate::reckon(&[
+                "margin", "--usage", &usage, "--rates", &rates, "--prices", &prices, "--fx", &fx, "--out", &out,
+            ]);
+            let stderr = crate::text(&output.stderr);
+            prop_assert!(!stderr.contains("panicked"), "{stderr}");
+            match output.status.code() {
+                Some(0) => prop_assert!(crate::text(&output.stdout).contains("revenue leakage")),
+                Some(2) => prop_assert!(stderr.starts_with("error: ") && stderr.contains(".csv"), "{stderr}"),
+                other => prop_assert!(false, "exit {other:?}: {stderr}"),
+            }
+            Ok(())
+        })
+        .unwrap();
 }
 
 /// An event whose fields come from the pools above, numbers sometimes as JSON numbers.
