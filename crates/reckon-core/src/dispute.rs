@@ -47,11 +47,6 @@ impl DisputeState {
     pub fn parse(text: &str) -> Option<DisputeState> {
         DisputeState::ALL.into_iter().find(|state| state.as_str() == text)
     }
-
-    /// Whether the carrier has not answered yet: the claimed amount is withheld from payment.
-    pub fn is_pending(self) -> bool {
-        matches!(self, DisputeState::Open | DisputeState::Submitted)
-    }
 }
 
 impl fmt::Display for DisputeState {

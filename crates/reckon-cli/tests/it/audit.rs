@@ -3,21 +3,7 @@
 //! refuse UPDATE and DELETE in the database itself.
 
 use crate::fixtures;
-use crate::ledger::{block_on, ledger_urls, run_ok};
-
-/// Runs one SQL statement on the ledger at `url`: `Err` with the database's message if refused.
-fn raw(url: &str, sql: &str) -> Result<u64, String> {
-    block_on(async {
-        use sqlx::Connection;
-        if url.starts_with("sqlite:") {
-            let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
-            sqlx::query(sql).execute(&mut connection).await.map(|done| done.rows_affected()).map_err(|e| e.to_string())
-        } else {
-            let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query(sql).execute(&mut connection).await.map(|done| done.rows_affected()).map_err(|e| e.to_string())
-        }
-    })
-}
+use crate::ledger::{block_on, execute_sql as raw, ledger_urls, run_ok};
 
 /// The audit log's `(action, subject, detail)` rows, oldest first.
 fn audit_log(url: &str) -> Vec<(String, String, String)> {

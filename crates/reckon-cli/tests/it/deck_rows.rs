@@ -3,19 +3,10 @@
 //! column. Rows stored the old way are moved into the typed columns when the ledger opens.
 
 use crate::fixtures;
-use crate::ledger::{block_on, count, ledger_urls, run_ok};
+use crate::ledger::{block_on, count, execute_sql, ledger_urls, run_ok};
 
 fn execute(url: &str, sql: &str) {
-    block_on(async {
-        use sqlx::Connection;
-        if url.starts_with("sqlite:") {
-            let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
-            sqlx::query(sql).execute(&mut connection).await.unwrap();
-        } else {
-            let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query(sql).execute(&mut connection).await.unwrap();
-        }
-    });
+    execute_sql(url, sql).unwrap();
 }
 
 fn text_column(url: &str, sql: &str) -> Vec<String> {

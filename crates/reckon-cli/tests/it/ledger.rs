@@ -65,6 +65,43 @@ pub fn run_ok(arguments: &[&str]) -> String {
     text(&output.stdout)
 }
 
+/// Runs `reckon` against one ledger: `(exit code, stdout, stderr)`.
+pub fn reckon_on(url: &str, arguments: &[&str]) -> (Option<i32>, String, String) {
+    let mut all: Vec<&str> = arguments.to_vec();
+    all.extend(["--database-url", url]);
+    let output = reckon(&all);
+    (output.status.code(), text(&output.stdout), text(&output.stderr))
+}
+
+/// [`reckon_on`] that must succeed: its stdout.
+pub fn reckon_ok_on(url: &str, arguments: &[&str]) -> String {
+    let (code, stdout, stderr) = reckon_on(url, arguments);
+    assert_eq!(code, Some(0), "reckon {arguments:?}\nstderr: {stderr}");
+    stdout
+}
+
+/// Imports the worked example's usage, rates and borealis invoice into one ledger.
+pub fn import_basic(url: &str) {
+    let basic = fixtures().join("basic");
+    for (kind, file) in [("usage", "usage.csv"), ("rates", "rates.csv"), ("invoice", "invoice-borealis.csv")] {
+        reckon_ok_on(url, &["import", kind, &basic.join(file).display().to_string()]);
+    }
+}
+
+/// Runs one SQL statement on the ledger at `url`: the rows affected, or the database's refusal.
+pub fn execute_sql(url: &str, sql: &str) -> Result<u64, String> {
+    block_on(async {
+        use sqlx::Connection;
+        if url.starts_with("sqlite:") {
+            let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
+            sqlx::query(sql).execute(&mut connection).await.map(|done| done.rows_affected()).map_err(|e| e.to_string())
+        } else {
+            let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query(sql).execute(&mut connection).await.map(|done| done.rows_affected()).map_err(|e| e.to_string())
+        }
+    })
+}
+
 #[test]
 fn import_reconcile_dispute_settle_journal() {
     let dir = tempfile::tempdir().unwrap();

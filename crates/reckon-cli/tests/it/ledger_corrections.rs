@@ -5,28 +5,7 @@
 //!
 //! Method: the worked example imported with the CLI, then each step as a user types it.
 
-use crate::ledger::{count, ledger_urls};
-use crate::{fixtures, reckon, text};
-
-fn call(url: &str, arguments: &[&str]) -> (Option<i32>, String, String) {
-    let mut all: Vec<&str> = arguments.to_vec();
-    all.extend(["--database-url", url]);
-    let output = reckon(&all);
-    (output.status.code(), text(&output.stdout), text(&output.stderr))
-}
-
-fn ok(url: &str, arguments: &[&str]) -> String {
-    let (code, stdout, stderr) = call(url, arguments);
-    assert_eq!(code, Some(0), "reckon {arguments:?}\nstderr: {stderr}");
-    stdout
-}
-
-fn import_basic(url: &str) {
-    let basic = fixtures().join("basic");
-    for (kind, file) in [("usage", "usage.csv"), ("rates", "rates.csv"), ("invoice", "invoice-borealis.csv")] {
-        ok(url, &["import", kind, &basic.join(file).display().to_string()]);
-    }
-}
+use crate::ledger::{count, import_basic, ledger_urls, reckon_ok_on as ok, reckon_on as call};
 
 /// The `detail` of the ledger's audit entries with an action, oldest first.
 fn audit_details(url: &str, action: &str) -> Vec<String> {

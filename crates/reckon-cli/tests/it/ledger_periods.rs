@@ -5,32 +5,9 @@
 //! Method: the worked example imported with the CLI, then each defect's steps as a user types
 //! them, checking exit codes, stdout and stderr.
 
-use crate::ledger::{count, ledger_urls, run_ok};
+use crate::ledger::{count, import_basic, ledger_urls, reckon_ok_on as ok, reckon_on as call, run_ok};
 use crate::serve::{http, start_server_with};
-use crate::{fixtures, reckon, text};
 use std::path::Path;
-
-/// Runs `reckon` against one ledger: `(exit code, stdout, stderr)`.
-fn call(url: &str, arguments: &[&str]) -> (Option<i32>, String, String) {
-    let mut all: Vec<&str> = arguments.to_vec();
-    all.extend(["--database-url", url]);
-    let output = reckon(&all);
-    (output.status.code(), text(&output.stdout), text(&output.stderr))
-}
-
-fn ok(url: &str, arguments: &[&str]) -> String {
-    let (code, stdout, stderr) = call(url, arguments);
-    assert_eq!(code, Some(0), "reckon {arguments:?}\nstderr: {stderr}");
-    stdout
-}
-
-/// Imports the worked example's usage, rates and borealis invoice.
-fn import_basic(url: &str) {
-    let basic = fixtures().join("basic");
-    for (kind, file) in [("usage", "usage.csv"), ("rates", "rates.csv"), ("invoice", "invoice-borealis.csv")] {
-        ok(url, &["import", kind, &basic.join(file).display().to_string()]);
-    }
-}
 
 fn write(path: &Path, text: &str) -> String {
     std::fs::write(path, text).unwrap();
