@@ -208,14 +208,11 @@ fn load_reference(
     reference: &ReferenceArgs,
     tolerances: &ToleranceArgs,
 ) -> anyhow::Result<(FxTable, std::collections::HashMap<String, reckon_core::contract::ContractTerms>, NetworkMap)> {
-    let mut fx = FxTable::new();
-    if let Some(path) = &reference.fx {
-        reckon_import::fx::load_fx(path, &mut fx)?;
-    }
-    if let Some(path) = &reference.ecb {
-        reckon_import::fx::load_ecb_history(path, &mut fx)?;
-    }
-    fx.set_staleness_days_max(Some(tolerances.fx_staleness_days));
+    let fx = reckon_import::fx::load_fx_sources(
+        reference.fx.as_deref(),
+        reference.ecb.as_deref(),
+        Some(tolerances.fx_staleness_days),
+    )?;
     let contracts = match &reference.contracts {
         Some(path) => reckon_import::contracts::load_contracts(path)?,
         None => Default::default(),
@@ -358,14 +355,11 @@ fn show(dispute: &reckon_store::DisputeRecord) -> String {
 pub fn settle_command(arguments: &SettleArgs) -> anyhow::Result<ExitCode> {
     let period = month(&arguments.period)?;
     let currency = arguments.currency.as_deref().map(currency_code).transpose()?;
-    let mut fx = FxTable::new();
-    if let Some(path) = &arguments.fx {
-        reckon_import::fx::load_fx(path, &mut fx)?;
-    }
-    if let Some(path) = &arguments.ecb {
-        reckon_import::fx::load_ecb_history(path, &mut fx)?;
-    }
-    fx.set_staleness_days_max(Some(arguments.fx_staleness_days));
+    let fx = reckon_import::fx::load_fx_sources(
+        arguments.fx.as_deref(),
+        arguments.ecb.as_deref(),
+        Some(arguments.fx_staleness_days),
+    )?;
     let settlement_currency = match &arguments.contracts {
         Some(path) => reckon_import::contracts::load_contracts(path)?
             .get(&arguments.carrier)

@@ -9,7 +9,7 @@ use reckon_core::network::NetworkMap;
 use reckon_core::period::Month;
 use reckon_core::rating::{rate_all, Party};
 use reckon_core::summary::Summary;
-use reckon_core::{Decimal, FxTable, ReconcileConfig};
+use reckon_core::{Decimal, ReconcileConfig};
 use reckon_export::summary::RunCounts;
 use reckon_import::invoice::InvoiceReader;
 use reckon_import::BadRowPolicy;
@@ -114,14 +114,8 @@ pub(crate) fn reconcile_config(options: &ToleranceArgs, period: Option<&str>) ->
 pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> anyhow::Result<ReconcileReport> {
     progress.set_phase("reading");
     let mut loaded_deck = reckon_import::rates::load_rates(&request.rates, request.policy, &mut progress.reader())?;
-    let mut fx = FxTable::new();
-    if let Some(path) = &request.fx {
-        reckon_import::fx::load_fx(path, &mut fx)?;
-    }
-    if let Some(path) = &request.ecb {
-        reckon_import::fx::load_ecb_history(path, &mut fx)?;
-    }
-    fx.set_staleness_days_max(request.fx_staleness_days);
+    let fx =
+        reckon_import::fx::load_fx_sources(request.fx.as_deref(), request.ecb.as_deref(), request.fx_staleness_days)?;
     let mut config = request.config.clone();
     if let Some(path) = &request.contracts {
         config.contracts = reckon_import::contracts::load_contracts(path)?;

@@ -6,6 +6,27 @@ use crate::NoProgress;
 use reckon_core::FxTable;
 use std::path::Path;
 
+/// The FX table of a command: `fx.csv` rows, then the ECB history, with the staleness limit.
+/// Every command that converts builds its table here, so they cannot disagree.
+///
+/// # Errors
+/// A file that cannot be read, a bad row, or a day with two different rates.
+pub fn load_fx_sources(
+    fx: Option<&Path>,
+    ecb: Option<&Path>,
+    staleness_days_max: Option<i32>,
+) -> Result<FxTable, ImportError> {
+    let mut table = FxTable::new();
+    if let Some(path) = fx {
+        load_fx(path, &mut table)?;
+    }
+    if let Some(path) = ecb {
+        load_ecb_history(path, &mut table)?;
+    }
+    table.set_staleness_days_max(staleness_days_max);
+    Ok(table)
+}
+
 /// Loads `fx.csv` rows into `table`. Bad rows always fail the load: a conversion table with
 /// holes would turn into wrong amounts, not into rejected rows.
 ///
