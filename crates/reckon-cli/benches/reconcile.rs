@@ -58,6 +58,8 @@ fn main() {
         out: dir.join("out"),
         config: reckon_core::ReconcileConfig::default(),
         policy: BadRowPolicy::Fail,
+        partitions: None,
+        spill_dir: None,
     };
     let started = Instant::now();
     let report = reconcile_files(&request, &ByteProgress::hidden()).expect("reconcile");

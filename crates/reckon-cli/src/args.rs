@@ -489,6 +489,13 @@ pub struct ReconcileOptions {
     /// Print nothing on stdout (the files are still written).
     #[arg(long)]
     pub quiet: bool,
+    /// Partitions the run is split into on disk (0: reconcile in memory); default: from the
+    /// input size, so that memory stays bounded however large the month.
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
+    /// Folder for the partitions' spill files (removed after the run); default: the output folder.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// Tolerances, FX staleness and report currency: how a reconciliation judges, shared by

@@ -38,6 +38,8 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
         policy: BadRowPolicy::Fail,
+        partitions: None,
+        spill_dir: None,
     };
     let report = reconcile_files(&request, &ByteProgress::hidden())?;
 
@@ -68,6 +70,8 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         skip_bad_rows: false,
         fail_on_discrepancy: false,
         quiet: false,
+        partitions: None,
+        spill_dir: None,
     };
     let outcome = report_outcome(&report, &options)?;
 

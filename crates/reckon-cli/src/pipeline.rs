@@ -34,6 +34,10 @@ pub struct ReconcileRequest {
     pub out: PathBuf,
     pub config: ReconcileConfig,
     pub policy: BadRowPolicy,
+    /// How the run is split: `None` from the input size, 0 in memory, else that many partitions.
+    pub partitions: Option<usize>,
+    /// Where the spill files go (default: `out`).
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// What a completed run found.
@@ -64,6 +68,8 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         out,
         config: reconcile_config(&arguments.options.tolerances, arguments.options.period.as_deref())?,
         policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
+        partitions: arguments.options.partitions,
+        spill_dir: arguments.options.spill_dir.clone(),
     };
     let inputs: Vec<&PathBuf> =
         std::iter::once(&request.usage).chain(&request.rates).chain(&request.invoices).collect();
@@ -124,7 +130,62 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
     if let Some(path) = &request.networks {
         reckon_import::networks::load_networks(path, &mut networks)?;
     }
-    let (reconciliation, mut counts, mut rejected) = std::thread::scope(|scope| -> anyhow::Result<_> {
+    let input_bytes: u64 = std::iter::once(&request.usage)
+        .chain(&request.invoices)
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    let spill_dir = request.spill_dir.clone().unwrap_or_else(|| request.out.clone());
+    let mut layout = reckon_partition::Layout::for_input_bytes(input_bytes, spill_dir);
+    if let Some(partitions) = request.partitions {
+        layout.partitions = partitions;
+    }
+    // A tiered deck prices each record from its whole month: such a run is not split.
+    let split = layout.partitions > 0 && !loaded_deck.deck.has_tiers();
+    let (reconciliation, mut counts, mut rejected) = if split {
+        let inputs = reckon_partition::Inputs {
+            usage: &request.usage,
+            invoices: &request.invoices,
+            deck: &loaded_deck.deck,
+            networks: &networks,
+            fx: &fx,
+            config: &config,
+            policy: request.policy,
+        };
+        let outcome = reckon_partition::reconcile(&inputs, &layout, &mut progress.reader(), &mut progress.reader())?;
+        progress.set_phase("reporting");
+        let counts = RunCounts {
+            report_currency: config.report_currency,
+            usage_records: outcome.usage_records,
+            rate_rows: 0,
+            invoice_lines: outcome.invoice_lines,
+            rejected_rows: 0,
+        };
+        (outcome.reconciliation.checked()?, counts, outcome.rejected)
+    } else {
+        reconcile_in_memory(request, &loaded_deck.deck, &networks, &fx, &config, progress)?
+    };
+    rejected.splice(0..0, std::mem::take(&mut loaded_deck.rejected));
+    counts.rate_rows = loaded_deck.deck.len() as u64;
+    counts.rejected_rows = rejected.len() as u64;
+    write_reports(request, &reconciliation, &counts, &rejected)?;
+    Ok(ReconcileReport {
+        discrepancy_count: reconciliation.discrepancies.len(),
+        summary: reconciliation.summary,
+        counts,
+    })
+}
+
+/// Reconciles the run with every record in memory (a tiered deck needs the whole month).
+fn reconcile_in_memory(
+    request: &ReconcileRequest,
+    deck: &reckon_core::RateDeck,
+    networks: &NetworkMap,
+    fx: &reckon_core::FxTable,
+    config: &ReconcileConfig,
+    progress: &ByteProgress,
+) -> anyhow::Result<(reckon_core::Reconciliation, RunCounts, Vec<reckon_import::Rejection>)> {
+    std::thread::scope(|scope| -> anyhow::Result<_> {
         // A second thread parses the invoices into a bounded queue of batches while this one
         // loads and rates the usage, then matches the batches as they come: invoice lines are
         // never all in memory.
@@ -142,8 +203,8 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
             reader
         });
         let usage = reckon_import::usage::load_usage(&request.usage, request.policy, &mut progress.reader())?;
-        let ratings = rate_all(&loaded_deck.deck, &usage.items, Party::Carrier, &networks);
-        let mut reconciler = reckon_core::reconcile::Reconciler::new(&usage.items, &ratings, &fx, &config);
+        let ratings = rate_all(deck, &usage.items, Party::Carrier, networks);
+        let mut reconciler = reckon_core::reconcile::Reconciler::new(&usage.items, &ratings, fx, config);
         for batch in receiver {
             for line in &batch? {
                 reconciler.add_line(line);
@@ -161,15 +222,6 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
         let mut rejected = usage.rejected;
         rejected.extend(invoices.rejected);
         Ok((reconciler.finish().checked()?, counts, rejected))
-    })?;
-    rejected.splice(0..0, std::mem::take(&mut loaded_deck.rejected));
-    counts.rate_rows = loaded_deck.deck.len() as u64;
-    counts.rejected_rows = rejected.len() as u64;
-    write_reports(request, &reconciliation, &counts, &rejected)?;
-    Ok(ReconcileReport {
-        discrepancy_count: reconciliation.discrepancies.len(),
-        summary: reconciliation.summary,
-        counts,
     })
 }
 

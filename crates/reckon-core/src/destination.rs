@@ -44,6 +44,13 @@ impl Destination {
         Ok(Destination(digits))
     }
 
+    /// A destination from digits already reduced by [`Destination::parse`] (read back from
+    /// where Reckon stored them); `None` unless `digits` is one or more ASCII digits.
+    pub fn from_digits(digits: &str) -> Option<Destination> {
+        let all_digits = !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit());
+        all_digits.then(|| Destination(CompactString::from(digits)))
+    }
+
     /// The digits.
     pub fn digits(&self) -> &str {
         &self.0

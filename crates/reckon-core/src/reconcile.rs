@@ -63,6 +63,18 @@ pub struct Reconciliation {
 }
 
 impl Reconciliation {
+    /// The result of a split run from the results of its parts (see [`Reconciler::for_part`]).
+    pub fn merged(parts: impl IntoIterator<Item = Reconciliation>) -> Reconciliation {
+        let mut whole = Reconciliation { discrepancies: Vec::new(), summary: Summary::default() };
+        for part in parts {
+            whole.summary.merge(part.summary);
+            whole.discrepancies.extend(part.discrepancies);
+        }
+        // Each part is sorted: the sort merges their runs.
+        whole.discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        whole
+    }
+
     /// The result, or the overflow of a total that makes its summary wrong.
     ///
     /// # Errors
@@ -104,23 +116,93 @@ pub fn reconcile(
     reconciler.finish()
 }
 
+/// What a part of a split run must know of the whole run's invoice lines before matching any:
+/// the months each carrier's invoices cover (its unbilled usage is reported for these) and each
+/// invoice's date when its lines give none. A run read at once gathers them as its lines come.
+#[derive(Clone, Debug, Default)]
+pub struct RunFacts {
+    carrier_months: HashMap<Arc<str>, HashSet<Month>>,
+    /// The latest line date of each invoice: its date when the file gives none (only for
+    /// contracts that convert at the invoice date).
+    invoice_dates: HashMap<(Arc<str>, Arc<str>), Date>,
+}
+
+impl RunFacts {
+    /// Notes one line of the run.
+    pub fn add_line(&mut self, line: &InvoiceLine, config: &ReconcileConfig) {
+        let month = config.period.unwrap_or_else(|| Month::of(line.started_at));
+        match self.carrier_months.get_mut(&line.carrier) {
+            Some(months) => {
+                months.insert(month);
+            }
+            None => {
+                self.carrier_months.insert(line.carrier.clone(), HashSet::from([month]));
+            }
+        }
+        if config.terms(&line.carrier).fx_policy == FxPolicy::InvoiceDate {
+            let line_date = line.started_at.to_zoned(TimeZone::UTC).date();
+            let latest = self.invoice_dates.entry((line.carrier.clone(), line.invoice_id.clone())).or_insert(line_date);
+            *latest = (*latest).max(line_date);
+        }
+    }
+
+    /// Adds the facts of other lines of the same run.
+    pub fn merge(&mut self, other: RunFacts) {
+        for (carrier, months) in other.carrier_months {
+            self.carrier_months.entry(carrier).or_default().extend(months);
+        }
+        for (invoice, date) in other.invoice_dates {
+            let latest = self.invoice_dates.entry(invoice).or_insert(date);
+            *latest = (*latest).max(date);
+        }
+    }
+
+    /// Whether a record's month is one its carrier's invoices cover.
+    fn invoiced_month(&self, record: &UsageRecord) -> bool {
+        self.carrier_months.get(&record.carrier).is_some_and(|months| months.contains(&Month::of(record.started_at)))
+    }
+
+    fn invoice_date(&self, line: &InvoiceLine) -> Option<Date> {
+        line.invoice_date.or_else(|| self.invoice_dates.get(&(line.carrier.clone(), line.invoice_id.clone())).copied())
+    }
+}
+
+/// The run facts a reconciler reads: gathered from its own lines, or known beforehand.
+enum Facts<'a> {
+    Gathered(RunFacts),
+    Known(&'a RunFacts),
+}
+
+impl Facts<'_> {
+    fn get(&self) -> &RunFacts {
+        match self {
+            Facts::Gathered(facts) => facts,
+            Facts::Known(facts) => facts,
+        }
+    }
+}
+
 /// A reconciliation fed one invoice line at a time, so that invoices can be streamed: only the
 /// usage, its indexes and the discrepancies found stay in memory.
+///
+/// A run can also be split into parts that share no candidate (every record a line could take
+/// is in the line's part): each part reconciles its own records and lines, numbered as in the
+/// whole run, against the whole run's [`RunFacts`], and the parts' results merged
+/// ([`Reconciliation::merged`]) equal the whole run's.
 pub struct Reconciler<'a> {
     usage: &'a [UsageRecord],
     ratings: &'a [Option<Rating>],
+    /// The index in the whole run's usage of each record of `usage` (`None`: the same index).
+    record_indexes: Option<&'a [usize]>,
     fx: &'a FxTable,
     config: &'a ReconcileConfig,
     matcher: Matcher<'a>,
     summary: Summary,
     discrepancies: Vec<Discrepancy>,
-    /// The months of each carrier's invoices: its unbilled usage is reported for these.
-    carrier_months: HashMap<Arc<str>, HashSet<Month>>,
+    facts: Facts<'a>,
     lines_seen: usize,
-    /// The latest line date of each invoice: its date when the file gives none.
-    invoice_dates: HashMap<(Arc<str>, Arc<str>), Date>,
     /// Lines whose conversion waits for their invoice's date (policy `InvoiceDate`, no
-    /// `invoice_date` column): classified when the run ends.
+    /// `invoice_date` column, facts gathered as the lines come): classified when the run ends.
     deferred: Vec<(usize, InvoiceLine, LineMatch)>,
 }
 
@@ -139,16 +221,37 @@ impl<'a> Reconciler<'a> {
         Reconciler {
             usage,
             ratings,
+            record_indexes: None,
             fx,
             config,
             matcher: Matcher::new(usage, config.time_tolerance),
             summary: Summary::default(),
             discrepancies: Vec::new(),
-            carrier_months: HashMap::new(),
+            facts: Facts::Gathered(RunFacts::default()),
             lines_seen: 0,
-            invoice_dates: HashMap::new(),
             deferred: Vec::new(),
         }
+    }
+
+    /// A reconciler of one part of a split run: `usage` holds the part's records in usage
+    /// order, `record_indexes[i]` is `usage[i]`'s index in the whole run, and `facts` are the
+    /// whole run's. Feed the part's lines, in run order, with [`Reconciler::add_line_at`].
+    ///
+    /// # Panics
+    /// When `ratings` or `record_indexes` and `usage` differ in length.
+    pub fn for_part(
+        usage: &'a [UsageRecord],
+        ratings: &'a [Option<Rating>],
+        record_indexes: &'a [usize],
+        facts: &'a RunFacts,
+        fx: &'a FxTable,
+        config: &'a ReconcileConfig,
+    ) -> Reconciler<'a> {
+        assert_eq!(usage.len(), record_indexes.len());
+        let mut reconciler = Reconciler::new(usage, ratings, fx, config);
+        reconciler.record_indexes = Some(record_indexes);
+        reconciler.facts = Facts::Known(facts);
+        reconciler
     }
 
     fn report(&self) -> ReportConversion<'a> {
@@ -157,26 +260,22 @@ impl<'a> Reconciler<'a> {
 
     /// Matches and classifies the next line of the run.
     pub fn add_line(&mut self, line: &InvoiceLine) {
-        let line_index = self.lines_seen;
-        self.lines_seen += 1;
-        let month = self.config.period.unwrap_or_else(|| Month::of(line.started_at));
-        match self.carrier_months.get_mut(&line.carrier) {
-            Some(months) => {
-                months.insert(month);
-            }
-            None => {
-                self.carrier_months.insert(line.carrier.clone(), HashSet::from([month]));
-            }
+        self.add_line_at(self.lines_seen, line);
+    }
+
+    /// Matches and classifies a line whose index in the run is `line_index`. Lines come in run
+    /// order.
+    pub fn add_line_at(&mut self, line_index: usize, line: &InvoiceLine) {
+        self.lines_seen = line_index + 1;
+        if let Facts::Gathered(facts) = &mut self.facts {
+            facts.add_line(line, self.config);
         }
         let line_match = self.matcher.match_line(line);
         let terms = self.config.terms(&line.carrier);
-        // Only contracts that convert at the invoice date need each invoice's latest line date.
-        if terms.fx_policy == FxPolicy::InvoiceDate {
-            let line_date = line.started_at.to_zoned(TimeZone::UTC).date();
-            let latest = self.invoice_dates.entry((line.carrier.clone(), line.invoice_id.clone())).or_insert(line_date);
-            *latest = (*latest).max(line_date);
-        }
-        let waits_for_invoice_date = terms.fx_policy == FxPolicy::InvoiceDate && line.invoice_date.is_none();
+        // Gathered facts know an invoice's date only once its last line was read.
+        let waits_for_invoice_date = matches!(self.facts, Facts::Gathered(_))
+            && terms.fx_policy == FxPolicy::InvoiceDate
+            && line.invoice_date.is_none();
         if waits_for_invoice_date && matches!(line_match, LineMatch::Matched(_)) {
             self.deferred.push((line_index, line.clone(), line_match));
             return;
@@ -191,12 +290,14 @@ impl<'a> Reconciler<'a> {
         let _ = self.matcher.match_line(line);
     }
 
+    fn record_index(&self, index: usize) -> usize {
+        self.record_indexes.map_or(index, |indexes| indexes[index])
+    }
+
     fn classify(&mut self, line_index: usize, line: &InvoiceLine, line_match: LineMatch) {
         let (record_index, check) = match line_match {
             LineMatch::Matched(index) => {
-                let invoice_date = line
-                    .invoice_date
-                    .or_else(|| self.invoice_dates.get(&(line.carrier.clone(), line.invoice_id.clone())).copied());
+                let invoice_date = self.facts.get().invoice_date(line);
                 let conversion = Conversion { fx: self.fx, terms: self.config.terms(&line.carrier), invoice_date };
                 (
                     Some(index),
@@ -207,7 +308,7 @@ impl<'a> Reconciler<'a> {
             LineMatch::Unmatched => (None, billed_for_nothing(DiscrepancyKind::UnmatchedCharge)),
         };
         let report = self.report();
-        self.summary.add_line(line, matches!(line_match, LineMatch::Matched(_)), &check, &report);
+        self.summary.add_line(line, line_index, matches!(line_match, LineMatch::Matched(_)), &check, &report);
         if let Some(kind) = check.kind {
             let discrepancy =
                 line_discrepancy(line, line_index, record_index.map(|index| &self.usage[index]), kind, &check);
@@ -222,20 +323,16 @@ impl<'a> Reconciler<'a> {
             self.classify(line_index, &line, line_match);
         }
         let report = self.report();
-        for (record_index, record) in self.usage.iter().enumerate() {
-            let Some(months) = self.carrier_months.get(&record.carrier) else {
-                continue; // Usage of a carrier with no invoice in the run is not reported.
-            };
-            let Some(rating) = &self.ratings[record_index] else {
+        for (index, record) in self.usage.iter().enumerate() {
+            // Usage of a carrier or month no invoice of the run covers is not reported.
+            let Some(rating) = &self.ratings[index] else {
                 continue;
             };
-            if self.matcher.is_taken(record_index)
-                || rating.cost <= Decimal::ZERO
-                || !months.contains(&Month::of(record.started_at))
+            if self.matcher.is_taken(index) || rating.cost <= Decimal::ZERO || !self.facts.get().invoiced_month(record)
             {
                 continue;
             }
-            let discrepancy = unbilled_discrepancy(record, record_index, rating);
+            let discrepancy = unbilled_discrepancy(record, self.record_index(index), rating);
             self.summary.add_discrepancy(GroupKey::unbilled(&record.carrier, rating.currency), &discrepancy, &report);
             self.discrepancies.push(discrepancy);
         }

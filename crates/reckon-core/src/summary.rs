@@ -54,6 +54,28 @@ pub struct GroupTotals {
     /// places; the first
     /// conversion error instead when one amount could not be converted.
     pub report: Option<Result<ReportTotals, FxError>>,
+    /// Where the reported conversion error stands in the run: of several, the group reports the
+    /// first in run order, whatever order the parts of a split run were added in.
+    pub report_error_at: Option<RunOrder>,
+}
+
+/// Where an amount stands in a run: lines in file order, then unbilled records in usage order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RunOrder {
+    /// The invoice line of this index in the run (and its discrepancy).
+    Line(usize),
+    /// The unbilled record of this index in the usage.
+    Record(usize),
+}
+
+impl RunOrder {
+    /// The place of a discrepancy: its line's, else its record's.
+    pub fn of(discrepancy: &Discrepancy) -> RunOrder {
+        match (discrepancy.line_index, discrepancy.record_index) {
+            (Some(line_index), _) => RunOrder::Line(line_index),
+            (None, record_index) => RunOrder::Record(record_index.unwrap_or(usize::MAX)),
+        }
+    }
 }
 
 /// A group's amounts in the report currency.
@@ -101,9 +123,13 @@ impl GroupTotals {
     fn add_report(
         &mut self,
         report: &ReportConversion<'_>,
+        at: RunOrder,
         update: impl FnOnce(&mut ReportTotals, ConvertFn<'_>) -> Result<(), ReportError>,
     ) -> Result<(), TotalOverflow> {
         let Some(report_currency) = report.currency else { return Ok(()) };
+        if self.report_error_at.is_some_and(|error_at| error_at < at) {
+            return Ok(()); // An earlier amount could not be converted: the group reports that.
+        }
         let totals = self.report.get_or_insert(Ok(ReportTotals {
             currency: report_currency,
             billed_total: Decimal::ZERO,
@@ -111,7 +137,18 @@ impl GroupTotals {
             overbilled: Decimal::ZERO,
             underbilled: Decimal::ZERO,
         }));
-        let Ok(report_totals) = totals else { return Ok(()) };
+        // An error of a later amount (added earlier, by another part of the run) gives way.
+        let mut scratch = None;
+        let report_totals = match totals {
+            Ok(report_totals) => report_totals,
+            Err(_) => scratch.insert(ReportTotals {
+                currency: report_currency,
+                billed_total: Decimal::ZERO,
+                expected_total: Decimal::ZERO,
+                overbilled: Decimal::ZERO,
+                underbilled: Decimal::ZERO,
+            }),
+        };
         // Each amount converts at its own date and rounds like a cost (6 places); sums stay exact.
         let convert = |amount: Decimal, currency: Currency, date: Date| {
             report.fx.convert(amount, currency, report_currency, date).map(round_cost)
@@ -120,6 +157,7 @@ impl GroupTotals {
             Ok(()) => Ok(()),
             Err(ReportError::Fx(error)) => {
                 *totals = Err(error);
+                self.report_error_at = Some(at);
                 Ok(())
             }
             Err(ReportError::Overflow(overflow)) => Err(overflow),
@@ -139,9 +177,17 @@ pub struct Summary {
 
 impl Summary {
     /// Counts a line of an invoice with what its check found.
-    pub fn add_line(&mut self, line: &InvoiceLine, matched: bool, check: &LineCheck, report: &ReportConversion<'_>) {
+    /// `line_index` is the line's place in the run ([`RunOrder::Line`]).
+    pub fn add_line(
+        &mut self,
+        line: &InvoiceLine,
+        line_index: usize,
+        matched: bool,
+        check: &LineCheck,
+        report: &ReportConversion<'_>,
+    ) {
         let totals = self.groups.entry(GroupKey::of_line(line)).or_default();
-        let outcome = add_line_to(totals, line, matched, check, report);
+        let outcome = add_line_to(totals, line, RunOrder::Line(line_index), matched, check, report);
         self.note(outcome);
     }
 
@@ -158,6 +204,19 @@ impl Summary {
     /// When a total overflowed.
     pub fn checked(&self) -> Result<&Summary, TotalOverflow> {
         self.overflow.map_or(Ok(self), Err)
+    }
+
+    /// Adds the totals of another part of the same run (disjoint lines and records): the result
+    /// is the summary of both parts added in one, in any order.
+    pub fn merge(&mut self, other: Summary) {
+        if let Some(overflow) = other.overflow {
+            self.overflow.get_or_insert(overflow);
+        }
+        for (key, theirs) in other.groups {
+            let ours = self.groups.entry(key).or_default();
+            let outcome = merge_totals(ours, theirs);
+            self.note(outcome);
+        }
     }
 
     fn note(&mut self, outcome: Result<(), TotalOverflow>) {
@@ -178,9 +237,49 @@ impl Summary {
     }
 }
 
+fn merge_totals(ours: &mut GroupTotals, theirs: GroupTotals) -> Result<(), TotalOverflow> {
+    ours.lines_billed += theirs.lines_billed;
+    ours.lines_matched += theirs.lines_matched;
+    add_to(&mut ours.billed_total, theirs.billed_total)?;
+    add_to(&mut ours.expected_total, theirs.expected_total)?;
+    add_to(&mut ours.unverified_total, theirs.unverified_total)?;
+    add_to(&mut ours.overbilled, theirs.overbilled)?;
+    add_to(&mut ours.underbilled, theirs.underbilled)?;
+    for (count, their_count) in ours.kind_counts.iter_mut().zip(theirs.kind_counts) {
+        *count += their_count;
+    }
+    let (ours_error_at, theirs_error_at) = (ours.report_error_at, theirs.report_error_at);
+    match (&mut ours.report, theirs.report) {
+        (_, None) => {}
+        (None, theirs @ Some(_)) => {
+            ours.report = theirs;
+            ours.report_error_at = theirs_error_at;
+        }
+        (Some(Ok(ours_report)), Some(Ok(theirs_report))) => {
+            add_to(&mut ours_report.billed_total, theirs_report.billed_total)?;
+            add_to(&mut ours_report.expected_total, theirs_report.expected_total)?;
+            add_to(&mut ours_report.overbilled, theirs_report.overbilled)?;
+            add_to(&mut ours_report.underbilled, theirs_report.underbilled)?;
+        }
+        (Some(Ok(_)), theirs @ Some(Err(_))) => {
+            ours.report = theirs;
+            ours.report_error_at = theirs_error_at;
+        }
+        (Some(Err(_)), Some(Ok(_))) => {}
+        (Some(Err(_)), theirs @ Some(Err(_))) => {
+            if theirs_error_at < ours_error_at {
+                ours.report = theirs;
+                ours.report_error_at = theirs_error_at;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn add_line_to(
     totals: &mut GroupTotals,
     line: &InvoiceLine,
+    at: RunOrder,
     matched: bool,
     check: &LineCheck,
     report: &ReportConversion<'_>,
@@ -193,7 +292,7 @@ fn add_line_to(
         None => add_to(&mut totals.unverified_total, line.amount)?,
     }
     let date = line.started_at.to_zoned(TimeZone::UTC).date();
-    totals.add_report(report, |report_totals, convert| {
+    totals.add_report(report, at, |report_totals, convert| {
         add_to(&mut report_totals.billed_total, convert(line.amount, line.currency, date)?)?;
         if let Some(expected) = check.expected_amount {
             add_to(&mut report_totals.expected_total, convert(expected, line.currency, date)?)?;
@@ -208,7 +307,7 @@ fn add_discrepancy_to(
     report: &ReportConversion<'_>,
 ) -> Result<(), TotalOverflow> {
     let date = discrepancy.started_at.to_zoned(TimeZone::UTC).date();
-    totals.add_report(report, |report_totals, convert| {
+    totals.add_report(report, RunOrder::of(discrepancy), |report_totals, convert| {
         if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
             let expected = convert(discrepancy.expected_amount.unwrap_or_default(), discrepancy.currency, date)?;
             add_to(&mut report_totals.expected_total, expected)?;
@@ -266,15 +365,15 @@ mod tests {
         let report = ReportConversion { currency: None, fx: &fx };
         let check = LineCheck { kind: None, expected_quantity: None, expected_amount: None };
         let mut summary = Summary::default();
-        summary.add_line(&line("1", "50000000000000000000000000000"), false, &check, &report);
+        summary.add_line(&line("1", "50000000000000000000000000000"), 0, false, &check, &report);
         assert_eq!(summary.checked().map(|_| ()), Ok(()));
         // 5e28 + 5e28 = 1e29, past 7.9e28.
-        summary.add_line(&line("2", "50000000000000000000000000000"), false, &check, &report);
+        summary.add_line(&line("2", "50000000000000000000000000000"), 1, false, &check, &report);
         assert_eq!(summary.checked().map(|_| ()), Err(TotalOverflow));
         // Ordinary sums stay exact: 1.5 + 2.25 = 3.75 billed, all unverified.
         let mut summary = Summary::default();
-        summary.add_line(&line("1", "1.5"), false, &check, &report);
-        summary.add_line(&line("2", "2.25"), false, &check, &report);
+        summary.add_line(&line("1", "1.5"), 0, false, &check, &report);
+        summary.add_line(&line("2", "2.25"), 1, false, &check, &report);
         let totals = &summary.groups[&GroupKey::of_line(&line("1", "0"))];
         assert_eq!((totals.billed_total, totals.unverified_total), (Decimal::new(375, 2), Decimal::new(375, 2)));
         assert_eq!(summary.overflow, None);

@@ -111,7 +111,8 @@ impl ImportError {
         self.kind.to_string()
     }
 
-    pub(crate) fn to_rejection(&self) -> Rejection {
+    /// The row set aside for this error (under [`crate::BadRowPolicy::Quarantine`]).
+    pub fn to_rejection(&self) -> Rejection {
         Rejection {
             path: self.path.clone(),
             line_number: self.line_number.unwrap_or(0),

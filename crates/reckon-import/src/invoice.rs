@@ -22,7 +22,11 @@ pub struct InvoiceReader {
     next_file_index: usize,
     open: Option<OpenInvoice>,
     names: Names,
-    seen: HashMap<u128, Position, rustc_hash::FxBuildHasher>,
+    /// The key of every line read so far, to refuse a repeat as it comes; `None` when the
+    /// caller finds repeats itself ([`InvoiceReader::without_repeat_check`]).
+    seen: Option<HashMap<u128, Position, rustc_hash::FxBuildHasher>>,
+    /// Where each line of the last batch came from.
+    pub positions: Vec<Position>,
     /// Rows set aside under [`BadRowPolicy::Quarantine`].
     pub rejected: Vec<Rejection>,
     /// Lines returned so far.
@@ -59,10 +63,23 @@ impl InvoiceReader {
             next_file_index: 0,
             open: None,
             names: Names::default(),
-            seen: HashMap::default(),
+            seen: Some(HashMap::default()),
+            positions: Vec::new(),
             rejected: Vec::new(),
             lines_read: 0,
         }
+    }
+
+    /// A reader that does not look for repeated line keys: its memory does not grow with the
+    /// lines. The caller finds repeats by [`line_key_hash`] and reports them with
+    /// [`repeated_line`].
+    pub fn without_repeat_check(paths: &[PathBuf], policy: BadRowPolicy) -> InvoiceReader {
+        InvoiceReader { seen: None, ..InvoiceReader::new(paths, policy) }
+    }
+
+    /// The files read, in order (a [`Position`]'s `file_index` indexes them).
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
     }
 
     /// A reader over one invoice file already in hand (an upload); `name` names it in errors.
@@ -110,6 +127,7 @@ impl InvoiceReader {
         batch_size_max: usize,
     ) -> Result<Vec<InvoiceLine>, ImportError> {
         let mut batch = Vec::with_capacity(batch_size_max.min(16_384));
+        self.positions.clear();
         while batch.len() < batch_size_max {
             if self.open.is_none() {
                 let Some(path) = self.paths.get(self.next_file_index) else {
@@ -134,11 +152,18 @@ impl InvoiceReader {
                 Some(Err(error)) => Err(error),
                 Some(Ok(row)) => parse_line(&row, &open.columns, &mut self.names).and_then(|line| {
                     let position = Position { file_index, line_number: row.line_number };
-                    check_unique(&mut self.seen, &self.paths, &line, position, &row).map(|()| line)
+                    match &mut self.seen {
+                        Some(seen) => check_unique(seen, &self.paths, &line, position),
+                        None => Ok(()),
+                    }
+                    .map(|()| (line, position))
                 }),
             };
             match outcome {
-                Ok(line) => batch.push(line),
+                Ok((line, position)) => {
+                    batch.push(line);
+                    self.positions.push(position);
+                }
                 Err(error) => match self.policy {
                     BadRowPolicy::Fail => return Err(error),
                     BadRowPolicy::Quarantine => self.rejected.push(error.to_rejection()),
@@ -181,8 +206,9 @@ fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 12], names: &mut Names) -
     })
 }
 
-/// A 128-bit hash of a line's key, from two independent SipHash-1-3 runs.
-fn line_key_hash(line: &InvoiceLine) -> u128 {
+/// A 128-bit hash of a line's key (carrier, invoice, line id), from two independent SipHash-1-3
+/// runs: two keys that differ share it with a chance of about 2^-128.
+pub fn line_key_hash(line: &InvoiceLine) -> u128 {
     let half = |domain: u8| {
         let mut hasher = DefaultHasher::new();
         (domain, &*line.carrier, &*line.invoice_id, line.line_id.as_str()).hash(&mut hasher);
@@ -196,7 +222,6 @@ fn check_unique(
     paths: &[PathBuf],
     line: &InvoiceLine,
     position: Position,
-    row: &Row<'_>,
 ) -> Result<(), ImportError> {
     let first = match seen.entry(line_key_hash(line)) {
         std::collections::hash_map::Entry::Vacant(vacant) => {
@@ -205,20 +230,26 @@ fn check_unique(
         }
         std::collections::hash_map::Entry::Occupied(occupied) => *occupied.get(),
     };
-    Err(ImportErrorDetail {
+    Err(repeated_line(paths, [&line.carrier, &line.invoice_id, &line.line_id], position, first))
+}
+
+/// The error of a line whose key (carrier, invoice, line id) repeats an earlier line's (at
+/// `first`): the repeat is the bad row.
+pub fn repeated_line(
+    paths: &[PathBuf],
+    [carrier, invoice_id, line_id]: [&str; 3],
+    position: Position,
+    first: Position,
+) -> ImportError {
+    ImportErrorDetail {
         path: paths[position.file_index as usize].clone(),
-        line_number: Some(row.line_number),
+        line_number: Some(position.line_number),
         column: None,
         kind: ImportErrorKind::Repeated {
-            what: format!(
-                "line {:?} of invoice {:?} of carrier {:?}",
-                line.line_id.as_str(),
-                &*line.invoice_id,
-                &*line.carrier
-            ),
+            what: format!("line {line_id:?} of invoice {invoice_id:?} of carrier {carrier:?}"),
             first_path: paths[first.file_index as usize].display().to_string(),
             first_line: first.line_number,
         },
     }
-    .into())
+    .into()
 }

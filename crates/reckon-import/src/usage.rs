@@ -36,29 +36,67 @@ pub fn load_usage(
     policy: BadRowPolicy,
     progress: &mut dyn Progress,
 ) -> Result<Loaded<UsageRecord>, ImportError> {
-    let mut table = CsvTable::open(path)?;
-    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network] =
-        table.resolve(std::array::from_fn(|index| ColumnSpec {
+    let mut reader = UsageReader::open(path)?;
+    let mut loaded = Loaded::default();
+    while reader.read_batch(&mut loaded, usize::MAX, policy, progress)? {}
+    reject_repeated_ids(path, &mut loaded, policy)?;
+    Ok(loaded)
+}
+
+/// A usage file read batch by batch, so that a caller can stream it. It parses rows; it does
+/// not find repeated `record_id`s (that needs the whole file: [`load_usage`] does it in memory,
+/// a streaming caller by its own means).
+pub struct UsageReader {
+    table: CsvTable,
+    columns: [Option<usize>; 10],
+    names: Names,
+}
+
+impl UsageReader {
+    /// Opens a usage file and resolves its columns.
+    ///
+    /// # Errors
+    /// The file cannot be read, is empty, or lacks a required column.
+    pub fn open(path: &Path) -> Result<UsageReader, ImportError> {
+        let table = CsvTable::open(path)?;
+        let columns = table.resolve(std::array::from_fn(|index| ColumnSpec {
             name: USAGE_COLUMN_NAMES[index],
             required: USAGE_COLUMNS_REQUIRED[index],
         }))?;
-    let mut loaded = Loaded::default();
-    let mut names = Names::default();
-    while let Some(row) = table.next_row(progress)? {
-        let row = match row {
-            Ok(row) => row,
-            Err(error) => {
-                loaded.reject(error, policy)?;
-                continue;
-            }
-        };
-        let position = Position { file_index: 0, line_number: row.line_number };
-        let columns =
-            [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network];
-        loaded.accept(usage_record(&row, columns, &mut names), position, policy)?;
+        Ok(UsageReader { table, columns, names: Names::default() })
     }
-    reject_repeated_ids(path, &mut loaded, policy)?;
-    Ok(loaded)
+
+    /// Appends up to `max_rows` accepted records (with their positions) to `loaded`, bad rows to
+    /// its rejections under [`BadRowPolicy::Quarantine`]. Returns `false` once the file is read
+    /// to its end.
+    ///
+    /// # Errors
+    /// An I/O error, or under [`BadRowPolicy::Fail`] the first bad row.
+    pub fn read_batch(
+        &mut self,
+        loaded: &mut Loaded<UsageRecord>,
+        max_rows: usize,
+        policy: BadRowPolicy,
+        progress: &mut dyn Progress,
+    ) -> Result<bool, ImportError> {
+        let mut rows = 0;
+        while rows < max_rows {
+            let Some(row) = self.table.next_row(progress)? else {
+                return Ok(false);
+            };
+            rows += 1;
+            let row = match row {
+                Ok(row) => row,
+                Err(error) => {
+                    loaded.reject(error, policy)?;
+                    continue;
+                }
+            };
+            let position = Position { file_index: 0, line_number: row.line_number };
+            loaded.accept(usage_record(&row, self.columns, &mut self.names), position, policy)?;
+        }
+        Ok(true)
+    }
 }
 
 /// One row's usage record: the one parser of each field, for files and the service's events.
@@ -109,20 +147,30 @@ fn reject_repeated_ids(path: &Path, loaded: &mut Loaded<UsageRecord>, policy: Ba
     let repeats = repeated_keys(&loaded.items, |record| &*record.record_id);
     let mut repeat_indexes = Vec::with_capacity(repeats.len());
     for (first, repeat) in repeats {
-        let error = ImportErrorDetail {
-            path: path.to_owned(),
-            line_number: Some(loaded.positions[repeat].line_number),
-            column: None,
-            kind: ImportErrorKind::Repeated {
-                what: format!("record_id {:?}", loaded.items[repeat].record_id),
-                first_path: path.display().to_string(),
-                first_line: loaded.positions[first].line_number,
-            },
-        }
-        .into();
+        let error = repeated_record_id(
+            path,
+            &loaded.items[repeat].record_id,
+            loaded.positions[repeat].line_number,
+            loaded.positions[first].line_number,
+        );
         loaded.reject(error, policy)?;
         repeat_indexes.push(repeat);
     }
     loaded.remove_indexes(&repeat_indexes);
     Ok(())
+}
+
+/// The error of a row whose `record_id` repeats an earlier row's: the repeat is the bad row.
+pub fn repeated_record_id(path: &Path, record_id: &str, line_number: u64, first_line: u64) -> ImportError {
+    ImportErrorDetail {
+        path: path.to_owned(),
+        line_number: Some(line_number),
+        column: None,
+        kind: ImportErrorKind::Repeated {
+            what: format!("record_id {record_id:?}"),
+            first_path: path.display().to_string(),
+            first_line,
+        },
+    }
+    .into()
 }

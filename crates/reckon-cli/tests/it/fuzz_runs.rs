@@ -193,6 +193,8 @@ fn check_run(files: &RunFiles) -> Result<(), TestCaseError> {
         out: out.clone(),
         config: ReconcileConfig { report_currency: Some(reckon_core::Currency::EUR), ..ReconcileConfig::default() },
         policy: if files.quarantine { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
+        partitions: None,
+        spill_dir: None,
     };
     match reconcile_files(&request, &ByteProgress::hidden()) {
         Ok(_) => {

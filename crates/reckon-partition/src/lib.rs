@@ -1,0 +1,702 @@
+//! The batch reconciliation of a month larger than memory, with exactly the results of the
+//! in-memory one (`reckon_core::reconcile`).
+//!
+//! A line can only take records of its carrier that share its reference or its destination
+//! (service and digits). So the run splits into parts that share no candidate:
+//!
+//! 1. **Spill.** Usage and invoices are read once, on two threads, and each record and line is
+//!    written, in a compact binary form ([`spill`]), to the partition its destination key hashes
+//!    to. Beside them go the keys that decide what must stay together or is repeated: each
+//!    reference with its destination key, each `record_id`, each line key.
+//! 2. **Join.** A reference whose records and lines have more than one destination joins those
+//!    destinations: all of them go to one extra partition, the crossing one, so that a line still
+//!    finds a record of another destination by reference. Repeated ids and line keys are found
+//!    partition by partition (an error, or rejected rows and their records left out).
+//! 3. **Reconcile.** Each partition is read back, rated and reconciled on its own
+//!    ([`Reconciler::for_part`]), on every core, with records and lines numbered as in the whole
+//!    run, so that FORMATS.md's order (lines in file order, ties by usage order) holds inside
+//!    each part; the parts' results merge into the whole run's ([`Reconciliation::merged`]).
+//!
+//! Memory holds one partition per worker, not the month; the partition count comes from the
+//! input size. Tiered decks price a record from the whole month's volume, so a run whose deck
+//! has tiers is not split (the caller reconciles it in memory).
+
+pub mod spill;
+
+use reckon_core::network::NetworkMap;
+use reckon_core::rating::{rate_all, Party};
+use reckon_core::reconcile::{Reconciler, RunFacts};
+use reckon_core::{FxTable, InvoiceLine, RateDeck, ReconcileConfig, Reconciliation, Service, UsageRecord};
+use reckon_import::invoice::InvoiceReader;
+use reckon_import::usage::UsageReader;
+use reckon_import::{BadRowPolicy, ImportError, Loaded, Position, Progress, Rejection};
+use rustc_hash::{FxHashSet, FxHasher};
+use spill::{Decoder, Names, SpillReader, SpillWriter};
+use std::hash::{Hash, Hasher};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Why a split run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("spill files in {dir}: {source}")]
+    Spill { dir: PathBuf, source: io::Error },
+}
+
+/// The inputs of a run.
+pub struct Inputs<'a> {
+    pub usage: &'a Path,
+    pub invoices: &'a [PathBuf],
+    pub deck: &'a RateDeck,
+    pub networks: &'a NetworkMap,
+    pub fx: &'a FxTable,
+    pub config: &'a ReconcileConfig,
+    pub policy: BadRowPolicy,
+}
+
+/// How a run is split.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// Partitions by destination key (the crossing partition comes on top).
+    pub partitions: usize,
+    /// Threads reconciling partitions at once.
+    pub workers: usize,
+    /// Where the spill files go (a fresh folder inside it, removed at the end).
+    pub spill_dir: PathBuf,
+}
+
+/// Input bytes (CSV) per partition: a partition's records, lines, ratings and indexes then take
+/// about 100 MB in memory, and 2 workers stay well inside the 1 GiB a 10M-record month may use.
+const INPUT_BYTES_PER_PARTITION: u64 = 48 << 20;
+
+impl Layout {
+    /// A layout for inputs of `input_bytes`: enough partitions that each fits comfortably in
+    /// memory, one worker per core.
+    pub fn for_input_bytes(input_bytes: u64, spill_dir: PathBuf) -> Layout {
+        let partitions = input_bytes.div_ceil(INPUT_BYTES_PER_PARTITION).clamp(1, 4096) as usize;
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        Layout { partitions, workers, spill_dir }
+    }
+}
+
+/// What a split run found and read.
+#[derive(Debug)]
+pub struct Outcome {
+    pub reconciliation: Reconciliation,
+    /// Usage records reconciled (repeats left out).
+    pub usage_records: u64,
+    /// Invoice lines reconciled (repeats left out).
+    pub invoice_lines: u64,
+    /// Rows set aside: the usage file's, then the invoices' (each in file order).
+    pub rejected: Vec<Rejection>,
+    /// Bytes the spill files took on disk.
+    pub spilled_bytes: u64,
+}
+
+/// Reconciles a run split into partitions. `usage_progress` and `invoice_progress` hear the
+/// two reading threads.
+///
+/// # Errors
+/// The first input error (the usage file's before the invoices', as when the run is read
+/// whole), or an I/O error on the spill files.
+///
+/// # Panics
+/// When the deck has tiers (see the module's documentation).
+pub fn reconcile(
+    inputs: &Inputs<'_>,
+    layout: &Layout,
+    usage_progress: &mut (dyn Progress + Send),
+    invoice_progress: &mut (dyn Progress + Send),
+) -> Result<Outcome, Error> {
+    assert!(!inputs.deck.has_tiers(), "a tiered deck prices a record from the whole month: reconcile it whole");
+    fs_err::create_dir_all(&layout.spill_dir).map_err(|source| spill_error(&layout.spill_dir, source))?;
+    let spill_dir = tempfile::Builder::new()
+        .prefix(".reckon-spill-")
+        .tempdir_in(&layout.spill_dir)
+        .map_err(|source| spill_error(&layout.spill_dir, source))?;
+    let files = Files { dir: spill_dir.path().to_owned(), partitions: layout.partitions.max(1) };
+    let spill_error = |source| spill_error(&files.dir, source);
+
+    // 1. Spill: the usage on this thread, the invoices on another.
+    let (usage, invoices) = std::thread::scope(|scope| {
+        let invoice_thread = scope.spawn(|| spill_invoices(inputs, &files, invoice_progress));
+        let usage = spill_usage(inputs, &files, usage_progress);
+        (usage, invoice_thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    // The usage file's errors come first, as when the run is read whole.
+    let mut usage = usage?;
+    let record_repeats = find_record_repeats(&files).map_err(spill_error)?;
+    let mut rejected = std::mem::take(&mut usage.rejected);
+    if let Some(first) = record_repeats.first() {
+        let error = reckon_import::usage::repeated_record_id(inputs.usage, &first.id, first.line, first.first_line);
+        if inputs.policy == BadRowPolicy::Fail {
+            return Err(error.into());
+        }
+        rejected.extend(record_repeats.iter().map(|repeat| {
+            reckon_import::usage::repeated_record_id(inputs.usage, &repeat.id, repeat.line, repeat.first_line)
+                .to_rejection()
+        }));
+    }
+    let mut invoices = invoices?;
+    rejected.append(&mut invoices.rejected);
+
+    // 2. Join destinations that share a reference; number records and lines without repeats.
+    let crossing = crossing_destinations(&files).map_err(spill_error)?;
+    let removed_records: Vec<u64> = record_repeats.iter().map(|repeat| repeat.number).collect();
+    let mut facts = invoices.facts;
+    if !invoices.removed_lines.is_empty() {
+        // A repeated line is no line of the run: the facts are gathered again without it.
+        facts = gather_facts(&files, &invoices.removed_lines, inputs.config).map_err(spill_error)?;
+    }
+    let part = Part {
+        inputs,
+        files: &files,
+        crossing: &crossing,
+        removed_records: &removed_records,
+        removed_lines: &invoices.removed_lines,
+        facts: &facts,
+    };
+
+    // 3. Reconcile every partition, then the crossing one.
+    let parts = reconcile_partitions(&part, layout.workers.max(1))?;
+    let crossing_part = part.reconcile_crossing().map_err(spill_error)?;
+    let spilled_bytes = directory_bytes(&files.dir);
+    let reconciliation = Reconciliation::merged(parts.into_iter().chain([crossing_part]));
+    Ok(Outcome {
+        reconciliation,
+        usage_records: usage.records - removed_records.len() as u64,
+        invoice_lines: invoices.lines - invoices.removed_lines.len() as u64,
+        rejected,
+        spilled_bytes,
+    })
+}
+
+fn spill_error(dir: &Path, source: io::Error) -> Error {
+    Error::Spill { dir: dir.to_owned(), source }
+}
+
+/// The spill files of a run.
+struct Files {
+    dir: PathBuf,
+    partitions: usize,
+}
+
+/// The kinds of spill file, each in `partitions` parts.
+#[derive(Clone, Copy)]
+enum Spill {
+    /// Destination key, record number, record.
+    Usage,
+    /// Destination key, line number, line.
+    Lines,
+    /// Reference hash, destination key (of records).
+    UsageReferences,
+    /// Reference hash, destination key (of lines).
+    LineReferences,
+    /// `record_id`, record number, line in the file.
+    RecordIds,
+    /// Line key hash (two halves), line number, file index, line in the file, carrier, invoice,
+    /// line id.
+    LineKeys,
+    /// Records moved to the crossing partition by one partition's worker.
+    CrossingUsage,
+    /// Lines moved to the crossing partition by one partition's worker.
+    CrossingLines,
+}
+
+impl Files {
+    fn path(&self, spill: Spill, partition: usize) -> PathBuf {
+        let name = match spill {
+            Spill::Usage => "usage",
+            Spill::Lines => "lines",
+            Spill::UsageReferences => "usage-refs",
+            Spill::LineReferences => "line-refs",
+            Spill::RecordIds => "record-ids",
+            Spill::LineKeys => "line-keys",
+            Spill::CrossingUsage => "crossing-usage",
+            Spill::CrossingLines => "crossing-lines",
+        };
+        self.dir.join(format!("{name}-{partition:05}.bin"))
+    }
+
+    fn create(&self, spill: Spill) -> io::Result<Vec<SpillWriter>> {
+        (0..self.partitions).map(|partition| SpillWriter::create(self.path(spill, partition))).collect()
+    }
+
+    /// The partition of a hash (hashes are mixed first: FxHash's low bits are weak).
+    fn partition_of(&self, hash: u64) -> usize {
+        ((u128::from(mix(hash)) * self.partitions as u128) >> 64) as usize
+    }
+}
+
+fn finish_all(writers: Vec<SpillWriter>) -> io::Result<()> {
+    writers.into_iter().try_for_each(|writer| writer.finish().map(drop))
+}
+
+/// The splitmix64 finalizer: spreads every input bit over the output.
+fn mix(mut hash: u64) -> u64 {
+    hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^ (hash >> 31)
+}
+
+fn hash_of(value: impl Hash) -> u64 {
+    let mut hasher = FxHasher::default();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The key of the candidates by time: carrier, service, destination digits.
+fn destination_key(carrier: &str, service: Service, digits: &str) -> u64 {
+    hash_of((carrier, service, digits))
+}
+
+/// The key of the candidates by reference: carrier and reference.
+fn reference_key(carrier: &str, reference: &str) -> u64 {
+    hash_of((carrier, reference))
+}
+
+/// Records read per batch from the usage file.
+const READ_BATCH_ROWS: usize = 8_192;
+
+struct SpilledUsage {
+    records: u64,
+    rejected: Vec<Rejection>,
+}
+
+fn spill_usage(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progress) -> Result<SpilledUsage, Error> {
+    let spill_error = |source| spill_error(&files.dir, source);
+    let mut reader = UsageReader::open(inputs.usage)?;
+    let mut usage = files.create(Spill::Usage).map_err(spill_error)?;
+    let mut references = files.create(Spill::UsageReferences).map_err(spill_error)?;
+    let mut ids = files.create(Spill::RecordIds).map_err(spill_error)?;
+    let mut loaded = Loaded::default();
+    let mut number = 0u64;
+    loop {
+        let more = reader.read_batch(&mut loaded, READ_BATCH_ROWS, inputs.policy, progress)?;
+        for (record, position) in loaded.items.drain(..).zip(loaded.positions.drain(..)) {
+            spill_record(files, &record, number, position, [&mut usage, &mut references, &mut ids])
+                .map_err(spill_error)?;
+            number += 1;
+        }
+        if !more {
+            break;
+        }
+    }
+    for writers in [usage, references, ids] {
+        finish_all(writers).map_err(spill_error)?;
+    }
+    Ok(SpilledUsage { records: number, rejected: loaded.rejected })
+}
+
+fn spill_record(
+    files: &Files,
+    record: &UsageRecord,
+    number: u64,
+    position: Position,
+    [usage, references, ids]: [&mut Vec<SpillWriter>; 3],
+) -> io::Result<()> {
+    let key = destination_key(&record.carrier, record.service, record.destination.digits());
+    usage[files.partition_of(key)].write(|entry| {
+        entry.u64(key);
+        entry.u64(number);
+        entry.record(record);
+    })?;
+    if let Some(reference) = &record.carrier_ref {
+        let reference = reference_key(&record.carrier, reference);
+        references[files.partition_of(reference)].write(|entry| {
+            entry.u64(reference);
+            entry.u64(key);
+        })?;
+    }
+    ids[files.partition_of(hash_of(record.record_id.as_str()))].write(|entry| {
+        entry.str(&record.record_id);
+        entry.u64(number);
+        entry.u64(position.line_number);
+    })
+}
+
+struct SpilledInvoices {
+    /// Lines read, repeats included.
+    lines: u64,
+    rejected: Vec<Rejection>,
+    /// Numbers of the lines left out because their key repeats (ascending).
+    removed_lines: Vec<u64>,
+    facts: RunFacts,
+}
+
+/// Lines handed from the reader per batch.
+const INVOICE_BATCH_LINES: usize = 8_192;
+
+fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progress) -> Result<SpilledInvoices, Error> {
+    let spill_error = |source| spill_error(&files.dir, source);
+    let mut reader = InvoiceReader::without_repeat_check(inputs.invoices, inputs.policy);
+    let mut lines = files.create(Spill::Lines).map_err(spill_error)?;
+    let mut references = files.create(Spill::LineReferences).map_err(spill_error)?;
+    let mut keys = files.create(Spill::LineKeys).map_err(spill_error)?;
+    let mut facts = RunFacts::default();
+    let mut number = 0u64;
+    let read_error = loop {
+        let batch = match reader.next_batch(progress, INVOICE_BATCH_LINES) {
+            Ok(batch) => batch,
+            Err(error) => break Some(error),
+        };
+        if batch.is_empty() {
+            break None;
+        }
+        for (line, position) in batch.iter().zip(&reader.positions) {
+            facts.add_line(line, inputs.config);
+            spill_line(files, line, number, *position, [&mut lines, &mut references, &mut keys])
+                .map_err(spill_error)?;
+            number += 1;
+        }
+    };
+    for writers in [lines, references, keys] {
+        finish_all(writers).map_err(spill_error)?;
+    }
+    let repeats = find_line_repeats(files).map_err(spill_error)?;
+    let mut rejected = std::mem::take(&mut reader.rejected);
+    let paths = reader.paths();
+    let repeat_error = |repeat: &LineRepeat| {
+        reckon_import::invoice::repeated_line(
+            paths,
+            [&repeat.carrier, &repeat.invoice_id, &repeat.line_id],
+            repeat.position,
+            repeat.first,
+        )
+    };
+    // A repeat before a row that does not parse is the first error, as when lines are checked
+    // as they come.
+    if let Some(error) = read_error {
+        return Err(repeats.first().map_or(error, repeat_error).into());
+    }
+    if let Some(first) = repeats.first() {
+        if inputs.policy == BadRowPolicy::Fail {
+            return Err(repeat_error(first).into());
+        }
+    }
+    rejected.extend(repeats.iter().map(|repeat| repeat_error(repeat).to_rejection()));
+    // In file order, as when lines are checked as they come.
+    let file_index = |path: &Path| paths.iter().position(|known| known == path);
+    rejected.sort_by_key(|rejection| (file_index(&rejection.path), rejection.line_number));
+    Ok(SpilledInvoices {
+        lines: number,
+        rejected,
+        removed_lines: repeats.iter().map(|repeat| repeat.number).collect(),
+        facts,
+    })
+}
+
+fn spill_line(
+    files: &Files,
+    line: &InvoiceLine,
+    number: u64,
+    position: Position,
+    [lines, references, keys]: [&mut Vec<SpillWriter>; 3],
+) -> io::Result<()> {
+    let key = destination_key(&line.carrier, line.service, line.destination.digits());
+    lines[files.partition_of(key)].write(|entry| {
+        entry.u64(key);
+        entry.u64(number);
+        entry.line(line);
+    })?;
+    if let Some(reference) = &line.carrier_ref {
+        let reference = reference_key(&line.carrier, reference);
+        references[files.partition_of(reference)].write(|entry| {
+            entry.u64(reference);
+            entry.u64(key);
+        })?;
+    }
+    let line_key = reckon_import::invoice::line_key_hash(line);
+    keys[files.partition_of(line_key as u64)].write(|entry| {
+        entry.u64((line_key >> 64) as u64);
+        entry.u64(line_key as u64);
+        entry.u64(number);
+        entry.u64(u64::from(position.file_index));
+        entry.u64(position.line_number);
+        entry.str(&line.carrier);
+        entry.str(&line.invoice_id);
+        entry.str(&line.line_id);
+    })
+}
+
+/// A record whose `record_id` repeats an earlier record's.
+struct RecordRepeat {
+    id: String,
+    number: u64,
+    line: u64,
+    first_line: u64,
+}
+
+/// The repeated `record_id`s, in usage order of the repeats.
+fn find_record_repeats(files: &Files) -> io::Result<Vec<RecordRepeat>> {
+    let mut repeats = Vec::new();
+    for partition in 0..files.partitions {
+        let reader = SpillReader::open(&files.path(Spill::RecordIds, partition))?;
+        let mut names = Names::default();
+        let mut entries = Vec::new();
+        for entry in reader.entries() {
+            let entry = entry?;
+            let mut decoder = Decoder::new(entry, &mut names);
+            entries.push((decoder.str()?.to_owned(), decoder.u64()?, decoder.u64()?));
+        }
+        entries.sort_unstable();
+        for group in entries.chunk_by(|a, b| a.0 == b.0) {
+            let first_line = group[0].2;
+            repeats.extend(group[1..].iter().map(|(id, number, line)| RecordRepeat {
+                id: id.clone(),
+                number: *number,
+                line: *line,
+                first_line,
+            }));
+        }
+    }
+    repeats.sort_unstable_by_key(|repeat| repeat.number);
+    Ok(repeats)
+}
+
+/// A line whose key repeats an earlier line's.
+struct LineRepeat {
+    number: u64,
+    position: Position,
+    first: Position,
+    carrier: String,
+    invoice_id: String,
+    line_id: String,
+}
+
+/// The repeated line keys, in run order of the repeats.
+fn find_line_repeats(files: &Files) -> io::Result<Vec<LineRepeat>> {
+    let mut repeats = Vec::new();
+    for partition in 0..files.partitions {
+        let reader = SpillReader::open(&files.path(Spill::LineKeys, partition))?;
+        let mut names = Names::default();
+        let mut entries = Vec::new();
+        for entry in reader.entries() {
+            let entry = entry?;
+            let mut decoder = Decoder::new(entry, &mut names);
+            let key = (decoder.u64()?, decoder.u64()?);
+            let number = decoder.u64()?;
+            let file_index = u32::try_from(decoder.u64()?).map_err(|_| io::Error::other("file index"))?;
+            let position = Position { file_index, line_number: decoder.u64()? };
+            entries.push((key, number, position, entry));
+        }
+        entries.sort_unstable_by_key(|(key, number, ..)| (*key, *number));
+        for group in entries.chunk_by(|a, b| a.0 == b.0) {
+            let first = group[0].2;
+            for (_, number, position, entry) in &group[1..] {
+                let mut decoder = Decoder::new(entry, &mut names);
+                for _ in 0..5 {
+                    decoder.u64()?;
+                }
+                repeats.push(LineRepeat {
+                    number: *number,
+                    position: *position,
+                    first,
+                    carrier: decoder.str()?.to_owned(),
+                    invoice_id: decoder.str()?.to_owned(),
+                    line_id: decoder.str()?.to_owned(),
+                });
+            }
+        }
+    }
+    repeats.sort_unstable_by_key(|repeat| repeat.number);
+    Ok(repeats)
+}
+
+/// The destination keys that a reference joins to another: their records and lines all go to
+/// the crossing partition.
+fn crossing_destinations(files: &Files) -> io::Result<FxHashSet<u64>> {
+    let mut crossing = FxHashSet::default();
+    let mut pairs: Vec<(u64, u64)> = Vec::new();
+    for partition in 0..files.partitions {
+        pairs.clear();
+        for spill in [Spill::UsageReferences, Spill::LineReferences] {
+            let reader = SpillReader::open(&files.path(spill, partition))?;
+            let mut names = Names::default();
+            for entry in reader.entries() {
+                let entry = entry?;
+                let mut decoder = Decoder::new(entry, &mut names);
+                pairs.push((decoder.u64()?, decoder.u64()?));
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+            if group.len() > 1 {
+                crossing.extend(group.iter().map(|(_, destination)| *destination));
+            }
+        }
+    }
+    Ok(crossing)
+}
+
+/// The run's facts from the spilled lines, leaving out `removed_lines`.
+fn gather_facts(files: &Files, removed_lines: &[u64], config: &ReconcileConfig) -> io::Result<RunFacts> {
+    let mut facts = RunFacts::default();
+    for partition in 0..files.partitions {
+        let reader = SpillReader::open(&files.path(Spill::Lines, partition))?;
+        let mut names = Names::default();
+        for entry in reader.entries() {
+            let entry = entry?;
+            let mut decoder = Decoder::new(entry, &mut names);
+            let _key = decoder.u64()?;
+            if removed_lines.binary_search(&decoder.u64()?).is_err() {
+                facts.add_line(&decoder.line()?, config);
+            }
+        }
+    }
+    Ok(facts)
+}
+
+/// What every partition's reconciliation shares.
+struct Part<'a> {
+    inputs: &'a Inputs<'a>,
+    files: &'a Files,
+    crossing: &'a FxHashSet<u64>,
+    /// Record and line numbers left out (repeats), ascending.
+    removed_records: &'a [u64],
+    removed_lines: &'a [u64],
+    facts: &'a RunFacts,
+}
+
+/// The records and lines of one partition, numbered as in the whole run.
+#[derive(Default)]
+struct PartInputs {
+    records: Vec<UsageRecord>,
+    record_indexes: Vec<usize>,
+    lines: Vec<(usize, InvoiceLine)>,
+}
+
+impl Part<'_> {
+    /// Reads a partition, moving what belongs to the crossing partition to its spill files.
+    fn read_partition(&self, partition: usize) -> io::Result<PartInputs> {
+        let mut part = PartInputs::default();
+        let mut names = Names::default();
+        let mut moved_usage = SpillWriter::create(self.files.path(Spill::CrossingUsage, partition))?;
+        let reader = SpillReader::open(&self.files.path(Spill::Usage, partition))?;
+        for entry in reader.entries() {
+            let entry = entry?;
+            let mut decoder = Decoder::new(entry, &mut names);
+            let (key, number) = (decoder.u64()?, decoder.u64()?);
+            if let Some(index) = index_without(self.removed_records, number) {
+                if self.crossing.contains(&key) {
+                    moved_usage.write_encoded(entry)?;
+                } else {
+                    part.records.push(decoder.record()?);
+                    part.record_indexes.push(index);
+                }
+            }
+        }
+        moved_usage.finish()?;
+        let mut moved_lines = SpillWriter::create(self.files.path(Spill::CrossingLines, partition))?;
+        let reader = SpillReader::open(&self.files.path(Spill::Lines, partition))?;
+        for entry in reader.entries() {
+            let entry = entry?;
+            let mut decoder = Decoder::new(entry, &mut names);
+            let (key, number) = (decoder.u64()?, decoder.u64()?);
+            if let Some(index) = index_without(self.removed_lines, number) {
+                if self.crossing.contains(&key) {
+                    moved_lines.write_encoded(entry)?;
+                } else {
+                    part.lines.push((index, decoder.line()?));
+                }
+            }
+        }
+        moved_lines.finish()?;
+        Ok(part)
+    }
+
+    /// Reads the crossing partition: what every partition moved there, in run order.
+    fn read_crossing(&self) -> io::Result<PartInputs> {
+        let mut names = Names::default();
+        let mut records = Vec::new();
+        let mut lines = Vec::new();
+        for partition in 0..self.files.partitions {
+            let reader = SpillReader::open(&self.files.path(Spill::CrossingUsage, partition))?;
+            for entry in reader.entries() {
+                let entry = entry?;
+                let mut decoder = Decoder::new(entry, &mut names);
+                let (_key, number) = (decoder.u64()?, decoder.u64()?);
+                let index = index_without(self.removed_records, number).expect("moved records are not removed");
+                records.push((index, decoder.record()?));
+            }
+            let reader = SpillReader::open(&self.files.path(Spill::CrossingLines, partition))?;
+            for entry in reader.entries() {
+                let entry = entry?;
+                let mut decoder = Decoder::new(entry, &mut names);
+                let (_key, number) = (decoder.u64()?, decoder.u64()?);
+                let index = index_without(self.removed_lines, number).expect("moved lines are not removed");
+                lines.push((index, decoder.line()?));
+            }
+        }
+        records.sort_unstable_by_key(|(index, _)| *index);
+        lines.sort_unstable_by_key(|(index, _)| *index);
+        let (record_indexes, records) = records.into_iter().unzip();
+        Ok(PartInputs { records, record_indexes, lines })
+    }
+
+    fn reconcile(&self, part: &PartInputs) -> Reconciliation {
+        let inputs = self.inputs;
+        let ratings = rate_all(inputs.deck, &part.records, Party::Carrier, inputs.networks);
+        let mut reconciler =
+            Reconciler::for_part(&part.records, &ratings, &part.record_indexes, self.facts, inputs.fx, inputs.config);
+        for (index, line) in &part.lines {
+            reconciler.add_line_at(*index, line);
+        }
+        reconciler.finish()
+    }
+
+    fn reconcile_crossing(&self) -> io::Result<Reconciliation> {
+        Ok(self.reconcile(&self.read_crossing()?))
+    }
+}
+
+/// A record's or line's index in the run once the removed ones are left out; `None` for a
+/// removed one.
+fn index_without(removed: &[u64], number: u64) -> Option<usize> {
+    match removed.binary_search(&number) {
+        Ok(_) => None,
+        Err(removed_before) => Some((number - removed_before as u64) as usize),
+    }
+}
+
+/// Reconciles the partitions on `workers` threads, each taking the next partition.
+fn reconcile_partitions(part: &Part<'_>, workers: usize) -> Result<Vec<Reconciliation>, Error> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Reconciliation>> = Mutex::new(Vec::with_capacity(part.files.partitions));
+    let failure: Mutex<Option<io::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(part.files.partitions) {
+            scope.spawn(|| loop {
+                let partition = next.fetch_add(1, Ordering::Relaxed);
+                if partition >= part.files.partitions || failure.lock().expect("not poisoned").is_some() {
+                    break;
+                }
+                match part.read_partition(partition) {
+                    Ok(inputs) => {
+                        let reconciliation = part.reconcile(&inputs);
+                        drop(inputs);
+                        results.lock().expect("not poisoned").push(reconciliation);
+                    }
+                    Err(error) => {
+                        failure.lock().expect("not poisoned").get_or_insert(error);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(error) = failure.into_inner().expect("not poisoned") {
+        return Err(spill_error(&part.files.dir, error));
+    }
+    Ok(results.into_inner().expect("not poisoned"))
+}
+
+fn directory_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = fs_err::read_dir(dir) else { return 0 };
+    entries.filter_map(Result::ok).filter_map(|entry| entry.metadata().ok()).map(|metadata| metadata.len()).sum()
+}
