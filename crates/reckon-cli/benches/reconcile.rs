@@ -60,6 +60,7 @@ fn main() {
         policy: BadRowPolicy::Fail,
         partitions: None,
         spill_dir: None,
+        timings: false,
     };
     let started = Instant::now();
     let report = reconcile_files(&request, &ByteProgress::hidden()).expect("reconcile");

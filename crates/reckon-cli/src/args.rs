@@ -496,6 +496,9 @@ pub struct ReconcileOptions {
     /// Folder for the partitions' spill files (removed after the run); default: the output folder.
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
+    /// Print on stderr how long each step of a split run took and the disk its partitions used.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Tolerances, FX staleness and report currency: how a reconciliation judges, shared by

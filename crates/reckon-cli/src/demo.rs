@@ -40,6 +40,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         policy: BadRowPolicy::Fail,
         partitions: None,
         spill_dir: None,
+        timings: false,
     };
     let report = reconcile_files(&request, &ByteProgress::hidden())?;
 
@@ -72,6 +73,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         quiet: false,
         partitions: None,
         spill_dir: None,
+        timings: false,
     };
     let outcome = report_outcome(&report, &options)?;
 

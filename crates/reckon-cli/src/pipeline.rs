@@ -38,6 +38,8 @@ pub struct ReconcileRequest {
     pub partitions: Option<usize>,
     /// Where the spill files go (default: `out`).
     pub spill_dir: Option<PathBuf>,
+    /// Print each step's time on stderr.
+    pub timings: bool,
 }
 
 /// What a completed run found.
@@ -70,6 +72,7 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
         partitions: arguments.options.partitions,
         spill_dir: arguments.options.spill_dir.clone(),
+        timings: arguments.options.timings,
     };
     let inputs: Vec<&PathBuf> =
         std::iter::once(&request.usage).chain(&request.rates).chain(&request.invoices).collect();
@@ -153,6 +156,19 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
             policy: request.policy,
         };
         let outcome = reckon_partition::reconcile(&inputs, &layout, &mut progress.reader(), &mut progress.reader())?;
+        if request.timings {
+            use std::io::Write;
+            let timings = outcome.timings;
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} partitions: spill {:.2?}, join {:.2?}, reconcile {:.2?}; {:.1} MiB spilled",
+                layout.partitions,
+                timings.spill,
+                timings.join,
+                timings.reconcile,
+                outcome.spilled_bytes as f64 / 1_048_576.0
+            );
+        }
         progress.set_phase("reporting");
         let counts = RunCounts {
             report_currency: config.report_currency,

@@ -27,6 +27,11 @@ impl Destination {
     /// When the text has no digit, or a character other than digits, white space, `+` and the
     /// punctuation numbers are written with (`()-./`).
     pub fn parse(text: &str) -> Result<Destination, DestinationError> {
+        // Most numbers arrive as bare digits: taken whole, not character by character.
+        if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
+            let digits = text.strip_prefix("00").unwrap_or(text);
+            return if digits.is_empty() { Err(DestinationError::NoDigits) } else { Ok(Destination(digits.into())) };
+        }
         let mut digits = CompactString::with_capacity(text.len());
         for character in text.chars() {
             match character {

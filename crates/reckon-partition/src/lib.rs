@@ -31,11 +31,12 @@ use reckon_import::invoice::InvoiceReader;
 use reckon_import::usage::UsageReader;
 use reckon_import::{BadRowPolicy, ImportError, Loaded, Position, Progress, Rejection};
 use rustc_hash::{FxHashSet, FxHasher};
-use spill::{Decoder, Names, SpillReader, SpillWriter};
+use spill::{Decoder, NameIds, SpillReader, SpillWriter};
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// Why a split run failed.
@@ -70,14 +71,19 @@ pub struct Layout {
 }
 
 /// Input bytes (CSV) per partition: a partition's records, lines, ratings and indexes then take
-/// about 100 MB in memory, and 2 workers stay well inside the 1 GiB a 10M-record month may use.
-const INPUT_BYTES_PER_PARTITION: u64 = 48 << 20;
+/// about 80 MB in memory (measured: ~800 bytes per record and its line), so workers on every
+/// core stay well inside the 1 GiB a 10M-record month may use.
+const INPUT_BYTES_PER_PARTITION: u64 = 16 << 20;
+
+/// Most partitions: each is two files open while spilling (with the key partitions, fewer than
+/// the 1,024 files a process may usually open). Past 4 GB of input, partitions grow instead.
+const PARTITIONS_MAX: usize = 256;
 
 impl Layout {
     /// A layout for inputs of `input_bytes`: enough partitions that each fits comfortably in
     /// memory, one worker per core.
     pub fn for_input_bytes(input_bytes: u64, spill_dir: PathBuf) -> Layout {
-        let partitions = input_bytes.div_ceil(INPUT_BYTES_PER_PARTITION).clamp(1, 4096) as usize;
+        let partitions = input_bytes.div_ceil(INPUT_BYTES_PER_PARTITION).clamp(1, PARTITIONS_MAX as u64) as usize;
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         Layout { partitions, workers, spill_dir }
     }
@@ -95,6 +101,19 @@ pub struct Outcome {
     pub rejected: Vec<Rejection>,
     /// Bytes the spill files took on disk.
     pub spilled_bytes: u64,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// Wall time of each step of a split run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Reading and spilling the inputs.
+    pub spill: std::time::Duration,
+    /// Finding repeats and references across destinations.
+    pub join: std::time::Duration,
+    /// Reconciling the partitions and merging their results.
+    pub reconcile: std::time::Duration,
 }
 
 /// Reconciles a run split into partitions. `usage_progress` and `invoice_progress` hear the
@@ -118,15 +137,20 @@ pub fn reconcile(
         .prefix(".reckon-spill-")
         .tempdir_in(&layout.spill_dir)
         .map_err(|source| spill_error(&layout.spill_dir, source))?;
-    let files = Files { dir: spill_dir.path().to_owned(), partitions: layout.partitions.max(1) };
+    let partitions = layout.partitions.max(1);
+    let files =
+        Files { dir: spill_dir.path().to_owned(), partitions, key_partitions: partitions.min(KEY_PARTITIONS_MAX) };
     let spill_error = |source| spill_error(&files.dir, source);
 
+    let started = std::time::Instant::now();
+    let mut timings = Timings::default();
     // 1. Spill: the usage on this thread, the invoices on another.
     let (usage, invoices) = std::thread::scope(|scope| {
         let invoice_thread = scope.spawn(|| spill_invoices(inputs, &files, invoice_progress));
         let usage = spill_usage(inputs, &files, usage_progress);
         (usage, invoice_thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
+    timings.spill = started.elapsed();
     // The usage file's errors come first, as when the run is read whole.
     let mut usage = usage?;
     let record_repeats = find_record_repeats(&files).map_err(spill_error)?;
@@ -150,7 +174,7 @@ pub fn reconcile(
     let mut facts = invoices.facts;
     if !invoices.removed_lines.is_empty() {
         // A repeated line is no line of the run: the facts are gathered again without it.
-        facts = gather_facts(&files, &invoices.removed_lines, inputs.config).map_err(spill_error)?;
+        facts = gather_facts(&files, &invoices.names, &invoices.removed_lines, inputs.config).map_err(spill_error)?;
     }
     let part = Part {
         inputs,
@@ -159,14 +183,19 @@ pub fn reconcile(
         removed_records: &removed_records,
         removed_lines: &invoices.removed_lines,
         facts: &facts,
+        usage_names: &usage.names,
+        line_names: &invoices.names,
     };
 
+    timings.join = started.elapsed() - timings.spill;
     // 3. Reconcile every partition, then the crossing one.
     let parts = reconcile_partitions(&part, layout.workers.max(1))?;
     let crossing_part = part.reconcile_crossing().map_err(spill_error)?;
     let spilled_bytes = directory_bytes(&files.dir);
     let reconciliation = Reconciliation::merged(parts.into_iter().chain([crossing_part]));
+    timings.reconcile = started.elapsed() - timings.spill - timings.join;
     Ok(Outcome {
+        timings,
         reconciliation,
         usage_records: usage.records - removed_records.len() as u64,
         invoice_lines: invoices.lines - invoices.removed_lines.len() as u64,
@@ -182,8 +211,15 @@ fn spill_error(dir: &Path, source: io::Error) -> Error {
 /// The spill files of a run.
 struct Files {
     dir: PathBuf,
+    /// Partitions of records and lines.
     partitions: usize,
+    /// Partitions of the keys (references, ids, line keys): fewer, as a key takes a few bytes
+    /// where a record takes a hundred, and every partition is a file open while spilling.
+    key_partitions: usize,
 }
+
+/// Most key partitions: at 100M records, about 1.5M keys (~80 MB) per partition.
+const KEY_PARTITIONS_MAX: usize = 64;
 
 /// The kinds of spill file, each in `partitions` parts.
 #[derive(Clone, Copy)]
@@ -222,13 +258,25 @@ impl Files {
         self.dir.join(format!("{name}-{partition:05}.bin"))
     }
 
-    fn create(&self, spill: Spill) -> io::Result<Vec<SpillWriter>> {
-        (0..self.partitions).map(|partition| SpillWriter::create(self.path(spill, partition))).collect()
+    fn count(&self, spill: Spill) -> usize {
+        match spill {
+            Spill::UsageReferences | Spill::LineReferences | Spill::RecordIds | Spill::LineKeys => self.key_partitions,
+            Spill::Usage | Spill::Lines | Spill::CrossingUsage | Spill::CrossingLines => self.partitions,
+        }
     }
 
-    /// The partition of a hash (hashes are mixed first: FxHash's low bits are weak).
+    fn create(&self, spill: Spill) -> io::Result<Vec<SpillWriter>> {
+        (0..self.count(spill)).map(|partition| SpillWriter::create(self.path(spill, partition))).collect()
+    }
+
+    /// The partition of a destination key (hashes are mixed first: FxHash's low bits are weak).
     fn partition_of(&self, hash: u64) -> usize {
         ((u128::from(mix(hash)) * self.partitions as u128) >> 64) as usize
+    }
+
+    /// The key partition of a key's hash.
+    fn key_partition_of(&self, hash: u64) -> usize {
+        ((u128::from(mix(hash)) * self.key_partitions as u128) >> 64) as usize
     }
 }
 
@@ -265,6 +313,8 @@ const READ_BATCH_ROWS: usize = 8_192;
 struct SpilledUsage {
     records: u64,
     rejected: Vec<Rejection>,
+    /// The names the usage spill's entries refer to.
+    names: Vec<Arc<str>>,
 }
 
 fn spill_usage(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progress) -> Result<SpilledUsage, Error> {
@@ -274,11 +324,12 @@ fn spill_usage(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progress) 
     let mut references = files.create(Spill::UsageReferences).map_err(spill_error)?;
     let mut ids = files.create(Spill::RecordIds).map_err(spill_error)?;
     let mut loaded = Loaded::default();
+    let mut names = NameIds::default();
     let mut number = 0u64;
     loop {
         let more = reader.read_batch(&mut loaded, READ_BATCH_ROWS, inputs.policy, progress)?;
         for (record, position) in loaded.items.drain(..).zip(loaded.positions.drain(..)) {
-            spill_record(files, &record, number, position, [&mut usage, &mut references, &mut ids])
+            spill_record(files, &record, number, position, &mut names, [&mut usage, &mut references, &mut ids])
                 .map_err(spill_error)?;
             number += 1;
         }
@@ -289,7 +340,7 @@ fn spill_usage(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progress) 
     for writers in [usage, references, ids] {
         finish_all(writers).map_err(spill_error)?;
     }
-    Ok(SpilledUsage { records: number, rejected: loaded.rejected })
+    Ok(SpilledUsage { records: number, rejected: loaded.rejected, names: names.into_table() })
 }
 
 fn spill_record(
@@ -297,22 +348,23 @@ fn spill_record(
     record: &UsageRecord,
     number: u64,
     position: Position,
+    names: &mut NameIds,
     [usage, references, ids]: [&mut Vec<SpillWriter>; 3],
 ) -> io::Result<()> {
     let key = destination_key(&record.carrier, record.service, record.destination.digits());
     usage[files.partition_of(key)].write(|entry| {
-        entry.u64(key);
+        entry.hash(key);
         entry.u64(number);
-        entry.record(record);
+        entry.record(record, names);
     })?;
     if let Some(reference) = &record.carrier_ref {
         let reference = reference_key(&record.carrier, reference);
-        references[files.partition_of(reference)].write(|entry| {
-            entry.u64(reference);
-            entry.u64(key);
+        references[files.key_partition_of(reference)].write(|entry| {
+            entry.hash(reference);
+            entry.hash(key);
         })?;
     }
-    ids[files.partition_of(hash_of(record.record_id.as_str()))].write(|entry| {
+    ids[files.key_partition_of(hash_of(record.record_id.as_str()))].write(|entry| {
         entry.str(&record.record_id);
         entry.u64(number);
         entry.u64(position.line_number);
@@ -326,6 +378,8 @@ struct SpilledInvoices {
     /// Numbers of the lines left out because their key repeats (ascending).
     removed_lines: Vec<u64>,
     facts: RunFacts,
+    /// The names the line spill's entries refer to.
+    names: Vec<Arc<str>>,
 }
 
 /// Lines handed from the reader per batch.
@@ -338,6 +392,7 @@ fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progres
     let mut references = files.create(Spill::LineReferences).map_err(spill_error)?;
     let mut keys = files.create(Spill::LineKeys).map_err(spill_error)?;
     let mut facts = RunFacts::default();
+    let mut names = NameIds::default();
     let mut number = 0u64;
     let read_error = loop {
         let batch = match reader.next_batch(progress, INVOICE_BATCH_LINES) {
@@ -349,7 +404,7 @@ fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progres
         }
         for (line, position) in batch.iter().zip(&reader.positions) {
             facts.add_line(line, inputs.config);
-            spill_line(files, line, number, *position, [&mut lines, &mut references, &mut keys])
+            spill_line(files, line, number, *position, &mut names, [&mut lines, &mut references, &mut keys])
                 .map_err(spill_error)?;
             number += 1;
         }
@@ -357,7 +412,8 @@ fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progres
     for writers in [lines, references, keys] {
         finish_all(writers).map_err(spill_error)?;
     }
-    let repeats = find_line_repeats(files).map_err(spill_error)?;
+    let names = names.into_table();
+    let repeats = find_line_repeats(files, &names).map_err(spill_error)?;
     let mut rejected = std::mem::take(&mut reader.rejected);
     let paths = reader.paths();
     let repeat_error = |repeat: &LineRepeat| {
@@ -387,6 +443,7 @@ fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progres
         rejected,
         removed_lines: repeats.iter().map(|repeat| repeat.number).collect(),
         facts,
+        names,
     })
 }
 
@@ -395,31 +452,29 @@ fn spill_line(
     line: &InvoiceLine,
     number: u64,
     position: Position,
+    names: &mut NameIds,
     [lines, references, keys]: [&mut Vec<SpillWriter>; 3],
 ) -> io::Result<()> {
     let key = destination_key(&line.carrier, line.service, line.destination.digits());
     lines[files.partition_of(key)].write(|entry| {
-        entry.u64(key);
+        entry.hash(key);
         entry.u64(number);
-        entry.line(line);
+        entry.line(line, names);
     })?;
     if let Some(reference) = &line.carrier_ref {
         let reference = reference_key(&line.carrier, reference);
-        references[files.partition_of(reference)].write(|entry| {
-            entry.u64(reference);
-            entry.u64(key);
+        references[files.key_partition_of(reference)].write(|entry| {
+            entry.hash(reference);
+            entry.hash(key);
         })?;
     }
     let line_key = reckon_import::invoice::line_key_hash(line);
-    keys[files.partition_of(line_key as u64)].write(|entry| {
-        entry.u64((line_key >> 64) as u64);
-        entry.u64(line_key as u64);
+    keys[files.key_partition_of(line_key as u64)].write(|entry| {
+        entry.hash((line_key >> 64) as u64);
+        entry.hash(line_key as u64);
         entry.u64(number);
         entry.u64(u64::from(position.file_index));
         entry.u64(position.line_number);
-        entry.str(&line.carrier);
-        entry.str(&line.invoice_id);
-        entry.str(&line.line_id);
     })
 }
 
@@ -434,13 +489,12 @@ struct RecordRepeat {
 /// The repeated `record_id`s, in usage order of the repeats.
 fn find_record_repeats(files: &Files) -> io::Result<Vec<RecordRepeat>> {
     let mut repeats = Vec::new();
-    for partition in 0..files.partitions {
+    for partition in 0..files.key_partitions {
         let reader = SpillReader::open(&files.path(Spill::RecordIds, partition))?;
-        let mut names = Names::default();
         let mut entries = Vec::new();
         for entry in reader.entries() {
             let entry = entry?;
-            let mut decoder = Decoder::new(entry, &mut names);
+            let mut decoder = Decoder::new(entry, &[]);
             entries.push((decoder.str()?.to_owned(), decoder.u64()?, decoder.u64()?));
         }
         entries.sort_unstable();
@@ -469,42 +523,56 @@ struct LineRepeat {
 }
 
 /// The repeated line keys, in run order of the repeats.
-fn find_line_repeats(files: &Files) -> io::Result<Vec<LineRepeat>> {
+fn find_line_repeats(files: &Files, names: &[Arc<str>]) -> io::Result<Vec<LineRepeat>> {
     let mut repeats = Vec::new();
-    for partition in 0..files.partitions {
+    for partition in 0..files.key_partitions {
         let reader = SpillReader::open(&files.path(Spill::LineKeys, partition))?;
-        let mut names = Names::default();
         let mut entries = Vec::new();
         for entry in reader.entries() {
-            let entry = entry?;
-            let mut decoder = Decoder::new(entry, &mut names);
-            let key = (decoder.u64()?, decoder.u64()?);
+            let mut decoder = Decoder::new(entry?, &[]);
+            let key = (decoder.hash()?, decoder.hash()?);
             let number = decoder.u64()?;
             let file_index = u32::try_from(decoder.u64()?).map_err(|_| io::Error::other("file index"))?;
             let position = Position { file_index, line_number: decoder.u64()? };
-            entries.push((key, number, position, entry));
+            entries.push((key, number, position));
         }
-        entries.sort_unstable_by_key(|(key, number, ..)| (*key, *number));
+        entries.sort_unstable_by_key(|(key, number, _)| (*key, *number));
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
             let first = group[0].2;
-            for (_, number, position, entry) in &group[1..] {
-                let mut decoder = Decoder::new(entry, &mut names);
-                for _ in 0..5 {
-                    decoder.u64()?;
-                }
-                repeats.push(LineRepeat {
-                    number: *number,
-                    position: *position,
-                    first,
-                    carrier: decoder.str()?.to_owned(),
-                    invoice_id: decoder.str()?.to_owned(),
-                    line_id: decoder.str()?.to_owned(),
-                });
-            }
+            repeats.extend(group[1..].iter().map(|(_, number, position)| LineRepeat {
+                number: *number,
+                position: *position,
+                first,
+                carrier: String::new(),
+                invoice_id: String::new(),
+                line_id: String::new(),
+            }));
         }
     }
     repeats.sort_unstable_by_key(|repeat| repeat.number);
+    if !repeats.is_empty() {
+        name_line_repeats(files, names, &mut repeats)?;
+    }
     Ok(repeats)
+}
+
+/// Fills in the carrier, invoice and line id of each repeat (for its message) from the lines.
+fn name_line_repeats(files: &Files, names: &[Arc<str>], repeats: &mut [LineRepeat]) -> io::Result<()> {
+    for partition in 0..files.partitions {
+        let reader = SpillReader::open(&files.path(Spill::Lines, partition))?;
+        for entry in reader.entries() {
+            let mut decoder = Decoder::new(entry?, names);
+            let (_key, number) = (decoder.hash()?, decoder.u64()?);
+            if let Ok(index) = repeats.binary_search_by_key(&number, |repeat| repeat.number) {
+                let line = decoder.line()?;
+                let repeat = &mut repeats[index];
+                repeat.carrier = line.carrier.to_string();
+                repeat.invoice_id = line.invoice_id.to_string();
+                repeat.line_id = line.line_id.to_string();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The destination keys that a reference joins to another: their records and lines all go to
@@ -512,15 +580,13 @@ fn find_line_repeats(files: &Files) -> io::Result<Vec<LineRepeat>> {
 fn crossing_destinations(files: &Files) -> io::Result<FxHashSet<u64>> {
     let mut crossing = FxHashSet::default();
     let mut pairs: Vec<(u64, u64)> = Vec::new();
-    for partition in 0..files.partitions {
+    for partition in 0..files.key_partitions {
         pairs.clear();
         for spill in [Spill::UsageReferences, Spill::LineReferences] {
             let reader = SpillReader::open(&files.path(spill, partition))?;
-            let mut names = Names::default();
             for entry in reader.entries() {
-                let entry = entry?;
-                let mut decoder = Decoder::new(entry, &mut names);
-                pairs.push((decoder.u64()?, decoder.u64()?));
+                let mut decoder = Decoder::new(entry?, &[]);
+                pairs.push((decoder.hash()?, decoder.hash()?));
             }
         }
         pairs.sort_unstable();
@@ -535,15 +601,18 @@ fn crossing_destinations(files: &Files) -> io::Result<FxHashSet<u64>> {
 }
 
 /// The run's facts from the spilled lines, leaving out `removed_lines`.
-fn gather_facts(files: &Files, removed_lines: &[u64], config: &ReconcileConfig) -> io::Result<RunFacts> {
+fn gather_facts(
+    files: &Files,
+    names: &[Arc<str>],
+    removed_lines: &[u64],
+    config: &ReconcileConfig,
+) -> io::Result<RunFacts> {
     let mut facts = RunFacts::default();
     for partition in 0..files.partitions {
         let reader = SpillReader::open(&files.path(Spill::Lines, partition))?;
-        let mut names = Names::default();
         for entry in reader.entries() {
-            let entry = entry?;
-            let mut decoder = Decoder::new(entry, &mut names);
-            let _key = decoder.u64()?;
+            let mut decoder = Decoder::new(entry?, names);
+            let _key = decoder.hash()?;
             if removed_lines.binary_search(&decoder.u64()?).is_err() {
                 facts.add_line(&decoder.line()?, config);
             }
@@ -561,6 +630,9 @@ struct Part<'a> {
     removed_records: &'a [u64],
     removed_lines: &'a [u64],
     facts: &'a RunFacts,
+    /// The names of the usage and line spills.
+    usage_names: &'a [Arc<str>],
+    line_names: &'a [Arc<str>],
 }
 
 /// The records and lines of one partition, numbered as in the whole run.
@@ -575,13 +647,12 @@ impl Part<'_> {
     /// Reads a partition, moving what belongs to the crossing partition to its spill files.
     fn read_partition(&self, partition: usize) -> io::Result<PartInputs> {
         let mut part = PartInputs::default();
-        let mut names = Names::default();
         let mut moved_usage = SpillWriter::create(self.files.path(Spill::CrossingUsage, partition))?;
         let reader = SpillReader::open(&self.files.path(Spill::Usage, partition))?;
         for entry in reader.entries() {
             let entry = entry?;
-            let mut decoder = Decoder::new(entry, &mut names);
-            let (key, number) = (decoder.u64()?, decoder.u64()?);
+            let mut decoder = Decoder::new(entry, self.usage_names);
+            let (key, number) = (decoder.hash()?, decoder.u64()?);
             if let Some(index) = index_without(self.removed_records, number) {
                 if self.crossing.contains(&key) {
                     moved_usage.write_encoded(entry)?;
@@ -596,8 +667,8 @@ impl Part<'_> {
         let reader = SpillReader::open(&self.files.path(Spill::Lines, partition))?;
         for entry in reader.entries() {
             let entry = entry?;
-            let mut decoder = Decoder::new(entry, &mut names);
-            let (key, number) = (decoder.u64()?, decoder.u64()?);
+            let mut decoder = Decoder::new(entry, self.line_names);
+            let (key, number) = (decoder.hash()?, decoder.u64()?);
             if let Some(index) = index_without(self.removed_lines, number) {
                 if self.crossing.contains(&key) {
                     moved_lines.write_encoded(entry)?;
@@ -612,23 +683,20 @@ impl Part<'_> {
 
     /// Reads the crossing partition: what every partition moved there, in run order.
     fn read_crossing(&self) -> io::Result<PartInputs> {
-        let mut names = Names::default();
         let mut records = Vec::new();
         let mut lines = Vec::new();
         for partition in 0..self.files.partitions {
             let reader = SpillReader::open(&self.files.path(Spill::CrossingUsage, partition))?;
             for entry in reader.entries() {
-                let entry = entry?;
-                let mut decoder = Decoder::new(entry, &mut names);
-                let (_key, number) = (decoder.u64()?, decoder.u64()?);
+                let mut decoder = Decoder::new(entry?, self.usage_names);
+                let (_key, number) = (decoder.hash()?, decoder.u64()?);
                 let index = index_without(self.removed_records, number).expect("moved records are not removed");
                 records.push((index, decoder.record()?));
             }
             let reader = SpillReader::open(&self.files.path(Spill::CrossingLines, partition))?;
             for entry in reader.entries() {
-                let entry = entry?;
-                let mut decoder = Decoder::new(entry, &mut names);
-                let (_key, number) = (decoder.u64()?, decoder.u64()?);
+                let mut decoder = Decoder::new(entry?, self.line_names);
+                let (_key, number) = (decoder.hash()?, decoder.u64()?);
                 let index = index_without(self.removed_lines, number).expect("moved lines are not removed");
                 lines.push((index, decoder.line()?));
             }

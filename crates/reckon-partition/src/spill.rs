@@ -1,19 +1,18 @@
-//! The binary form of records and lines in spill files: compact, exact, and read back without
-//! parsing text. A spill file is only ever read by the run that wrote it, so the form has no
+//! The binary form of records and lines in spill files: compact (varints, names as ids), exact,
+//! and read back without parsing text. A spill file is only ever read by the run that wrote it, so the form has no
 //! version; a file that does not decode is a bug or a damaged disk, reported as such.
 
 use compact_str::CompactString;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use reckon_core::{Currency, Decimal, Destination, InvoiceLine, Service, UsageRecord};
-use rustc_hash::FxHashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bytes buffered per spill file before a write: large enough that writes are few, small enough
 /// that hundreds of open partitions stay within a few tens of MB.
-const SPILL_BUFFER_BYTES: usize = 128 * 1024;
+const SPILL_BUFFER_BYTES: usize = 64 * 1024;
 
 /// A spill file being written.
 pub struct SpillWriter {
@@ -38,7 +37,7 @@ impl SpillWriter {
     pub fn write(&mut self, encode: impl FnOnce(&mut Encoder<'_>)) -> io::Result<()> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        encode(&mut Encoder(&mut scratch));
+        encode(&mut Encoder::new(&mut scratch));
         let written = self.write_encoded(&scratch);
         self.scratch = scratch;
         written
@@ -61,51 +60,106 @@ impl SpillWriter {
     }
 }
 
-/// Encodes values into an entry.
-pub struct Encoder<'b>(&'b mut Vec<u8>);
+/// Ids of the names (carriers, customers, invoices) written by one thread: a name is written
+/// once, in the table, and each entry carries its id. Names are told apart by their shared
+/// copy's address (the readers intern them); the table keeps every copy alive, so an address
+/// is never reused for another name while it exists.
+#[derive(Default)]
+pub struct NameIds {
+    ids: rustc_hash::FxHashMap<usize, u32>,
+    names: Vec<Arc<str>>,
+}
 
-impl Encoder<'_> {
-    pub fn u64(&mut self, value: u64) {
-        self.0.extend_from_slice(&value.to_le_bytes());
+impl NameIds {
+    fn id(&mut self, name: &Arc<str>) -> u32 {
+        let address = Arc::as_ptr(name).cast::<u8>() as usize;
+        *self.ids.entry(address).or_insert_with(|| {
+            self.names.push(name.clone());
+            (self.names.len() - 1) as u32
+        })
     }
 
-    fn u32(&mut self, value: u32) {
-        self.0.extend_from_slice(&value.to_le_bytes());
+    /// The names by id, for a [`Decoder`].
+    pub fn into_table(self) -> Vec<Arc<str>> {
+        self.names
+    }
+}
+
+/// Encodes values into an entry: integers as LEB128 varints, decimals as scale and mantissa,
+/// names as ids.
+pub struct Encoder<'b> {
+    bytes: &'b mut Vec<u8>,
+}
+
+impl<'b> Encoder<'b> {
+    pub fn new(bytes: &'b mut Vec<u8>) -> Encoder<'b> {
+        Encoder { bytes }
+    }
+
+    pub fn u64(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.bytes.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        self.bytes.push(value as u8);
+    }
+
+    fn u128(&mut self, mut value: u128) {
+        while value >= 0x80 {
+            self.bytes.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        self.bytes.push(value as u8);
+    }
+
+    /// A fixed 8-byte value (a hash: a varint would not be shorter).
+    pub fn hash(&mut self, value: u64) {
+        self.bytes.extend_from_slice(&value.to_le_bytes());
     }
 
     pub fn str(&mut self, value: &str) {
-        // A field longer than 4 GiB cannot come out of a CSV row the readers accept.
-        self.u32(u32::try_from(value.len()).unwrap_or(u32::MAX - 1));
-        self.0.extend_from_slice(value.as_bytes());
+        self.u64(value.len() as u64 + 1);
+        self.bytes.extend_from_slice(value.as_bytes());
     }
 
     fn optional_str(&mut self, value: Option<&str>) {
         match value {
             Some(value) => self.str(value),
-            None => self.u32(u32::MAX),
+            None => self.u64(0),
         }
     }
 
+    fn name(&mut self, name: &Arc<str>, names: &mut NameIds) {
+        self.u64(u64::from(names.id(name)));
+    }
+
     fn decimal(&mut self, value: Decimal) {
-        self.0.extend_from_slice(&value.serialize());
+        self.bytes.push(value.scale() as u8);
+        let mantissa = value.mantissa();
+        self.u128(((mantissa << 1) ^ (mantissa >> 127)) as u128);
     }
 
     fn timestamp(&mut self, value: Timestamp) {
-        self.0.extend_from_slice(&value.as_second().to_le_bytes());
-        self.0.extend_from_slice(&value.subsec_nanosecond().to_le_bytes());
+        let seconds = value.as_second();
+        self.u64(((seconds << 1) ^ (seconds >> 63)) as u64);
+        self.u64(value.subsec_nanosecond().unsigned_abs().into());
+        self.bytes.push(u8::from(value.subsec_nanosecond() < 0));
     }
 
     fn service(&mut self, service: Service) {
-        self.0.push(service.index() as u8);
+        self.bytes.push(service.index() as u8);
     }
 
     /// A usage record.
-    pub fn record(&mut self, record: &UsageRecord) {
+    pub fn record(&mut self, record: &UsageRecord, names: &mut NameIds) {
         self.str(&record.record_id);
         self.service(record.service);
-        self.str(&record.carrier);
+        self.name(&record.carrier, names);
         self.optional_str(record.carrier_ref.as_deref());
-        self.optional_str(record.customer.as_deref());
+        match &record.customer {
+            Some(customer) => self.u64(u64::from(names.id(customer)) + 1),
+            None => self.u64(0),
+        }
         self.timestamp(record.started_at);
         self.optional_str(record.origin.as_ref().map(Destination::digits));
         self.str(record.destination.digits());
@@ -114,17 +168,17 @@ impl Encoder<'_> {
     }
 
     /// An invoice line.
-    pub fn line(&mut self, line: &InvoiceLine) {
-        self.str(&line.carrier);
-        self.str(&line.invoice_id);
+    pub fn line(&mut self, line: &InvoiceLine, names: &mut NameIds) {
+        self.name(&line.carrier, names);
+        self.name(&line.invoice_id, names);
         match line.invoice_date {
             Some(date) => {
-                self.0.push(1);
-                self.0.extend_from_slice(&date.year().to_le_bytes());
-                self.0.push(date.month() as u8);
-                self.0.push(date.day() as u8);
+                self.bytes.push(1);
+                self.bytes.extend_from_slice(&date.year().to_le_bytes());
+                self.bytes.push(date.month() as u8);
+                self.bytes.push(date.day() as u8);
             }
-            None => self.0.push(0),
+            None => self.bytes.push(0),
         }
         self.str(&line.line_id);
         self.optional_str(line.carrier_ref.as_deref());
@@ -134,13 +188,13 @@ impl Encoder<'_> {
         self.decimal(line.quantity);
         match line.rate {
             Some(rate) => {
-                self.0.push(1);
+                self.bytes.push(1);
                 self.decimal(rate);
             }
-            None => self.0.push(0),
+            None => self.bytes.push(0),
         }
         self.decimal(line.amount);
-        self.0.extend_from_slice(line.currency.as_str().as_bytes());
+        self.bytes.extend_from_slice(line.currency.as_str().as_bytes());
     }
 }
 
@@ -192,29 +246,14 @@ impl<'b> Iterator for Entries<'b> {
     }
 }
 
-/// Decodes the values of one entry, sharing repeated names.
+/// Decodes the values of one entry; names come from the writer's table.
 pub struct Decoder<'b, 'n> {
     bytes: &'b [u8],
-    names: &'n mut Names,
-}
-
-/// Shared copies of the names that repeat across records (carriers, customers, invoices).
-#[derive(Default)]
-pub struct Names(FxHashSet<Arc<str>>);
-
-impl Names {
-    fn intern(&mut self, name: &str) -> Arc<str> {
-        if let Some(existing) = self.0.get(name) {
-            return existing.clone();
-        }
-        let shared: Arc<str> = Arc::from(name);
-        self.0.insert(shared.clone());
-        shared
-    }
+    names: &'n [Arc<str>],
 }
 
 impl<'b, 'n> Decoder<'b, 'n> {
-    pub fn new(bytes: &'b [u8], names: &'n mut Names) -> Decoder<'b, 'n> {
+    pub fn new(bytes: &'b [u8], names: &'n [Arc<str>]) -> Decoder<'b, 'n> {
         Decoder { bytes, names }
     }
 
@@ -232,6 +271,30 @@ impl<'b, 'n> Decoder<'b, 'n> {
     }
 
     pub fn u64(&mut self) -> io::Result<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.u8()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(damaged())
+    }
+
+    fn u128(&mut self) -> io::Result<u128> {
+        let mut value = 0u128;
+        for shift in (0..128).step_by(7) {
+            let byte = self.u8()?;
+            value |= u128::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(damaged())
+    }
+
+    pub fn hash(&mut self) -> io::Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
@@ -240,11 +303,12 @@ impl<'b, 'n> Decoder<'b, 'n> {
     }
 
     fn optional_str(&mut self) -> io::Result<Option<&'b str>> {
-        let length = u32::from_le_bytes(self.array()?);
-        if length == u32::MAX {
+        let length = self.u64()?;
+        if length == 0 {
             return Ok(None);
         }
-        let bytes = self.take(length as usize)?;
+        let length = usize::try_from(length - 1).map_err(|_| damaged())?;
+        let bytes = self.take(length)?;
         std::str::from_utf8(bytes).map(Some).map_err(|_| damaged())
     }
 
@@ -252,18 +316,28 @@ impl<'b, 'n> Decoder<'b, 'n> {
         self.optional_str()?.ok_or_else(damaged)
     }
 
+    fn name_of(&self, id: u64) -> io::Result<Arc<str>> {
+        let index = usize::try_from(id).map_err(|_| damaged())?;
+        self.names.get(index).cloned().ok_or_else(damaged)
+    }
+
     fn name(&mut self) -> io::Result<Arc<str>> {
-        let name = self.str()?;
-        Ok(self.names.intern(name))
+        let id = self.u64()?;
+        self.name_of(id)
     }
 
     fn decimal(&mut self) -> io::Result<Decimal> {
-        Ok(Decimal::deserialize(self.array()?))
+        let scale = u32::from(self.u8()?);
+        let zigzag = self.u128()?;
+        let mantissa = ((zigzag >> 1) as i128) ^ -((zigzag & 1) as i128);
+        Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| damaged())
     }
 
     fn timestamp(&mut self) -> io::Result<Timestamp> {
-        let seconds = i64::from_le_bytes(self.array()?);
-        let nanoseconds = i32::from_le_bytes(self.array()?);
+        let zigzag = self.u64()?;
+        let seconds = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+        let nanoseconds = i32::try_from(self.u64()?).map_err(|_| damaged())?;
+        let nanoseconds = if self.u8()? == 1 { -nanoseconds } else { nanoseconds };
         Timestamp::new(seconds, nanoseconds).map_err(|_| damaged())
     }
 
@@ -282,9 +356,9 @@ impl<'b, 'n> Decoder<'b, 'n> {
             service: self.service()?,
             carrier: self.name()?,
             carrier_ref: self.optional_str()?.map(CompactString::from),
-            customer: match self.optional_str()? {
-                Some(customer) => Some(self.names.intern(customer)),
-                None => None,
+            customer: match self.u64()? {
+                0 => None,
+                id => Some(self.name_of(id - 1)?),
             },
             started_at: self.timestamp()?,
             origin: match self.optional_str()? {
@@ -364,18 +438,32 @@ mod tests {
             currency: Currency::parse("GBP").unwrap(),
         };
         let mut bytes = Vec::new();
-        Encoder(&mut bytes).record(&record);
-        Encoder(&mut bytes).line(&line);
-        let mut names = Names::default();
-        let mut decoder = Decoder::new(&bytes, &mut names);
+        let mut names = NameIds::default();
+        Encoder::new(&mut bytes).record(&record, &mut names);
+        Encoder::new(&mut bytes).line(&line, &mut names);
+        let table = names.into_table();
+        let mut decoder = Decoder::new(&bytes, &table);
         assert_eq!(decoder.record().unwrap(), record);
         assert_eq!(decoder.line().unwrap(), line);
         assert!(decoder.bytes.is_empty());
         // Truncated: an error, never a panic.
         for cut in 0..bytes.len() {
-            let mut names = Names::default();
-            let mut decoder = Decoder::new(&bytes[..cut], &mut names);
+            let mut decoder = Decoder::new(&bytes[..cut], &table);
             assert!(decoder.record().and_then(|_| decoder.line()).is_err());
         }
+        // Extremes of decimals and instants survive.
+        let mut bytes = Vec::new();
+        let extremes = [Decimal::MAX, Decimal::MIN, Decimal::new(-1, 28), Decimal::ZERO];
+        for value in extremes {
+            Encoder::new(&mut bytes).decimal(value);
+        }
+        Encoder::new(&mut bytes).timestamp(Timestamp::MIN);
+        Encoder::new(&mut bytes).timestamp(Timestamp::MAX);
+        let mut decoder = Decoder::new(&bytes, &table);
+        for value in extremes {
+            assert_eq!(decoder.decimal().unwrap(), value);
+        }
+        assert_eq!(decoder.timestamp().unwrap(), Timestamp::MIN);
+        assert_eq!(decoder.timestamp().unwrap(), Timestamp::MAX);
     }
 }

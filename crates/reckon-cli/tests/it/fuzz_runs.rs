@@ -195,6 +195,7 @@ fn check_run(files: &RunFiles) -> Result<(), TestCaseError> {
         policy: if files.quarantine { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
         partitions: None,
         spill_dir: None,
+        timings: false,
     };
     match reconcile_files(&request, &ByteProgress::hidden()) {
         Ok(_) => {
