@@ -153,7 +153,12 @@ pub fn reconcile(
     timings.spill = started.elapsed();
     // The usage file's errors come first, as when the run is read whole.
     let mut usage = usage?;
-    let record_repeats = find_record_repeats(&files).map_err(spill_error)?;
+    // The joins read different spills: one per core.
+    let (record_repeats, crossing) = std::thread::scope(|scope| {
+        let crossing = scope.spawn(|| crossing_destinations(&files));
+        (find_record_repeats(&files), crossing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let record_repeats = record_repeats.map_err(spill_error)?;
     let mut rejected = std::mem::take(&mut usage.rejected);
     if let Some(first) = record_repeats.first() {
         let error = reckon_import::usage::repeated_record_id(inputs.usage, &first.id, first.line, first.first_line);
@@ -169,7 +174,7 @@ pub fn reconcile(
     rejected.append(&mut invoices.rejected);
 
     // 2. Join destinations that share a reference; number records and lines without repeats.
-    let crossing = crossing_destinations(&files).map_err(spill_error)?;
+    let crossing = crossing.map_err(spill_error)?;
     let removed_records: Vec<u64> = record_repeats.iter().map(|repeat| repeat.number).collect();
     let mut facts = invoices.facts;
     if !invoices.removed_lines.is_empty() {
@@ -364,10 +369,12 @@ fn spill_record(
             entry.hash(key);
         })?;
     }
-    ids[files.key_partition_of(hash_of(record.record_id.as_str()))].write(|entry| {
-        entry.str(&record.record_id);
+    let id_hash = hash_of(record.record_id.as_str());
+    ids[files.key_partition_of(id_hash)].write(|entry| {
+        entry.hash(id_hash);
         entry.u64(number);
         entry.u64(position.line_number);
+        entry.str(&record.record_id);
     })
 }
 
@@ -493,19 +500,26 @@ fn find_record_repeats(files: &Files) -> io::Result<Vec<RecordRepeat>> {
         let reader = SpillReader::open(&files.path(Spill::RecordIds, partition))?;
         let mut entries = Vec::new();
         for entry in reader.entries() {
-            let entry = entry?;
-            let mut decoder = Decoder::new(entry, &[]);
-            entries.push((decoder.str()?.to_owned(), decoder.u64()?, decoder.u64()?));
+            let mut decoder = Decoder::new(entry?, &[]);
+            entries.push((decoder.hash()?, decoder.u64()?, decoder.u64()?, decoder.str()?));
         }
-        entries.sort_unstable();
+        // By hash, then usage order: ids that share a hash are compared only among themselves.
+        entries.sort_unstable_by_key(|(hash, number, ..)| (*hash, *number));
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
-            let first_line = group[0].2;
-            repeats.extend(group[1..].iter().map(|(id, number, line)| RecordRepeat {
-                id: id.clone(),
-                number: *number,
-                line: *line,
-                first_line,
-            }));
+            if group.len() == 1 {
+                continue;
+            }
+            let mut members: Vec<_> = group.iter().collect();
+            members.sort_unstable_by_key(|(_, number, _, id)| (*id, *number));
+            for same_id in members.chunk_by(|a, b| a.3 == b.3) {
+                let first_line = same_id[0].2;
+                repeats.extend(same_id[1..].iter().map(|(_, number, line, id)| RecordRepeat {
+                    id: (*id).to_owned(),
+                    number: *number,
+                    line: *line,
+                    first_line,
+                }));
+            }
         }
     }
     repeats.sort_unstable_by_key(|repeat| repeat.number);
