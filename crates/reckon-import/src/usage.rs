@@ -23,9 +23,10 @@ pub const USAGE_COLUMN_NAMES: [&str; 10] = [
 ];
 
 /// Whether each of [`USAGE_COLUMN_NAMES`] is required.
-const USAGE_COLUMNS_REQUIRED: [bool; 10] = [true, true, true, false, false, true, false, true, true, false];
+pub(crate) const USAGE_COLUMNS_REQUIRED: [bool; 10] = [true, true, true, false, false, true, false, true, true, false];
 
-/// Loads a usage file: every row parsed, in file order.
+/// Loads a usage file (CSV, or Parquet when its name ends in `.parquet`): every row parsed, in
+/// file order.
 ///
 /// # Errors
 /// A file-level error (unreadable, empty, a missing column), or under [`BadRowPolicy::Fail`] the
@@ -36,6 +37,13 @@ pub fn load_usage(
     policy: BadRowPolicy,
     progress: &mut dyn Progress,
 ) -> Result<Loaded<UsageRecord>, ImportError> {
+    if crate::parquet::is_parquet(path) {
+        let mut reader = crate::parquet::ParquetUsageReader::open(path)?;
+        let mut loaded = Loaded::default();
+        while reader.read_batch(&mut loaded, 65_536, policy, progress)? {}
+        reject_repeated_ids(path, &mut loaded, policy)?;
+        return Ok(loaded);
+    }
     let mut table = CsvTable::open(path)?;
     let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network] =
         table.resolve(std::array::from_fn(|index| ColumnSpec {
@@ -62,7 +70,11 @@ pub fn load_usage(
 }
 
 /// One row's usage record: the one parser of each field, for files and the service's events.
-fn usage_record(row: &Row<'_>, columns: [Option<usize>; 10], names: &mut Names) -> Result<UsageRecord, ImportError> {
+pub(crate) fn usage_record(
+    row: &Row<'_>,
+    columns: [Option<usize>; 10],
+    names: &mut Names,
+) -> Result<UsageRecord, ImportError> {
     let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network] =
         columns;
     Ok(UsageRecord {
