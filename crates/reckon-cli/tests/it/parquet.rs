@@ -12,7 +12,7 @@ use ::parquet::arrow::ArrowWriter;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, TimestampNanosecondType};
 use arrow_array::{
-    Array, ArrayRef, Decimal128Array, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use arrow_schema::{DataType, TimeUnit};
 use rust_decimal::Decimal;
@@ -30,6 +30,8 @@ enum Typed {
     Decimal,
     /// Decimal text as a float, which Reckon refuses.
     Float,
+    /// RFC 3339 text as whole seconds since 1970 in an Int64, which Reckon refuses for a time.
+    EpochSeconds,
 }
 
 /// The Parquet type a canonical column gets in these tests.
@@ -69,6 +71,9 @@ fn write_parquet(path: &Path, rows: &[Vec<String>], typed: impl Fn(&str) -> Type
             Typed::Float => {
                 Arc::new(Float64Array::from_iter(values.iter().map(|value| value.map(|text| text.parse().unwrap()))))
             }
+            Typed::EpochSeconds => Arc::new(Int64Array::from_iter(
+                values.iter().map(|value| value.map(|text| jiff::Timestamp::from_str(text).unwrap().as_second())),
+            )),
         };
         (name.clone(), array)
     });
@@ -277,8 +282,8 @@ fn bad_parquet_values_are_refused_naming_row_and_column() {
         ),
         (
             Box::new(|_| {}),
-            |column| if column == "started_at" { Typed::Decimal } else { typed(column) },
-            ": column \"started_at\": a column of type Decimal128(38, 12) is not accepted here: expected a timestamp \
+            |column| if column == "started_at" { Typed::EpochSeconds } else { typed(column) },
+            ": column \"started_at\": a column of type Int64 is not accepted here: expected a timestamp \
              column (any unit; one without a time zone is read as UTC) or a string column of RFC 3339 timestamps",
         ),
         (
