@@ -7,7 +7,7 @@
 //! memory reported is the pipeline's own.
 #![allow(clippy::print_stdout)] // A benchmark reports on stdout.
 
-use reckon_cli::pipeline::{reconcile_files, ReconcileRequest};
+use reckon_cli::pipeline::{reconcile_files, ReconcileRequest, ReportFormat};
 use reckon_cli::progress::ByteProgress;
 use reckon_import::BadRowPolicy;
 use reckon_sim::csv_files::CsvSink;
@@ -56,6 +56,7 @@ fn main() {
         contracts: None,
         networks: None,
         out: dir.join("out"),
+        output_format: ReportFormat::Csv,
         config: reckon_core::ReconcileConfig::default(),
         policy: BadRowPolicy::Fail,
         partitions: None,

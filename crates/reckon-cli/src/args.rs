@@ -1,6 +1,6 @@
 //! Command-line arguments (clap derive): one struct per subcommand, doc comments as help.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Reckon: carrier cost reconciliation. Did the carrier bill what we sent, at the rate we
@@ -451,8 +451,21 @@ pub struct ReconcileArgs {
     /// Folder for discrepancies.csv, summary.json (and rejected.csv).
     #[arg(long, value_name = "DIR", required_unless_present = "carrier")]
     pub out: Option<PathBuf>,
+    /// The discrepancies as discrepancies.csv or as discrepancies.parquet (typed columns,
+    /// exact decimals); summary.json and rejected.csv are written either way.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ReportFormat::Csv, conflicts_with = "carrier")]
+    pub output_format: ReportFormat,
     #[command(flatten)]
     pub options: ReconcileOptions,
+}
+
+/// The file format of the discrepancies report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// discrepancies.csv (FORMATS.md).
+    Csv,
+    /// discrepancies.parquet: the same columns, typed (Reckon's extension).
+    Parquet,
 }
 
 /// The reference data of reconciliations and margins, shared by `reconcile` and `serve`.

@@ -2,7 +2,7 @@
 //! discrepancies, reconciles it through the same pipeline as `reckon reconcile`, and checks that
 //! every planted discrepancy was found.
 
-use crate::args::{DemoArgs, RatingInputArgs, ReconcileOptions, ToleranceArgs};
+use crate::args::{DemoArgs, RatingInputArgs, ReconcileOptions, ReportFormat, ToleranceArgs};
 use crate::pipeline::{reconcile_files, report_outcome, ReconcileRequest};
 use crate::progress::ByteProgress;
 use crate::rating_commands::{leakage_line, margin_report, rate_inputs};
@@ -33,6 +33,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         contracts: Some(inputs.join("contracts.csv")),
         networks: None,
         out: dir.join("out"),
+        output_format: ReportFormat::Csv,
         config: reckon_core::ReconcileConfig {
             report_currency: Some(reckon_core::Currency::EUR),
             ..Default::default()

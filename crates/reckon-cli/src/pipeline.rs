@@ -2,6 +2,7 @@
 //! (streaming), rate, reconcile, and write the reports. Shared by `reckon reconcile`, the demo
 //! and the benchmark.
 
+pub use crate::args::ReportFormat;
 use crate::args::{ReconcileArgs, ReconcileOptions, ToleranceArgs};
 use crate::progress::ByteProgress;
 use anyhow::{bail, Context};
@@ -32,6 +33,8 @@ pub struct ReconcileRequest {
     /// Number-to-network table for network-priced messaging.
     pub networks: Option<PathBuf>,
     pub out: PathBuf,
+    /// Whether the discrepancies are written as CSV or as Parquet.
+    pub output_format: ReportFormat,
     pub config: ReconcileConfig,
     pub policy: BadRowPolicy,
     /// How the run is split: `None` from the input size, 0 in memory, else that many partitions.
@@ -68,6 +71,7 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         contracts: arguments.reference.contracts.clone(),
         networks: arguments.reference.networks.clone(),
         out,
+        output_format: arguments.output_format,
         config: reconcile_config(&arguments.options.tolerances, arguments.options.period.as_deref())?,
         policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
         partitions: arguments.options.partitions,
@@ -256,9 +260,22 @@ fn write_reports(
 ) -> anyhow::Result<()> {
     let out = &request.out;
     fs_err::create_dir_all(out)?;
-    write_atomically(&out.join("discrepancies.csv"), |file| {
-        reckon_export::discrepancies::write_discrepancies(file, &reconciliation.discrepancies).map_err(Into::into)
+    let (discrepancies_path, other_format_path) = match request.output_format {
+        ReportFormat::Csv => (out.join("discrepancies.csv"), out.join("discrepancies.parquet")),
+        ReportFormat::Parquet => (out.join("discrepancies.parquet"), out.join("discrepancies.csv")),
+    };
+    write_atomically(&discrepancies_path, |file| match request.output_format {
+        ReportFormat::Csv => {
+            reckon_export::discrepancies::write_discrepancies(file, &reconciliation.discrepancies).map_err(Into::into)
+        }
+        ReportFormat::Parquet => {
+            reckon_export::parquet::write_discrepancies_parquet(file, &reconciliation.discrepancies).map_err(Into::into)
+        }
     })?;
+    if other_format_path.exists() {
+        // Discrepancies of an earlier run in the other format would contradict this run's.
+        fs_err::remove_file(&other_format_path)?;
+    }
     write_atomically(&out.join("summary.json"), |file| {
         use std::io::Write;
         file.write_all(reckon_export::summary::summary_json(&reconciliation.summary, counts).as_bytes())?;

@@ -1,4 +1,5 @@
-//! Writers of reconciliation results: `discrepancies.csv` (FORMATS.md columns and order),
+//! Writers of reconciliation results: `discrepancies.csv` (FORMATS.md columns and order; also
+//! as `discrepancies.parquet`),
 //! `summary.json`, `rejected.csv` (quarantined input rows) and the summary table printed for
 //! people.
 
@@ -6,6 +7,7 @@ pub mod discrepancies;
 pub mod disputes;
 pub mod journal;
 pub mod margin;
+pub mod parquet;
 pub mod rates;
 pub mod rejected;
 pub mod summary;

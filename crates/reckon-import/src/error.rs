@@ -50,6 +50,11 @@ pub enum ImportErrorKind {
     Invalid { value: String, expected: String },
     #[error("{what} repeats line {first_line} of {first_path}")]
     Repeated { what: String, first_path: String, first_line: u64 },
+    #[error("not a readable Parquet file: {0}")]
+    Parquet(String),
+    /// A Parquet column whose type cannot hold the column's values exactly (a float quantity).
+    #[error("a column of type {found} is not accepted here: expected {expected}")]
+    ColumnType { found: String, expected: &'static str },
 }
 
 impl From<std::io::Error> for ImportErrorKind {
@@ -126,6 +131,16 @@ impl ImportError {
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.path.display())?;
+        if crate::parquet::is_parquet(&self.path) {
+            // A Parquet file has rows but no lines, and its columns go by name, not by place.
+            if let Some(line_number) = self.line_number {
+                write!(f, ": row {line_number}")?;
+            }
+            if let Some((_, name)) = &self.column {
+                write!(f, ": column {name:?}")?;
+            }
+            return write!(f, ": {}", self.kind);
+        }
         if let Some(line_number) = self.line_number {
             write!(f, ":{line_number}")?;
         }

@@ -4,6 +4,7 @@
 use crate::csv_table::{ColumnSpec, CsvTable, Row};
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::names::Names;
+use crate::parquet::Table;
 use crate::{BadRowPolicy, Loaded, Position, Progress, Rejection};
 use reckon_core::{bounds, InvoiceLine};
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ pub struct InvoiceReader {
 }
 
 struct OpenInvoice {
-    table: CsvTable,
+    table: Table,
     file_index: u32,
     columns: [Option<usize>; 12],
 }
@@ -92,7 +93,7 @@ impl InvoiceReader {
         policy: BadRowPolicy,
     ) -> Result<InvoiceReader, ImportError> {
         let mut reader = InvoiceReader::new(&[name.to_owned()], policy);
-        let table = CsvTable::from_reader(name, input)?;
+        let mut table = Table::Csv(CsvTable::from_reader(name, input)?);
         let columns = table.resolve(COLUMNS)?;
         reader.open = Some(OpenInvoice { table, file_index: 0, columns });
         reader.next_file_index = 1;
@@ -133,7 +134,8 @@ impl InvoiceReader {
                 let Some(path) = self.paths.get(self.next_file_index) else {
                     break;
                 };
-                let table = CsvTable::open(path)?;
+                // CSV, or Parquet when the name ends in `.parquet`: the same columns and rules.
+                let mut table = Table::open(path)?;
                 let columns = table.resolve(COLUMNS)?;
                 self.open = Some(OpenInvoice {
                     table,

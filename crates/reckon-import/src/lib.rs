@@ -1,5 +1,5 @@
 //! Readers of Reckon's canonical CSV formats (FORMATS.md): `usage.csv`, `rates.csv`,
-//! `invoice.csv` and `fx.csv`, into `reckon-core` types.
+//! `invoice.csv` and `fx.csv`, into `reckon-core` types; usage and invoices also as Parquet.
 //!
 //! Files are streamed record by record through a buffered reader, never read whole into one
 //! string. Every error names the file, line and column, the value and what was expected. A
@@ -15,6 +15,7 @@ pub mod fx;
 pub mod invoice;
 mod names;
 pub mod networks;
+pub mod parquet;
 pub mod rates;
 pub mod usage;
 pub mod xlsx;

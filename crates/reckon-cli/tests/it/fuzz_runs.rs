@@ -15,7 +15,7 @@
 use crate::ledger::{ledger_urls, run_ok};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use reckon_cli::pipeline::{reconcile_files, ReconcileRequest};
+use reckon_cli::pipeline::{reconcile_files, ReconcileRequest, ReportFormat};
 use reckon_cli::progress::ByteProgress;
 use reckon_core::ReconcileConfig;
 use reckon_import::BadRowPolicy;
@@ -191,6 +191,7 @@ fn check_run(files: &RunFiles) -> Result<(), TestCaseError> {
         contracts: None,
         networks: None,
         out: out.clone(),
+        output_format: ReportFormat::Csv,
         config: ReconcileConfig { report_currency: Some(reckon_core::Currency::EUR), ..ReconcileConfig::default() },
         policy: if files.quarantine { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
         partitions: None,

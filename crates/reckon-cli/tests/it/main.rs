@@ -15,6 +15,7 @@ mod ledger_periods;
 mod messages;
 mod nats;
 mod number_bounds;
+mod parquet;
 mod rating;
 mod reconcile;
 mod serve;
