@@ -23,8 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # fixed12(x): an exact count of 10^-12 units (HUGEINT) from a CSV text field or a Parquet decimal.
 FIXED12 = {
-    "csv": "CREATE MACRO fixed12(x) AS CASE WHEN x IS NULL OR x = '' THEN NULL ELSE "
-    "CAST(split_part(x, '.', 1) || rpad(split_part(x, '.', 2), 12, '0') AS HUGEINT) END;",
+    "csv": "CREATE MACRO fixed12(x) AS CAST(CAST(NULLIF(x, '') AS DECIMAL(38, 12)) * 1000000000000 AS HUGEINT);",
     "parquet": "CREATE MACRO fixed12(x) AS CAST(CAST(x AS DECIMAL(38, 12)) * 1000000000000 AS HUGEINT);",
 }
 

@@ -57,11 +57,12 @@ if [ ! -f "$parquet/.done" ]; then
   touch "$parquet/.done"
 fi
 
-# timed LABEL COMMAND...: runs it under GNU time; "wall_s peak_kib" lands in $dir/LABEL.time.
+# timed LABEL COMMAND...: runs it under GNU time; "wall_s peak_kib user_s system_s" lands in
+# $dir/LABEL.time.
 timed() {
   local label=$1
   shift
-  /usr/bin/time -f '%e %M' -o "$dir/$label.time" "$@"
+  /usr/bin/time -f '%e %M %U %S' -o "$dir/$label.time" "$@"
 }
 
 status=0
@@ -84,10 +85,11 @@ run_format() {
   if ! "$python" "$sql" compare "$out/discrepancies.csv" "$dir/duckdb-$format.csv"; then
     status=1
   fi
-  read -r reckon_s reckon_kib < "$dir/reckon-$format.time"
-  read -r duckdb_s duckdb_kib < "$dir/duckdb-$format.time"
+  read -r reckon_s reckon_kib reckon_user reckon_system < "$dir/reckon-$format.time"
+  read -r duckdb_s duckdb_kib duckdb_user duckdb_system < "$dir/duckdb-$format.time"
   summary+=("$(awk -v f="$format" -v n="$records" -v rs="$reckon_s" -v rk="$reckon_kib" -v ds="$duckdb_s" -v dk="$duckdb_kib" \
-    'BEGIN { printf "%-8s %12s | reckon %8.2f s %7.0f MiB | duckdb %8.2f s %7.0f MiB | duckdb/reckon time %5.2fx", f, n, rs, rk / 1024, ds, dk / 1024, ds / rs }')")
+    -v rc="$(echo "$reckon_user + $reckon_system" | bc)" -v dc="$(echo "$duckdb_user + $duckdb_system" | bc)" \
+    'BEGIN { printf "%-8s %10s records | reckon %7.2f s (cpu %7.2f s) %6.0f MiB | duckdb %7.2f s (cpu %7.2f s) %6.0f MiB | duckdb/reckon time %5.2fx", f, n, rs, rc, rk / 1024, ds, dc, dk / 1024, ds / rs }')")
 }
 
 run_format csv "$inputs/usage.csv" "${invoices[@]}"

@@ -530,7 +530,7 @@ fn prefix_key(carrier_index: usize, service: Service, prefix_digits: &[u8]) -> u
     }
     // Digits (< 10^15 < 2^50), length (4 bits), service (3 bits), carrier (6 bits).
     debug_assert!(prefix_digits.len() <= 15);
-    value | (prefix_digits.len() as u64) << 50 | (service as u64) << 54 | (carrier_index as u64) << 57
+    value | ((prefix_digits.len() as u64) << 50) | ((service as u64) << 54) | ((carrier_index as u64) << 57)
 }
 
 impl Deck {
