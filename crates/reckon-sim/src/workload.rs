@@ -652,7 +652,7 @@ fn build_deck(config: &SimConfig, month: &Month, random: &mut SplitMix64) -> (De
                             prefix,
                             Decimal::new(50 + random.below(2_450) as i64, 4),
                             Decimal::from(60),
-                            *random.pick(&VOICE_INCREMENTS),
+                            random.pick::<&str>(&VOICE_INCREMENTS),
                         ),
                     };
                     if service == Service::Voice && random.chance(100) {
