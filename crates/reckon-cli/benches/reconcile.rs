@@ -1,6 +1,7 @@
 //! Benchmark of the batch pipeline, end to end over real files: generates a month of usage
-//! (1,000,000 records by default; `RECKON_BENCH_RECORDS` to change) and invoices with ~1% planted
-//! discrepancies, then times `reckon reconcile`'s pipeline (read, rate, match, classify, write)
+//! (1,000,000 records by default; `RECKON_BENCH_RECORDS` to change) of 4 carriers with
+//! ~21,500-prefix decks, and invoices with ~1% planted discrepancies (as `reckon generate` and
+//! bench/reconcile.sh do), then times `reckon reconcile`'s pipeline (read, rate, match, classify, write)
 //! and prints records reconciled per second and the process's peak resident memory.
 //!
 //! Run: `cargo bench -p reckon-cli --bench reconcile`. Generation streams to disk, so the peak
@@ -11,7 +12,7 @@ use reckon_cli::pipeline::{reconcile_files, ReconcileRequest, ReportFormat};
 use reckon_cli::progress::ByteProgress;
 use reckon_import::BadRowPolicy;
 use reckon_sim::csv_files::CsvSink;
-use reckon_sim::{generate, SimConfig};
+use reckon_sim::{generate_streaming, SimConfig};
 use std::time::Instant;
 
 fn peak_resident_mib() -> Option<u64> {
@@ -32,14 +33,22 @@ fn main() {
 
     let started = Instant::now();
     let mut sink = CsvSink::create(&inputs).expect("create bench inputs");
-    let config = SimConfig { seed: 1, records, discrepancies_per_mille: 10, ..SimConfig::default() };
-    let planted = generate(&config, &mut sink);
+    let config = SimConfig {
+        seed: 1,
+        records,
+        discrepancies_per_mille: 10,
+        carriers: 4,
+        prefixes_per_carrier: 21_500,
+        ..SimConfig::default()
+    };
+    let generated = generate_streaming(&config, &mut sink);
     let invoices = sink.finish().expect("write bench inputs");
+    assert!(generated.carriers_without_lines.is_empty(), "every carrier is billed");
+    let planted_count: u64 = generated.planted_counts.iter().sum();
     let input_bytes: u64 =
         std::fs::read_dir(&inputs).unwrap().map(|entry| entry.unwrap().metadata().unwrap().len()).sum();
     println!(
-        "generated {records} usage records, {} planted discrepancies, {:.1} MiB of CSV in {:.2?} ({})",
-        planted.len(),
+        "generated {records} usage records, {planted_count} planted discrepancies, {:.1} MiB of CSV in {:.2?} ({})",
         input_bytes as f64 / 1_048_576.0,
         started.elapsed(),
         inputs.display()
@@ -53,7 +62,7 @@ fn main() {
         fx: Some(inputs.join("fx.csv")),
         ecb: None,
         fx_staleness_days: None,
-        contracts: None,
+        contracts: Some(inputs.join("contracts.csv")),
         networks: None,
         out: dir.join("out"),
         output_format: ReportFormat::Csv,
@@ -67,7 +76,7 @@ fn main() {
     let report = reconcile_files(&request, &ByteProgress::hidden()).expect("reconcile");
     let elapsed = started.elapsed();
     let found: u64 = report.summary.kind_counts().iter().sum();
-    assert_eq!(found as usize, planted.len(), "the pipeline must find exactly what was planted");
+    assert_eq!(found, planted_count, "the pipeline must find exactly what was planted");
     println!(
         "reconciled {} records against {} invoice lines in {:.2?}: {:.0} records/s, {:.1} MiB/s of input; {} discrepancies",
         report.counts.usage_records,

@@ -18,6 +18,9 @@ pub enum Command {
     Reconcile(Box<ReconcileArgs>),
     /// Generate sample data for three carriers with planted discrepancies and reconcile it.
     Demo(DemoArgs),
+    /// Generate a synthetic month (usage, decks, FX, invoices with planted discrepancies) of any
+    /// size, streaming to disk.
+    Generate(GenerateArgs),
     /// Rate every usage record: carrier cost, customer price and margin (rated.csv).
     Rate(RateArgs),
     /// Margin per customer, carrier and destination, and revenue leakage (leakage.csv).
@@ -533,6 +536,32 @@ pub struct ToleranceArgs {
     /// The currency the summary also shows every amount in (ISO 4217).
     #[arg(long, value_name = "CODE", default_value = "EUR")]
     pub report_currency: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// Folder to write usage.csv, rates.csv, fx.csv, contracts.csv, prices.csv, planted.csv and
+    /// the invoice-*.csv files into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Usage records to generate (`10000000`, `10_000_000`, `10m`, `500k`).
+    #[arg(long, value_name = "N", default_value = "1000000", value_parser = crate::generate_command::parse_count)]
+    pub records: u64,
+    /// Seed of the generator: the same seed and flags give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Carriers (acme, borealis, cobalt, dynamo, then acme2, ...).
+    #[arg(long, value_name = "K", default_value_t = 4)]
+    pub carriers: usize,
+    /// Deck rows per carrier beyond the hand-written ones (country codes and their ranges).
+    #[arg(long, value_name = "N", default_value_t = 21_500)]
+    pub prefixes_per_carrier: usize,
+    /// Share of billable records given a planted discrepancy, per mille.
+    #[arg(long, value_name = "PER_MILLE", default_value_t = 10)]
+    pub discrepancies_per_mille: u64,
+    /// The month of the usage (YYYY-MM).
+    #[arg(long, value_name = "YYYY-MM", default_value = "2026-03")]
+    pub month: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,6 +7,7 @@
 mod args;
 mod deck_commands;
 mod demo;
+mod generate_command;
 mod ledger_commands;
 pub mod pipeline;
 pub mod progress;
@@ -29,6 +30,7 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
     let outcome = match cli.command {
         args::Command::Reconcile(arguments) => pipeline::reconcile_command(&arguments),
         args::Command::Demo(arguments) => demo::demo_command(&arguments),
+        args::Command::Generate(arguments) => generate_command::generate_command(&arguments),
         args::Command::Rate(arguments) => rating_commands::rate_command(&arguments),
         args::Command::Margin(arguments) => rating_commands::margin_command(&arguments),
         args::Command::Deck(args::DeckCommand::Update(arguments)) => deck_commands::update_command(&arguments),

@@ -11,5 +11,8 @@ mod random;
 pub mod workload;
 
 pub use random::SplitMix64;
-pub use workload::{contracts, generate, Planted, SimConfig, Sink, VecSink};
+pub use workload::{
+    contracts, contracts_of, generate, generate_streaming, Generated, InvoiceColumn, InvoiceLayout, Planted, SimConfig,
+    Sink, VecSink, CARRIERS_MAX,
+};
 pub mod csv_files;

@@ -55,6 +55,35 @@ fn finds_exactly_what_was_planted() {
     }
 }
 
+/// Generated decks of thousands of prefixes (some re-priced mid-month), six carriers in four
+/// currencies and invoice layouts, and heavy contention: repeat calls to one number within a
+/// minute, and lines whose reference names a record of another number.
+#[test]
+fn finds_exactly_what_was_planted_in_large_contended_months() {
+    for seed in [5, 6] {
+        let config = SimConfig {
+            seed,
+            records: 6_000,
+            discrepancies_per_mille: 40,
+            contention_per_mille: 300,
+            carriers: 6,
+            prefixes_per_carrier: 1_500,
+            ..SimConfig::default()
+        };
+        let (sink, planted, reconciliation, _) = run(&config);
+        let mut numbers = std::collections::HashMap::new();
+        for record in &sink.usage {
+            *numbers.entry((&record.carrier, record.destination.digits())).or_insert(0) += 1;
+        }
+        let repeated = numbers.values().filter(|count| **count > 1).count();
+        assert!(repeated > 100, "seed {seed}: only {repeated} numbers called twice");
+        for kind in DiscrepancyKind::ALL {
+            assert!(planted.iter().any(|planted| planted.kind == kind), "seed {seed}: no {kind} planted");
+        }
+        assert_eq!(found(&reconciliation), planted, "seed {seed}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
