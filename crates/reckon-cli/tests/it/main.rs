@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod deck_rows;
 mod fuzz_runs;
+mod import_scale;
 mod journal;
 mod ledger;
 mod ledger_corrections;
