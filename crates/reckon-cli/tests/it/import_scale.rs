@@ -59,17 +59,17 @@ fn now() -> Timestamp {
 }
 
 /// A row read back, every column as text.
-type Row = Vec<Option<String>>;
+type TextRow = Vec<Option<String>>;
 
 /// Every stored column of every usage record, the hashes and batch ids included, in id order;
 /// and the import batches.
-fn stored(url: &str) -> (Vec<Row>, Vec<Row>) {
+fn stored(url: &str) -> (Vec<TextRow>, Vec<TextRow>) {
     let usage = "SELECT record_id, service, carrier, carrier_ref, customer, CAST(started_at_ns AS TEXT), origin, \
         destination, CAST(quantity AS TEXT), network, content_sha256, batch_id FROM usage_records ORDER BY record_id";
     let batches = "SELECT batch_id, kind, source, CAST(rows_count AS TEXT) FROM import_batches ORDER BY batch_id";
     block_on(async {
         use sqlx::{Connection, Row};
-        let rows = |rows: Vec<Row>| -> Vec<Row> { rows };
+        let rows = |rows: Vec<TextRow>| -> Vec<TextRow> { rows };
         if url.starts_with("sqlite:") {
             let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
             let mut read = Vec::new();
