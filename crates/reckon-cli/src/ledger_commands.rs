@@ -58,13 +58,24 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
     block_on(async {
         let text = match command {
             ImportCommand::Usage(arguments) => {
-                let usage =
-                    reckon_import::usage::load_usage(&arguments.file, BadRowPolicy::Fail, &mut NoProgress)?.items;
+                // FIXME: the whole file is loaded, then handed to the ledger in batches; once
+                // `reckon_import::usage::UsageReader` reads it batch by batch, only the batch
+                // source changes here and memory holds one batch.
+                let loaded = reckon_import::usage::load_usage(&arguments.file, BadRowPolicy::Fail, &mut NoProgress)?;
                 let ledger = open(&arguments.ledger).await?;
-                note(&format!("writing {} usage records to the ledger in one transaction", usage.len()));
+                note(&format!("writing {} usage records to the ledger in one transaction", loaded.items.len()));
                 let source = arguments.file.display().to_string();
-                let outcome =
-                    ledger.import_usage(&usage, &source, &arguments.ledger.actor, arguments.replace, now).await?;
+                let mut records = loaded.items.into_iter().zip(loaded.positions);
+                let next_batch = |batch: &mut reckon_import::Loaded<reckon_core::UsageRecord>| {
+                    for (record, position) in records.by_ref().take(reckon_store::USAGE_BATCH_ROWS) {
+                        batch.items.push(record);
+                        batch.positions.push(position);
+                    }
+                    Ok(batch.items.len() == reckon_store::USAGE_BATCH_ROWS)
+                };
+                let outcome = ledger
+                    .import_usage_batches(next_batch, &source, &arguments.ledger.actor, arguments.replace, now)
+                    .await?;
                 format!(
                     "usage {source}: {} stored, {} already stored unchanged, {} replaced\n",
                     outcome.inserted, outcome.unchanged, outcome.replaced

@@ -25,6 +25,10 @@ pub enum StoreError {
     IllegalTransition(#[from] IllegalTransition),
     #[error("{0}")]
     Invalid(String),
+    /// Input refused while it streams into the ledger (a bulk import reads its file as it
+    /// stores it): the loader's error, as the loader words it.
+    #[error(transparent)]
+    Import(#[from] reckon_import::ImportError),
     #[error("stored value {value:?} in {column} does not read back: {reason}")]
     Corrupt { column: &'static str, value: String, reason: String },
 }

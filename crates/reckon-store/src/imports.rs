@@ -841,6 +841,10 @@ fn rate_row_key(row: &RateRow) -> String {
     ])
 }
 
+/// A stored usage record as selected for the audit log: its columns, the quantity as text.
+pub(crate) type StoredUsage =
+    (String, String, String, Option<String>, Option<String>, i64, Option<String>, String, String, Option<String>);
+
 /// A stored usage record as a `usage.csv` row under its header, for the audit log.
 async fn stored_usage_csv(
     transaction: &mut Transaction<'static, Any>,
@@ -851,21 +855,30 @@ async fn stored_usage_csv(
         "SELECT record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, \
          CAST(quantity AS TEXT) AS quantity, network FROM usage_records WHERE record_id = {1}",
     );
-    let row = sqlx::query(&select).bind(record_id.to_owned()).fetch_one(&mut **transaction).await?;
-    let text = |column: &str| -> Result<String, StoreError> {
-        Ok(row.try_get::<Option<String>, _>(column)?.unwrap_or_default())
-    };
+    let row: StoredUsage = sqlx::query_as(&select).bind(record_id.to_owned()).fetch_one(&mut **transaction).await?;
+    stored_usage_text(row)
+}
+
+/// A stored usage record as a `usage.csv` row under its header.
+pub(crate) fn stored_usage_text(row: StoredUsage) -> Result<String, StoreError> {
+    let (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, quantity, network) =
+        row;
+    let started_at = Timestamp::from_nanosecond(i128::from(started_at_ns))
+        .map_err(|error| corrupt("started_at_ns", &started_at_ns.to_string(), &error.to_string()))?;
+    let quantity = reckon_core::Decimal::from_str(&quantity)
+        .map_err(|error| corrupt("quantity", &quantity, &error.to_string()))?
+        .normalize();
     let values = [
-        text("record_id")?,
-        text("service")?,
-        text("carrier")?,
-        text("carrier_ref")?,
-        text("customer")?,
-        instant(&row, "started_at_ns")?.to_string(),
-        text("origin")?,
-        text("destination")?,
-        decimal(&row, "quantity")?.to_string(),
-        text("network")?,
+        record_id,
+        service,
+        carrier,
+        carrier_ref.unwrap_or_default(),
+        customer.unwrap_or_default(),
+        started_at.to_string(),
+        origin.unwrap_or_default(),
+        destination,
+        quantity.to_string(),
+        network.unwrap_or_default(),
     ];
     let quoted: Vec<String> = values
         .iter()
@@ -880,6 +893,13 @@ async fn stored_usage_csv(
     Ok(format!("{}\n{}", reckon_import::usage::USAGE_COLUMN_NAMES.join(","), quoted.join(",")))
 }
 
+/// An entry of the audit log: at, actor, action, subject, detail.
+pub(crate) const AUDIT_INSERT: &str =
+    "INSERT INTO audit_log (at_ns, actor, action, subject, detail) VALUES ({1}, {2}, {3}, {4}, {5})";
+
+/// An import batch, once: id, kind, source, rows, at.
+pub(crate) const BATCH_INSERT: &str = "INSERT INTO import_batches (batch_id, kind, source, rows_count, imported_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}) ON CONFLICT (batch_id) DO NOTHING";
+
 pub(crate) async fn audit(
     transaction: &mut Transaction<'static, Any>,
     dialect: Dialect,
@@ -889,8 +909,7 @@ pub(crate) async fn audit(
     subject: &str,
     detail: &str,
 ) -> Result<(), StoreError> {
-    let insert =
-        dialect.sql("INSERT INTO audit_log (at_ns, actor, action, subject, detail) VALUES ({1}, {2}, {3}, {4}, {5})");
+    let insert = dialect.sql(AUDIT_INSERT);
     sqlx::query(&insert)
         .bind(nanoseconds(now))
         .bind(actor.to_owned())
@@ -911,9 +930,7 @@ async fn record_batch(
     rows: usize,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let insert = dialect.sql(
-        "INSERT INTO import_batches (batch_id, kind, source, rows_count, imported_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}) ON CONFLICT (batch_id) DO NOTHING",
-    );
+    let insert = dialect.sql(BATCH_INSERT);
     sqlx::query(&insert)
         .bind(batch_id.to_owned())
         .bind(kind.to_owned())

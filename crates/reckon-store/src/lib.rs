@@ -16,6 +16,7 @@ mod imports;
 mod runs;
 mod service;
 mod settlements;
+mod usage_bulk;
 
 pub use alerts::{PendingMonth, StoredAlert};
 pub use dialect::Dialect;
@@ -25,6 +26,7 @@ pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome, Receivable};
 pub use runs::{RunInputs, RunReads, StoredRun};
 pub use service::{ApiKeyInfo, IngestStatus, RejectedEvent, StoredRejectedEvent};
 pub use settlements::{SettleOptions, StoredStatement};
+pub use usage_bulk::USAGE_BATCH_ROWS;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
@@ -35,6 +37,19 @@ use std::path::Path;
 pub struct Ledger {
     pool: AnyPool,
     dialect: Dialect,
+    /// Where the pool connects: a bulk load opens its own connection there (PostgreSQL's COPY
+    /// needs a concrete `PgConnection`, which the `Any` pool does not hand out).
+    url: LedgerUrl,
+}
+
+/// A database URL that prints without its password.
+#[derive(Clone)]
+struct LedgerUrl(String);
+
+impl std::fmt::Debug for LedgerUrl {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&redact_url(&self.0))
+    }
 }
 
 impl Ledger {
@@ -91,7 +106,7 @@ impl Ledger {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        let ledger = Ledger { pool, dialect };
+        let ledger = Ledger { pool, dialect, url: LedgerUrl(url) };
         deck_rows::convert_legacy_rows(&ledger).await?;
         Ok(ledger)
     }

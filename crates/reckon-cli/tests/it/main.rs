@@ -9,6 +9,7 @@ mod bad_input;
 mod deck_rows;
 mod fuzz_runs;
 mod generate;
+mod import_scale;
 mod journal;
 mod ledger;
 mod ledger_corrections;
