@@ -16,6 +16,7 @@ mod messages;
 mod nats;
 mod number_bounds;
 mod rating;
+mod rating_issue13;
 mod reconcile;
 mod serve;
 mod serve_robustness;
