@@ -349,12 +349,17 @@ pub struct RatingInputArgs {
     /// Customer price plans (prices.csv: rates.csv keyed by `customer`, `*` the default plan).
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
-    /// Number-to-network table (networks.csv: prefix,mcc,mnc).
+    /// FX rates (fx.csv, the ECB history), contract terms and the number-to-network table,
+    /// read as `reconcile` reads them.
+    #[command(flatten)]
+    pub reference: ReferenceArgs,
+    /// Most days an FX rate may be older than the amount it converts.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub fx_staleness_days: i32,
+    /// Holiday calendars (holidays.csv: carrier,date,rated_as): a carrier's holiday is rated as
+    /// the weekday given (`sun`) by its time-banded rows.
     #[arg(long, value_name = "FILE")]
-    pub networks: Option<PathBuf>,
-    /// Dated exchange rates, for costs and prices in different currencies.
-    #[arg(long, value_name = "FILE")]
-    pub fx: Option<PathBuf>,
+    pub holidays: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

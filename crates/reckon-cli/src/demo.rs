@@ -83,8 +83,14 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         usage: request.usage.clone(),
         rates: request.rates.clone(),
         prices: Some(inputs.join("prices.csv")),
-        networks: None,
-        fx: request.fx.clone(),
+        reference: crate::args::ReferenceArgs {
+            fx: request.fx.clone(),
+            ecb: request.ecb.clone(),
+            contracts: None,
+            networks: None,
+        },
+        fx_staleness_days: 7,
+        holidays: None,
     };
     let rated = rate_inputs(&rating_inputs, &ByteProgress::hidden())?;
     let (margins, leaking) = margin_report(&rated, Some(reckon_core::Currency::EUR))?;

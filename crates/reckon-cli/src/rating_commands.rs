@@ -30,22 +30,34 @@ pub struct RatedUsage {
 /// # Errors
 /// The first input error.
 pub fn rate_inputs(inputs: &RatingInputArgs, progress: &ByteProgress) -> anyhow::Result<RatedUsage> {
-    let carrier_deck =
+    let mut carrier_deck =
         load_deck(&inputs.rates, DeckKind::CarrierRates, BadRowPolicy::Fail, &mut progress.reader())?.deck;
-    let price_deck = match &inputs.prices {
+    let mut price_deck = match &inputs.prices {
         Some(path) => {
             load_deck(std::slice::from_ref(path), DeckKind::CustomerPrices, BadRowPolicy::Fail, &mut progress.reader())?
                 .deck
         }
         None => RateDeck::new(),
     };
+    let reference = &inputs.reference;
     let mut networks = NetworkMap::new();
-    if let Some(path) = &inputs.networks {
+    if let Some(path) = &reference.networks {
         reckon_import::networks::load_networks(path, &mut networks)?;
     }
-    let mut fx = FxTable::new();
-    if let Some(path) = &inputs.fx {
-        reckon_import::fx::load_fx(path, &mut fx)?;
+    // The one FX loader of every command, with the staleness limit reconcile applies.
+    let fx = reckon_import::fx::load_fx_sources(
+        reference.fx.as_deref(),
+        reference.ecb.as_deref(),
+        Some(inputs.fx_staleness_days),
+    )?;
+    if let Some(path) = &reference.contracts {
+        carrier_deck.apply_contract_rounding(&reckon_import::contracts::load_contracts(path)?);
+    }
+    if let Some(path) = &inputs.holidays {
+        for (party, calendar) in reckon_import::holidays::load_holidays(path)? {
+            carrier_deck.set_holidays(&party, calendar.clone());
+            price_deck.set_holidays(&party, calendar);
+        }
     }
     let usage = reckon_import::usage::load_usage(&inputs.usage, BadRowPolicy::Fail, &mut progress.reader())?.items;
     let costs = rate_all(&carrier_deck, &usage, Party::Carrier, &networks);

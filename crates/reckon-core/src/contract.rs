@@ -30,4 +30,7 @@ pub struct ContractTerms {
     /// The currency the carrier is paid in: a period billed in several currencies settles as one
     /// statement in it. `None`: one statement per currency billed.
     pub settlement_currency: Option<Currency>,
+    /// How the carrier rounds a record's cost, for every row of its deck that does not say so
+    /// itself (see [`crate::rate_deck::RateDeck::set_default_rounding`]).
+    pub rounding: Option<crate::rate_deck::CostRounding>,
 }

@@ -105,20 +105,23 @@ pub enum MarginDimension {
     Destination,
 }
 
-/// Totals of one group of records.
+/// Totals of one group of records. They add up: `margin = revenue - cost`, whatever leaks.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MarginTotals {
     pub records: u64,
     /// Sum of known prices.
     pub revenue: Decimal,
-    /// Sum of known (converted) costs.
+    /// Sum of known (converted) costs, of priced and unpriced records alike.
     pub cost: Decimal,
-    /// Sum of known margins (records with both a price and a cost).
+    /// The part of `cost` that records without a customer price cost us (`no_price`).
+    pub unpriced_cost: Decimal,
+    /// `revenue - cost`: a record carried for nothing lowers the margin by its cost.
     pub margin: Decimal,
     /// Records per leakage kind, by [`Leakage`] order.
     pub leakage_counts: [u64; 4],
-    /// Revenue, cost and margin in the report currency, each record converted at its date and
-    /// rounded like a cost; the first conversion error instead.
+    /// Revenue, cost and margin (`revenue - cost`) in the report currency, each record's price
+    /// and cost converted at its date and rounded like a cost; the first conversion error
+    /// instead.
     pub report: Option<Result<(Currency, Decimal, Decimal, Decimal), FxError>>,
 }
 
@@ -173,9 +176,12 @@ impl MarginReport {
             totals.records += 1;
             add_to(&mut totals.revenue, margin.price.unwrap_or_default())?;
             add_to(&mut totals.cost, margin.cost.unwrap_or_default())?;
-            if let Some(value) = margin.margin {
-                add_to(&mut totals.margin, value)?;
+            if margin.price.is_none() {
+                add_to(&mut totals.unpriced_cost, margin.cost.unwrap_or_default())?;
             }
+            // The margin is the difference of the totals, so that the report adds up even
+            // where records leak (issue 13, item 7).
+            totals.margin = totals.revenue.checked_sub(totals.cost).ok_or(TotalOverflow)?;
             if let Some(leakage) = margin.leakage {
                 totals.leakage_counts[leakage as usize] += 1;
             }
@@ -201,13 +207,13 @@ fn add_report(
             report.fx.convert(amount, currency, report_currency, date).map(round_cost)
         })
     };
-    match (convert(margin.price), convert(margin.cost), convert(margin.margin)) {
-        (Ok(revenue), Ok(cost), Ok(value)) => {
+    match (convert(margin.price), convert(margin.cost)) {
+        (Ok(revenue), Ok(cost)) => {
             add_to(&mut sums.1, revenue)?;
             add_to(&mut sums.2, cost)?;
-            add_to(&mut sums.3, value)?;
+            sums.3 = sums.1.checked_sub(sums.2).ok_or(TotalOverflow)?;
         }
-        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => *entry = Err(error),
+        (Err(error), _) | (_, Err(error)) => *entry = Err(error),
     }
     Ok(())
 }
@@ -319,6 +325,7 @@ mod tests {
             prefix: "44".into(),
             destination_name: Some("UK".into()),
             conditions: Default::default(),
+            rules: Default::default(),
         })
         .unwrap();
         let (cost, price) = (rating("0.03", "USD"), rating("0.05", "USD"));
@@ -334,7 +341,54 @@ mod tests {
             )
             .unwrap();
         let customer = &report.groups[&(MarginDimension::Customer, "bigco".to_owned(), Currency::parse("USD"))];
-        // 0.05 / 1.25 = 0.04 EUR revenue; 0.03 / 1.25 = 0.024 cost; 0.02 / 1.25 = 0.016 margin
+        // 0.05 / 1.25 = 0.04 EUR revenue; 0.03 / 1.25 = 0.024 cost; 0.04 - 0.024 = 0.016 margin
         assert_eq!(customer.report, Some(Ok((Currency::EUR, d("0.04"), d("0.024"), d("0.016")))));
+    }
+
+    /// Issue 13, item 7: a group's totals add up when some records have no price. Three USD
+    /// records of one customer: priced 0.05 at cost 0.03, priced 0.01 at cost 0.02 (below
+    /// cost), and unpriced at cost 0.04. Revenue 0.06, cost 0.09 (0.04 of it unpriced), margin
+    /// 0.06 - 0.09 = -0.03 (the old report said 0.02 - 0.01 = 0.01), margin % -50.0.
+    #[test]
+    fn issue13_margin_totals_add_up_with_unpriced_records() {
+        let fx = FxTable::new();
+        let deck = {
+            let mut deck = RateDeck::new();
+            deck.insert(crate::RateRow {
+                rate: d("0.03"),
+                rate_unit: d("60"),
+                connect_fee: Decimal::ZERO,
+                min_charge: Decimal::ZERO,
+                per_record_fee: Decimal::ZERO,
+                increments: crate::Increments::parse("60/60").unwrap(),
+                tiers: None,
+                currency: Currency::parse("USD").unwrap(),
+                service: Service::Voice,
+                effective_from: "2026-01-01T00:00:00Z".parse().unwrap(),
+                effective_to: None,
+                carrier: "acme".into(),
+                prefix: "44".into(),
+                destination_name: Some("UK".into()),
+                conditions: Default::default(),
+                rules: Default::default(),
+            })
+            .unwrap();
+            deck
+        };
+        let usd = |amount: &str| rating(amount, "USD");
+        let mut report = MarginReport::default();
+        let no_report = ReportConversion { currency: None, fx: &fx };
+        for (cost, price) in [("0.03", Some("0.05")), ("0.02", Some("0.01")), ("0.04", None)] {
+            let (cost, price) = (usd(cost), price.map(usd));
+            let margin = record_margin(&record("60"), Some(&cost), price.as_ref(), &fx);
+            report.add(&record("60"), Some(&cost), &deck, &margin, &no_report).unwrap();
+        }
+        let totals = &report.groups[&(MarginDimension::Carrier, "acme".to_owned(), Currency::parse("USD"))];
+        assert_eq!(
+            (totals.revenue, totals.cost, totals.unpriced_cost, totals.margin),
+            (d("0.06"), d("0.09"), d("0.04"), d("-0.03"))
+        );
+        assert_eq!(totals.margin_percent(), Some(d("-50.0")));
+        assert_eq!(totals.leakage_counts, [1, 1, 0, 0]);
     }
 }

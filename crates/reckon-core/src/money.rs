@@ -16,6 +16,35 @@ pub enum RoundMode {
     /// Ties go to the even neighbour: `0.125 -> 0.12`, `-0.135 -> -0.14` (banker's rounding,
     /// used for settlement amounts in a currency's minor unit).
     HalfEven,
+    /// Every discarded digit rounds away from zero: `0.00011 -> 0.0002` at 4 places,
+    /// `-0.00011 -> -0.0002` (a carrier that bills every started ten-thousandth).
+    Up,
+    /// Discarded digits are dropped (towards zero): `0.00019 -> 0.0001`, `-0.00019 -> -0.0001`.
+    Down,
+}
+
+impl RoundMode {
+    /// The mode as `rounding_mode` writes it: `half_up` (half away from zero), `half_even`,
+    /// `up` (away from zero), `down` (towards zero).
+    pub fn parse(text: &str) -> Option<RoundMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "half_up" => Some(RoundMode::HalfAwayFromZero),
+            "half_even" => Some(RoundMode::HalfEven),
+            "up" => Some(RoundMode::Up),
+            "down" => Some(RoundMode::Down),
+            _ => None,
+        }
+    }
+
+    /// The name [`RoundMode::parse`] reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoundMode::HalfAwayFromZero => "half_up",
+            RoundMode::HalfEven => "half_even",
+            RoundMode::Up => "up",
+            RoundMode::Down => "down",
+        }
+    }
 }
 
 /// Rounds `amount` to `decimal_places` with the given tie rule.
@@ -23,6 +52,8 @@ pub fn round(amount: Decimal, decimal_places: u32, mode: RoundMode) -> Decimal {
     let strategy = match mode {
         RoundMode::HalfAwayFromZero => RoundingStrategy::MidpointAwayFromZero,
         RoundMode::HalfEven => RoundingStrategy::MidpointNearestEven,
+        RoundMode::Up => RoundingStrategy::AwayFromZero,
+        RoundMode::Down => RoundingStrategy::ToZero,
     };
     amount.round_dp_with_strategy(decimal_places, strategy)
 }
@@ -131,5 +162,18 @@ mod tests {
         assert_eq!(round(d("0.135"), 2, RoundMode::HalfEven), d("0.14"));
         assert_eq!(round(d("-0.135"), 2, RoundMode::HalfEven), d("-0.14"));
         assert_eq!(round(d("2.5"), 0, RoundMode::HalfEven), d("2"));
+    }
+
+    #[test]
+    fn up_and_down_round_every_discarded_digit() {
+        assert_eq!(round(d("0.00011"), 4, RoundMode::Up), d("0.0002"));
+        assert_eq!(round(d("-0.00011"), 4, RoundMode::Up), d("-0.0002"));
+        assert_eq!(round(d("0.0001"), 4, RoundMode::Up), d("0.0001"));
+        assert_eq!(round(d("0.00019"), 4, RoundMode::Down), d("0.0001"));
+        assert_eq!(round(d("-0.00019"), 4, RoundMode::Down), d("-0.0001"));
+        for mode in [RoundMode::HalfAwayFromZero, RoundMode::HalfEven, RoundMode::Up, RoundMode::Down] {
+            assert_eq!(RoundMode::parse(mode.as_str()), Some(mode));
+        }
+        assert_eq!(RoundMode::parse("ceiling"), None);
     }
 }

@@ -7,7 +7,7 @@
 //! such node wins. A network row that applies beats every prefix row.
 
 use crate::network::NetworkId;
-use crate::time_band::TimeBand;
+use crate::time_band::{HolidayCalendar, TimeBand};
 use crate::{Currency, Increments, Service};
 use compact_str::CompactString;
 use jiff::Timestamp;
@@ -48,7 +48,35 @@ pub struct RateRow {
     pub destination_name: Option<String>,
     /// When the row applies beyond its prefix and dates.
     pub conditions: RateConditions,
+    /// Pricing rules beyond the contract's terms: a first-interval rate, a cap, the carrier's
+    /// rounding, a blocked destination.
+    pub rules: PriceRules,
 }
+
+/// Pricing rules a row may add to the contract's terms (FORMATS.md, "rates.csv: optional
+/// columns"). The default adds none: the row prices as the contract says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PriceRules {
+    /// Price per `rate_unit` of the first increment (`A` of `A/B`); the rest at `rate`.
+    pub first_rate: Option<Decimal>,
+    /// Most a billed record costs, everything included (applied before rounding).
+    pub max_cost: Option<Decimal>,
+    /// The carrier's rounding of a record's cost; `None`: 6 places, half away from zero.
+    pub rounding: Option<CostRounding>,
+    /// Traffic to the row's destinations must not be billed at all: expected quantity and
+    /// cost 0.
+    pub blocked: bool,
+}
+
+/// How a carrier rounds a record's cost: `decimal_places` (0 to 12) in `mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CostRounding {
+    pub decimal_places: u32,
+    pub mode: crate::money::RoundMode,
+}
+
+/// The most decimal places a carrier's rounding takes (the bound on every number read).
+pub const ROUNDING_DECIMALS_MAX: u32 = 12;
 
 /// Conditions that narrow where a row applies. Each one that is set makes the row more specific.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -85,10 +113,11 @@ impl RateRow {
         self.effective_from <= at && self.effective_to.is_none_or(|to| at < to)
     }
 
-    /// Whether the row's dates and conditions admit a record.
-    fn applies_to(&self, query: &RateQuery<'_>) -> bool {
+    /// Whether the row's dates and conditions admit a record (a band seeing the party's
+    /// holidays as the weekdays they are rated as).
+    fn applies_to(&self, query: &RateQuery<'_>, holidays: Option<&HolidayCalendar>) -> bool {
         self.in_force_at(query.at)
-            && self.conditions.band.as_ref().is_none_or(|band| band.contains(query.at))
+            && self.conditions.band.as_ref().is_none_or(|band| band.contains_with(query.at, holidays))
             && self
                 .conditions
                 .origin_prefix
@@ -103,6 +132,22 @@ impl RateRow {
             self.conditions.origin_prefix.as_ref().map_or(0, |prefix| prefix.len() + 1),
             self.conditions.band.is_some(),
         )
+    }
+
+    /// Whether two rows would tie for one record: the same carrier, service, prefix, origin,
+    /// network and `effective_from`, and time bands in one zone that share an instant. Neither
+    /// is more specific, so the file's order would decide.
+    fn band_overlaps(&self, other: &RateRow) -> bool {
+        let (Some(band), Some(other_band)) = (&self.conditions.band, &other.conditions.band) else {
+            return false;
+        };
+        self.effective_from == other.effective_from
+            && self.carrier == other.carrier
+            && self.service == other.service
+            && self.prefix == other.prefix
+            && self.conditions.origin_prefix == other.conditions.origin_prefix
+            && self.conditions.network == other.conditions.network
+            && band.overlaps(other_band)
     }
 
     /// What makes two rows the same price point (tiers apart).
@@ -127,6 +172,7 @@ pub struct PriceTerms {
     pub per_record_fee: Decimal,
     pub increments: Increments,
     pub currency: Currency,
+    pub rules: PriceRules,
 }
 
 impl PriceTerms {
@@ -139,6 +185,7 @@ impl PriceTerms {
             per_record_fee: row.per_record_fee,
             increments: row.increments,
             currency: row.currency,
+            rules: row.rules,
         }
     }
 }
@@ -194,6 +241,16 @@ pub enum RateDeckError {
     TooManyRowsForPrefix,
     #[error("more than {ROWS_MAX} rows in one deck")]
     TooManyRows,
+    #[error(
+        "its time band overlaps the band of row {} (same carrier, service, prefix, origin and \
+         effective_from): which rate applies would depend on the order of the rows",
+        existing.0 + 1
+    )]
+    OverlappingBands { existing: RateRowIndex },
+    #[error("first_rate cannot be combined with tiers (tiers price every unit)")]
+    FirstRateWithTiers,
+    #[error("max_cost must be at least min_charge")]
+    MaxCostBelowMinimum,
 }
 
 /// A tiered row whose tiers do not start at 0, found by [`RateDeck::check_tiers`].
@@ -208,6 +265,8 @@ pub struct TierGap {
 pub struct RateDeck {
     rows: Vec<RateRow>,
     parties: HashMap<String, PartyDeck>,
+    /// Holidays per party, read only when a banded row is checked.
+    holidays: HashMap<String, HolidayCalendar>,
 }
 
 #[derive(Debug, Default)]
@@ -360,6 +419,12 @@ impl RateDeck {
         if row.effective_to.is_some_and(|to| to <= row.effective_from) {
             return Err(RateDeckError::EmptyInterval);
         }
+        if row.rules.first_rate.is_some() && row.tiers.is_some() {
+            return Err(RateDeckError::FirstRateWithTiers);
+        }
+        if row.rules.max_cost.is_some_and(|max_cost| max_cost < row.min_charge) {
+            return Err(RateDeckError::MaxCostBelowMinimum);
+        }
         let index = RateRowIndex(u32::try_from(self.rows.len()).map_err(|_| RateDeckError::TooManyRows)?);
         let service_deck = &mut self.parties.entry(row.carrier.clone()).or_default().by_service[row.service.index()];
         service_deck.packed = OnceLock::new();
@@ -373,6 +438,9 @@ impl RateDeck {
         if let Some(&existing) = slot.iter().find(|existing| self.rows[existing.0 as usize].same_key(&row)) {
             merge_tiers(&mut self.rows[existing.0 as usize], row, existing)?;
             return Ok(existing);
+        }
+        if let Some(&existing) = slot.iter().find(|existing| self.rows[existing.0 as usize].band_overlaps(&row)) {
+            return Err(RateDeckError::OverlappingBands { existing });
         }
         if slot.len() >= ROWS_PER_PREFIX_MAX {
             return Err(RateDeckError::TooManyRowsForPrefix);
@@ -463,7 +531,38 @@ impl RateDeck {
     }
 
     fn best_of(&self, rows: impl Iterator<Item = RateRowIndex>, query: &RateQuery<'_>) -> Option<RateRowIndex> {
-        rows.filter(|index| self.row(*index).applies_to(query)).max_by_key(|index| self.row(*index).preference())
+        let holidays = self.holidays.get(query.party);
+        rows.filter(|index| self.row(*index).applies_to(query, holidays))
+            .max_by_key(|index| self.row(*index).preference())
+    }
+
+    /// Sets a party's holidays (a carrier's, or a price plan's): its banded rows rate each
+    /// holiday as the weekday the calendar gives it.
+    pub fn set_holidays(&mut self, party: &str, calendar: HolidayCalendar) {
+        self.holidays.insert(party.to_owned(), calendar);
+    }
+
+    /// Applies each contract's rounding to its carrier's rows ([`RateDeck::set_default_rounding`]):
+    /// what every command that rates a carrier deck calls once contracts are loaded.
+    pub fn apply_contract_rounding(&mut self, contracts: &HashMap<String, crate::contract::ContractTerms>) {
+        for (carrier, terms) in contracts {
+            if let Some(rounding) = terms.rounding {
+                self.set_default_rounding(carrier, rounding);
+            }
+        }
+    }
+
+    /// Sets the rounding of every row of a party that has none of its own (a contract's
+    /// rounding, which a deck row's own columns override).
+    pub fn set_default_rounding(&mut self, party: &str, rounding: CostRounding) {
+        let Some(party_deck) = self.parties.get_mut(party) else { return };
+        for row in self.rows.iter_mut().filter(|row| row.carrier == party && row.rules.rounding.is_none()) {
+            row.rules.rounding = Some(rounding);
+        }
+        // The packed tries hold copies of the terms.
+        for service_deck in &mut party_deck.by_service {
+            service_deck.packed = OnceLock::new();
+        }
     }
 
     /// The row at an index this deck returned.

@@ -8,7 +8,7 @@
 //! position falls in. The month's cumulative quantity is the billed quantity of every rated
 //! record of the party and service in that UTC month, whichever row rated it.
 
-use crate::money::round_cost;
+use crate::money::{round, round_cost};
 use crate::network::NetworkMap;
 use crate::period::Month;
 use crate::rate_deck::{PriceTerms, RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
@@ -71,7 +71,9 @@ pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: 
             // caller that skipped the readers gets no rating rather than a panic.
             crate::bounds::check_quantity(record.quantity).ok()?;
             let (billed_quantity, cost) = price_with(&terms, record.quantity);
-            Some(Rating { row: row_index, billed_quantity, cost, rate: terms.rate, currency: terms.currency })
+            // A blocked destination has no rate to bill at: a line's rate other than 0 disagrees.
+            let rate = if terms.rules.blocked { Decimal::ZERO } else { terms.rate };
+            Some(Rating { row: row_index, billed_quantity, cost, rate, currency: terms.currency })
         }));
     }
     if deck.has_tiers() {
@@ -113,7 +115,9 @@ fn lookup(
 ///
 /// # Properties
 /// - a quantity of 0 costs 0: no connect fee, no minimum, no surcharge;
-/// - otherwise the cost is at least `min_charge` and at least `connect_fee`;
+/// - a blocked row bills nothing: billed quantity and cost 0 whatever the quantity;
+/// - otherwise the cost is at least `min_charge` and at least `connect_fee`, and at most
+///   `max_cost` (before rounding);
 /// - the cost never decreases as the quantity grows.
 pub fn price(row: &RateRow, measured_quantity: Decimal) -> (Decimal, Decimal) {
     price_with(&PriceTerms::of(row), measured_quantity)
@@ -121,19 +125,34 @@ pub fn price(row: &RateRow, measured_quantity: Decimal) -> (Decimal, Decimal) {
 
 /// [`price`] from a row's terms.
 pub fn price_with(terms: &PriceTerms, measured_quantity: Decimal) -> (Decimal, Decimal) {
-    if measured_quantity.is_zero() {
+    if measured_quantity.is_zero() || terms.rules.blocked {
         return (Decimal::ZERO, Decimal::ZERO);
     }
     let billed_quantity = terms.increments.billed_quantity(measured_quantity);
     // Multiply before dividing so that an exact result (0.0120 * 78 / 60) stays exact.
-    (billed_quantity, finish_cost(terms, terms.rate * billed_quantity))
+    let units_price = match terms.rules.first_rate {
+        // Carriers that price the first interval apart (a first minute at one price, then per
+        // second) bill the first block `A` at `first_rate` and the rest at `rate`.
+        Some(first_rate) => {
+            let first_units = terms.increments.first.min(billed_quantity);
+            first_rate * first_units + terms.rate * (billed_quantity - first_units)
+        }
+        None => terms.rate * billed_quantity,
+    };
+    (billed_quantity, finish_cost(terms, units_price))
 }
 
-/// Connect fee, minimum and surcharge around the units' price (`rate * units`, before dividing
-/// by the rate unit), rounded once.
+/// Connect fee, minimum, surcharge and cap around the units' price (`rate * units`, before
+/// dividing by the rate unit), rounded once: the carrier's way when the row says how, else to
+/// 6 places half away from zero.
 fn finish_cost(row: &PriceTerms, units_price: Decimal) -> Decimal {
-    let cost = (row.connect_fee + units_price / row.rate_unit).max(row.min_charge);
-    round_cost(cost + row.per_record_fee)
+    let cost = (row.connect_fee + units_price / row.rate_unit).max(row.min_charge) + row.per_record_fee;
+    // The cap bounds what the call costs in all, fees included, before rounding.
+    let cost = row.rules.max_cost.map_or(cost, |max_cost| cost.min(max_cost));
+    match row.rules.rounding {
+        Some(rounding) => round(cost, rounding.decimal_places, rounding.mode),
+        None => round_cost(cost),
+    }
 }
 
 /// A month's cumulative quantity is kept per party, service and month: per carrier for costs;

@@ -31,7 +31,7 @@ pub fn load_alert_rules(path: &Path) -> Result<Vec<AlertRule>, ImportError> {
         })?;
         let amount = row.decimal(threshold)?;
         let parsed = AlertRule::new(kind, row.required(subject)?, amount)
-            .map_err(|reason| row.error(subject, ImportErrorKind::Malformed(reason)))?;
+            .map_err(|reason| row.error(subject, ImportErrorKind::Rule(reason)))?;
         rules.push(parsed);
     }
     Ok(rules)
@@ -58,6 +58,8 @@ mod tests {
         assert!(error.contains("alerts.csv:2:") && error.contains("margin_below"), "{error}");
         let error = load("rule,subject,threshold\nspend_over,customer:bigco,5\n").unwrap_err().to_string();
         assert!(error.contains("alerts.csv:2:") && error.contains("watches carrier"), "{error}");
+        // Issue 13, item 8: valid CSV with a wrong rule is not called "not valid CSV".
+        assert!(!error.contains("not valid CSV"), "{error}");
         let error = load("rule,subject,threshold\nspend_over,carrier:acme,lots\n").unwrap_err().to_string();
         assert!(error.contains("threshold"), "{error}");
     }

@@ -1,12 +1,14 @@
 //! `contracts.csv`: terms of each carrier's contract beyond its deck:
-//! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only,notice_days,settlement_currency`.
+//! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only,notice_days,settlement_currency,
+//! rounding_decimals,rounding_mode`.
 //!
 //! `fx_policy` is `record_date` (the default), `invoice_date` or `fixed`; a fixed policy needs
 //! `fixed_currency` and `fixed_rate` (units of that currency per unit of the deck's currency).
 //! `deck_currency_only` (`true`/`false`) forbids billing in another currency than the deck's.
 //! `notice_days` (a whole number) is the notice a deck increase needs under this contract.
 //! `settlement_currency` (an ISO 4217 code, optional) settles a period billed in several
-//! currencies as one statement in it.
+//! currencies as one statement in it. `rounding_decimals` and `rounding_mode` round every record
+//! cost of the carrier's deck the carrier's way, where a row does not say so itself.
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorKind};
@@ -22,8 +24,8 @@ use std::path::Path;
 /// A file-level error, a bad value, or a carrier listed twice.
 pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, ImportError> {
     let mut table = CsvTable::open(path)?;
-    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days, settlement_currency] = table
-        .resolve([
+    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days, settlement_currency, rounding_decimals, rounding_mode] =
+        table.resolve([
             ColumnSpec { name: "carrier", required: true },
             ColumnSpec { name: "fx_policy", required: false },
             ColumnSpec { name: "fixed_currency", required: false },
@@ -31,6 +33,8 @@ pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, Imp
             ColumnSpec { name: "deck_currency_only", required: false },
             ColumnSpec { name: "notice_days", required: false },
             ColumnSpec { name: "settlement_currency", required: false },
+            ColumnSpec { name: "rounding_decimals", required: false },
+            ColumnSpec { name: "rounding_mode", required: false },
         ])?;
     let mut contracts = HashMap::new();
     while let Some(row) = table.next_row(&mut NoProgress)? {
@@ -72,9 +76,11 @@ pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, Imp
             None => None,
         };
         let name = row.text(carrier)?;
-        let terms = ContractTerms { fx_policy: policy, deck_currency_only: strict, notice_days, settlement_currency };
+        let rounding = crate::rates::parse_rounding(&row, rounding_decimals, rounding_mode)?;
+        let terms =
+            ContractTerms { fx_policy: policy, deck_currency_only: strict, notice_days, settlement_currency, rounding };
         if contracts.insert(name.clone(), terms).is_some() {
-            return Err(row.error(carrier, ImportErrorKind::Malformed(format!("carrier {name:?} is listed twice"))));
+            return Err(row.error(carrier, ImportErrorKind::Rule(format!("carrier {name:?} is listed twice"))));
         }
     }
     Ok(contracts)

@@ -38,7 +38,11 @@ pub(crate) struct Row<'t> {
 impl CsvTable {
     /// Opens a file and reads its header.
     pub fn open(path: &Path) -> Result<CsvTable, ImportError> {
-        let file = fs_err::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
+        // std's error, not fs_err's: the import error names the path itself, and fs_err's
+        // message ("failed to open file `path`: cause") would name it a second time (issue 13,
+        // item 8).
+        #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+        let file = std::fs::File::open(path).map_err(|error| ImportError::file(path, error.into()))?;
         CsvTable::from_reader(path, Box::new(file))
     }
 

@@ -40,6 +40,10 @@ pub enum ImportErrorKind {
     Empty,
     #[error("not valid CSV: {0}")]
     Malformed(String),
+    /// Valid CSV whose values break a rule of the format (a band that overlaps another, a
+    /// carrier listed twice, an alert rule that cannot watch its subject).
+    #[error("{0}")]
+    Rule(String),
     #[error("missing required column {name:?} (the header has: {found})")]
     MissingColumn { name: &'static str, found: String },
     #[error("the header names column {0:?} twice")]

@@ -45,9 +45,7 @@ pub fn load_fx(path: &Path, table: &mut FxTable) -> Result<(), ImportError> {
         let day = row.optional_date(date)?.ok_or_else(|| row.error(date, ImportErrorKind::MissingValue))?;
         let code = row.currency(currency)?;
         let rate = row.decimal(per_eur)?;
-        table
-            .insert(day, code, rate)
-            .map_err(|error| row.error(per_eur, ImportErrorKind::Malformed(error.to_string())))?;
+        table.insert(day, code, rate).map_err(|error| row.error(per_eur, ImportErrorKind::Rule(error.to_string())))?;
     }
     Ok(())
 }
@@ -91,7 +89,7 @@ pub fn load_ecb_history(path: &Path, table: &mut FxTable) -> Result<u64, ImportE
                 .ok_or_else(|| row.invalid(Some(*column), text, crate::field::EXPECTED_DECIMAL))?;
             table
                 .insert(day, *code, rate)
-                .map_err(|error| row.error(Some(*column), ImportErrorKind::Malformed(error.to_string())))?;
+                .map_err(|error| row.error(Some(*column), ImportErrorKind::Rule(error.to_string())))?;
             rates_read += 1;
         }
     }

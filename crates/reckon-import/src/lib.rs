@@ -12,6 +12,7 @@ mod csv_table;
 mod error;
 mod field;
 pub mod fx;
+pub mod holidays;
 pub mod invoice;
 mod names;
 pub mod networks;

@@ -4,8 +4,11 @@ use crate::csv_table::{ColumnSpec, CsvTable, Row};
 use crate::error::{ImportError, ImportErrorKind};
 use crate::{BadRowPolicy, Progress, Rejection};
 use reckon_core::deck_update::{ChangeKind, DeckEntry};
+use reckon_core::money::RoundMode;
 use reckon_core::network::{network_id, NetworkId};
-use reckon_core::rate_deck::{RateConditions, RateDeckError, TierMode, Tiers};
+use reckon_core::rate_deck::{
+    CostRounding, PriceRules, RateConditions, RateDeckError, TierMode, Tiers, ROUNDING_DECIMALS_MAX,
+};
 use reckon_core::time_band::{TimeBand, TimeBandError};
 use reckon_core::{bounds, Increments, RateDeck, RateRow};
 use rust_decimal::Decimal;
@@ -68,13 +71,13 @@ pub fn load_deck(
     }
     if let Err(gap) = loaded.deck.check_tiers() {
         let (file_index, line_number) = loaded.positions[gap.row.0 as usize];
-        return Err(ImportError::at_line(&paths[file_index], line_number, ImportErrorKind::Malformed(gap.to_string())));
+        return Err(ImportError::at_line(&paths[file_index], line_number, ImportErrorKind::Rule(gap.to_string())));
     }
     Ok(loaded)
 }
 
 /// The columns of a deck file, in [`COLUMN_COUNT`] slots.
-const COLUMN_COUNT: usize = 23;
+const COLUMN_COUNT: usize = 28;
 
 fn column_specs(kind: DeckKind) -> [ColumnSpec; COLUMN_COUNT] {
     let optional = |name| ColumnSpec { name, required: false };
@@ -102,6 +105,11 @@ fn column_specs(kind: DeckKind) -> [ColumnSpec; COLUMN_COUNT] {
         optional("mnc"),
         optional("tier_from"),
         optional("tier_mode"),
+        optional("first_rate"),
+        optional("max_cost"),
+        optional("rounding_decimals"),
+        optional("rounding_mode"),
+        optional("blocked"),
         optional("change"),
     ]
 }
@@ -167,7 +175,7 @@ fn load_table(
 }
 
 fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<RateRow, ImportError> {
-    let [party, service, prefix, destination_name, rate, currency, rate_unit, increments, connect_fee, min_charge, effective_from, effective_to, per_record_fee, time_zone, days, time_from, time_to, origin_prefix, mcc, mnc, tier_from, tier_mode, _change] =
+    let [party, service, prefix, destination_name, rate, currency, rate_unit, increments, connect_fee, min_charge, effective_from, effective_to, per_record_fee, time_zone, days, time_from, time_to, origin_prefix, mcc, mnc, tier_from, tier_mode, first_rate, max_cost, rounding_decimals, rounding_mode, blocked, _change] =
         *columns;
     let service_value = row.service(service)?;
     let network = parse_network(row, mcc, mnc)?;
@@ -208,9 +216,70 @@ fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<R
             network,
         },
         tiers: parse_tiers(row, tier_from, tier_mode, rate_value)?,
+        rules: PriceRules {
+            first_rate: match row.get(first_rate) {
+                Some(_) => Some(non_negative(row, first_rate)?),
+                None => None,
+            },
+            max_cost: match row.get(max_cost) {
+                Some(_) => Some(non_negative_amount(row, max_cost)?),
+                None => None,
+            },
+            rounding: parse_rounding(row, rounding_decimals, rounding_mode)?,
+            blocked: parse_flag(row, blocked)?,
+        },
         effective_from: effective_from_value,
         effective_to: effective_to_value,
     })
+}
+
+/// An amount: `>= 0` and within [`bounds::check_amount`].
+fn non_negative_amount(row: &Row<'_>, column: Option<usize>) -> Result<Decimal, ImportError> {
+    let value = row.bounded_decimal(column, bounds::check_amount)?;
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(row.invalid(column, row.required(column)?, "an amount >= 0"));
+    }
+    Ok(value)
+}
+
+/// `rounding_decimals` (0 to 12) and `rounding_mode` (default `half_up`); a mode alone is an
+/// error, since it says nothing without the places.
+pub(crate) fn parse_rounding(
+    row: &Row<'_>,
+    decimals: Option<usize>,
+    mode: Option<usize>,
+) -> Result<Option<CostRounding>, ImportError> {
+    let mode_value = match row.get(mode) {
+        Some(text) => Some(
+            RoundMode::parse(text)
+                .ok_or_else(|| row.invalid(mode, text, "a rounding mode: half_up, half_even, up or down"))?,
+        ),
+        None => None,
+    };
+    let Some(text) = row.get(decimals) else {
+        return match mode_value {
+            Some(_) => Err(row.error(
+                mode,
+                ImportErrorKind::Rule("a rounding mode needs rounding_decimals, the places to round to".into()),
+            )),
+            None => Ok(None),
+        };
+    };
+    let decimal_places = text
+        .parse::<u32>()
+        .ok()
+        .filter(|places| *places <= ROUNDING_DECIMALS_MAX)
+        .ok_or_else(|| row.invalid(decimals, text, "a whole number of decimal places from 0 to 12"))?;
+    Ok(Some(CostRounding { decimal_places, mode: mode_value.unwrap_or(RoundMode::HalfAwayFromZero) }))
+}
+
+/// `true`/`yes` or `false`/`no` (empty: false).
+fn parse_flag(row: &Row<'_>, column: Option<usize>) -> Result<bool, ImportError> {
+    match row.get(column).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") | Some("no") => Ok(false),
+        Some("true") | Some("yes") => Ok(true),
+        Some(_) => Err(row.invalid(column, row.required(column)?, "true or false")),
+    }
 }
 
 /// A rate: `>= 0` and within [`bounds::check_rate`].
@@ -262,9 +331,10 @@ fn parse_band(row: &Row<'_>, columns: [Option<usize>; 4]) -> Result<Option<TimeB
         let column = match error {
             TimeBandError::UnknownZone(_) => time_zone,
             TimeBandError::Weekdays => days,
-            TimeBandError::Time => time_from,
+            TimeBandError::TimeFrom => time_from,
+            TimeBandError::TimeTo => time_to,
         };
-        row.error(column, ImportErrorKind::Malformed(error.to_string()))
+        row.error(column, ImportErrorKind::Rule(error.to_string()))
     })
 }
 
@@ -311,7 +381,21 @@ fn deck_error(
                 },
             )
         }
-        other => row.error(columns[2], ImportErrorKind::Malformed(other.to_string())),
+        RateDeckError::OverlappingBands { existing } => {
+            let (file_index, first_line) = positions[existing.0 as usize];
+            row.error(
+                None,
+                ImportErrorKind::Rule(format!(
+                    "the time band of this row overlaps the band of line {first_line} of {} (same carrier, \
+                     service, prefix, origin and effective_from): which rate applies would depend on the \
+                     order of the rows",
+                    paths[file_index].display()
+                )),
+            )
+        }
+        RateDeckError::FirstRateWithTiers => row.error(columns[22], ImportErrorKind::Rule(error.to_string())),
+        RateDeckError::MaxCostBelowMinimum => row.error(columns[23], ImportErrorKind::Rule(error.to_string())),
+        other => row.error(columns[2], ImportErrorKind::Rule(other.to_string())),
     }
 }
 

@@ -55,6 +55,9 @@ pub struct AccrualGroup {
     pub unpriced_records: u64,
     /// Records priced below their cost.
     pub below_cost_records: u64,
+    /// Records whose cost no FX rate converts into the price's currency (none, or older than
+    /// the FX staleness limit): their margin is unknown and not in `margin`.
+    pub unconvertible_records: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -153,8 +156,10 @@ pub async fn get_accruals(
         if let Some(value) = margin.margin {
             sums.margin += value;
         }
-        if margin.leakage == Some(reckon_core::margin::Leakage::BelowCost) {
-            sums.below_cost += 1;
+        match margin.leakage {
+            Some(reckon_core::margin::Leakage::BelowCost) => sums.below_cost += 1,
+            Some(reckon_core::margin::Leakage::Unconvertible) => sums.unconvertible += 1,
+            _ => {}
         }
     }
     let text = |amount: Decimal| amount.normalize().to_string();
@@ -171,6 +176,7 @@ pub async fn get_accruals(
             unrated_records: sums.unrated,
             unpriced_records: sums.unpriced,
             below_cost_records: sums.below_cost,
+            unconvertible_records: sums.unconvertible,
         })
         .collect();
     Ok(Json(Accruals {
@@ -193,6 +199,7 @@ struct Sums {
     unrated: u64,
     unpriced: u64,
     below_cost: u64,
+    unconvertible: u64,
 }
 
 /// `[from, to)` widened to whole UTC months.

@@ -36,6 +36,7 @@ fn deck(prefix_count: usize, random: &mut SplitMix64) -> (RateDeck, Vec<String>)
             min_charge: Decimal::ZERO,
             per_record_fee: Decimal::ZERO,
             conditions: Default::default(),
+            rules: Default::default(),
             tiers: None,
             effective_from: "2026-01-01T00:00:00Z".parse().unwrap(),
             effective_to: None,

@@ -19,6 +19,7 @@ mod nats;
 mod number_bounds;
 mod parquet;
 mod rating;
+mod rating_issue13;
 mod reconcile;
 mod serve;
 mod serve_robustness;

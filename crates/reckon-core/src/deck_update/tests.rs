@@ -24,6 +24,7 @@ fn row(prefix: &str, rate: &str, from: &str) -> RateRow {
         min_charge: Decimal::ZERO,
         per_record_fee: Decimal::ZERO,
         conditions: Default::default(),
+        rules: Default::default(),
         tiers: None,
         effective_from: ts(from),
         effective_to: None,

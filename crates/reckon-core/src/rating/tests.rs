@@ -59,6 +59,7 @@ fn row(spec: &Row<'_>) -> RateRow {
         min_charge: d(spec.min_charge),
         per_record_fee: Decimal::ZERO,
         conditions: RateConditions::default(),
+        rules: Default::default(),
         tiers: None,
         effective_from: ts(spec.from),
         effective_to: spec.to.map(ts),
@@ -569,4 +570,171 @@ fn issue_11_a_quantity_past_the_bounds_is_unrated_not_a_panic() {
     assert_eq!(rate_record(&deck, &huge), None);
     let largest = rate_record(&deck, &record(Service::Voice, "+442071234567", at, "1000000000000")).unwrap();
     assert_eq!((largest.billed_quantity, largest.cost), (d("1000000000000"), d("2000000000000")));
+}
+
+// ---- Issue 13: first-interval rates, caps, the carrier's rounding, blocked destinations,
+// ---- holidays, and banded rows that would tie ----
+
+/// One voice record to 44 at `at` (a Tuesday unless said), `quantity` seconds: its `(billed
+/// quantity, cost, rate)` under one row.
+#[track_caller]
+fn rate_one(rate_row: RateRow, at: &str, quantity: &str) -> (Decimal, Decimal, Decimal) {
+    let mut deck = RateDeck::new();
+    deck.insert(rate_row).unwrap();
+    let rating = rate_record(&deck, &record(Service::Voice, "442071234567", at, quantity)).unwrap();
+    (rating.billed_quantity, rating.cost, rating.rate)
+}
+
+fn rules(first_rate: Option<&str>, max_cost: Option<&str>) -> crate::rate_deck::PriceRules {
+    crate::rate_deck::PriceRules { first_rate: first_rate.map(d), max_cost: max_cost.map(d), ..Default::default() }
+}
+
+#[test]
+fn issue13_first_interval_rate_and_cap() {
+    let at = "2026-03-03T12:00:00Z";
+    // First minute at 0.05, then per second at 0.012/min, increments 60/1, connect fee 0.01.
+    let first_minute = RateRow { increments: Increments::parse("60/1").unwrap(), connect_fee: d("0.01"), ..row(&BASE) };
+    let with_first = RateRow { rules: rules(Some("0.05"), None), ..first_minute.clone() };
+    // 95 s: b = 60 + 35 = 95; 0.01 + (0.05 * 60 + 0.012 * 35) / 60 = 0.01 + (3 + 0.42) / 60
+    // = 0.01 + 0.057 = 0.067
+    assert_eq!(rate_one(with_first.clone(), at, "95"), (d("95"), d("0.067"), d("0.0120")));
+    // 10 s: b = 60, all of it the first interval: 0.01 + 0.05 = 0.06
+    assert_eq!(rate_one(with_first.clone(), at, "10"), (d("60"), d("0.06"), d("0.0120")));
+    // Without first_rate, 95 s costs 0.01 + 0.012 * 95 / 60 = 0.029
+    assert_eq!(rate_one(first_minute.clone(), at, "95").1, d("0.029"));
+    // A cap of 0.5 per call: 3600 s would cost 0.01 + (3 + 0.012 * 3540) / 60 = 0.01 + 0.758 =
+    // 0.768; capped at 0.5. 1000 s: 0.01 + (3 + 11.28) / 60 = 0.248, under the cap.
+    let capped = RateRow { rules: rules(Some("0.05"), Some("0.5")), ..first_minute.clone() };
+    assert_eq!(rate_one(capped.clone(), at, "3600").1, d("0.5"));
+    assert_eq!(rate_one(capped, at, "1000").1, d("0.248"));
+    // The cap includes the per-record fee: min(0.029 + 0.02, 0.04) = 0.04
+    let fee_capped = RateRow { per_record_fee: d("0.02"), rules: rules(None, Some("0.04")), ..first_minute };
+    assert_eq!(rate_one(fee_capped, at, "95").1, d("0.04"));
+    // first_rate and tiers cannot be combined; a cap below the minimum is refused.
+    let mut deck = RateDeck::new();
+    let tiered = RateRow {
+        tiers: Some(Tiers { mode: TierMode::Graduated, steps: vec![(Decimal::ZERO, d("0.012"))] }),
+        rules: rules(Some("0.05"), None),
+        ..row(&BASE)
+    };
+    assert_eq!(deck.insert(tiered), Err(RateDeckError::FirstRateWithTiers));
+    let below = RateRow { min_charge: d("0.1"), rules: rules(None, Some("0.05")), ..row(&BASE) };
+    assert_eq!(deck.insert(below), Err(RateDeckError::MaxCostBelowMinimum));
+}
+
+#[test]
+fn issue13_costs_round_the_carriers_way() {
+    use crate::money::RoundMode;
+    use crate::rate_deck::{CostRounding, PriceRules};
+    let at = "2026-03-03T12:00:00Z";
+    // 0.0070 per minute, 1/1, 61 s: 0.0070 * 61 / 60 = 0.427 / 60 = 0.0071166...
+    let rounded = |rate: &str, decimal_places: u32, mode: RoundMode, quantity: &str| {
+        let rounding = Some(CostRounding { decimal_places, mode });
+        rate_one(
+            RateRow { rate: d(rate), rules: PriceRules { rounding, ..Default::default() }, ..row(&BASE) },
+            at,
+            quantity,
+        )
+        .1
+    };
+    // Default: 6 places half away from zero: 0.0071166... -> 0.007117
+    assert_eq!(rate_one(RateRow { rate: d("0.0070"), ..row(&BASE) }, at, "61").1, d("0.007117"));
+    // 4 places: half_up 0.0071, up 0.0072, down 0.0071, half_even 0.0071
+    assert_eq!(rounded("0.0070", 4, RoundMode::HalfAwayFromZero, "61"), d("0.0071"));
+    assert_eq!(rounded("0.0070", 4, RoundMode::Up, "61"), d("0.0072"));
+    assert_eq!(rounded("0.0070", 4, RoundMode::Down, "61"), d("0.0071"));
+    // A tie at 2 places: 0.3 per minute, 5 s: 0.3 * 5 / 60 = 0.025 -> half_up 0.03, half_even
+    // 0.02, up 0.03, down 0.02.
+    assert_eq!(rounded("0.3", 2, RoundMode::HalfAwayFromZero, "5"), d("0.03"));
+    assert_eq!(rounded("0.3", 2, RoundMode::HalfEven, "5"), d("0.02"));
+    assert_eq!(rounded("0.3", 2, RoundMode::Up, "5"), d("0.03"));
+    assert_eq!(rounded("0.3", 2, RoundMode::Down, "5"), d("0.02"));
+    // A contract's rounding applies to the carrier's rows without their own.
+    let mut deck = RateDeck::new();
+    deck.insert(RateRow { rate: d("0.0070"), ..row(&BASE) }).unwrap();
+    deck.set_default_rounding("acme", CostRounding { decimal_places: 4, mode: RoundMode::Up });
+    let rating = rate_record(&deck, &record(Service::Voice, "442071234567", at, "61")).unwrap();
+    assert_eq!(rating.cost, d("0.0072"));
+}
+
+#[test]
+fn issue13_a_blocked_destination_bills_nothing() {
+    use crate::rate_deck::PriceRules;
+    let blocked = PriceRules { blocked: true, ..Default::default() };
+    let mut deck = RateDeck::new();
+    deck.insert(row(&BASE)).unwrap();
+    // 4470 is blocked (premium numbers, say), with a connect fee and minimum that never apply.
+    deck.insert(RateRow {
+        prefix: "4470".into(),
+        connect_fee: d("0.5"),
+        min_charge: d("1"),
+        rules: blocked,
+        ..row(&BASE)
+    })
+    .unwrap();
+    let at = "2026-03-03T12:00:00Z";
+    let blocked_call = rate_record(&deck, &record(Service::Voice, "447012345678", at, "95")).unwrap();
+    assert_eq!(
+        (blocked_call.billed_quantity, blocked_call.cost, blocked_call.rate),
+        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO)
+    );
+    assert_eq!(deck.row(blocked_call.row).prefix, "4470");
+    // Beside it, 44 prices as usual: 0.012 * 95 / 60 = 0.019
+    let open_call = rate_record(&deck, &record(Service::Voice, "447112345678", at, "95")).unwrap();
+    assert_eq!(open_call.cost, d("0.019"));
+}
+
+#[test]
+fn issue13_holidays_take_the_band_of_their_weekday() {
+    use crate::time_band::HolidayCalendar;
+    let weekend = RateConditions {
+        band: Some(TimeBand::parse("UTC", "sat,sun", "00:00", "24:00").unwrap()),
+        ..Default::default()
+    };
+    let mut deck = RateDeck::new();
+    deck.insert(RateRow { rate: d("0.0200"), ..row(&BASE) }).unwrap();
+    deck.insert(RateRow { rate: d("0.0060"), conditions: weekend, ..row(&BASE) }).unwrap();
+    let christmas = record(Service::Voice, "442071234567", "2026-12-25T10:00:00Z", "60");
+    // A Friday: the weekday rate, 0.02 a minute.
+    assert_eq!(rate_record(&deck, &christmas).unwrap().cost, d("0.02"));
+    let mut holidays = HolidayCalendar::default();
+    holidays.insert(jiff::civil::date(2026, 12, 25), jiff::civil::Weekday::Sunday).unwrap();
+    deck.set_holidays("acme", holidays.clone());
+    // Rated as a Sunday: the weekend rate, 0.006.
+    assert_eq!(rate_record(&deck, &christmas).unwrap().cost, d("0.006"));
+    // Another carrier's holidays change nothing for acme.
+    let mut other = RateDeck::new();
+    other.insert(RateRow { rate: d("0.0200"), ..row(&BASE) }).unwrap();
+    other.set_holidays("globex", holidays);
+    assert_eq!(rate_record(&other, &christmas).unwrap().cost, d("0.02"));
+}
+
+/// Issue 13, item 5: two banded rows of one prefix with one `effective_from` whose bands share
+/// an instant would tie; the file's order decided (0.07 or 0.05). Now the second is refused,
+/// in either order.
+#[test]
+fn issue13_overlapping_bands_of_one_prefix_are_refused() {
+    let band = |days: &str, from: &str, to: &str| RateConditions {
+        band: Some(TimeBand::parse("Europe/London", days, from, to).unwrap()),
+        ..Default::default()
+    };
+    let first = RateRow { rate: d("0.07"), conditions: band("mon-fri", "08:00", "18:00"), ..row(&BASE) };
+    let second = RateRow { rate: d("0.05"), conditions: band("mon", "17:00", "20:00"), ..row(&BASE) };
+    for (a, b) in [(first.clone(), second.clone()), (second.clone(), first.clone())] {
+        let mut deck = RateDeck::new();
+        deck.insert(a).unwrap();
+        assert_eq!(deck.insert(b), Err(RateDeckError::OverlappingBands { existing: RateRowIndex(0) }));
+    }
+    // A night band wrapping midnight overlaps an early-morning one.
+    let mut deck = RateDeck::new();
+    deck.insert(RateRow { conditions: band("all", "22:00", "06:00"), ..row(&BASE) }).unwrap();
+    let early = RateRow { conditions: band("sat", "05:00", "07:00"), ..row(&BASE) };
+    assert!(matches!(deck.insert(early), Err(RateDeckError::OverlappingBands { .. })));
+    // Disjoint bands, another start, or another origin are fine.
+    let mut deck = RateDeck::new();
+    deck.insert(first.clone()).unwrap();
+    deck.insert(RateRow { conditions: band("mon-fri", "18:00", "08:00"), ..row(&BASE) }).unwrap();
+    deck.insert(RateRow { effective_from: ts("2026-02-01T00:00:00Z"), ..second.clone() }).unwrap();
+    let from_us = RateConditions { origin_prefix: Some("1".into()), ..second.conditions.clone() };
+    deck.insert(RateRow { conditions: from_us, ..second }).unwrap();
 }

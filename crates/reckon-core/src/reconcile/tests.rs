@@ -44,6 +44,7 @@ fn deck() -> RateDeck {
             min_charge: Decimal::ZERO,
             per_record_fee: Decimal::ZERO,
             conditions: Default::default(),
+            rules: Default::default(),
             tiers: None,
             effective_from: ts("2026-01-01T00:00:00Z"),
             effective_to: None,
