@@ -64,6 +64,7 @@ fn main() {
         fx_staleness_days: None,
         contracts: Some(inputs.join("contracts.csv")),
         networks: None,
+        holidays: None,
         out: dir.join("out"),
         output_format: ReportFormat::Csv,
         config: reckon_core::ReconcileConfig::default(),

@@ -356,10 +356,6 @@ pub struct RatingInputArgs {
     /// Most days an FX rate may be older than the amount it converts.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub fx_staleness_days: i32,
-    /// Holiday calendars (holidays.csv: carrier,date,rated_as): a carrier's holiday is rated as
-    /// the weekday given (`sun`) by its time-banded rows.
-    #[arg(long, value_name = "FILE")]
-    pub holidays: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -491,6 +487,10 @@ pub struct ReferenceArgs {
     /// Number-to-network table (networks.csv: prefix,mcc,mnc) for rates priced per network.
     #[arg(long, value_name = "FILE")]
     pub networks: Option<PathBuf>,
+    /// Holiday calendars (holidays.csv: carrier,date,rated_as): a carrier's holiday is rated as
+    /// the weekday given (`sun`) by its time-banded rows.
+    #[arg(long, value_name = "FILE")]
+    pub holidays: Option<PathBuf>,
 }
 
 /// The settings of a reconciliation, shared by every command that reconciles.

@@ -32,6 +32,7 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
         fx_staleness_days: Some(7),
         contracts: Some(inputs.join("contracts.csv")),
         networks: None,
+        holidays: None,
         out: dir.join("out"),
         output_format: ReportFormat::Csv,
         config: reckon_core::ReconcileConfig {
@@ -88,9 +89,9 @@ pub fn demo_command(arguments: &DemoArgs) -> anyhow::Result<ExitCode> {
             ecb: request.ecb.clone(),
             contracts: None,
             networks: None,
+            holidays: None,
         },
         fx_staleness_days: 7,
-        holidays: None,
     };
     let rated = rate_inputs(&rating_inputs, &ByteProgress::hidden())?;
     let (margins, leaking) = margin_report(&rated, Some(reckon_core::Currency::EUR))?;

@@ -32,6 +32,8 @@ pub struct ReconcileRequest {
     pub contracts: Option<PathBuf>,
     /// Number-to-network table for network-priced messaging.
     pub networks: Option<PathBuf>,
+    /// Holiday calendars per carrier (holidays.csv).
+    pub holidays: Option<PathBuf>,
     pub out: PathBuf,
     /// Whether the discrepancies are written as CSV or as Parquet.
     pub output_format: ReportFormat,
@@ -70,6 +72,7 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         fx_staleness_days: Some(arguments.options.tolerances.fx_staleness_days),
         contracts: arguments.reference.contracts.clone(),
         networks: arguments.reference.networks.clone(),
+        holidays: arguments.reference.holidays.clone(),
         out,
         output_format: arguments.output_format,
         config: reconcile_config(&arguments.options.tolerances, arguments.options.period.as_deref())?,
@@ -132,6 +135,13 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
     let mut config = request.config.clone();
     if let Some(path) = &request.contracts {
         config.contracts = reckon_import::contracts::load_contracts(path)?;
+    }
+    // A carrier's own rounding and holidays decide its costs, as in `rate` and `margin`.
+    loaded_deck.deck.apply_contract_rounding(&config.contracts);
+    if let Some(path) = &request.holidays {
+        for (carrier, calendar) in reckon_import::holidays::load_holidays(path)? {
+            loaded_deck.deck.set_holidays(&carrier, calendar);
+        }
     }
     let mut networks = NetworkMap::new();
     if let Some(path) = &request.networks {

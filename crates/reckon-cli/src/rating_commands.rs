@@ -53,7 +53,7 @@ pub fn rate_inputs(inputs: &RatingInputArgs, progress: &ByteProgress) -> anyhow:
     if let Some(path) = &reference.contracts {
         carrier_deck.apply_contract_rounding(&reckon_import::contracts::load_contracts(path)?);
     }
-    if let Some(path) = &inputs.holidays {
+    if let Some(path) = &inputs.reference.holidays {
         for (party, calendar) in reckon_import::holidays::load_holidays(path)? {
             carrier_deck.set_holidays(&party, calendar.clone());
             price_deck.set_holidays(&party, calendar);

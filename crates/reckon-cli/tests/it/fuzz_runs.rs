@@ -190,6 +190,7 @@ fn check_run(files: &RunFiles) -> Result<(), TestCaseError> {
         fx_staleness_days: Some(7),
         contracts: None,
         networks: None,
+        holidays: None,
         out: out.clone(),
         output_format: ReportFormat::Csv,
         config: ReconcileConfig { report_currency: Some(reckon_core::Currency::EUR), ..ReconcileConfig::default() },
