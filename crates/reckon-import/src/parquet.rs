@@ -96,6 +96,8 @@ impl ParquetUsageReader {
 }
 
 /// A table of rows read from CSV or Parquet, chosen by the file's extension ([`is_parquet`]).
+// One per open file: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Table {
     Csv(CsvTable),
     Parquet(Box<ParquetTable>),

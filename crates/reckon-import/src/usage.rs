@@ -49,6 +49,8 @@ pub fn load_usage(
 /// whole file: [`load_usage`] does it in memory, a streaming caller by its own means).
 pub struct UsageReader(UsageSource);
 
+// One per open file: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum UsageSource {
     Csv { table: CsvTable, columns: [Option<usize>; 10], names: Names },
     Parquet(Box<crate::parquet::ParquetUsageReader>),

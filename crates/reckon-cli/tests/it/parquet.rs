@@ -53,7 +53,7 @@ fn write_parquet(path: &Path, rows: &[Vec<String>], typed: impl Fn(&str) -> Type
             Typed::Text => Arc::new(StringArray::from(values)),
             Typed::Instant => Arc::new(
                 TimestampMicrosecondArray::from_iter(values.iter().map(|value| {
-                    value.map(|text| i64::try_from(jiff::Timestamp::from_str(text).unwrap().as_microsecond()).unwrap())
+                    value.map(|text| jiff::Timestamp::from_str(text).unwrap().as_microsecond())
                 }))
                 .with_timezone("UTC"),
             ),
@@ -268,7 +268,8 @@ fn reconcile_changed_usage(
 #[test]
 fn bad_parquet_values_are_refused_naming_row_and_column() {
     let quantity_column = 8;
-    let cases: Vec<(Box<dyn FnOnce(&mut Vec<Vec<String>>)>, fn(&str) -> Typed, &str)> = vec![
+    type Case<'a> = (Box<dyn FnOnce(&mut Vec<Vec<String>>) + 'a>, fn(&str) -> Typed, &'static str);
+    let cases: Vec<Case<'_>> = vec![
         (
             Box::new(|_| {}),
             |column| if column == "quantity" { Typed::Float } else { typed(column) },
