@@ -52,9 +52,11 @@ fn write_parquet(path: &Path, rows: &[Vec<String>], typed: impl Fn(&str) -> Type
         let array: ArrayRef = match typed(name) {
             Typed::Text => Arc::new(StringArray::from(values)),
             Typed::Instant => Arc::new(
-                TimestampMicrosecondArray::from_iter(values.iter().map(|value| {
-                    value.map(|text| jiff::Timestamp::from_str(text).unwrap().as_microsecond())
-                }))
+                TimestampMicrosecondArray::from_iter(
+                    values
+                        .iter()
+                        .map(|value| value.map(|text| jiff::Timestamp::from_str(text).unwrap().as_microsecond())),
+                )
                 .with_timezone("UTC"),
             ),
             Typed::Decimal => Arc::new(

@@ -257,7 +257,8 @@ fn an_invoice_amount_past_its_bound_is_refused() {
         ("currency", strings(&[Some("USD")])),
     ];
     let (_dir, path) = write_parquet("invoice.parquet", columns);
-    let error = InvoiceReader::new(std::slice::from_ref(&path), BadRowPolicy::Fail).read_all(&mut NoProgress).unwrap_err();
+    let error =
+        InvoiceReader::new(std::slice::from_ref(&path), BadRowPolicy::Fail).read_all(&mut NoProgress).unwrap_err();
     assert_eq!(
         error.to_string(),
         format!(
