@@ -9,9 +9,7 @@
 
 use crate::csv_table::{ColumnSpec, CsvTable, Row};
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
-use crate::names::Names;
-use crate::usage::{usage_record, USAGE_COLUMNS_REQUIRED, USAGE_COLUMN_NAMES};
-use crate::{BadRowPolicy, Loaded, Position, Progress};
+use crate::Progress;
 use ::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use ::parquet::arrow::ProjectionMask;
 use arrow_array::cast::AsArray;
@@ -22,7 +20,6 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, TimeUnit};
-use reckon_core::UsageRecord;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -38,64 +35,11 @@ pub fn is_parquet(path: &Path) -> bool {
     path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("parquet"))
 }
 
-/// Reads `usage.parquet` in batches: the Parquet counterpart of the CSV usage reader.
-///
-/// Rows are numbered as the same data written as CSV would number its lines: the first row of
-/// data is row 2 (row 1 being the header the Parquet schema stands for), so a record's
-/// position, its messages and `rejected.csv` read alike whichever form the usage came in.
-pub struct ParquetUsageReader {
-    table: ParquetTable,
-    columns: [Option<usize>; 10],
-    names: Names,
-}
-
-impl ParquetUsageReader {
-    /// Opens a usage file and checks its columns: every required column of `usage.csv`
-    /// present, each of a type that holds its values exactly.
-    ///
-    /// # Errors
-    /// An unreadable or non-Parquet file, a missing required column, or a column of a type
-    /// the column does not accept (floats for `quantity`, say).
-    pub fn open(path: &Path) -> Result<ParquetUsageReader, ImportError> {
-        let mut table = ParquetTable::open(path)?;
-        let columns = table.resolve(std::array::from_fn(|index| ColumnSpec {
-            name: USAGE_COLUMN_NAMES[index],
-            required: USAGE_COLUMNS_REQUIRED[index],
-        }))?;
-        Ok(ParquetUsageReader { table, columns, names: Names::default() })
-    }
-
-    /// Reads up to `max_rows` rows into `loaded`: records with their positions (file index
-    /// 0), bad rows quarantined under [`BadRowPolicy::Quarantine`]. Returns `false` once the
-    /// file is finished. Repeated `record_id`s are not looked for here: that needs the whole
-    /// file (`usage::load_usage` does it after the last batch).
-    ///
-    /// # Errors
-    /// A file that cannot be decoded, or under [`BadRowPolicy::Fail`] the first bad row.
-    pub fn read_batch(
-        &mut self,
-        loaded: &mut Loaded<UsageRecord>,
-        max_rows: usize,
-        policy: BadRowPolicy,
-        progress: &mut dyn Progress,
-    ) -> Result<bool, ImportError> {
-        for _ in 0..max_rows {
-            let row = match self.table.next_row(progress)? {
-                None => return Ok(false),
-                Some(Ok(row)) => row,
-                Some(Err(error)) => {
-                    loaded.reject(error, policy)?;
-                    continue;
-                }
-            };
-            let position = Position { file_index: 0, line_number: row.line_number };
-            loaded.accept(usage_record(&row, self.columns, &mut self.names), position, policy)?;
-        }
-        Ok(true)
-    }
-}
-
 /// A table of rows read from CSV or Parquet, chosen by the file's extension ([`is_parquet`]).
+///
+/// Parquet rows are numbered as the same data written as CSV would number its lines: the first
+/// row of data is row 2 (row 1 being the header the Parquet schema stands for), so a record's
+/// position, its messages and `rejected.csv` read alike whichever form the input came in.
 // One per open file: the size of the variants does not matter.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Table {

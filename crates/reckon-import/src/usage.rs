@@ -1,8 +1,9 @@
 //! `usage.csv`: the platform's own usage records.
 
-use crate::csv_table::{ColumnSpec, CsvTable, Row};
+use crate::csv_table::{ColumnSpec, Row};
 use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::names::Names;
+use crate::parquet::Table;
 use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
 use reckon_core::UsageRecord;
 use std::path::Path;
@@ -23,7 +24,7 @@ pub const USAGE_COLUMN_NAMES: [&str; 10] = [
 ];
 
 /// Whether each of [`USAGE_COLUMN_NAMES`] is required.
-pub(crate) const USAGE_COLUMNS_REQUIRED: [bool; 10] = [true, true, true, false, false, true, false, true, true, false];
+const USAGE_COLUMNS_REQUIRED: [bool; 10] = [true, true, true, false, false, true, false, true, true, false];
 
 /// Loads a usage file (CSV, or Parquet when its name ends in `.parquet`): every row parsed, in
 /// file order.
@@ -47,31 +48,25 @@ pub fn load_usage(
 /// A usage file (CSV, or Parquet when its name ends in `.parquet`) read batch by batch, so that
 /// a caller can stream it. It parses rows; it does not find repeated `record_id`s (that needs the
 /// whole file: [`load_usage`] does it in memory, a streaming caller by its own means).
-pub struct UsageReader(UsageSource);
-
-// One per open file: the size of the variants does not matter.
-#[allow(clippy::large_enum_variant)]
-enum UsageSource {
-    Csv { table: CsvTable, columns: [Option<usize>; 10], names: Names },
-    Parquet(Box<crate::parquet::ParquetUsageReader>),
+pub struct UsageReader {
+    table: Table,
+    columns: [Option<usize>; 10],
+    names: Names,
 }
 
 impl UsageReader {
-    /// Opens a usage file and resolves its columns.
+    /// Opens a usage file and resolves its columns (a Parquet file's also by type).
     ///
     /// # Errors
-    /// The file cannot be read, is empty, or lacks a required column.
+    /// The file cannot be read, is empty, lacks a required column, or (Parquet) has a column of
+    /// a type that cannot hold its values exactly.
     pub fn open(path: &Path) -> Result<UsageReader, ImportError> {
-        if crate::parquet::is_parquet(path) {
-            let reader = crate::parquet::ParquetUsageReader::open(path)?;
-            return Ok(UsageReader(UsageSource::Parquet(Box::new(reader))));
-        }
-        let table = CsvTable::open(path)?;
+        let mut table = Table::open(path)?;
         let columns = table.resolve(std::array::from_fn(|index| ColumnSpec {
             name: USAGE_COLUMN_NAMES[index],
             required: USAGE_COLUMNS_REQUIRED[index],
         }))?;
-        Ok(UsageReader(UsageSource::Csv { table, columns, names: Names::default() }))
+        Ok(UsageReader { table, columns, names: Names::default() })
     }
 
     /// Appends up to `max_rows` accepted records (with their positions) to `loaded`, bad rows to
@@ -87,13 +82,9 @@ impl UsageReader {
         policy: BadRowPolicy,
         progress: &mut dyn Progress,
     ) -> Result<bool, ImportError> {
-        let (table, columns, names) = match &mut self.0 {
-            UsageSource::Csv { table, columns, names } => (table, *columns, names),
-            UsageSource::Parquet(reader) => return reader.read_batch(loaded, max_rows, policy, progress),
-        };
         let mut rows = 0;
         while rows < max_rows {
-            let Some(row) = table.next_row(progress)? else {
+            let Some(row) = self.table.next_row(progress)? else {
                 return Ok(false);
             };
             rows += 1;
@@ -105,18 +96,14 @@ impl UsageReader {
                 }
             };
             let position = Position { file_index: 0, line_number: row.line_number };
-            loaded.accept(usage_record(&row, columns, names), position, policy)?;
+            loaded.accept(usage_record(&row, self.columns, &mut self.names), position, policy)?;
         }
         Ok(true)
     }
 }
 
 /// One row's usage record: the one parser of each field, for files and the service's events.
-pub(crate) fn usage_record(
-    row: &Row<'_>,
-    columns: [Option<usize>; 10],
-    names: &mut Names,
-) -> Result<UsageRecord, ImportError> {
+fn usage_record(row: &Row<'_>, columns: [Option<usize>; 10], names: &mut Names) -> Result<UsageRecord, ImportError> {
     let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network] =
         columns;
     Ok(UsageRecord {

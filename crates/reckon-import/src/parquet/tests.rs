@@ -4,11 +4,12 @@
 use super::*;
 use crate::invoice::InvoiceReader;
 use crate::usage::load_usage;
-use crate::NoProgress;
+use crate::{BadRowPolicy, Loaded, NoProgress, Position};
 use arrow_array::{
     DictionaryArray, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray, TimestampMillisecondArray,
     TimestampNanosecondArray,
 };
+use reckon_core::UsageRecord;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -202,7 +203,7 @@ fn bad_rows_are_quarantined_and_repeated_ids_rejected() {
 #[test]
 fn batches_stop_at_the_end_of_the_file() {
     let (_dir, path) = write_parquet("usage.parquet", usage_columns("", None));
-    let mut reader = ParquetUsageReader::open(&path).unwrap();
+    let mut reader = crate::usage::UsageReader::open(&path).unwrap();
     let mut loaded = Loaded::default();
     assert!(reader.read_batch(&mut loaded, 1, BadRowPolicy::Fail, &mut NoProgress).unwrap());
     assert_eq!(loaded.items.len(), 1);
