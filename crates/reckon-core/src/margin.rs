@@ -304,10 +304,8 @@ mod tests {
         assert_eq!(percent("79228162514264337593543950335", "1"), None);
     }
 
-    #[test]
-    fn report_currency_totals() {
-        let mut fx = FxTable::new();
-        fx.insert(date(2026, 3, 2), Currency::parse("USD").unwrap(), d("1.25")).unwrap();
+    /// acme's deck: voice to 44 at 0.03 USD per minute, 60/60.
+    fn acme_usd_deck() -> RateDeck {
         let mut deck = RateDeck::new();
         deck.insert(crate::RateRow {
             rate: d("0.03"),
@@ -328,6 +326,14 @@ mod tests {
             rules: Default::default(),
         })
         .unwrap();
+        deck
+    }
+
+    #[test]
+    fn report_currency_totals() {
+        let mut fx = FxTable::new();
+        fx.insert(date(2026, 3, 2), Currency::parse("USD").unwrap(), d("1.25")).unwrap();
+        let deck = acme_usd_deck();
         let (cost, price) = (rating("0.03", "USD"), rating("0.05", "USD"));
         let margin = record_margin(&record("60"), Some(&cost), Some(&price), &fx);
         let mut report = MarginReport::default();
@@ -352,29 +358,7 @@ mod tests {
     #[test]
     fn issue13_margin_totals_add_up_with_unpriced_records() {
         let fx = FxTable::new();
-        let deck = {
-            let mut deck = RateDeck::new();
-            deck.insert(crate::RateRow {
-                rate: d("0.03"),
-                rate_unit: d("60"),
-                connect_fee: Decimal::ZERO,
-                min_charge: Decimal::ZERO,
-                per_record_fee: Decimal::ZERO,
-                increments: crate::Increments::parse("60/60").unwrap(),
-                tiers: None,
-                currency: Currency::parse("USD").unwrap(),
-                service: Service::Voice,
-                effective_from: "2026-01-01T00:00:00Z".parse().unwrap(),
-                effective_to: None,
-                carrier: "acme".into(),
-                prefix: "44".into(),
-                destination_name: Some("UK".into()),
-                conditions: Default::default(),
-                rules: Default::default(),
-            })
-            .unwrap();
-            deck
-        };
+        let deck = acme_usd_deck();
         let usd = |amount: &str| rating(amount, "USD");
         let mut report = MarginReport::default();
         let no_report = ReportConversion { currency: None, fx: &fx };
