@@ -12,6 +12,7 @@ use crate::{Currency, Increments, Service};
 use compact_str::CompactString;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -264,9 +265,10 @@ pub struct TierGap {
 #[derive(Debug, Default)]
 pub struct RateDeck {
     rows: Vec<RateRow>,
-    parties: HashMap<String, PartyDeck>,
+    /// (FxHash, like every map the rating of a record reads.)
+    parties: FxHashMap<String, PartyDeck>,
     /// Holidays per party, read only when a banded row is checked.
-    holidays: HashMap<String, HolidayCalendar>,
+    holidays: FxHashMap<String, HolidayCalendar>,
 }
 
 #[derive(Debug, Default)]
@@ -277,7 +279,7 @@ struct PartyDeck {
 #[derive(Debug, Default)]
 struct ServiceDeck {
     trie: PrefixTrie,
-    by_network: HashMap<NetworkId, Vec<RateRowIndex>>,
+    by_network: FxHashMap<NetworkId, Vec<RateRowIndex>>,
     /// The trie packed for lookups, built at the first lookup after a change.
     packed: OnceLock<PackedTrie>,
 }

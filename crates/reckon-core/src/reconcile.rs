@@ -14,6 +14,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::SignedDuration;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -121,10 +122,11 @@ pub fn reconcile(
 /// invoice's date when its lines give none. A run read at once gathers them as its lines come.
 #[derive(Clone, Debug, Default)]
 pub struct RunFacts {
-    carrier_months: HashMap<Arc<str>, HashSet<Month>>,
+    /// (FxHash: both are read for every line and record.)
+    carrier_months: FxHashMap<Arc<str>, HashSet<Month>>,
     /// The latest line date of each invoice: its date when the file gives none (only for
     /// contracts that convert at the invoice date).
-    invoice_dates: HashMap<(Arc<str>, Arc<str>), Date>,
+    invoice_dates: FxHashMap<(Arc<str>, Arc<str>), Date>,
 }
 
 impl RunFacts {
@@ -140,7 +142,7 @@ impl RunFacts {
             }
         }
         if config.terms(&line.carrier).fx_policy == FxPolicy::InvoiceDate {
-            let line_date = line.started_at.to_zoned(TimeZone::UTC).date();
+            let line_date = crate::period::utc_date(line.started_at);
             let latest = self.invoice_dates.entry((line.carrier.clone(), line.invoice_id.clone())).or_insert(line_date);
             *latest = (*latest).max(line_date);
         }
