@@ -14,8 +14,8 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::SignedDuration;
 use rust_decimal::Decimal;
-use rustc_hash::FxHashMap;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The tolerances and period of a run.
@@ -123,7 +123,7 @@ pub fn reconcile(
 #[derive(Clone, Debug, Default)]
 pub struct RunFacts {
     /// (FxHash: both are read for every line and record.)
-    carrier_months: FxHashMap<Arc<str>, HashSet<Month>>,
+    carrier_months: FxHashMap<Arc<str>, FxHashSet<Month>>,
     /// The latest line date of each invoice: its date when the file gives none (only for
     /// contracts that convert at the invoice date).
     invoice_dates: FxHashMap<(Arc<str>, Arc<str>), Date>,
@@ -138,7 +138,7 @@ impl RunFacts {
                 months.insert(month);
             }
             None => {
-                self.carrier_months.insert(line.carrier.clone(), HashSet::from([month]));
+                self.carrier_months.insert(line.carrier.clone(), FxHashSet::from_iter([month]));
             }
         }
         if config.terms(&line.carrier).fx_policy == FxPolicy::InvoiceDate {
