@@ -148,6 +148,24 @@ async fn issue13_a_deck_with_every_rule_round_trips_and_rates_as_the_file_engine
         capped.apply_reference(Party::Carrier, &reference.contracts, &reference.holidays);
         // r2 is now capped at 0.6; the others are as before.
         assert_eq!(costs(&capped, &usage)[1], Some(d("0.6")), "{backend}");
+
+        // A price plan keeps its rules the same way (the default plan selling on these terms).
+        let plan_text = DECK.replacen("carrier,", "customer,", 1).replace("\nacme,", "\n*,");
+        let plan = reckon_import::rates::load_deck_from_text(
+            std::path::Path::new("prices.csv"),
+            plan_text,
+            DeckKind::CustomerPrices,
+        )
+        .unwrap()
+        .deck;
+        ledger.import_prices(plan.rows(), "prices.csv", "test", false, now).await.unwrap();
+        let stored_plan = ledger.price_deck().await.unwrap();
+        assert_eq!(stored_plan.len(), 5, "{backend}");
+        for row in plan.rows() {
+            assert!(stored_plan.rows().contains(row), "{backend}: {row:?} did not read back");
+        }
+        let again = ledger.import_prices(plan.rows(), "prices.csv", "test", false, now).await.unwrap();
+        assert_eq!((again.inserted, again.unchanged), (0, 5), "{backend}");
         ledger.close().await;
     }
 }
