@@ -236,6 +236,7 @@ mod tests {
             cost: d(cost),
             rate: d(cost),
             currency: Currency::parse(currency).unwrap(),
+            rounding: None,
         }
     }
 

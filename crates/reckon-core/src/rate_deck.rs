@@ -538,6 +538,26 @@ impl RateDeck {
             .max_by_key(|index| self.row(*index).preference())
     }
 
+    /// Makes a loaded deck rate the way every command rates it: a carrier deck takes each
+    /// contract's rounding for the rows that set none ([`RateDeck::apply_contract_rounding`]),
+    /// and every deck its parties' holiday calendars ([`RateDeck::set_holidays`]; a price plan's
+    /// calendar is named by its customer or `*`). The file commands, the ledger's runs and the
+    /// service all build their decks through this one step, so they cannot rate apart.
+    pub fn apply_reference(
+        &mut self,
+        party: crate::rating::Party,
+        contracts: &HashMap<String, crate::contract::ContractTerms>,
+        holidays: &HashMap<String, HolidayCalendar>,
+    ) {
+        // Contracts are carriers' terms: a customer's price plan is never rounded by them.
+        if party == crate::rating::Party::Carrier {
+            self.apply_contract_rounding(contracts);
+        }
+        for (name, calendar) in holidays {
+            self.set_holidays(name, calendar.clone());
+        }
+    }
+
     /// Sets a party's holidays (a carrier's, or a price plan's): its banded rows rate each
     /// holiday as the weekday the calendar gives it.
     pub fn set_holidays(&mut self, party: &str, calendar: HolidayCalendar) {

@@ -11,7 +11,7 @@
 use crate::money::{round, round_cost};
 use crate::network::NetworkMap;
 use crate::period::Month;
-use crate::rate_deck::{PriceTerms, RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
+use crate::rate_deck::{CostRounding, PriceTerms, RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
 use crate::{Currency, Service, UsageRecord};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -30,6 +30,10 @@ pub struct Rating {
     /// record's first unit).
     pub rate: Decimal,
     pub currency: Currency,
+    /// How the carrier rounds the cost (the row's or its contract's rounding; `None`: 6 places,
+    /// half away from zero), so that an amount converted into another currency is rounded the
+    /// same way.
+    pub rounding: Option<CostRounding>,
 }
 
 /// Whose prices a deck holds, which decides the party a record is looked up under.
@@ -73,7 +77,8 @@ pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: 
             let (billed_quantity, cost) = price_with(&terms, record.quantity);
             // A blocked destination has no rate to bill at: a line's rate other than 0 disagrees.
             let rate = if terms.rules.blocked { Decimal::ZERO } else { terms.rate };
-            Some(Rating { row: row_index, billed_quantity, cost, rate, currency: terms.currency })
+            let (currency, rounding) = (terms.currency, terms.rules.rounding);
+            Some(Rating { row: row_index, billed_quantity, cost, rate, currency, rounding })
         }));
     }
     if deck.has_tiers() {

@@ -4,7 +4,7 @@
 use crate::contract::{ContractTerms, FxPolicy};
 use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::matching::{LineMatch, Matcher};
-use crate::money::{round_cost, TotalOverflow};
+use crate::money::{round, round_cost, TotalOverflow};
 use crate::period::Month;
 use crate::rating::Rating;
 use crate::summary::ReportConversion;
@@ -401,8 +401,9 @@ pub fn check_line_with(
     check(None)
 }
 
-/// The record's cost in `currency` under the contract's policy, rounded like a cost; `None` when
-/// the contract forbids the currency or no rate converts it.
+/// The record's cost in `currency` under the contract's policy, rounded as the carrier rounds
+/// the cost itself (the rating's rounding: the row's, else the contract's, else 6 places half
+/// away from zero); `None` when the contract forbids the currency or no rate converts it.
 fn expected_in_currency(
     rating: &Rating,
     currency: Currency,
@@ -430,8 +431,14 @@ fn expected_in_currency(
             rating.cost.checked_mul(rate)?
         }
     };
+    // The carrier prices in the invoice's currency the way it rounds in the deck's: an amount
+    // rounded to 4 places up is expected as such, not to 6 places.
+    let expected = match rating.rounding {
+        Some(rounding) => round(converted, rounding.decimal_places, rounding.mode),
+        None => round_cost(converted),
+    };
     // An expected amount that no billed amount could be compared with is as good as unconvertible.
-    Some(round_cost(converted)).filter(|expected| crate::bounds::is_comparable_amount(*expected))
+    Some(expected).filter(|expected| crate::bounds::is_comparable_amount(*expected))
 }
 
 fn billed_for_nothing(kind: DiscrepancyKind) -> LineCheck {

@@ -7,6 +7,7 @@
 
 mod corrections;
 mod periods;
+mod rate_rules;
 mod scenario;
 mod settlement;
 
