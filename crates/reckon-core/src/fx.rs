@@ -51,9 +51,10 @@ const EURO_ADOPTIONS: [(&str, Date, &str); 9] = [
 
 /// The irrevocable rate of a currency replaced by the euro, when `date` is on or after its adoption.
 fn irrevocable_per_eur(currency: Currency, date: Date) -> Option<Decimal> {
+    let currency = currency.as_str();
     EURO_ADOPTIONS
         .iter()
-        .find(|(code, adopted, _)| currency.as_str() == *code && date >= *adopted)
+        .find(|(code, adopted, _)| currency == *code && date >= *adopted)
         .map(|(_, _, rate)| rate.parse().expect("the irrevocable rates are decimal literals"))
 }
 
@@ -125,8 +126,10 @@ impl FxTable {
         let (rate_date, rate) =
             *after.checked_sub(1).map(|index| &series[index]).ok_or(FxError::BeforeFirstRate { currency, date })?;
         if let Some(staleness_days_max) = self.staleness_days_max {
-            let age_days = (date - rate_date).get_days();
-            if age_days > staleness_days_max {
+            // Whole days between two dates, as a duration rather than a calendar span: this runs
+            // for every amount converted.
+            let age_days = date.duration_since(rate_date).as_hours() / 24;
+            if age_days > i64::from(staleness_days_max) {
                 return Err(FxError::Stale { currency, date, rate_date, staleness_days_max });
             }
         }
