@@ -51,7 +51,7 @@ pub fn rate_inputs(inputs: &RatingInputArgs, progress: &ByteProgress) -> anyhow:
         Some(inputs.fx_staleness_days),
     )?;
     if let Some(path) = &reference.contracts {
-        carrier_deck.apply_contract_rounding(&reckon_import::contracts::load_contracts(path)?);
+        carrier_deck.apply_contract_defaults(&reckon_import::contracts::load_contracts(path)?);
     }
     if let Some(path) = &inputs.reference.holidays {
         for (party, calendar) in reckon_import::holidays::load_holidays(path)? {
