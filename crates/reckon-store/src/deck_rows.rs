@@ -23,7 +23,7 @@ enum Kind {
 }
 
 /// The columns after the party (`carrier` or `plan`), in `rates.csv` order.
-const COLUMNS: [(&str, Kind); 21] = [
+const COLUMNS: [(&str, Kind); 22] = [
     ("service", Kind::Text),
     ("prefix", Kind::Text),
     ("destination_name", Kind::Text),
@@ -45,6 +45,7 @@ const COLUMNS: [(&str, Kind); 21] = [
     ("tier_mode", Kind::Text),
     ("effective_from", Kind::Instant),
     ("effective_to", Kind::Instant),
+    ("billed_on", Kind::Text),
 ];
 
 /// Where deck rows of each kind are stored.
