@@ -24,10 +24,14 @@ pub fn update_command(arguments: &DeckUpdateArgs) -> anyhow::Result<ExitCode> {
         issued_at: parse_instant(&arguments.issued).with_context(|| format!("--issued {:?}", arguments.issued))?,
         notice_min: days(arguments.notice_days),
         notice_min_by_carrier: contracts
-            .into_iter()
-            .filter_map(|(carrier, terms)| terms.notice_days.map(|notice| (carrier, days(notice))))
+            .iter()
+            .filter_map(|(carrier, terms)| terms.notice_days.map(|notice| (carrier.clone(), days(notice))))
             .collect(),
         defer_short_notice: arguments.defer_short_notice,
+        rounding_by_carrier: contracts
+            .iter()
+            .filter_map(|(carrier, terms)| terms.rounding.map(|rounding| (carrier.clone(), rounding)))
+            .collect(),
     };
     let update = apply_deck(current.deck.rows().to_vec(), &entries, &policy);
     // The result must itself be a valid deck before it replaces anything.

@@ -4,7 +4,7 @@
 
 use crate::args::{
     ApikeyCreateArgs, ApikeyListArgs, ApikeyRevokeArgs, DisputeCommand, ImportCommand, ImportFileArgs, JournalArgs,
-    LedgerArgs, ReconcileArgs, ReferenceArgs, ServeArgs, SettleArgs, ToleranceArgs,
+    LedgerArgs, ReconcileArgs, ReferenceArgs, ServeArgs, SettleArgs,
 };
 use crate::pipeline::{reconcile_config, write_atomically};
 use anyhow::{bail, Context};
@@ -16,7 +16,7 @@ use reckon_core::{Currency, Decimal, FxTable, Timestamp};
 use reckon_import::rates::DeckKind;
 use reckon_import::{BadRowPolicy, NoProgress};
 use reckon_store::{InvoiceOutcome, Ledger, Receivable, RunInputs};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -177,11 +177,12 @@ pub fn reconcile_ledger(arguments: &ReconcileArgs, carrier: &str) -> anyhow::Res
     let period_text = options.period.as_deref().context("--period is required with --carrier")?;
     let period = month(period_text)?;
     let mut config = reconcile_config(&options.tolerances, Some(period_text))?;
-    let (fx, contracts, networks) = load_reference(&arguments.reference, &options.tolerances)?;
+    let Reference { fx, contracts, networks, holidays } =
+        load_reference(&arguments.reference, options.tolerances.fx_staleness_days)?;
     config.contracts = contracts;
     let run = block_on(async {
         let ledger = open(&arguments.ledger).await?;
-        let inputs = RunInputs { carrier, period, config: &config, fx: &fx, networks: &networks };
+        let inputs = RunInputs { carrier, period, config: &config, fx: &fx, networks: &networks, holidays: &holidays };
         Ok(ledger.reconcile_period(&inputs, Timestamp::now()).await?)
     })?;
     if let Some(out) = &arguments.out {
@@ -213,17 +214,20 @@ pub fn reconcile_ledger(arguments: &ReconcileArgs, carrier: &str) -> anyhow::Res
     Ok(if found && options.fail_on_discrepancy { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Loads the reference data files: FX rates (with the staleness bound), contract terms and the
-/// number-to-network table.
-fn load_reference(
-    reference: &ReferenceArgs,
-    tolerances: &ToleranceArgs,
-) -> anyhow::Result<(FxTable, std::collections::HashMap<String, reckon_core::contract::ContractTerms>, NetworkMap)> {
-    let fx = reckon_import::fx::load_fx_sources(
-        reference.fx.as_deref(),
-        reference.ecb.as_deref(),
-        Some(tolerances.fx_staleness_days),
-    )?;
+/// The reference data of `rate`, `margin`, a ledger run or the service.
+pub(crate) struct Reference {
+    pub fx: FxTable,
+    pub contracts: HashMap<String, reckon_core::contract::ContractTerms>,
+    pub networks: NetworkMap,
+    pub holidays: HashMap<String, reckon_core::time_band::HolidayCalendar>,
+}
+
+/// Loads the reference data files: FX rates (with the staleness bound), contract terms, the
+/// number-to-network table and the holiday calendars.
+pub(crate) fn load_reference(reference: &ReferenceArgs, fx_staleness_days: i32) -> anyhow::Result<Reference> {
+    // The one FX loader of every command, with the staleness limit reconcile applies.
+    let fx =
+        reckon_import::fx::load_fx_sources(reference.fx.as_deref(), reference.ecb.as_deref(), Some(fx_staleness_days))?;
     let contracts = match &reference.contracts {
         Some(path) => reckon_import::contracts::load_contracts(path)?,
         None => Default::default(),
@@ -232,7 +236,11 @@ fn load_reference(
     if let Some(path) = &reference.networks {
         reckon_import::networks::load_networks(path, &mut networks)?;
     }
-    Ok((fx, contracts, networks))
+    let holidays = match &reference.holidays {
+        Some(path) => reckon_import::holidays::load_holidays(path)?,
+        None => HashMap::new(),
+    };
+    Ok(Reference { fx, contracts, networks, holidays })
 }
 
 /// Runs `reckon dispute ...`.
@@ -455,7 +463,8 @@ pub fn journal_command(arguments: &JournalArgs) -> anyhow::Result<ExitCode> {
 /// SIGTERM, finishing the requests in flight.
 pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
     let mut reconcile = reconcile_config(&arguments.tolerances, None)?;
-    let (fx, contracts, networks) = load_reference(&arguments.reference, &arguments.tolerances)?;
+    let Reference { fx, contracts, networks, holidays } =
+        load_reference(&arguments.reference, arguments.tolerances.fx_staleness_days)?;
     reconcile.contracts = contracts;
     let rules = match &arguments.alerts {
         Some(path) => reckon_import::alert_rules::load_alert_rules(path)?,
@@ -470,6 +479,7 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
         fx,
         networks,
         reconcile,
+        holidays,
         alerts: reckon_server::AlertSettings {
             rules,
             webhook: arguments.webhook.clone(),

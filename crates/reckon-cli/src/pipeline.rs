@@ -136,14 +136,12 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
     if let Some(path) = &request.contracts {
         config.contracts = reckon_import::contracts::load_contracts(path)?;
     }
-    // A carrier's own rounding, billing on delivery and holidays decide its costs, as in
-    // `rate` and `margin`.
-    loaded_deck.deck.apply_contract_defaults(&config.contracts);
-    if let Some(path) = &request.holidays {
-        for (carrier, calendar) in reckon_import::holidays::load_holidays(path)? {
-            loaded_deck.deck.set_holidays(&carrier, calendar);
-        }
-    }
+    // A carrier's own rounding and holidays decide its costs, as in every command.
+    let holidays = match &request.holidays {
+        Some(path) => reckon_import::holidays::load_holidays(path)?,
+        None => Default::default(),
+    };
+    loaded_deck.deck.apply_reference(Party::Carrier, &config.contracts, &holidays);
     let mut networks = NetworkMap::new();
     if let Some(path) = &request.networks {
         reckon_import::networks::load_networks(path, &mut networks)?;

@@ -2,12 +2,12 @@
 //! and the margin and revenue leakage that follow.
 
 use crate::args::{MarginArgs, RateArgs, RatingInputArgs};
+use crate::ledger_commands::{load_reference, Reference};
 use crate::pipeline::write_atomically;
 use crate::progress::ByteProgress;
 use anyhow::Context;
 use reckon_core::margin::{record_margin, Leakage, MarginReport};
 use reckon_core::money::TotalOverflow;
-use reckon_core::network::NetworkMap;
 use reckon_core::rating::{rate_all, Party, Rating};
 use reckon_core::{FxTable, RateDeck, UsageRecord};
 use reckon_export::margin::{margin_table, RatedRecord, RatedWriter};
@@ -39,26 +39,11 @@ pub fn rate_inputs(inputs: &RatingInputArgs, progress: &ByteProgress) -> anyhow:
         }
         None => RateDeck::new(),
     };
-    let reference = &inputs.reference;
-    let mut networks = NetworkMap::new();
-    if let Some(path) = &reference.networks {
-        reckon_import::networks::load_networks(path, &mut networks)?;
-    }
-    // The one FX loader of every command, with the staleness limit reconcile applies.
-    let fx = reckon_import::fx::load_fx_sources(
-        reference.fx.as_deref(),
-        reference.ecb.as_deref(),
-        Some(inputs.fx_staleness_days),
-    )?;
-    if let Some(path) = &reference.contracts {
-        carrier_deck.apply_contract_defaults(&reckon_import::contracts::load_contracts(path)?);
-    }
-    if let Some(path) = &inputs.reference.holidays {
-        for (party, calendar) in reckon_import::holidays::load_holidays(path)? {
-            carrier_deck.set_holidays(&party, calendar.clone());
-            price_deck.set_holidays(&party, calendar);
-        }
-    }
+    let Reference { fx, contracts, networks, holidays } = load_reference(&inputs.reference, inputs.fx_staleness_days)?;
+    // As every command builds its decks: the contracts' rounding, and the holidays of carriers
+    // and of price plans.
+    carrier_deck.apply_reference(Party::Carrier, &contracts, &holidays);
+    price_deck.apply_reference(Party::Customer, &contracts, &holidays);
     let usage = reckon_import::usage::load_usage(&inputs.usage, BadRowPolicy::Fail, &mut progress.reader())?.items;
     let costs = rate_all(&carrier_deck, &usage, Party::Carrier, &networks);
     let prices = rate_all(&price_deck, &usage, Party::Customer, &networks);

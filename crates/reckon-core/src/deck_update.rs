@@ -10,8 +10,9 @@
 //! contract's notice period.
 
 use crate::increments::Increments;
-use crate::rate_deck::RateRow;
+use crate::money::{RoundMode, COST_DECIMAL_PLACES};
 use crate::rate_deck::Tiers;
+use crate::rate_deck::{CostRounding, RateRow};
 use crate::Service;
 use jiff::{SignedDuration, Timestamp};
 use rust_decimal::Decimal;
@@ -62,6 +63,10 @@ pub struct UpdatePolicy {
     /// A change that needs notice and comes with too little takes effect only when the notice is
     /// met (`issued_at + notice`), instead of on the carrier's date; it is flagged either way.
     pub defer_short_notice: bool,
+    /// Per carrier, the contract's rounding (contracts.csv `rounding_decimals`), which its rows
+    /// without their own round by: a row that starts or stops rounding its own way is judged
+    /// against it.
+    pub rounding_by_carrier: HashMap<String, CostRounding>,
 }
 
 impl UpdatePolicy {
@@ -175,7 +180,10 @@ pub fn apply_deck(current: Vec<RateRow>, entries: &[DeckEntry], policy: &UpdateP
         let (actual, currency_change) = match in_force {
             None => (ChangeKind::New, false),
             Some(_) if entry.change == ChangeKind::Closed => (ChangeKind::Closed, false),
-            Some(index) => (compare(&rows[index], new), rows[index].currency != new.currency),
+            Some(index) => {
+                let contract_rounding = policy.rounding_by_carrier.get(&new.carrier).copied();
+                (compare(&rows[index], new, contract_rounding), rows[index].currency != new.currency)
+            }
         };
         if in_force.is_none() && entry.change != ChangeKind::New {
             flags.push(DeckFlag::NothingInForce {
@@ -254,10 +262,25 @@ fn same_price_point(row: &RateRow, new: &RateRow) -> bool {
 /// What actually changed between the row in force and an entry: an increase when some call or
 /// message could cost more under the new row (even if other terms got cheaper), a decrease when
 /// none could cost more and some could cost less, else unchanged. A currency change is not
-/// ranked here (the caller treats it as needing notice).
-fn compare(old: &RateRow, new: &RateRow) -> ChangeKind {
+/// ranked here (the caller treats it as needing notice). `contract_rounding` rounds the rows that
+/// do not say how.
+fn compare(old: &RateRow, new: &RateRow, contract_rounding: Option<CostRounding>) -> ChangeKind {
+    // A blocked row bills nothing, whatever its other terms: against it a billable row is
+    // dearer, and a row newly blocked is cheaper than anything it replaces.
+    match (old.rules.blocked, new.rules.blocked) {
+        (true, true) => return ChangeKind::Unchanged,
+        (true, false) => return ChangeKind::Increase,
+        (false, true) => return ChangeKind::Decrease,
+        (false, false) => {}
+    }
     let mut terms = TermChanges::default();
     terms.note(rate_per_base_unit_order(old, new));
+    terms.note(price_order(first_interval_rate(old), old.rate_unit, first_interval_rate(new), new.rate_unit));
+    terms.note(cap_order(old.rules.max_cost, new.rules.max_cost));
+    let (dearer, cheaper) =
+        compare_rounding(old.rules.rounding.or(contract_rounding), new.rules.rounding.or(contract_rounding));
+    terms.dearer |= dearer;
+    terms.cheaper |= cheaper;
     terms.note(new.connect_fee.cmp(&old.connect_fee));
     terms.note(new.min_charge.cmp(&old.min_charge));
     terms.note(new.per_record_fee.cmp(&old.per_record_fee));
@@ -302,6 +325,67 @@ fn price_order(old_rate: Decimal, old_unit: Decimal, new_rate: Decimal, new_unit
         (Some(new_scaled), Some(old_scaled)) => new_scaled.cmp(&old_scaled),
         // Past Decimal's range (bounded inputs never get here): compare the quotients.
         _ => (new_rate / new_unit).cmp(&(old_rate / old_unit)),
+    }
+}
+
+/// The price per `rate_unit` of a row's first increment: its `first_rate`, else its `rate` (with
+/// no first increment, `0/B`, a `first_rate` prices nothing).
+fn first_interval_rate(row: &RateRow) -> Decimal {
+    row.rules.first_rate.filter(|_| row.increments.first > Decimal::ZERO).unwrap_or(row.rate)
+}
+
+/// A new `max_cost` against the old, as a price: no cap is the dearest. A cap raised or taken
+/// away lets a long call cost more; a cap lowered or added can only make calls cheaper.
+fn cap_order(old: Option<Decimal>, new: Option<Decimal>) -> std::cmp::Ordering {
+    match (old, new) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(old_cap), Some(new_cap)) => new_cap.cmp(&old_cap),
+    }
+}
+
+/// Whether the new rounding makes some cost dearer, and whether it makes some cost cheaper, than
+/// the old (`None`: 6 places half away from zero). Costs are
+/// never negative, and decimal grids nest (every 4-place amount is a 6-place amount), so:
+/// - on one grid the modes are ordered, `down` < `half_even` < `half_up` < `up`, each below the
+///   next for some cost (0.6, 0.5 and 0.1 of a place);
+/// - a coarser grid rounding `down` never rounds above the finer one (0.000049 to 4 places
+///   down is 0, to 6 places 0.000049: only cheaper), rounding `up` never below (only dearer),
+///   and a half mode goes both ways (to 4 places half up, 0.00005 becomes 0.0001, dearer, and
+///   0.000049 becomes 0, cheaper);
+/// - a finer grid is the same comparison the other way round.
+fn compare_rounding(old: Option<CostRounding>, new: Option<CostRounding>) -> (bool, bool) {
+    let effective = |rounding: Option<CostRounding>| {
+        rounding.unwrap_or(CostRounding { decimal_places: COST_DECIMAL_PLACES, mode: RoundMode::HalfAwayFromZero })
+    };
+    let (old, new) = (effective(old), effective(new));
+    // (dearer, cheaper) of a coarser grid against a finer one, by the coarser grid's mode.
+    let coarser = |mode: RoundMode| match mode {
+        RoundMode::Down => (false, true),
+        RoundMode::Up => (true, false),
+        RoundMode::HalfAwayFromZero | RoundMode::HalfEven => (true, true),
+    };
+    match new.decimal_places.cmp(&old.decimal_places) {
+        std::cmp::Ordering::Equal => {
+            let order = mode_rank(new.mode).cmp(&mode_rank(old.mode));
+            (order.is_gt(), order.is_lt())
+        }
+        std::cmp::Ordering::Less => coarser(new.mode),
+        std::cmp::Ordering::Greater => {
+            let (old_dearer, old_cheaper) = coarser(old.mode);
+            (old_cheaper, old_dearer)
+        }
+    }
+}
+
+/// Rounding modes on one grid, from the one that rounds a cost lowest to the highest.
+fn mode_rank(mode: RoundMode) -> u8 {
+    match mode {
+        RoundMode::Down => 0,
+        RoundMode::HalfEven => 1,
+        RoundMode::HalfAwayFromZero => 2,
+        RoundMode::Up => 3,
     }
 }
 

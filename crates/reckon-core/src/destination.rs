@@ -27,9 +27,14 @@ impl Destination {
     /// When the text has no digit, or a character other than digits, white space, `+` and the
     /// punctuation numbers are written with (`()-./`).
     pub fn parse(text: &str) -> Result<Destination, DestinationError> {
-        // Most numbers arrive as bare digits: taken whole, not character by character.
-        if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
-            let digits = text.strip_prefix("00").unwrap_or(text);
+        // Most numbers arrive as bare digits, or digits after a `+`: taken whole, not character
+        // by character. (`00` is the international prefix only without a `+`.)
+        let (plus, bare) = match text.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        if !bare.is_empty() && bare.bytes().all(|byte| byte.is_ascii_digit()) {
+            let digits = if plus { bare } else { bare.strip_prefix("00").unwrap_or(bare) };
             return if digits.is_empty() { Err(DestinationError::NoDigits) } else { Ok(Destination(digits.into())) };
         }
         let mut digits = CompactString::with_capacity(text.len());
@@ -92,5 +97,35 @@ mod tests {
         assert_eq!(Destination::parse("+44 ABC"), Err(DestinationError::BadCharacter('A')));
         assert_eq!(Destination::parse("+ -"), Err(DestinationError::NoDigits));
         assert_eq!(Destination::parse("00"), Err(DestinationError::NoDigits));
+        // After a `+`, `00` is part of the number.
+        assert_eq!(Destination::parse("+0044").unwrap().digits(), "0044");
+        assert_eq!(Destination::parse("+"), Err(DestinationError::NoDigits));
+    }
+
+    /// The rule written character by character: what the fast paths must agree with.
+    fn model(text: &str) -> Result<String, DestinationError> {
+        let mut digits = String::new();
+        for character in text.chars() {
+            match character {
+                '0'..='9' => digits.push(character),
+                ' ' | '\t' | '(' | ')' | '-' | '.' | '/' | '+' => {}
+                other => return Err(DestinationError::BadCharacter(other)),
+            }
+        }
+        if !text.trim_start().starts_with('+') && digits.starts_with("00") {
+            digits.drain(..2);
+        }
+        if digits.is_empty() {
+            return Err(DestinationError::NoDigits);
+        }
+        Ok(digits)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_written_form_parses_as_the_model_says(text in "[+ 0-9()a-]{0,8}|\\+?[0-9]{0,14}|(00)?[0-9]{0,12}") {
+            let parsed = Destination::parse(&text).map(|destination| destination.digits().to_owned());
+            proptest::prop_assert_eq!(parsed, model(&text));
+        }
     }
 }

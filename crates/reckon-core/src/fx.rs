@@ -4,13 +4,14 @@
 use crate::Currency;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Exchange rates by currency and date.
 #[derive(Clone, Debug, Default)]
 pub struct FxTable {
     /// Per currency, `(date, units per EUR)` sorted by date.
-    rates: HashMap<Currency, Vec<(Date, Decimal)>>,
+    /// (FxHash: looked up for every amount converted, with a key of three letters.)
+    rates: FxHashMap<Currency, Vec<(Date, Decimal)>>,
     /// How many days a rate may be older than the amount's date; `None`: any age.
     staleness_days_max: Option<i32>,
 }

@@ -7,7 +7,6 @@ use crate::rate_deck::RateDeck;
 use crate::rating::Rating;
 use crate::summary::ReportConversion;
 use crate::{Currency, FxTable, UsageRecord};
-use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -69,7 +68,7 @@ pub fn record_margin(
     let converted_cost = match (cost, currency) {
         (Some(cost), Some(currency)) if cost.currency == currency => Some(cost.cost),
         (Some(cost), Some(currency)) => {
-            let date = record.started_at.to_zoned(TimeZone::UTC).date();
+            let date = crate::period::utc_date(record.started_at);
             fx.convert(cost.cost, cost.currency, currency, date).ok().map(round_cost)
         }
         _ => None,
@@ -201,7 +200,7 @@ fn add_report(
     let Some(report_currency) = report.currency else { return Ok(()) };
     let entry = totals.report.get_or_insert(Ok((report_currency, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO)));
     let (Ok(sums), Some(currency)) = (entry.as_mut(), margin.currency) else { return Ok(()) };
-    let date = record.started_at.to_zoned(TimeZone::UTC).date();
+    let date = crate::period::utc_date(record.started_at);
     let convert = |amount: Option<Decimal>| -> Result<Decimal, FxError> {
         amount.map_or(Ok(Decimal::ZERO), |amount| {
             report.fx.convert(amount, currency, report_currency, date).map(round_cost)
@@ -237,6 +236,7 @@ mod tests {
             cost: d(cost),
             rate: d(cost),
             currency: Currency::parse(currency).unwrap(),
+            rounding: None,
             undelivered: false,
         }
     }

@@ -5,6 +5,12 @@ use jiff::{civil::Date, tz::TimeZone, SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The UTC date of an instant: the date FX rates and periods are read at. (Through the fixed
+/// UTC offset rather than a zoned value: it is computed for every record and line.)
+pub fn utc_date(instant: Timestamp) -> Date {
+    jiff::tz::Offset::UTC.to_datetime(instant).date()
+}
+
 /// One calendar month (UTC), the unit of an invoice's period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Month {
@@ -24,7 +30,7 @@ pub const PERIOD_YEARS: std::ops::RangeInclusive<i16> = 1970..=2199;
 impl Month {
     /// The UTC month an instant falls in.
     pub fn of(instant: Timestamp) -> Month {
-        let date = instant.to_zoned(TimeZone::UTC).date();
+        let date = utc_date(instant);
         Month { year: date.year(), month: date.month() }
     }
 

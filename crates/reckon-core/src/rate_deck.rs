@@ -12,6 +12,7 @@ use crate::{Currency, Increments, Service};
 use compact_str::CompactString;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -312,9 +313,10 @@ pub struct TierGap {
 #[derive(Debug, Default)]
 pub struct RateDeck {
     rows: Vec<RateRow>,
-    parties: HashMap<String, PartyDeck>,
+    /// (FxHash, like every map the rating of a record reads.)
+    parties: FxHashMap<String, PartyDeck>,
     /// Holidays per party, read only when a banded row is checked.
-    holidays: HashMap<String, HolidayCalendar>,
+    holidays: FxHashMap<String, HolidayCalendar>,
 }
 
 #[derive(Debug, Default)]
@@ -325,7 +327,7 @@ struct PartyDeck {
 #[derive(Debug, Default)]
 struct ServiceDeck {
     trie: PrefixTrie,
-    by_network: HashMap<NetworkId, Vec<RateRowIndex>>,
+    by_network: FxHashMap<NetworkId, Vec<RateRowIndex>>,
     /// The trie packed for lookups, built at the first lookup after a change.
     packed: OnceLock<PackedTrie>,
 }
@@ -585,6 +587,27 @@ impl RateDeck {
         let holidays = self.holidays.get(query.party);
         rows.filter(|index| self.row(*index).applies_to(query, holidays))
             .max_by_key(|index| self.row(*index).preference())
+    }
+
+    /// Makes a loaded deck rate the way every command rates it: a carrier deck takes each
+    /// contract's rounding and `billed_on` for the rows that set none
+    /// ([`RateDeck::apply_contract_defaults`]),
+    /// and every deck its parties' holiday calendars ([`RateDeck::set_holidays`]; a price plan's
+    /// calendar is named by its customer or `*`). The file commands, the ledger's runs and the
+    /// service all build their decks through this one step, so they cannot rate apart.
+    pub fn apply_reference(
+        &mut self,
+        party: crate::rating::Party,
+        contracts: &HashMap<String, crate::contract::ContractTerms>,
+        holidays: &HashMap<String, HolidayCalendar>,
+    ) {
+        // Contracts are carriers' terms: a customer's price plan is never changed by them.
+        if party == crate::rating::Party::Carrier {
+            self.apply_contract_defaults(contracts);
+        }
+        for (name, calendar) in holidays {
+            self.set_holidays(name, calendar.clone());
+        }
     }
 
     /// Sets a party's holidays (a carrier's, or a price plan's): its banded rows rate each

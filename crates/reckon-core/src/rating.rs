@@ -11,7 +11,7 @@
 use crate::money::{round, round_cost};
 use crate::network::NetworkMap;
 use crate::period::Month;
-use crate::rate_deck::{PriceTerms, RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
+use crate::rate_deck::{CostRounding, PriceTerms, RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
 use crate::{Currency, Service, UsageRecord};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -30,6 +30,10 @@ pub struct Rating {
     /// record's first unit).
     pub rate: Decimal,
     pub currency: Currency,
+    /// How the carrier rounds the cost (the row's or its contract's rounding; `None`: 6 places,
+    /// half away from zero), so that an amount converted into another currency is rounded the
+    /// same way.
+    pub rounding: Option<CostRounding>,
     /// The record's receipt proves it undelivered and its row bills on delivery: billed
     /// quantity and cost are 0, and a line charging for it is an `undelivered_charge`.
     pub undelivered: bool,
@@ -83,7 +87,8 @@ pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: 
                 if undelivered { (Decimal::ZERO, Decimal::ZERO) } else { price_with(&terms, record.quantity) };
             // A blocked destination has no rate to bill at: a line's rate other than 0 disagrees.
             let rate = if terms.rules.blocked { Decimal::ZERO } else { terms.rate };
-            Some(Rating { row: row_index, billed_quantity, cost, rate, currency: terms.currency, undelivered })
+            let (currency, rounding) = (terms.currency, terms.rules.rounding);
+            Some(Rating { row: row_index, billed_quantity, cost, rate, currency, rounding, undelivered })
         }));
     }
     if deck.has_tiers() {

@@ -4,7 +4,7 @@
 use crate::contract::{ContractTerms, FxPolicy};
 use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::matching::{LineMatch, Matcher};
-use crate::money::{round_cost, TotalOverflow};
+use crate::money::{round, round_cost, TotalOverflow};
 use crate::period::Month;
 use crate::rating::Rating;
 use crate::summary::ReportConversion;
@@ -14,7 +14,8 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::SignedDuration;
 use rust_decimal::Decimal;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The tolerances and period of a run.
@@ -121,10 +122,11 @@ pub fn reconcile(
 /// invoice's date when its lines give none. A run read at once gathers them as its lines come.
 #[derive(Clone, Debug, Default)]
 pub struct RunFacts {
-    carrier_months: HashMap<Arc<str>, HashSet<Month>>,
+    /// (FxHash: both are read for every line and record.)
+    carrier_months: FxHashMap<Arc<str>, FxHashSet<Month>>,
     /// The latest line date of each invoice: its date when the file gives none (only for
     /// contracts that convert at the invoice date).
-    invoice_dates: HashMap<(Arc<str>, Arc<str>), Date>,
+    invoice_dates: FxHashMap<(Arc<str>, Arc<str>), Date>,
 }
 
 impl RunFacts {
@@ -136,11 +138,11 @@ impl RunFacts {
                 months.insert(month);
             }
             None => {
-                self.carrier_months.insert(line.carrier.clone(), HashSet::from([month]));
+                self.carrier_months.insert(line.carrier.clone(), FxHashSet::from_iter([month]));
             }
         }
         if config.terms(&line.carrier).fx_policy == FxPolicy::InvoiceDate {
-            let line_date = line.started_at.to_zoned(TimeZone::UTC).date();
+            let line_date = crate::period::utc_date(line.started_at);
             let latest = self.invoice_dates.entry((line.carrier.clone(), line.invoice_id.clone())).or_insert(line_date);
             *latest = (*latest).max(line_date);
         }
@@ -402,8 +404,9 @@ pub fn check_line_with(
     check(None)
 }
 
-/// The record's cost in `currency` under the contract's policy, rounded like a cost; `None` when
-/// the contract forbids the currency or no rate converts it.
+/// The record's cost in `currency` under the contract's policy, rounded as the carrier rounds
+/// the cost itself (the rating's rounding: the row's, else the contract's, else 6 places half
+/// away from zero); `None` when the contract forbids the currency or no rate converts it.
 fn expected_in_currency(
     rating: &Rating,
     currency: Currency,
@@ -431,8 +434,14 @@ fn expected_in_currency(
             rating.cost.checked_mul(rate)?
         }
     };
+    // The carrier prices in the invoice's currency the way it rounds in the deck's: an amount
+    // rounded to 4 places up is expected as such, not to 6 places.
+    let expected = match rating.rounding {
+        Some(rounding) => round(converted, rounding.decimal_places, rounding.mode),
+        None => round_cost(converted),
+    };
     // An expected amount that no billed amount could be compared with is as good as unconvertible.
-    Some(round_cost(converted)).filter(|expected| crate::bounds::is_comparable_amount(*expected))
+    Some(expected).filter(|expected| crate::bounds::is_comparable_amount(*expected))
 }
 
 /// A line charging for a message that its receipt proves undelivered, where the carrier bills

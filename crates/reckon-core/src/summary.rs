@@ -6,7 +6,6 @@ use crate::money::{add_to, round_cost, TotalOverflow};
 use crate::reconcile::LineCheck;
 use crate::{Currency, FxTable, InvoiceLine};
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -291,7 +290,7 @@ fn add_line_to(
         Some(expected) => add_to(&mut totals.expected_total, expected)?,
         None => add_to(&mut totals.unverified_total, line.amount)?,
     }
-    let date = line.started_at.to_zoned(TimeZone::UTC).date();
+    let date = crate::period::utc_date(line.started_at);
     totals.add_report(report, at, |report_totals, convert| {
         add_to(&mut report_totals.billed_total, convert(line.amount, line.currency, date)?)?;
         if let Some(expected) = check.expected_amount {
@@ -306,7 +305,7 @@ fn add_discrepancy_to(
     discrepancy: &Discrepancy,
     report: &ReportConversion<'_>,
 ) -> Result<(), TotalOverflow> {
-    let date = discrepancy.started_at.to_zoned(TimeZone::UTC).date();
+    let date = crate::period::utc_date(discrepancy.started_at);
     totals.add_report(report, RunOrder::of(discrepancy), |report_totals, convert| {
         if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
             let expected = convert(discrepancy.expected_amount.unwrap_or_default(), discrepancy.currency, date)?;

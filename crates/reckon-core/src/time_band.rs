@@ -74,6 +74,17 @@ impl HolidayCalendar {
     pub fn is_empty(&self) -> bool {
         self.rated_as.is_empty()
     }
+
+    /// The calendar as sorted `date,rated_as` lines: the same calendar always gives the same
+    /// text (what a ledger run's id hashes).
+    pub fn canonical_text(&self) -> String {
+        let mut dates: Vec<(&Date, &Weekday)> = self.rated_as.iter().collect();
+        dates.sort_by_key(|(date, _)| **date);
+        dates
+            .iter()
+            .map(|(date, weekday)| format!("{date},{}\n", WEEKDAY_NAMES[usize::from(weekday_index(**weekday))]))
+            .collect()
+    }
 }
 
 /// Parses a weekday name as `days` writes it (`mon` ... `sun`).

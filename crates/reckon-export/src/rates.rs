@@ -37,14 +37,11 @@ pub fn columns(party_column: &'static str) -> [&'static str; 22] {
 /// The pricing-rule columns (issue 13), written after [`columns`] only when some row uses one,
 /// so that a deck without them reads and stores as before (the ledger refuses a column it has
 /// no place for rather than dropping a rule).
-pub const RULE_COLUMNS: [&str; 5] = ["first_rate", "max_cost", "rounding_decimals", "rounding_mode", "blocked"];
-
-/// The column of when messages are billed, written after the others only when some row says
-/// so (a deck without it reads and stores as before).
-pub const BILLED_ON_COLUMN: &str = "billed_on";
+pub const RULE_COLUMNS: [&str; 6] =
+    ["first_rate", "max_cost", "rounding_decimals", "rounding_mode", "blocked", "billed_on"];
 
 /// A row's [`RULE_COLUMNS`] values.
-fn rule_fields(row: &RateRow) -> [String; 5] {
+fn rule_fields(row: &RateRow) -> [String; 6] {
     let rules = &row.rules;
     [
         rules.first_rate.map(plain_decimal).unwrap_or_default(),
@@ -52,6 +49,7 @@ fn rule_fields(row: &RateRow) -> [String; 5] {
         rules.rounding.map(|rounding| rounding.decimal_places.to_string()).unwrap_or_default(),
         rules.rounding.map(|rounding| rounding.mode.as_str().to_owned()).unwrap_or_default(),
         if rules.blocked { "true".to_owned() } else { String::new() },
+        rules.billed_on.map_or("", |billed_on| billed_on.as_str()).to_owned(),
     ]
 }
 
@@ -61,14 +59,10 @@ fn rule_fields(row: &RateRow) -> [String; 5] {
 /// When the writer fails.
 pub fn write_rates<W: Write>(writer: W, party_column: &'static str, rows: &[RateRow]) -> csv::Result<()> {
     let mut csv_writer = csv::Writer::from_writer(writer);
-    let with_rules = rows.iter().any(|row| PriceRules { billed_on: None, ..row.rules } != PriceRules::default());
-    let with_billed_on = rows.iter().any(|row| row.rules.billed_on.is_some());
+    let with_rules = rows.iter().any(|row| row.rules != PriceRules::default());
     let mut header = columns(party_column).to_vec();
     if with_rules {
         header.extend(RULE_COLUMNS);
-    }
-    if with_billed_on {
-        header.push(BILLED_ON_COLUMN);
     }
     csv_writer.write_record(&header)?;
     for row in rows {
@@ -110,9 +104,6 @@ pub fn write_rates<W: Write>(writer: W, party_column: &'static str, rows: &[Rate
             ];
             if with_rules {
                 record.extend(rules.iter().cloned());
-            }
-            if with_billed_on {
-                record.push(row.rules.billed_on.map_or("", |billed_on| billed_on.as_str()).to_owned());
             }
             csv_writer.write_record(&record)?;
         }

@@ -144,7 +144,14 @@ impl<'t> Row<'t> {
     /// The trimmed value of a column; `None` when the column is absent or the value empty.
     /// (Trimming here, per field read, is cheaper than the reader's whole-record trim.)
     pub fn get(&self, column: Option<usize>) -> Option<&str> {
-        let value = self.record.get(column?)?.trim();
+        let value = self.record.get(column?)?;
+        // Most fields start and end with a visible ASCII character: nothing to trim, and
+        // `str::trim` would look at them as Unicode.
+        let bounded_by_visible_ascii = |value: &str| {
+            value.as_bytes().first().is_some_and(u8::is_ascii_graphic)
+                && value.as_bytes().last().is_some_and(u8::is_ascii_graphic)
+        };
+        let value = if bounded_by_visible_ascii(value) { value } else { value.trim() };
         (!value.is_empty()).then_some(value)
     }
 

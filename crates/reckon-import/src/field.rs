@@ -73,7 +73,7 @@ impl Row<'_> {
     }
 
     fn parse_timestamp(&self, column: Option<usize>, value: &str) -> Result<Timestamp, ImportError> {
-        Timestamp::from_str(value).map_err(|_| self.invalid(column, value, EXPECTED_TIMESTAMP))
+        parse_timestamp(value).ok_or_else(|| self.invalid(column, value, EXPECTED_TIMESTAMP))
     }
 
     pub fn optional_date(&self, column: Option<usize>) -> Result<Option<Date>, ImportError> {
@@ -157,9 +157,42 @@ impl Row<'_> {
     }
 }
 
+/// Parses an RFC 3339 timestamp. The form of nearly every row, `2026-03-01T12:00:05Z`, is read
+/// directly; any other form (fractions, offsets, a leap second) by jiff's parser. Both give the
+/// same instant for every text (`fast_timestamps_read_as_jiff_does`).
+pub(crate) fn parse_timestamp(text: &str) -> Option<Timestamp> {
+    utc_seconds_timestamp(text.as_bytes()).or_else(|| Timestamp::from_str(text).ok())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, exactly, as an instant; `None` for any other text.
+fn utc_seconds_timestamp(text: &[u8]) -> Option<Timestamp> {
+    let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', i1, i2, b':', s1, s2, b'Z'] = *text else {
+        return None;
+    };
+    let number = |digits: &[u8]| -> Option<i16> {
+        digits
+            .iter()
+            .try_fold(0_i16, |value, digit| digit.is_ascii_digit().then(|| value * 10 + i16::from(digit - b'0')))
+    };
+    let datetime = jiff::civil::DateTime::new(
+        number(&[y1, y2, y3, y4])?,
+        i8::try_from(number(&[m1, m2])?).ok()?,
+        i8::try_from(number(&[d1, d2])?).ok()?,
+        i8::try_from(number(&[h1, h2])?).ok()?,
+        i8::try_from(number(&[i1, i2])?).ok()?,
+        i8::try_from(number(&[s1, s2])?).ok()?,
+        0,
+    )
+    .ok()?;
+    jiff::tz::Offset::UTC.to_timestamp(datetime).ok()
+}
+
 /// Parses a plain decimal: an optional sign, digits, at most one `.`. Stricter than
 /// `Decimal::from_str`, which also takes `_` separators.
 pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
+    if let Some(value) = short_unsigned_decimal(text.as_bytes()) {
+        return Some(value);
+    }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     let mut dots = 0;
     let plain = !digits.is_empty()
@@ -175,6 +208,25 @@ pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
     Decimal::from_str(text).ok()
 }
 
+/// The form of nearly every quantity and amount: up to 18 digits with at most one `.` between
+/// digits, read into the mantissa directly (18 digits always fit an `i64`). Keeps the written
+/// scale (`0.0600` has 4 places), as `Decimal::from_str` does. `None` for any other text.
+fn short_unsigned_decimal(text: &[u8]) -> Option<Decimal> {
+    if text.is_empty() || text.len() > 18 {
+        return None;
+    }
+    let mut mantissa = 0_i64;
+    let mut scale = None;
+    for (index, &byte) in text.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => mantissa = mantissa * 10 + i64::from(byte - b'0'),
+            b'.' if scale.is_none() && index > 0 && index + 1 < text.len() => scale = Some(text.len() - index - 1),
+            _ => return None,
+        }
+    }
+    Some(Decimal::new(mantissa, scale.unwrap_or(0) as u32))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +239,44 @@ mod tests {
         assert_eq!(parse_decimal(".5"), Some(Decimal::new(5, 1)));
         for bad in ["", ".", "1e5", "1_000", "0,0123", "abc", "1.2.3", "--1", "NaN"] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The short form read directly is the number (and scale) `Decimal::from_str` reads.
+        #[test]
+        fn short_decimals_read_as_rust_decimal_does(text in "[0-9.]{0,20}|[0-9]{1,19}(\\.[0-9]{0,19})?") {
+            if let Some(fast) = short_unsigned_decimal(text.as_bytes()) {
+                let reference = Decimal::from_str(&text).unwrap();
+                proptest::prop_assert_eq!(fast, reference);
+                proptest::prop_assert_eq!(fast.scale(), reference.scale());
+                proptest::prop_assert_eq!(fast.to_string(), reference.to_string());
+            }
+        }
+
+        /// Any text: the fast path takes only what jiff reads, as the same instant.
+        #[test]
+        fn fast_timestamps_read_as_jiff_does(
+            text in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[Zz+]|[0-9T:Z-]{18,21}",
+            seconds in 0_i64..7_258_118_400,
+        ) {
+            proptest::prop_assert_eq!(parse_timestamp(&text), Timestamp::from_str(&text).ok());
+            let written = Timestamp::from_second(seconds).unwrap().to_string();
+            proptest::prop_assert_eq!(utc_seconds_timestamp(written.as_bytes()), Some(Timestamp::from_second(seconds).unwrap()));
+        }
+    }
+
+    #[test]
+    fn timestamps_of_every_form_parse() {
+        assert_eq!(parse_timestamp("2026-03-01T12:00:05Z"), Some(Timestamp::from_second(1_772_366_405).unwrap()));
+        // Not the direct form: read by jiff.
+        assert_eq!(parse_timestamp("2026-03-01T13:00:05+01:00"), Some(Timestamp::from_second(1_772_366_405).unwrap()));
+        assert_eq!(
+            parse_timestamp("2026-03-01T12:00:05.5Z"),
+            Some(Timestamp::new(1_772_366_405, 500_000_000).unwrap())
+        );
+        for bad in ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-03-01T24:00:00Z", "2026-03-01 12:00:05", ""] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
     }
 }

@@ -8,7 +8,6 @@ use crate::parquet::Table;
 use crate::{BadRowPolicy, Loaded, Position, Progress, Rejection};
 use reckon_core::{bounds, InvoiceLine};
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 /// Reads the invoices of a run in the order given, lines in file order, a batch at a time.
@@ -208,15 +207,28 @@ fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 12], names: &mut Names) -
     })
 }
 
-/// A 128-bit hash of a line's key (carrier, invoice, line id), from two independent SipHash-1-3
-/// runs: two keys that differ share it with a chance of about 2^-128.
+/// A 128-bit hash of a line's key (carrier, invoice, line id): XXH3-128 of the three parts, each
+/// after its length, so that two keys that differ share it with a chance of about 2^-128. (It is
+/// computed for every line: one XXH3 pass costs a tenth of the two SipHash runs it replaced.)
 pub fn line_key_hash(line: &InvoiceLine) -> u128 {
-    let half = |domain: u8| {
-        let mut hasher = DefaultHasher::new();
-        (domain, &*line.carrier, &*line.invoice_id, line.line_id.as_str()).hash(&mut hasher);
-        hasher.finish()
+    const ON_STACK: usize = 256;
+    let parts = [line.carrier.as_bytes(), line.invoice_id.as_bytes(), line.line_id.as_bytes()];
+    let length = parts.iter().map(|part| 8 + part.len()).sum::<usize>();
+    let mut stack = [0_u8; ON_STACK];
+    let mut heap = Vec::new();
+    let key: &mut [u8] = if length <= ON_STACK {
+        &mut stack[..length]
+    } else {
+        heap.resize(length, 0);
+        &mut heap
     };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
+    let mut at = 0;
+    for part in parts {
+        key[at..at + 8].copy_from_slice(&(part.len() as u64).to_le_bytes());
+        key[at + 8..at + 8 + part.len()].copy_from_slice(part);
+        at += 8 + part.len();
+    }
+    twox_hash::XxHash3_128::oneshot(key)
 }
 
 fn check_unique(
@@ -254,4 +266,40 @@ pub fn repeated_line(
         },
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reckon_core::{Currency, Destination, Service};
+
+    fn line(carrier: &str, invoice_id: &str, line_id: &str) -> InvoiceLine {
+        InvoiceLine {
+            carrier: carrier.into(),
+            invoice_id: invoice_id.into(),
+            invoice_date: None,
+            line_id: line_id.into(),
+            carrier_ref: None,
+            service: Service::Sms,
+            started_at: jiff::Timestamp::UNIX_EPOCH,
+            destination: Destination::from_digits("44").unwrap(),
+            quantity: rust_decimal::Decimal::ONE,
+            rate: None,
+            amount: rust_decimal::Decimal::ONE,
+            currency: Currency::parse("EUR").unwrap(),
+        }
+    }
+
+    #[test]
+    fn line_keys_hash_by_all_three_parts_and_their_bounds() {
+        assert_eq!(line_key_hash(&line("acme", "INV-1", "7")), line_key_hash(&line("acme", "INV-1", "7")));
+        // The same bytes split differently are another key.
+        assert_ne!(line_key_hash(&line("acme", "INV-1", "7")), line_key_hash(&line("acme", "INV-17", "")));
+        assert_ne!(line_key_hash(&line("acme", "INV-1", "7")), line_key_hash(&line("acm", "eINV-1", "7")));
+        assert_ne!(line_key_hash(&line("acme", "INV-1", "7")), line_key_hash(&line("acme", "INV-1", "8")));
+        // Keys longer than the stack buffer hash too, by every byte.
+        let long = "x".repeat(300);
+        assert_eq!(line_key_hash(&line("acme", &long, "1")), line_key_hash(&line("acme", &long, "1")));
+        assert_ne!(line_key_hash(&line("acme", &long, "1")), line_key_hash(&line("acme", &long, "2")));
+    }
 }

@@ -657,12 +657,35 @@ struct PartInputs {
     lines: Vec<(usize, InvoiceLine)>,
 }
 
+impl PartInputs {
+    /// Empties it, keeping the room for the next partition.
+    fn clear(&mut self) {
+        self.records.clear();
+        self.record_indexes.clear();
+        self.lines.clear();
+    }
+}
+
+/// What a worker keeps from one partition to the next: its vectors grow to the largest
+/// partition once, instead of being grown (and their fresh pages zeroed) for every partition.
+#[derive(Default)]
+struct WorkerBuffers {
+    part: PartInputs,
+    spill_bytes: Vec<u8>,
+}
+
 impl Part<'_> {
-    /// Reads a partition, moving what belongs to the crossing partition to its spill files.
-    fn read_partition(&self, partition: usize) -> io::Result<PartInputs> {
-        let mut part = PartInputs::default();
+    /// Reads a partition into `buffers.part`, moving what belongs to the crossing partition to
+    /// its spill files.
+    fn read_partition(&self, partition: usize, buffers: &mut WorkerBuffers) -> io::Result<()> {
+        let part = &mut buffers.part;
+        part.clear();
         let mut moved_usage = SpillWriter::create(self.files.path(Spill::CrossingUsage, partition))?;
-        let reader = SpillReader::open(&self.files.path(Spill::Usage, partition))?;
+        let reader =
+            SpillReader::open_in(&self.files.path(Spill::Usage, partition), std::mem::take(&mut buffers.spill_bytes))?;
+        let entries = reader.entries().count();
+        part.records.reserve(entries);
+        part.record_indexes.reserve(entries);
         for entry in reader.entries() {
             let entry = entry?;
             let mut decoder = Decoder::new(entry, self.usage_names);
@@ -678,7 +701,8 @@ impl Part<'_> {
         }
         moved_usage.finish()?;
         let mut moved_lines = SpillWriter::create(self.files.path(Spill::CrossingLines, partition))?;
-        let reader = SpillReader::open(&self.files.path(Spill::Lines, partition))?;
+        let reader = SpillReader::open_in(&self.files.path(Spill::Lines, partition), reader.into_buffer())?;
+        part.lines.reserve(reader.entries().count());
         for entry in reader.entries() {
             let entry = entry?;
             let mut decoder = Decoder::new(entry, self.line_names);
@@ -692,7 +716,8 @@ impl Part<'_> {
             }
         }
         moved_lines.finish()?;
-        Ok(part)
+        buffers.spill_bytes = reader.into_buffer();
+        Ok(())
     }
 
     /// Reads the crossing partition: what every partition moved there, in run order.
@@ -753,20 +778,22 @@ fn reconcile_partitions(part: &Part<'_>, workers: usize) -> Result<Vec<Reconcili
     let failure: Mutex<Option<io::Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..workers.min(part.files.partitions) {
-            scope.spawn(|| loop {
-                let partition = next.fetch_add(1, Ordering::Relaxed);
-                if partition >= part.files.partitions || failure.lock().expect("not poisoned").is_some() {
-                    break;
-                }
-                match part.read_partition(partition) {
-                    Ok(inputs) => {
-                        let reconciliation = part.reconcile(&inputs);
-                        drop(inputs);
-                        results.lock().expect("not poisoned").push(reconciliation);
-                    }
-                    Err(error) => {
-                        failure.lock().expect("not poisoned").get_or_insert(error);
+            scope.spawn(|| {
+                let mut buffers = WorkerBuffers::default();
+                loop {
+                    let partition = next.fetch_add(1, Ordering::Relaxed);
+                    if partition >= part.files.partitions || failure.lock().expect("not poisoned").is_some() {
                         break;
+                    }
+                    match part.read_partition(partition, &mut buffers) {
+                        Ok(()) => {
+                            let reconciliation = part.reconcile(&buffers.part);
+                            results.lock().expect("not poisoned").push(reconciliation);
+                        }
+                        Err(error) => {
+                            failure.lock().expect("not poisoned").get_or_insert(error);
+                            break;
+                        }
                     }
                 }
             });

@@ -107,7 +107,7 @@ pub async fn get_accruals(
     if !GROUPINGS.contains(&group_by.as_str()) {
         return Err(ApiError::BadRequest(format!("group_by: {group_by:?} is not one of {}", GROUPINGS.join(", "))));
     }
-    let decks = state.decks.get(&state.ledger).await?;
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
     let (month_start, month_end) = whole_months(from, to)?;
     // A customer's graduated price counts all its carriers' records: read them all then.
     let carrier_filter = query.carrier.as_deref().filter(|_| !decks.prices.has_tiers());

@@ -99,7 +99,7 @@ pub async fn check_months(state: AppState) {
 async fn check_month(state: &AppState, month: Month) -> Result<(), StoreError> {
     let (start, end) = month.bounds().ok_or_else(|| StoreError::Invalid(format!("{month}: past the last month")))?;
     let usage = state.ledger.usage_of(None, start, end).await?;
-    let decks = state.decks.get(&state.ledger).await?;
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
     let rated = crate::decks::rate_records(&decks, &usage, &state.settings.networks, &state.settings.fx);
     let mut figures = MonthFigures::default();
     for (index, record) in usage.iter().enumerate() {

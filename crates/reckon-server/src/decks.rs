@@ -2,6 +2,7 @@
 //! when an import changed them (the ledger's deck epoch moved), so rating on arrival costs one
 //! small query instead of reading every rate row per request.
 
+use crate::ServiceSettings;
 use reckon_core::margin::{record_margin, RecordMargin};
 use reckon_core::network::NetworkMap;
 use reckon_core::rating::{rate_all, Party, Rating};
@@ -22,11 +23,14 @@ pub struct DeckCache {
 }
 
 impl DeckCache {
-    /// The decks as the ledger holds them now.
+    /// The decks as the ledger holds them now, with the contracts' rounding and the holidays of
+    /// the service's settings applied as every command applies them
+    /// ([`reckon_core::RateDeck::apply_reference`]). The settings are fixed for the service's
+    /// life, so the ledger's deck epoch alone decides when to read again.
     ///
     /// # Errors
     /// A database error or a stored deck that does not read back.
-    pub async fn get(&self, ledger: &Ledger) -> Result<Arc<Decks>, StoreError> {
+    pub async fn get(&self, ledger: &Ledger, settings: &ServiceSettings) -> Result<Arc<Decks>, StoreError> {
         let epoch = ledger.deck_epoch().await?;
         let mut current = self.current.lock().await;
         if let Some((cached_epoch, decks)) = current.as_ref() {
@@ -34,7 +38,12 @@ impl DeckCache {
                 return Ok(decks.clone());
             }
         }
-        let decks = Arc::new(Decks { carriers: ledger.all_rate_decks().await?, prices: ledger.price_deck().await? });
+        let (contracts, holidays) = (&settings.reconcile.contracts, &settings.holidays);
+        let mut carriers = ledger.all_rate_decks().await?;
+        carriers.apply_reference(Party::Carrier, contracts, holidays);
+        let mut prices = ledger.price_deck().await?;
+        prices.apply_reference(Party::Customer, contracts, holidays);
+        let decks = Arc::new(Decks { carriers, prices });
         *current = Some((epoch, decks.clone()));
         Ok(decks)
     }

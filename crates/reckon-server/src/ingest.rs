@@ -319,7 +319,7 @@ pub(crate) fn events_of(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value
 /// Each event's carrier cost, customer price and margin against the ledger's decks as they
 /// stand, the batch rated together (a tiered price is settled per month in accruals).
 async fn rate_on_arrival(state: &AppState, records: &[UsageRecord]) -> Result<Vec<ArrivalRating>, ApiError> {
-    let decks = state.decks.get(&state.ledger).await?;
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
     let rated = crate::decks::rate_records(&decks, records, &state.settings.networks, &state.settings.fx);
     Ok(rated
         .costs

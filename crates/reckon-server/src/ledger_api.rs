@@ -170,8 +170,14 @@ pub async fn post_invoices(
 
 async fn reconcile(state: &AppState, carrier: &str, period: Month) -> Result<StoredRun, ApiError> {
     let settings = &state.settings;
-    let inputs =
-        RunInputs { carrier, period, config: &settings.reconcile, fx: &settings.fx, networks: &settings.networks };
+    let inputs = RunInputs {
+        carrier,
+        period,
+        config: &settings.reconcile,
+        fx: &settings.fx,
+        networks: &settings.networks,
+        holidays: &settings.holidays,
+    };
     Ok(state.ledger.reconcile_period(&inputs, Timestamp::now()).await?)
 }
 

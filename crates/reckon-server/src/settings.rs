@@ -1,10 +1,12 @@
 //! What the service is started with besides the ledger: the reference data a reconciliation and
-//! a margin need (FX rates, number-to-network table, tolerances and contracts), alert rules and
+//! a margin need (FX rates, number-to-network table, tolerances, contracts and holidays), alert rules and
 //! where alerts go. Loaded by `reckon serve` from the same files and flags as the CLI commands.
 
 use reckon_core::alert::AlertRule;
 use reckon_core::network::NetworkMap;
+use reckon_core::time_band::HolidayCalendar;
 use reckon_core::{FxTable, ReconcileConfig};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// The service's settings.
@@ -14,8 +16,12 @@ pub struct ServiceSettings {
     pub fx: FxTable,
     /// Number-to-network table for rates priced per network.
     pub networks: NetworkMap,
-    /// Tolerances, contracts and report currency of reconciliations run by the service.
+    /// Tolerances, contracts and report currency of reconciliations run by the service; the
+    /// contracts' rounding also shapes the decks it rates with.
     pub reconcile: ReconcileConfig,
+    /// Holiday calendars per carrier or price plan (`holidays.csv`, `--holidays`), applied to
+    /// every deck the service rates with, as the file commands apply them.
+    pub holidays: HashMap<String, HolidayCalendar>,
     pub alerts: AlertSettings,
     pub connections: ConnectionLimits,
 }

@@ -22,8 +22,9 @@ enum Kind {
     Instant,
 }
 
-/// The columns after the party (`carrier` or `plan`), in `rates.csv` order.
-const COLUMNS: [(&str, Kind); 22] = [
+/// The columns after the party (`carrier` or `plan`), in `rates.csv` order, the pricing rules
+/// (migrations 0007 and 0008) last as `reckon_export::rates::RULE_COLUMNS` writes them.
+const COLUMNS: [(&str, Kind); 27] = [
     ("service", Kind::Text),
     ("prefix", Kind::Text),
     ("destination_name", Kind::Text),
@@ -45,8 +46,18 @@ const COLUMNS: [(&str, Kind); 22] = [
     ("tier_mode", Kind::Text),
     ("effective_from", Kind::Instant),
     ("effective_to", Kind::Instant),
+    // From here on: the pricing rules, `RULE_COLUMNS_START` onwards.
+    ("first_rate", Kind::Decimal),
+    ("max_cost", Kind::Decimal),
+    // Kept as the file writes it (a count of places, 0 to 12): the deck reader checks it.
+    ("rounding_decimals", Kind::Text),
+    ("rounding_mode", Kind::Text),
+    ("blocked", Kind::Text),
     ("billed_on", Kind::Text),
 ];
+
+/// Where the pricing-rule columns start in [`COLUMNS`].
+const RULE_COLUMNS_START: usize = 21;
 
 /// Where deck rows of each kind are stored.
 #[derive(Clone, Copy)]
@@ -224,22 +235,32 @@ where
         query = query.bind((*bind).to_owned());
     }
     let rows = query.fetch_all(executor).await?;
-    let mut text = header(table);
+    // The rule columns are read back only when some row sets one, as `write_rates` writes
+    // them: a deck without rules reads back as the same text as before migration 0007, so the
+    // ids of runs (which hash this text) do not change with the schema.
+    let mut with_rules = false;
     for row in &rows {
-        text.push_str(&line(row)?);
+        for (name, _) in &COLUMNS[RULE_COLUMNS_START..] {
+            with_rules |= row.try_get::<Option<String>, _>(*name)?.is_some();
+        }
+    }
+    let columns = if with_rules { &COLUMNS[..] } else { &COLUMNS[..RULE_COLUMNS_START] };
+    let mut text = header(table, columns);
+    for row in &rows {
+        text.push_str(&line(row, columns)?);
     }
     Ok(text)
 }
 
-fn header(table: DeckTable) -> String {
-    let names: Vec<&str> = std::iter::once(table.party_header()).chain(COLUMNS.iter().map(|(name, _)| *name)).collect();
+fn header(table: DeckTable, columns: &[(&str, Kind)]) -> String {
+    let names: Vec<&str> = std::iter::once(table.party_header()).chain(columns.iter().map(|(name, _)| *name)).collect();
     format!("{}\n", names.join(","))
 }
 
 /// One stored tier line as a CSV line.
-fn line(row: &AnyRow) -> Result<String, StoreError> {
+fn line(row: &AnyRow, columns: &[(&'static str, Kind)]) -> Result<String, StoreError> {
     let mut fields = vec![row.try_get::<String, _>("party")?];
-    for (name, kind) in COLUMNS {
+    for &(name, kind) in columns {
         fields.push(match kind {
             Kind::Text => row.try_get::<Option<String>, _>(name)?.unwrap_or_default(),
             Kind::Decimal => match row.try_get::<Option<String>, _>(name)? {
@@ -351,6 +372,14 @@ pub(crate) async fn convert_legacy_rows(ledger: &crate::Ledger) -> Result<(), St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rule_columns_are_the_ones_the_deck_writer_adds() {
+        let names: Vec<&str> = COLUMNS[RULE_COLUMNS_START..].iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, reckon_export::rates::RULE_COLUMNS);
+        let base: Vec<&str> = COLUMNS[..RULE_COLUMNS_START].iter().map(|(name, _)| *name).collect();
+        assert_eq!(base, reckon_export::rates::columns("carrier")[1..]);
+    }
 
     #[test]
     fn csv_lines_keep_quoted_commas_and_quotes() {

@@ -12,6 +12,7 @@ use reckon_core::period::{usage_window, Month};
 use reckon_core::rating::{rate_all, Party};
 use reckon_core::reconcile::Reconciler;
 use reckon_core::spelling::near_match;
+use reckon_core::time_band::HolidayCalendar;
 use reckon_core::{
     CompactString, Currency, Discrepancy, DiscrepancyKind, FxTable, ReconcileConfig, Service, Timestamp,
 };
@@ -27,6 +28,8 @@ pub struct RunInputs<'a> {
     pub config: &'a ReconcileConfig,
     pub fx: &'a FxTable,
     pub networks: &'a NetworkMap,
+    /// Holiday calendars per carrier (`holidays.csv`): the carrier's own rates its holidays.
+    pub holidays: &'a HashMap<String, HolidayCalendar>,
 }
 
 /// A recorded run.
@@ -53,13 +56,18 @@ pub struct RunReads {
 }
 
 /// Every setting and reference table that decides a run's result, as text for its id:
-/// tolerances, period, contract terms (sorted by carrier), report currency, the FX table and
-/// the network map.
+/// tolerances, period, contract terms (sorted by carrier), report currency, the FX table, the
+/// network map and the carrier's holidays (written only when it has some, so that a run without
+/// any keeps the id it had before holidays were read).
 fn run_settings_text(config: &ReconcileConfig, inputs: &RunInputs<'_>) -> String {
     let mut contracts: Vec<(&String, &reckon_core::contract::ContractTerms)> = config.contracts.iter().collect();
     contracts.sort_by(|a, b| a.0.cmp(b.0));
+    let holidays = match inputs.holidays.get(inputs.carrier).filter(|calendar| !calendar.is_empty()) {
+        Some(calendar) => format!("|holidays:{}", calendar.canonical_text()),
+        None => String::new(),
+    };
     format!(
-        "{:?}|{}|{}|{}|{:?}|{:?}|fx:{}|networks:{}",
+        "{:?}|{}|{}|{}|{:?}|{:?}|fx:{}|networks:{}{holidays}",
         config.time_tolerance,
         config.quantity_tolerance,
         config.amount_tolerance,
@@ -113,11 +121,13 @@ impl Ledger {
         }
         let other_lines = self.invoice_lines_of_other_periods(inputs.carrier, inputs.period, from, to).await?;
         let deck_text = self.rates_csv(inputs.carrier).await?;
-        let deck = crate::service::deck_of(
+        let mut deck = crate::service::deck_of(
             deck_text.clone(),
             reckon_import::rates::DeckKind::CarrierRates,
             &format!("stored rates of {}", inputs.carrier),
         )?;
+        // The contract's rounding and the holidays, as every command builds a deck.
+        deck.apply_reference(Party::Carrier, &config.contracts, inputs.holidays);
         // The versions of the invoices read, each with its period: what the run reconciled and
         // what it only took records away for.
         let read: std::collections::HashSet<&str> =

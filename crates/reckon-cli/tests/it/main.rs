@@ -15,6 +15,7 @@ mod journal;
 mod ledger;
 mod ledger_corrections;
 mod ledger_periods;
+mod ledger_rate_rules;
 mod messages;
 mod nats;
 mod number_bounds;

@@ -41,6 +41,7 @@ fn policy() -> UpdatePolicy {
         notice_min: SignedDuration::from_hours(7 * 24),
         notice_min_by_carrier: HashMap::new(),
         defer_short_notice: false,
+        rounding_by_carrier: HashMap::new(),
     }
 }
 
@@ -255,4 +256,122 @@ fn notice_per_carrier_and_deferral() {
     assert_eq!(rate_at(&update.rows, "447911", "2026-03-20T00:00:00Z"), Some(Decimal::from_str("0.04").unwrap()));
     assert_eq!(rate_at(&update.rows, "447911", "2026-03-30T23:59:59Z"), Some(Decimal::from_str("0.04").unwrap()));
     assert_eq!(rate_at(&update.rows, "447911", "2026-03-31T00:00:00Z"), Some(Decimal::from_str("0.045").unwrap()));
+}
+
+/// How `deck update` judges an entry against the row in force: both start as acme 447 at 0.0120
+/// a minute, per second (1/1), then each gets its own change.
+fn judged(old_change: impl Fn(&mut RateRow), new_change: impl Fn(&mut RateRow)) -> ChangeKind {
+    let mut old = row("447", "0.0120", "2026-01-01T00:00:00Z");
+    old_change(&mut old);
+    let mut new = row("447", "0.0120", "2026-03-02T00:00:00Z");
+    new_change(&mut new);
+    compare(&old, &new, None)
+}
+
+fn unchanged(_: &mut RateRow) {}
+
+fn rounding(decimal_places: u32, mode: crate::money::RoundMode) -> Option<crate::rate_deck::CostRounding> {
+    Some(crate::rate_deck::CostRounding { decimal_places, mode })
+}
+
+/// Issue 13, item 4: a `first_rate` prices the first increment. A new one above the rate makes
+/// a short call dearer (a 1 s call: 0.05 / 60 instead of 0.012 / 60), so it is an increase and
+/// needs notice; one below the rate, or a first rate lowered, only makes calls cheaper.
+#[test]
+fn issue13_a_new_or_dearer_first_rate_is_an_increase() {
+    let decimal = |text: &str| Decimal::from_str(text).unwrap();
+    assert_eq!(judged(unchanged, |row| row.rules.first_rate = Some(decimal("0.05"))), ChangeKind::Increase);
+    assert_eq!(judged(unchanged, |row| row.rules.first_rate = Some(decimal("0.006"))), ChangeKind::Decrease);
+    let first_rate = |text: &'static str| move |row: &mut RateRow| row.rules.first_rate = Some(decimal(text));
+    assert_eq!(judged(first_rate("0.05"), first_rate("0.04")), ChangeKind::Decrease);
+    assert_eq!(judged(first_rate("0.05"), first_rate("0.06")), ChangeKind::Increase);
+    // Removing a first rate of 0.05 prices the first second at the rate, 0.012: cheaper.
+    assert_eq!(judged(first_rate("0.05"), unchanged), ChangeKind::Decrease);
+    // Through the update: marked unchanged, it is flagged as the increase it is, and short.
+    let (current, entries) = changed(|row| row.rules.first_rate = Some(decimal("0.05")), ChangeKind::Unchanged);
+    assert_eq!(
+        texts(&apply_deck(current, &entries, &policy())),
+        [
+            "acme voice 447: marked Unchanged but the price change is Increase",
+            "acme voice 447: increase with 1 days' notice, the contract requires 7"
+        ]
+    );
+}
+
+/// Issue 13, item 4: `max_cost` caps a call. A cap raised (0.5 -> 1.0) or taken away lets a
+/// long call cost more (a 3,600 s call costs 0.72 uncapped: 0.5 before, 0.72 after), so both
+/// are increases; a cap lowered or newly set can only make calls cheaper.
+#[test]
+fn issue13_a_cap_raised_or_removed_is_an_increase() {
+    let cap = |text: &'static str| move |row: &mut RateRow| row.rules.max_cost = Some(Decimal::from_str(text).unwrap());
+    assert_eq!(judged(cap("0.5"), cap("1.0")), ChangeKind::Increase);
+    assert_eq!(judged(cap("0.5"), unchanged), ChangeKind::Increase);
+    assert_eq!(judged(cap("0.5"), cap("0.3")), ChangeKind::Decrease);
+    assert_eq!(judged(unchanged, cap("0.5")), ChangeKind::Decrease);
+    assert_eq!(judged(cap("0.5"), cap("0.50")), ChangeKind::Unchanged);
+    let (current, entries) =
+        changed(|row| row.rules.max_cost = Some(Decimal::from_str("0.3").unwrap()), ChangeKind::Decrease);
+    assert_eq!(texts(&apply_deck(current, &entries, &policy())), Vec::<String>::new());
+}
+
+/// Issue 13, item 4: the carrier's rounding of each cost. A row without rounding rounds to 6
+/// places half up. To 4 places `up`, 0.000001 becomes 0.0001: dearer, never cheaper (an
+/// increase); to 4 places `down`, 0.000099 becomes 0: only cheaper (a decrease); to 4 places
+/// half up, 0.00005 becomes 0.0001 (dearer) and 0.000049 becomes 0 (cheaper): an increase, since
+/// some call costs more. On one grid `up` rounds above `half_even`, which rounds at or below
+/// `half_up` (0.00025 to 4 places: 0.0002 half even, 0.0003 half up). A finer grid than a
+/// coarse `down` keeps what `down` dropped: dearer.
+#[test]
+fn issue13_rounding_that_rounds_up_more_is_an_increase() {
+    use crate::money::RoundMode::{Down, HalfAwayFromZero, HalfEven, Up};
+    let rounded = |places: u32, mode| move |row: &mut RateRow| row.rules.rounding = rounding(places, mode);
+    assert_eq!(judged(unchanged, rounded(4, Up)), ChangeKind::Increase);
+    assert_eq!(judged(unchanged, rounded(4, Down)), ChangeKind::Decrease);
+    assert_eq!(judged(unchanged, rounded(4, HalfAwayFromZero)), ChangeKind::Increase);
+    assert_eq!(judged(unchanged, rounded(4, HalfEven)), ChangeKind::Increase);
+    assert_eq!(judged(rounded(4, HalfEven), rounded(4, Up)), ChangeKind::Increase);
+    assert_eq!(judged(rounded(4, HalfEven), rounded(4, HalfAwayFromZero)), ChangeKind::Increase);
+    assert_eq!(judged(rounded(4, Up), rounded(4, HalfEven)), ChangeKind::Decrease);
+    // 2 places down -> 4 places down: 0.0099 cost 0 before and 0.0099 after.
+    assert_eq!(judged(rounded(2, Down), rounded(4, Down)), ChangeKind::Increase);
+    // 2 places up -> 4 places up: 0.0001 cost 0.01 before and 0.0001 after.
+    assert_eq!(judged(rounded(2, Up), rounded(4, Up)), ChangeKind::Decrease);
+    // The default written out is no change.
+    assert_eq!(judged(unchanged, rounded(6, HalfAwayFromZero)), ChangeKind::Unchanged);
+    // Under a contract that rounds to 4 places up, a row that now says 4 places up changes
+    // nothing, and one that says 6 places half up rounds lower (0.000001 costs 0.000001, not
+    // 0.0001): a decrease.
+    let old = row("447", "0.0120", "2026-01-01T00:00:00Z");
+    let mut new = row("447", "0.0120", "2026-03-02T00:00:00Z");
+    new.rules.rounding = rounding(4, Up);
+    assert_eq!(compare(&old, &new, rounding(4, Up)), ChangeKind::Unchanged);
+    new.rules.rounding = rounding(6, HalfAwayFromZero);
+    assert_eq!(compare(&old, &new, rounding(4, Up)), ChangeKind::Decrease);
+}
+
+/// Issue 13, item 4: a blocked row bills nothing. Unblocked, every call to it costs again: an
+/// increase, needing notice. Newly blocked, nothing may be billed: a decrease, whatever the
+/// row's other terms say (a rate of 0.5 on a blocked row prices nothing). Blocked before and
+/// after, no call costs anything either way: unchanged.
+#[test]
+fn issue13_a_row_unblocked_is_an_increase_and_newly_blocked_a_decrease() {
+    let blocked = |row: &mut RateRow| row.rules.blocked = true;
+    assert_eq!(judged(blocked, unchanged), ChangeKind::Increase);
+    assert_eq!(judged(unchanged, blocked), ChangeKind::Decrease);
+    let blocked_dear = |row: &mut RateRow| {
+        row.rules.blocked = true;
+        row.rate = Decimal::from_str("0.5").unwrap();
+    };
+    assert_eq!(judged(unchanged, blocked_dear), ChangeKind::Decrease);
+    assert_eq!(judged(blocked, blocked_dear), ChangeKind::Unchanged);
+    // Unblocked with a day's notice, marked new: flagged as a short-notice increase.
+    let current = vec![RateRow {
+        rules: crate::rate_deck::PriceRules { blocked: true, ..Default::default() },
+        ..row("447", "0.0120", "2026-01-01T00:00:00Z")
+    }];
+    let entries = [entry("447", "0.0120", "2026-03-02T00:00:00Z", ChangeKind::Increase)];
+    assert_eq!(
+        texts(&apply_deck(current, &entries, &policy())),
+        ["acme voice 447: increase with 1 days' notice, the contract requires 7"]
+    );
 }

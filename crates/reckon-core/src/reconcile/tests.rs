@@ -476,3 +476,60 @@ fn issue13_a_charge_for_an_undelivered_message_is_an_undelivered_charge() {
         result.discrepancies.iter().filter(|found| found.line_id.is_some()).map(|found| found.kind).collect();
     assert_eq!(kinds, [CurrencyMismatch]);
 }
+
+/// Issue 13, item 3: a carrier that rounds its costs to 4 places up bills a line in another
+/// currency rounded the same way. The converted expected amount used to be rounded to 6 places
+/// half away from zero whatever the deck or contract said, so the carrier's honest rounding was
+/// an `amount_mismatch`.
+#[test]
+fn issue13_a_converted_expected_amount_is_rounded_the_carriers_way() {
+    use crate::money::RoundMode;
+    use crate::rate_deck::CostRounding;
+    let mut deck = RateDeck::new();
+    deck.insert(RateRow {
+        carrier: "acme".into(),
+        service: Service::Voice,
+        prefix: "44".into(),
+        destination_name: None,
+        rate: d("0.0070"),
+        currency: usd(),
+        rate_unit: d("60"),
+        increments: Increments::PER_UNIT,
+        connect_fee: Decimal::ZERO,
+        min_charge: Decimal::ZERO,
+        per_record_fee: Decimal::ZERO,
+        conditions: Default::default(),
+        rules: Default::default(),
+        tiers: None,
+        effective_from: ts("2026-01-01T00:00:00Z"),
+        effective_to: None,
+    })
+    .unwrap();
+    // The contract, not the row, says how acme rounds: 4 places, up.
+    let terms = ContractTerms {
+        rounding: Some(CostRounding { decimal_places: 4, mode: RoundMode::Up }),
+        ..ContractTerms::default()
+    };
+    let contracts = HashMap::from([("acme".to_owned(), terms)]);
+    deck.apply_contract_defaults(&contracts);
+    let usage = vec![record("u1", "acme", Service::Voice, Some("A1"), "2026-03-02T10:00:00Z", "+442071234567", "61")];
+    let ratings: Vec<_> = usage.iter().map(|record| rate_record(&deck, record)).collect();
+    // 61 s at 0.0070 a minute: 0.0070 * 61 / 60 = 0.00711666..., 4 places up: 0.0072 USD.
+    assert_eq!(ratings[0].map(|rating| rating.cost), Some(d("0.0072")));
+    let config = ReconcileConfig { contracts, ..ReconcileConfig::default() };
+    let eur_line = |amount: &str| {
+        line("1", Service::Voice, Some("A1"), "2026-03-02T10:00:00Z", "442071234567", "61", None, amount, "EUR")
+    };
+    let found = |amount: &str| {
+        reconcile(&usage, &ratings, &[eur_line(amount)], &fx(), &config)
+            .discrepancies
+            .iter()
+            .map(|found| (found.kind, found.expected_amount))
+            .collect::<Vec<_>>()
+    };
+    // In EUR at 1.25 USD per EUR on 2026-03-02: 0.0072 / 1.25 = 0.00576, 4 places up: 0.0058.
+    // Billed 0.0058 EUR agrees (rounded to 6 places it was expected at 0.005760: a mismatch).
+    assert_eq!(found("0.0058"), []);
+    // A line billed at the unrounded 0.00576 is 0.00004 under what the carrier's rounding gives.
+    assert_eq!(found("0.00576"), [(DiscrepancyKind::AmountMismatch, Some(d("0.0058")))]);
+}

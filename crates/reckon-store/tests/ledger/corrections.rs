@@ -29,6 +29,7 @@ async fn run_march(ledger: &Ledger, now: &str) -> reckon_store::StoredRun {
         config: &config,
         fx: &fx,
         networks: &networks,
+        holidays: &std::collections::HashMap::new(),
     };
     ledger.reconcile_period(&inputs, at(now)).await.unwrap()
 }

@@ -99,13 +99,14 @@ async fn issue13_usage_status_and_billed_on_round_trip_and_a_run_finds_undeliver
             reckon_import::invoice::load_invoices(&[invoice_path], BadRowPolicy::Fail, &mut NoProgress).unwrap().items;
         ledger.import_invoices(&lines, "invoice.csv", "test", false, at("2026-04-02T09:00:00Z")).await.unwrap();
         let config = ReconcileConfig::default();
-        let (fx, networks) = (FxTable::new(), NetworkMap::new());
+        let (fx, networks, holidays) = (FxTable::new(), NetworkMap::new(), std::collections::HashMap::new());
         let inputs = RunInputs {
             carrier: "acme",
             period: Month::parse("2026-03").unwrap(),
             config: &config,
             fx: &fx,
             networks: &networks,
+            holidays: &holidays,
         };
         let run = ledger.reconcile_period(&inputs, at("2026-04-03T09:00:00Z")).await.unwrap();
         let rows = |discrepancies: &[reckon_core::Discrepancy]| -> Vec<_> {

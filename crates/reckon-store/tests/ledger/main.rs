@@ -8,6 +8,7 @@
 mod corrections;
 mod delivery;
 mod periods;
+mod rate_rules;
 mod scenario;
 mod settlement;
 

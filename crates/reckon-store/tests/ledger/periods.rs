@@ -52,8 +52,15 @@ pub async fn import_invoice_rows(
 pub async fn run(ledger: &Ledger, carrier: &str, period: &str) -> StoredRun {
     let config = ReconcileConfig::default();
     let (fx, networks) = (FxTable::new(), NetworkMap::new());
-    let inputs =
-        reckon_store::RunInputs { carrier, period: month(period), config: &config, fx: &fx, networks: &networks };
+    let holidays = std::collections::HashMap::new();
+    let inputs = reckon_store::RunInputs {
+        carrier,
+        period: month(period),
+        config: &config,
+        fx: &fx,
+        networks: &networks,
+        holidays: &holidays,
+    };
     ledger.reconcile_period(&inputs, at("2026-05-02T09:00:00Z")).await.unwrap()
 }
 

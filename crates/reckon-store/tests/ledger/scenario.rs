@@ -39,6 +39,7 @@ async fn run(ledger: &Ledger, carrier: &str) -> reckon_store::StoredRun {
         config: &config,
         fx: &FxTable::new(),
         networks: &NetworkMap::new(),
+        holidays: &std::collections::HashMap::new(),
     };
     ledger.reconcile_period(&inputs, at("2026-04-03T09:00:00Z")).await.unwrap()
 }
