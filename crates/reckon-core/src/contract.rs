@@ -33,4 +33,7 @@ pub struct ContractTerms {
     /// How the carrier rounds a record's cost, for every row of its deck that does not say so
     /// itself (see [`crate::rate_deck::RateDeck::set_default_rounding`]).
     pub rounding: Option<crate::rate_deck::CostRounding>,
+    /// When the carrier bills messages, for every message row of its deck that does not say so
+    /// itself (see [`crate::rate_deck::RateDeck::set_default_billed_on`]).
+    pub billed_on: Option<crate::rate_deck::BilledOn>,
 }

@@ -19,6 +19,9 @@ pub enum DiscrepancyKind {
     DuplicateCharge = 2,
     /// A matched record for which the contract has no rate.
     NoRate = 3,
+    /// A charge for a message whose receipt proves it undelivered, under a contract that bills
+    /// delivered messages only.
+    UndeliveredCharge = 9,
     /// Billed quantity differs from what the contract gives for our measured quantity.
     QuantityMismatch = 4,
     /// Billed in another currency than the contract's, and no FX rate converts it.
@@ -33,10 +36,11 @@ pub enum DiscrepancyKind {
 
 impl DiscrepancyKind {
     /// Every kind, in precedence order.
-    pub const ALL: [DiscrepancyKind; 8] = [
+    pub const ALL: [DiscrepancyKind; 9] = [
         DiscrepancyKind::UnmatchedCharge,
         DiscrepancyKind::DuplicateCharge,
         DiscrepancyKind::NoRate,
+        DiscrepancyKind::UndeliveredCharge,
         DiscrepancyKind::QuantityMismatch,
         DiscrepancyKind::CurrencyMismatch,
         DiscrepancyKind::RateMismatch,
@@ -50,6 +54,7 @@ impl DiscrepancyKind {
             DiscrepancyKind::UnmatchedCharge => "unmatched_charge",
             DiscrepancyKind::DuplicateCharge => "duplicate_charge",
             DiscrepancyKind::NoRate => "no_rate",
+            DiscrepancyKind::UndeliveredCharge => "undelivered_charge",
             DiscrepancyKind::QuantityMismatch => "quantity_mismatch",
             DiscrepancyKind::CurrencyMismatch => "currency_mismatch",
             DiscrepancyKind::RateMismatch => "rate_mismatch",
@@ -125,10 +130,12 @@ mod tests {
     #[test]
     fn codes_are_stable_and_names_round_trip() {
         let codes: Vec<u8> = DiscrepancyKind::ALL.iter().map(|kind| kind.code()).collect();
-        assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
+        // A newer kind takes a new code and its place in the precedence order.
+        assert_eq!(codes, [1, 2, 3, 9, 4, 5, 6, 7, 8]);
         for kind in DiscrepancyKind::ALL {
             assert_eq!(DiscrepancyKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(DiscrepancyKind::QuantityMismatch.precedence(), 3);
+        assert_eq!(DiscrepancyKind::UndeliveredCharge.precedence(), 3);
+        assert_eq!(DiscrepancyKind::QuantityMismatch.precedence(), 4);
     }
 }

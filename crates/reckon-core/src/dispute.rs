@@ -204,6 +204,9 @@ pub fn evidence_reason(kind: DiscrepancyKind, billed_quantity: Decimal, expected
     match kind {
         DiscrepancyKind::UnmatchedCharge => "no call or message of ours matches this charge".to_owned(),
         DiscrepancyKind::DuplicateCharge => "this call or message is already billed on another line".to_owned(),
+        DiscrepancyKind::UndeliveredCharge => {
+            "this message was not delivered, and the contract bills delivered messages only".to_owned()
+        }
         DiscrepancyKind::QuantityMismatch => format!(
             "billed {billed_quantity} units where the contract's increments give {}",
             expected_quantity.map(|quantity| quantity.to_string()).unwrap_or_default()
@@ -219,6 +222,7 @@ pub fn is_overbilling(kind: DiscrepancyKind) -> bool {
         kind,
         DiscrepancyKind::UnmatchedCharge
             | DiscrepancyKind::DuplicateCharge
+            | DiscrepancyKind::UndeliveredCharge
             | DiscrepancyKind::QuantityMismatch
             | DiscrepancyKind::RateMismatch
             | DiscrepancyKind::AmountMismatch
@@ -331,6 +335,11 @@ mod tests {
         let reason = |kind| evidence_reason(kind, Decimal::new(120, 0), Some(Decimal::new(90, 0)));
         assert_eq!(reason(DiscrepancyKind::UnmatchedCharge), "no call or message of ours matches this charge");
         assert_eq!(reason(DiscrepancyKind::DuplicateCharge), "this call or message is already billed on another line");
+        assert_eq!(
+            reason(DiscrepancyKind::UndeliveredCharge),
+            "this message was not delivered, and the contract bills delivered messages only"
+        );
+        assert!(is_overbilling(DiscrepancyKind::UndeliveredCharge));
         assert_eq!(
             reason(DiscrepancyKind::QuantityMismatch),
             "billed 120 units where the contract's increments give 90"

@@ -237,6 +237,7 @@ mod tests {
             rate: d(cost),
             currency: Currency::parse(currency).unwrap(),
             rounding: None,
+            undelivered: false,
         }
     }
 
@@ -252,6 +253,7 @@ mod tests {
             destination: Destination::parse("447911000001").unwrap(),
             quantity: d(quantity),
             network: None,
+            status: None,
         }
     }
 

@@ -67,6 +67,52 @@ pub struct PriceRules {
     /// Traffic to the row's destinations must not be billed at all: expected quantity and
     /// cost 0.
     pub blocked: bool,
+    /// Whether messages are billed when submitted or only once delivered; `None`: the
+    /// contract's default, else [`BilledOn::Submitted`].
+    pub billed_on: Option<BilledOn>,
+}
+
+/// When a carrier bills a message (`billed_on`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BilledOn {
+    /// Every message handed to the carrier is billed, delivered or not (the data contract).
+    #[default]
+    Submitted,
+    /// Only delivered messages are billed: one whose receipt proves it undelivered costs 0.
+    Delivered,
+}
+
+impl BilledOn {
+    /// Parses `submitted` or `delivered`, case-insensitively.
+    pub fn parse(name: &str) -> Option<BilledOn> {
+        [BilledOn::Submitted, BilledOn::Delivered]
+            .into_iter()
+            .find(|billed_on| billed_on.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// The canonical, lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BilledOn::Submitted => "submitted",
+            BilledOn::Delivered => "delivered",
+        }
+    }
+
+    /// Whether a service has deliveries to bill on: messages (sms, mms), whose receipts say
+    /// whether they arrived. A call or a session is billed for what was measured of it.
+    pub fn applies_to(service: Service) -> bool {
+        matches!(service, Service::Sms | Service::Mms)
+    }
+
+    /// Whether a record with this delivery status is billed: under `delivered`, not when its
+    /// receipt proves it undelivered (failed, expired, rejected). A missing or `unknown`
+    /// receipt is no proof of non-delivery, so such a record is billed as usual.
+    pub fn bills(self, status: Option<crate::usage::DeliveryStatus>) -> bool {
+        match self {
+            BilledOn::Submitted => true,
+            BilledOn::Delivered => !status.is_some_and(crate::usage::DeliveryStatus::is_undelivered),
+        }
+    }
 }
 
 /// How a carrier rounds a record's cost: `decimal_places` (0 to 12) in `mode`.
@@ -252,6 +298,8 @@ pub enum RateDeckError {
     FirstRateWithTiers,
     #[error("max_cost must be at least min_charge")]
     MaxCostBelowMinimum,
+    #[error("billed_on delivered applies to messages (sms, mms) only: calls and sessions are billed as measured")]
+    BilledOnDeliveredNotMessage,
 }
 
 /// A tiered row whose tiers do not start at 0, found by [`RateDeck::check_tiers`].
@@ -427,6 +475,9 @@ impl RateDeck {
         if row.rules.max_cost.is_some_and(|max_cost| max_cost < row.min_charge) {
             return Err(RateDeckError::MaxCostBelowMinimum);
         }
+        if row.rules.billed_on == Some(BilledOn::Delivered) && !BilledOn::applies_to(row.service) {
+            return Err(RateDeckError::BilledOnDeliveredNotMessage);
+        }
         let index = RateRowIndex(u32::try_from(self.rows.len()).map_err(|_| RateDeckError::TooManyRows)?);
         let service_deck = &mut self.parties.entry(row.carrier.clone()).or_default().by_service[row.service.index()];
         service_deck.packed = OnceLock::new();
@@ -539,7 +590,8 @@ impl RateDeck {
     }
 
     /// Makes a loaded deck rate the way every command rates it: a carrier deck takes each
-    /// contract's rounding for the rows that set none ([`RateDeck::apply_contract_rounding`]),
+    /// contract's rounding and `billed_on` for the rows that set none
+    /// ([`RateDeck::apply_contract_defaults`]),
     /// and every deck its parties' holiday calendars ([`RateDeck::set_holidays`]; a price plan's
     /// calendar is named by its customer or `*`). The file commands, the ledger's runs and the
     /// service all build their decks through this one step, so they cannot rate apart.
@@ -549,9 +601,9 @@ impl RateDeck {
         contracts: &HashMap<String, crate::contract::ContractTerms>,
         holidays: &HashMap<String, HolidayCalendar>,
     ) {
-        // Contracts are carriers' terms: a customer's price plan is never rounded by them.
+        // Contracts are carriers' terms: a customer's price plan is never changed by them.
         if party == crate::rating::Party::Carrier {
-            self.apply_contract_rounding(contracts);
+            self.apply_contract_defaults(contracts);
         }
         for (name, calendar) in holidays {
             self.set_holidays(name, calendar.clone());
@@ -564,12 +616,17 @@ impl RateDeck {
         self.holidays.insert(party.to_owned(), calendar);
     }
 
-    /// Applies each contract's rounding to its carrier's rows ([`RateDeck::set_default_rounding`]):
-    /// what every command that rates a carrier deck calls once contracts are loaded.
-    pub fn apply_contract_rounding(&mut self, contracts: &HashMap<String, crate::contract::ContractTerms>) {
+    /// Applies each contract's defaults to its carrier's rows: its rounding
+    /// ([`RateDeck::set_default_rounding`]) and when it bills messages
+    /// ([`RateDeck::set_default_billed_on`]). What every command that rates a carrier deck calls
+    /// once contracts are loaded.
+    pub fn apply_contract_defaults(&mut self, contracts: &HashMap<String, crate::contract::ContractTerms>) {
         for (carrier, terms) in contracts {
             if let Some(rounding) = terms.rounding {
                 self.set_default_rounding(carrier, rounding);
+            }
+            if let Some(billed_on) = terms.billed_on {
+                self.set_default_billed_on(carrier, billed_on);
             }
         }
     }
@@ -577,14 +634,32 @@ impl RateDeck {
     /// Sets the rounding of every row of a party that has none of its own (a contract's
     /// rounding, which a deck row's own columns override).
     pub fn set_default_rounding(&mut self, party: &str, rounding: CostRounding) {
-        let Some(party_deck) = self.parties.get_mut(party) else { return };
-        for row in self.rows.iter_mut().filter(|row| row.carrier == party && row.rules.rounding.is_none()) {
+        for row in self.party_rows_for_change(party).filter(|row| row.rules.rounding.is_none()) {
             row.rules.rounding = Some(rounding);
         }
-        // The packed tries hold copies of the terms.
-        for service_deck in &mut party_deck.by_service {
-            service_deck.packed = OnceLock::new();
+    }
+
+    /// Sets when the carrier bills messages on every message row (sms, mms) of a party that
+    /// does not say so itself (a contract's `billed_on`, which a deck row's own column
+    /// overrides). Rows of other services are left as they are: they have no deliveries.
+    pub fn set_default_billed_on(&mut self, party: &str, billed_on: BilledOn) {
+        for row in self
+            .party_rows_for_change(party)
+            .filter(|row| row.rules.billed_on.is_none() && BilledOn::applies_to(row.service))
+        {
+            row.rules.billed_on = Some(billed_on);
         }
+    }
+
+    /// A party's rows, to change their terms: the packed tries, which hold copies of the
+    /// terms, are dropped first.
+    fn party_rows_for_change<'a>(&'a mut self, party: &'a str) -> impl Iterator<Item = &'a mut RateRow> {
+        if let Some(party_deck) = self.parties.get_mut(party) {
+            for service_deck in &mut party_deck.by_service {
+                service_deck.packed = OnceLock::new();
+            }
+        }
+        self.rows.iter_mut().filter(move |row| row.carrier == party)
     }
 
     /// The row at an index this deck returned.

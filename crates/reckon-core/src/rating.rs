@@ -34,6 +34,9 @@ pub struct Rating {
     /// half away from zero), so that an amount converted into another currency is rounded the
     /// same way.
     pub rounding: Option<CostRounding>,
+    /// The record's receipt proves it undelivered and its row bills on delivery: billed
+    /// quantity and cost are 0, and a line charging for it is an `undelivered_charge`.
+    pub undelivered: bool,
 }
 
 /// Whose prices a deck holds, which decides the party a record is looked up under.
@@ -55,10 +58,15 @@ pub const DEFAULT_PLAN: &str = "*";
 /// applies (or, for input no reader lets through, when the quantity is past
 /// [`crate::bounds::check_quantity`]).
 ///
+/// A message whose receipt proves it undelivered (failed, expired, rejected) under a row that
+/// bills on delivery is expected at billed quantity and cost 0 ([`Rating::undelivered`]); it
+/// adds nothing to a month's tiered volume either, since it is not billed.
+///
 /// # Properties
 /// - the result does not depend on the order of `usage` (each record's rating is the same
 ///   wherever it stands);
-/// - without tiers, each record's rating depends on that record and the deck alone.
+/// - without tiers, each record's rating depends on that record and the deck alone;
+/// - a record that is not [`Rating::undelivered`] is rated as if it had no status.
 pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: &NetworkMap) -> Vec<Option<Rating>> {
     let mut ratings: Vec<Option<Rating>> = Vec::with_capacity(usage.len());
     // Look a batch of records up before pricing any: the lookups are independent, so their
@@ -74,11 +82,13 @@ pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: 
             // Past the bounds a price could overflow. Every reader refuses such a quantity; a
             // caller that skipped the readers gets no rating rather than a panic.
             crate::bounds::check_quantity(record.quantity).ok()?;
-            let (billed_quantity, cost) = price_with(&terms, record.quantity);
+            let undelivered = !terms.rules.billed_on.unwrap_or_default().bills(record.status);
+            let (billed_quantity, cost) =
+                if undelivered { (Decimal::ZERO, Decimal::ZERO) } else { price_with(&terms, record.quantity) };
             // A blocked destination has no rate to bill at: a line's rate other than 0 disagrees.
             let rate = if terms.rules.blocked { Decimal::ZERO } else { terms.rate };
             let (currency, rounding) = (terms.currency, terms.rules.rounding);
-            Some(Rating { row: row_index, billed_quantity, cost, rate, currency, rounding })
+            Some(Rating { row: row_index, billed_quantity, cost, rate, currency, rounding, undelivered })
         }));
     }
     if deck.has_tiers() {

@@ -375,6 +375,9 @@ pub fn check_line_with(
     let Some(rating) = rating else {
         return LineCheck { kind: Some(DiscrepancyKind::NoRate), expected_quantity: None, expected_amount: None };
     };
+    if let Some(check) = undelivered_charge(line, rating) {
+        return check;
+    }
     let expected_quantity = Some(rating.billed_quantity);
     let expected_amount = expected_in_currency(rating, line.currency, record, conversion);
     let check = |kind| LineCheck { kind, expected_quantity, expected_amount };
@@ -439,6 +442,14 @@ fn expected_in_currency(
     };
     // An expected amount that no billed amount could be compared with is as good as unconvertible.
     Some(expected).filter(|expected| crate::bounds::is_comparable_amount(*expected))
+}
+
+/// A line charging for a message that its receipt proves undelivered, where the carrier bills
+/// delivered messages only ([`Rating::undelivered`]): an `undelivered_charge`, expected at
+/// quantity and amount 0 in any currency (nothing to convert), so the whole amount is
+/// overbilled. A line that bills it no amount (0, or a credit) goes on to the other checks.
+fn undelivered_charge(line: &InvoiceLine, rating: &Rating) -> Option<LineCheck> {
+    (rating.undelivered && line.amount > Decimal::ZERO).then(|| billed_for_nothing(DiscrepancyKind::UndeliveredCharge))
 }
 
 fn billed_for_nothing(kind: DiscrepancyKind) -> LineCheck {

@@ -37,10 +37,11 @@ pub fn columns(party_column: &'static str) -> [&'static str; 22] {
 /// The pricing-rule columns (issue 13), written after [`columns`] only when some row uses one,
 /// so that a deck without them reads and stores as before (the ledger refuses a column it has
 /// no place for rather than dropping a rule).
-pub const RULE_COLUMNS: [&str; 5] = ["first_rate", "max_cost", "rounding_decimals", "rounding_mode", "blocked"];
+pub const RULE_COLUMNS: [&str; 6] =
+    ["first_rate", "max_cost", "rounding_decimals", "rounding_mode", "blocked", "billed_on"];
 
 /// A row's [`RULE_COLUMNS`] values.
-fn rule_fields(row: &RateRow) -> [String; 5] {
+fn rule_fields(row: &RateRow) -> [String; 6] {
     let rules = &row.rules;
     [
         rules.first_rate.map(plain_decimal).unwrap_or_default(),
@@ -48,6 +49,7 @@ fn rule_fields(row: &RateRow) -> [String; 5] {
         rules.rounding.map(|rounding| rounding.decimal_places.to_string()).unwrap_or_default(),
         rules.rounding.map(|rounding| rounding.mode.as_str().to_owned()).unwrap_or_default(),
         if rules.blocked { "true".to_owned() } else { String::new() },
+        rules.billed_on.map_or("", |billed_on| billed_on.as_str()).to_owned(),
     ]
 }
 

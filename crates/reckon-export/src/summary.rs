@@ -190,6 +190,7 @@ fn short_label(kind: DiscrepancyKind) -> &'static str {
         DiscrepancyKind::UnmatchedCharge => "unmatched",
         DiscrepancyKind::DuplicateCharge => "duplicate",
         DiscrepancyKind::NoRate => "no_rate",
+        DiscrepancyKind::UndeliveredCharge => "undelivered",
         DiscrepancyKind::QuantityMismatch => "quantity",
         DiscrepancyKind::CurrencyMismatch => "currency",
         DiscrepancyKind::RateMismatch => "rate",

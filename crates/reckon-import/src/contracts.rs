@@ -1,6 +1,6 @@
 //! `contracts.csv`: terms of each carrier's contract beyond its deck:
 //! `carrier,fx_policy,fixed_currency,fixed_rate,deck_currency_only,notice_days,settlement_currency,
-//! rounding_decimals,rounding_mode`.
+//! rounding_decimals,rounding_mode,billed_on`.
 //!
 //! `fx_policy` is `record_date` (the default), `invoice_date` or `fixed`; a fixed policy needs
 //! `fixed_currency` and `fixed_rate` (units of that currency per unit of the deck's currency).
@@ -9,6 +9,8 @@
 //! `settlement_currency` (an ISO 4217 code, optional) settles a period billed in several
 //! currencies as one statement in it. `rounding_decimals` and `rounding_mode` round every record
 //! cost of the carrier's deck the carrier's way, where a row does not say so itself.
+//! `billed_on` (`submitted` or `delivered`) says when the carrier bills messages, for every
+//! message row of its deck that does not say so itself.
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorKind};
@@ -24,7 +26,7 @@ use std::path::Path;
 /// A file-level error, a bad value, or a carrier listed twice.
 pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, ImportError> {
     let mut table = CsvTable::open(path)?;
-    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days, settlement_currency, rounding_decimals, rounding_mode] =
+    let [carrier, fx_policy, fixed_currency, fixed_rate, deck_currency_only, notice_days, settlement_currency, rounding_decimals, rounding_mode, billed_on] =
         table.resolve([
             ColumnSpec { name: "carrier", required: true },
             ColumnSpec { name: "fx_policy", required: false },
@@ -35,6 +37,7 @@ pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, Imp
             ColumnSpec { name: "settlement_currency", required: false },
             ColumnSpec { name: "rounding_decimals", required: false },
             ColumnSpec { name: "rounding_mode", required: false },
+            ColumnSpec { name: "billed_on", required: false },
         ])?;
     let mut contracts = HashMap::new();
     while let Some(row) = table.next_row(&mut NoProgress)? {
@@ -77,11 +80,45 @@ pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, Imp
         };
         let name = row.text(carrier)?;
         let rounding = crate::rates::parse_rounding(&row, rounding_decimals, rounding_mode)?;
-        let terms =
-            ContractTerms { fx_policy: policy, deck_currency_only: strict, notice_days, settlement_currency, rounding };
+        let billed_on = crate::rates::parse_billed_on(&row, billed_on)?;
+        let terms = ContractTerms {
+            fx_policy: policy,
+            deck_currency_only: strict,
+            notice_days,
+            settlement_currency,
+            rounding,
+            billed_on,
+        };
         if contracts.insert(name.clone(), terms).is_some() {
             return Err(row.error(carrier, ImportErrorKind::Rule(format!("carrier {name:?} is listed twice"))));
         }
     }
     Ok(contracts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reckon_core::rate_deck::BilledOn;
+
+    fn load(text: &str) -> Result<HashMap<String, ContractTerms>, ImportError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("contracts.csv");
+        std::fs::write(&path, text).unwrap();
+        load_contracts(&path)
+    }
+
+    /// Issue 13: a contract's `billed_on` (blank: not said); a bad value names file, line and
+    /// column.
+    #[test]
+    fn issue13_contract_billed_on() {
+        let contracts = load("carrier,billed_on\nacme,delivered\nglobex,\n").unwrap();
+        assert_eq!(contracts["acme"].billed_on, Some(BilledOn::Delivered));
+        assert_eq!(contracts["globex"].billed_on, None);
+        let error = load("carrier,billed_on\nacme,sometimes\n").unwrap_err().to_string();
+        assert!(
+            error.contains("contracts.csv:2:2: column \"billed_on\": \"sometimes\" is not when messages are billed"),
+            "{error}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use reckon_core::deck_update::{ChangeKind, DeckEntry};
 use reckon_core::money::RoundMode;
 use reckon_core::network::{network_id, NetworkId};
 use reckon_core::rate_deck::{
-    CostRounding, PriceRules, RateConditions, RateDeckError, TierMode, Tiers, ROUNDING_DECIMALS_MAX,
+    BilledOn, CostRounding, PriceRules, RateConditions, RateDeckError, TierMode, Tiers, ROUNDING_DECIMALS_MAX,
 };
 use reckon_core::time_band::{TimeBand, TimeBandError};
 use reckon_core::{bounds, Increments, RateDeck, RateRow};
@@ -77,7 +77,7 @@ pub fn load_deck(
 }
 
 /// The columns of a deck file, in [`COLUMN_COUNT`] slots.
-const COLUMN_COUNT: usize = 28;
+const COLUMN_COUNT: usize = 29;
 
 fn column_specs(kind: DeckKind) -> [ColumnSpec; COLUMN_COUNT] {
     let optional = |name| ColumnSpec { name, required: false };
@@ -110,6 +110,7 @@ fn column_specs(kind: DeckKind) -> [ColumnSpec; COLUMN_COUNT] {
         optional("rounding_decimals"),
         optional("rounding_mode"),
         optional("blocked"),
+        optional("billed_on"),
         optional("change"),
     ]
 }
@@ -175,7 +176,7 @@ fn load_table(
 }
 
 fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<RateRow, ImportError> {
-    let [party, service, prefix, destination_name, rate, currency, rate_unit, increments, connect_fee, min_charge, effective_from, effective_to, per_record_fee, time_zone, days, time_from, time_to, origin_prefix, mcc, mnc, tier_from, tier_mode, first_rate, max_cost, rounding_decimals, rounding_mode, blocked, _change] =
+    let [party, service, prefix, destination_name, rate, currency, rate_unit, increments, connect_fee, min_charge, effective_from, effective_to, per_record_fee, time_zone, days, time_from, time_to, origin_prefix, mcc, mnc, tier_from, tier_mode, first_rate, max_cost, rounding_decimals, rounding_mode, blocked, billed_on, _change] =
         *columns;
     let service_value = row.service(service)?;
     let network = parse_network(row, mcc, mnc)?;
@@ -227,6 +228,7 @@ fn parse_row(row: &Row<'_>, columns: &[Option<usize>; COLUMN_COUNT]) -> Result<R
             },
             rounding: parse_rounding(row, rounding_decimals, rounding_mode)?,
             blocked: parse_flag(row, blocked)?,
+            billed_on: parse_billed_on(row, billed_on)?,
         },
         effective_from: effective_from_value,
         effective_to: effective_to_value,
@@ -271,6 +273,16 @@ pub(crate) fn parse_rounding(
         .filter(|places| *places <= ROUNDING_DECIMALS_MAX)
         .ok_or_else(|| row.invalid(decimals, text, "a whole number of decimal places from 0 to 12"))?;
     Ok(Some(CostRounding { decimal_places, mode: mode_value.unwrap_or(RoundMode::HalfAwayFromZero) }))
+}
+
+/// `billed_on`: `submitted` or `delivered` (empty: not said).
+pub(crate) fn parse_billed_on(row: &Row<'_>, column: Option<usize>) -> Result<Option<BilledOn>, ImportError> {
+    match row.get(column) {
+        None => Ok(None),
+        Some(text) => BilledOn::parse(text)
+            .map(Some)
+            .ok_or_else(|| row.invalid(column, text, "when messages are billed: submitted or delivered")),
+    }
 }
 
 /// `true`/`yes` or `false`/`no` (empty: false).
@@ -395,6 +407,7 @@ fn deck_error(
         }
         RateDeckError::FirstRateWithTiers => row.error(columns[22], ImportErrorKind::Rule(error.to_string())),
         RateDeckError::MaxCostBelowMinimum => row.error(columns[23], ImportErrorKind::Rule(error.to_string())),
+        RateDeckError::BilledOnDeliveredNotMessage => row.error(columns[27], ImportErrorKind::Rule(error.to_string())),
         other => row.error(columns[2], ImportErrorKind::Rule(other.to_string())),
     }
 }
@@ -420,4 +433,47 @@ pub fn load_deck_entries(path: &Path) -> Result<Vec<DeckEntry>, ImportError> {
         entries.push(DeckEntry { row: parse_row(&row, &columns)?, change: change_kind });
     }
     Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<LoadedDeck, ImportError> {
+        load_deck_from_text(Path::new("rates.csv"), text.to_owned(), DeckKind::CarrierRates)
+    }
+
+    /// Issue 13: `billed_on` is read per row (blank: not said); a value other than submitted
+    /// or delivered, and `delivered` on a service without deliveries, are errors naming file,
+    /// line and column.
+    #[test]
+    fn issue13_billed_on_is_read_and_refused_where_it_means_nothing() {
+        let header = "carrier,service,prefix,rate,currency,effective_from,billed_on\n";
+        let loaded = load(&format!(
+            "{header}acme,sms,44,0.03,USD,2026-01-01T00:00:00Z,delivered\n\
+             acme,mms,44,0.2,USD,2026-01-01T00:00:00Z,Submitted\n\
+             acme,sms,33,0.03,USD,2026-01-01T00:00:00Z,\n\
+             acme,voice,44,0.01,USD,2026-01-01T00:00:00Z,submitted\n"
+        ))
+        .unwrap();
+        let billed_on: Vec<_> = loaded.deck.rows().iter().map(|row| row.rules.billed_on).collect();
+        assert_eq!(billed_on, [Some(BilledOn::Delivered), Some(BilledOn::Submitted), None, Some(BilledOn::Submitted)]);
+        let error =
+            load(&format!("{header}acme,sms,44,0.03,USD,2026-01-01T00:00:00Z,on_receipt\n")).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "rates.csv:2:7: column \"billed_on\": \"on_receipt\" is not when messages are billed: submitted or \
+                 delivered"
+            ),
+            "{error}"
+        );
+        let error =
+            load(&format!("{header}acme,voice,44,0.01,USD,2026-01-01T00:00:00Z,delivered\n")).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "rates.csv:2:7: column \"billed_on\": billed_on delivered applies to messages (sms, mms) only"
+            ),
+            "{error}"
+        );
+    }
 }

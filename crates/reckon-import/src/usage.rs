@@ -5,12 +5,13 @@ use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::names::Names;
 use crate::parquet::Table;
 use crate::{repeated_keys, BadRowPolicy, Loaded, Position, Progress};
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::UsageRecord;
 use std::path::Path;
 
-/// The columns of `usage.csv` in their canonical order (`network` is Reckon's extension).
-/// Writers and the service's event fields use this list too.
-pub const USAGE_COLUMN_NAMES: [&str; 10] = [
+/// The columns of `usage.csv` in their canonical order (`network` and `status` are Reckon's
+/// extensions). Writers and the service's event fields use this list too.
+pub const USAGE_COLUMN_NAMES: [&str; USAGE_COLUMN_COUNT] = [
     "record_id",
     "service",
     "carrier",
@@ -21,10 +22,15 @@ pub const USAGE_COLUMN_NAMES: [&str; 10] = [
     "destination",
     "quantity",
     "network",
+    "status",
 ];
 
+/// How many columns `usage.csv` has (required and optional).
+pub const USAGE_COLUMN_COUNT: usize = 11;
+
 /// Whether each of [`USAGE_COLUMN_NAMES`] is required.
-const USAGE_COLUMNS_REQUIRED: [bool; 10] = [true, true, true, false, false, true, false, true, true, false];
+const USAGE_COLUMNS_REQUIRED: [bool; USAGE_COLUMN_COUNT] =
+    [true, true, true, false, false, true, false, true, true, false, false];
 
 /// Loads a usage file (CSV, or Parquet when its name ends in `.parquet`): every row parsed, in
 /// file order.
@@ -50,7 +56,7 @@ pub fn load_usage(
 /// whole file: [`load_usage`] does it in memory, a streaming caller by its own means).
 pub struct UsageReader {
     table: Table,
-    columns: [Option<usize>; 10],
+    columns: [Option<usize>; USAGE_COLUMN_COUNT],
     names: Names,
 }
 
@@ -103,8 +109,12 @@ impl UsageReader {
 }
 
 /// One row's usage record: the one parser of each field, for files and the service's events.
-fn usage_record(row: &Row<'_>, columns: [Option<usize>; 10], names: &mut Names) -> Result<UsageRecord, ImportError> {
-    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network] =
+fn usage_record(
+    row: &Row<'_>,
+    columns: [Option<usize>; USAGE_COLUMN_COUNT],
+    names: &mut Names,
+) -> Result<UsageRecord, ImportError> {
+    let [record_id, service, carrier, carrier_ref, customer, started_at, origin, destination, quantity, network, status] =
         columns;
     Ok(UsageRecord {
         record_id: row.id(record_id)?,
@@ -117,7 +127,18 @@ fn usage_record(row: &Row<'_>, columns: [Option<usize>; 10], names: &mut Names) 
         destination: row.destination(destination)?,
         quantity: row.non_negative_decimal(quantity)?,
         network: row.network(network)?,
+        status: delivery_status(row, status)?,
     })
+}
+
+/// `status`: what the message's delivery receipt says; blank is not given.
+fn delivery_status(row: &Row<'_>, column: Option<usize>) -> Result<Option<DeliveryStatus>, ImportError> {
+    match row.get(column) {
+        None => Ok(None),
+        Some(text) => DeliveryStatus::parse(text).map(Some).ok_or_else(|| {
+            row.invalid(column, text, "a delivery status: delivered, failed, expired, rejected or unknown")
+        }),
+    }
 }
 
 /// Reads usage events given field by field (the service's HTTP and NATS events) with the same
@@ -139,7 +160,12 @@ impl UsageEventReader {
     ///
     /// # Errors
     /// The first field that is missing or does not parse; [`ImportErrorDetail::column`] names it.
-    pub fn read(&mut self, source: &Path, number: u64, fields: [Option<&str>; 10]) -> Result<UsageRecord, ImportError> {
+    pub fn read(
+        &mut self,
+        source: &Path,
+        number: u64,
+        fields: [Option<&str>; USAGE_COLUMN_COUNT],
+    ) -> Result<UsageRecord, ImportError> {
         let record: csv::StringRecord = fields.iter().map(|field| field.unwrap_or("")).collect();
         let row = Row::detached(source, &self.header, &record, number);
         usage_record(&row, std::array::from_fn(Some), &mut self.names)
@@ -176,4 +202,70 @@ pub fn repeated_record_id(path: &Path, record_id: &str, line_number: u64, first_
         },
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reckon_core::usage::DeliveryStatus;
+
+    fn load(text: &str) -> Result<Vec<UsageRecord>, ImportError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.csv");
+        std::fs::write(&path, text).unwrap();
+        load_usage(&path, BadRowPolicy::Fail, &mut crate::NoProgress).map(|loaded| loaded.items)
+    }
+
+    /// Issue 13: `status` is optional; blank is not given; any case of the five names reads;
+    /// anything else is an error naming file, line and column.
+    #[test]
+    fn issue13_delivery_status_is_read_and_a_bad_one_is_named() {
+        let header = "record_id,service,carrier,started_at,destination,quantity,status\n";
+        let records = load(&format!(
+            "{header}u1,sms,acme,2026-03-02T10:00:00Z,447700000001,1,delivered\n\
+             u2,sms,acme,2026-03-02T10:00:00Z,447700000001,1,FAILED\n\
+             u3,sms,acme,2026-03-02T10:00:00Z,447700000001,1,\n"
+        ))
+        .unwrap();
+        let statuses: Vec<_> = records.iter().map(|record| record.status).collect();
+        assert_eq!(statuses, [Some(DeliveryStatus::Delivered), Some(DeliveryStatus::Failed), None]);
+        // Without the column: no status.
+        let records =
+            load("record_id,service,carrier,started_at,destination,quantity\nu1,sms,acme,2026-03-02T10:00:00Z,44,1\n")
+                .unwrap();
+        assert_eq!(records[0].status, None);
+        let error =
+            load(&format!("{header}u1,sms,acme,2026-03-02T10:00:00Z,447700000001,1,sent\n")).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "usage.csv:2:7: column \"status\": \"sent\" is not a delivery status: delivered, failed, expired, \
+                 rejected or unknown"
+            ),
+            "{error}"
+        );
+    }
+
+    /// The service's events read `status` with the same parser.
+    #[test]
+    fn issue13_an_event_status_is_parsed_as_in_a_file() {
+        let mut reader = UsageEventReader::default();
+        let mut fields: [Option<&str>; USAGE_COLUMN_COUNT] = [
+            Some("e1"),
+            Some("sms"),
+            Some("acme"),
+            None,
+            None,
+            Some("2026-03-02T10:00:00Z"),
+            None,
+            Some("44"),
+            Some("1"),
+            None,
+            Some("expired"),
+        ];
+        let record = reader.read(Path::new("event"), 1, fields).unwrap();
+        assert_eq!(record.status, Some(DeliveryStatus::Expired));
+        fields[10] = Some("lost");
+        let error = reader.read(Path::new("event"), 1, fields).unwrap_err();
+        assert_eq!(error.column.as_ref().map(|(_, name)| name.as_str()), Some("status"));
+    }
 }

@@ -5,6 +5,7 @@
 use compact_str::CompactString;
 use jiff::civil::Date;
 use jiff::Timestamp;
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::{Currency, Decimal, Destination, InvoiceLine, Service, UsageRecord};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -165,6 +166,7 @@ impl<'b> Encoder<'b> {
         self.str(record.destination.digits());
         self.decimal(record.quantity);
         self.optional_str(record.network.as_deref());
+        self.bytes.push(record.status.map_or(0, DeliveryStatus::code));
     }
 
     /// An invoice line.
@@ -382,6 +384,10 @@ impl<'b, 'n> Decoder<'b, 'n> {
             destination: self.destination()?,
             quantity: self.decimal()?,
             network: self.optional_str()?.map(CompactString::from),
+            status: match self.u8()? {
+                0 => None,
+                code => Some(DeliveryStatus::from_code(code).ok_or_else(damaged)?),
+            },
         })
     }
 
@@ -436,6 +442,7 @@ mod tests {
             destination: Destination::parse("+44 7911 000001").unwrap(),
             quantity: Decimal::from_str("0.000000000001").unwrap(),
             network: Some("23410".into()),
+            status: Some(reckon_core::usage::DeliveryStatus::Expired),
         };
         let line = InvoiceLine {
             carrier: "acme".into(),

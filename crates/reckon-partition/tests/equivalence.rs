@@ -1,7 +1,8 @@
 //! The split run gives exactly the in-memory run's results: same discrepancies (in the same
 //! order), same summary, same counts and rejected rows, on random months built for contention:
 //! few destinations and references, shared across destinations, starts seconds apart, repeated
-//! ids and line keys, several currencies and FX policies.
+//! ids and line keys, several currencies and FX policies, and messages with delivery receipts
+//! under a row that bills on delivery.
 
 use proptest::prelude::*;
 use reckon_core::contract::{ContractTerms, FxPolicy};
@@ -18,6 +19,7 @@ const DESTINATIONS: [&str; 4] = ["447911000001", "447911000002", "4420700000", "
 const REFERENCES: [&str; 3] = ["R1", "R2", "R3"];
 const CARRIERS: [&str; 2] = ["acme", "borealis"];
 const SERVICES: [&str; 2] = ["voice", "sms"];
+const STATUSES: [&str; 5] = ["delivered", "failed", "expired", "rejected", "unknown"];
 
 #[derive(Clone, Debug)]
 struct Record {
@@ -28,6 +30,7 @@ struct Record {
     destination: usize,
     second: u32,
     quantity: u32,
+    status: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -46,8 +49,17 @@ struct Line {
 }
 
 fn record() -> impl Strategy<Value = Record> {
-    (0u8..120, 0..2usize, 0..2usize, proptest::option::weighted(0.6, 0..3usize), 0..4usize, 0u32..240, 0u32..200)
-        .prop_map(|(id, carrier, service, reference, destination, second, quantity)| Record {
+    (
+        0u8..120,
+        0..2usize,
+        0..2usize,
+        proptest::option::weighted(0.6, 0..3usize),
+        0..4usize,
+        0u32..240,
+        0u32..200,
+        proptest::option::weighted(0.5, 0..STATUSES.len()),
+    )
+        .prop_map(|(id, carrier, service, reference, destination, second, quantity, status)| Record {
             id,
             carrier,
             service,
@@ -55,6 +67,7 @@ fn record() -> impl Strategy<Value = Record> {
             destination,
             second,
             quantity,
+            status,
         })
 }
 
@@ -90,18 +103,19 @@ fn started_at(second: u32) -> String {
 }
 
 fn write_inputs(dir: &Path, records: &[Record], lines: &[Line]) -> (PathBuf, Vec<PathBuf>) {
-    let mut usage = String::from("record_id,service,carrier,carrier_ref,started_at,destination,quantity\n");
+    let mut usage = String::from("record_id,service,carrier,carrier_ref,started_at,destination,quantity,status\n");
     for record in records {
         writeln!(
             usage,
-            "u{},{},{},{},{},{},{}",
+            "u{},{},{},{},{},{},{},{}",
             record.id,
             SERVICES[record.service],
             CARRIERS[record.carrier],
             record.reference.map_or("", |reference| REFERENCES[reference]),
             started_at(record.second),
             DESTINATIONS[record.destination],
-            record.quantity
+            record.quantity,
+            record.status.map_or("", |status| STATUSES[status]),
         )
         .unwrap();
     }
@@ -141,14 +155,16 @@ fn write_inputs(dir: &Path, records: &[Record], lines: &[Line]) -> (PathBuf, Vec
 }
 
 fn deck() -> reckon_core::RateDeck {
-    // No row for 33 (no_rate); acme's voice is priced per minute in 60/6 blocks.
-    let text = "carrier,service,prefix,rate,currency,rate_unit,increments,connect_fee,min_charge,effective_from\n\
-        acme,voice,44,0.012,EUR,60,60/6,0.001,0,2026-01-01T00:00:00Z\n\
-        acme,voice,4479,0.05,EUR,60,1/1,0,0.01,2026-01-01T00:00:00Z\n\
-        acme,sms,44,0.02,EUR,1,1/1,0,0,2026-01-01T00:00:00Z\n\
-        borealis,voice,44,0.5,USD,60,60/60,0,0,2026-01-01T00:00:00Z\n\
-        borealis,sms,4420,0.03,USD,1,1/1,0,0,2026-01-01T00:00:00Z\n"
-        .to_owned();
+    // No row for 33 (no_rate); acme's voice is priced per minute in 60/6 blocks; acme bills
+    // SMS on delivery (undelivered_charge).
+    let text =
+        "carrier,service,prefix,rate,currency,rate_unit,increments,connect_fee,min_charge,effective_from,billed_on\n\
+        acme,voice,44,0.012,EUR,60,60/6,0.001,0,2026-01-01T00:00:00Z,\n\
+        acme,voice,4479,0.05,EUR,60,1/1,0,0.01,2026-01-01T00:00:00Z,\n\
+        acme,sms,44,0.02,EUR,1,1/1,0,0,2026-01-01T00:00:00Z,delivered\n\
+        borealis,voice,44,0.5,USD,60,60/60,0,0,2026-01-01T00:00:00Z,\n\
+        borealis,sms,4420,0.03,USD,1,1/1,0,0,2026-01-01T00:00:00Z,\n"
+            .to_owned();
     reckon_import::rates::load_deck_from_text(
         Path::new("rates.csv"),
         text,
@@ -253,8 +269,16 @@ proptest! {
 /// destination 1, 10 s after U1) has no other candidate, so it is a duplicate_charge of U1.
 #[test]
 fn a_reference_across_destinations_is_found_in_any_partition_count() {
-    let records =
-        [Record { id: 1, carrier: 0, service: 1, reference: Some(0), destination: 0, second: 0, quantity: 1 }];
+    let records = [Record {
+        id: 1,
+        carrier: 0,
+        service: 1,
+        reference: Some(0),
+        destination: 0,
+        second: 0,
+        quantity: 1,
+        status: None,
+    }];
     let line = |line_id, reference, destination, second| Line {
         invoice: 0,
         line_id,

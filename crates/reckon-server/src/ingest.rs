@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use reckon_core::period::Month;
 use reckon_core::{Decimal, Timestamp, UsageRecord};
-use reckon_import::usage::UsageEventReader;
+use reckon_import::usage::{UsageEventReader, USAGE_COLUMN_COUNT};
 use reckon_store::IngestStatus;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -48,6 +48,9 @@ pub struct UsageEvent {
     /// MCC and MNC digits joined, for rates priced per network.
     #[schema(pattern = r"^[0-9]{5,6}$", example = "23410")]
     network: Option<String>,
+    /// What the message's delivery receipt says: delivered, failed, expired, rejected or unknown.
+    #[schema(pattern = r"^(delivered|failed|expired|rejected|unknown)$", example = "delivered")]
+    status: Option<String>,
 }
 
 /// One event or a batch of at most 10,000.
@@ -337,7 +340,7 @@ pub(crate) fn parse_event(reader: &mut UsageEventReader, index: usize, event: &V
     let fail = |field: &str, reason: &str| format!("event {index}: field {field}: {reason}");
     let object = event.as_object().ok_or_else(|| format!("event {index}: expected an object"))?;
     check_known_fields(index, object)?;
-    let mut fields: [Option<Cow<'_, str>>; 10] = Default::default();
+    let mut fields: [Option<Cow<'_, str>>; USAGE_COLUMN_COUNT] = Default::default();
     for (slot, name) in fields.iter_mut().zip(FIELDS) {
         *slot = match object.get(name) {
             None | Some(Value::Null) => None,
@@ -357,7 +360,7 @@ pub(crate) fn parse_event(reader: &mut UsageEventReader, index: usize, event: &V
     })
 }
 
-const FIELDS: [&str; 10] = reckon_import::usage::USAGE_COLUMN_NAMES;
+const FIELDS: [&str; USAGE_COLUMN_COUNT] = reckon_import::usage::USAGE_COLUMN_NAMES;
 
 fn check_known_fields(index: usize, object: &Map<String, Value>) -> Result<(), String> {
     match object.keys().find(|key| !FIELDS.contains(&key.as_str())) {

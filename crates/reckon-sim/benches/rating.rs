@@ -64,6 +64,7 @@ fn usage(count: usize, prefixes: &[String], random: &mut SplitMix64) -> Vec<Usag
                 destination: Destination::parse(&digits).unwrap(),
                 quantity: Decimal::from(1 + random.below(600)),
                 network: None,
+                status: None,
             }
         })
         .collect()

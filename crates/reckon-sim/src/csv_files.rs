@@ -247,6 +247,8 @@ impl CsvSink {
         output.display(record.quantity)?;
         output.raw(b",")?;
         output.text(record.network.as_deref().unwrap_or(""))?;
+        output.raw(b",")?;
+        output.text(record.status.map_or("", |status| status.as_str()))?;
         output.raw(b"\n")
     }
 

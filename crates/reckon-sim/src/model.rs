@@ -1,6 +1,7 @@
 //! The naive pricing model: a linear scan for the longest prefix and plain arithmetic. It
 //! shares nothing with `reckon_core::rating` on purpose, to audit it.
 
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::{Decimal, RateRow, Service, Timestamp};
 use rust_decimal::RoundingStrategy;
 
@@ -38,6 +39,18 @@ pub fn cost(row: &RateRow, quantity: Decimal) -> (Decimal, Decimal) {
         None => row.rate * billed,
     };
     (billed, finish(row, units_price))
+}
+
+/// `(billed quantity, cost)` of a record with a delivery status: nothing when the row bills
+/// messages on delivery and the receipt says the message failed, expired or was rejected (a
+/// missing or `unknown` receipt proves nothing); else [`cost`].
+pub fn cost_of_record(row: &RateRow, quantity: Decimal, status: Option<DeliveryStatus>) -> (Decimal, Decimal) {
+    let on_delivery = row.rules.billed_on.is_some_and(|billed_on| billed_on.as_str() == "delivered");
+    let undelivered = matches!(status.map(DeliveryStatus::as_str), Some("failed" | "expired" | "rejected"));
+    if on_delivery && undelivered {
+        return (Decimal::ZERO, Decimal::ZERO);
+    }
+    cost(row, quantity)
 }
 
 /// Fees, minimum, cap and rounding around a units price (`rate * units`).
@@ -78,6 +91,7 @@ pub struct ModelRecord<'a> {
     pub network: Option<&'a str>,
     pub at: Timestamp,
     pub quantity: Decimal,
+    pub status: Option<DeliveryStatus>,
 }
 
 /// A holiday: party, local date, and the weekday it is rated as (Monday = 0).

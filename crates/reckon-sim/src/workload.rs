@@ -36,7 +36,8 @@ pub struct SimConfig {
     /// reference names a record of another destination (the carrier wrote the number
     /// differently).
     pub contention_per_mille: u64,
-    /// The kinds of discrepancy to plant, drawn evenly.
+    /// The kinds of discrepancy to plant, drawn evenly (`undelivered_charge` is not planted:
+    /// a kind the generator does not know is drawn but never produced).
     pub planted_kinds: Vec<DiscrepancyKind>,
     /// Carriers, 1 to [`CARRIERS_MAX`]: acme, borealis, cobalt, dynamo, then again with a number
     /// (acme2, ...).
@@ -61,7 +62,11 @@ impl Default for SimConfig {
             unanswered_per_mille: 50,
             without_reference_per_mille: 200,
             contention_per_mille: 20,
-            planted_kinds: DiscrepancyKind::ALL.to_vec(),
+            // The generated decks bill messages on submission: no undelivered charge to plant.
+            planted_kinds: DiscrepancyKind::ALL
+                .into_iter()
+                .filter(|kind| *kind != DiscrepancyKind::UndeliveredCharge)
+                .collect(),
             carriers: 3,
             prefixes_per_carrier: 0,
             month: jiff::civil::date(2026, 3, 1),
@@ -235,7 +240,7 @@ pub struct Generated {
     pub lines: u64,
     pub rate_rows: u64,
     /// Planted discrepancies per kind, in [`DiscrepancyKind::ALL`] order.
-    pub planted_counts: [u64; 8],
+    pub planted_counts: [u64; DiscrepancyKind::ALL.len()],
     /// Carriers that got no invoice line: their planted unbilled usage is not reported
     /// (FORMATS.md: usage of a carrier with no invoice in the run is not reported).
     pub carriers_without_lines: Vec<Arc<str>>,
@@ -914,6 +919,7 @@ impl Generator<'_> {
                 .expect("digits"),
             quantity,
             network: None,
+            status: None,
         };
         let plant = !config.planted_kinds.is_empty() && random.chance(config.discrepancies_per_mille);
         let mut kind =

@@ -1,8 +1,8 @@
 //! The rater against the naive model on random decks that use every structure the engine
 //! rates: bands (Europe/London, across the summer-time change, wrapping midnight), holidays,
 //! origin rows, network rows, several effective dates, connect fees, minimums, per-record
-//! fees, first-interval rates, caps, the carriers' rounding, blocked prefixes and graduated and
-//! volume tiers.
+//! fees, first-interval rates, caps, the carriers' rounding, blocked prefixes, graduated and
+//! volume tiers, and messages billed on delivery (records with every delivery status).
 //!
 //! Method: a seed draws a deck and a few hundred records; rows the deck refuses (an overlap,
 //! a duplicate) are left out of both sides. The engine (`rate_all`: packed trie, batches,
@@ -12,9 +12,10 @@
 use proptest::prelude::*;
 use reckon_core::money::RoundMode;
 use reckon_core::network::{network_id, NetworkMap};
-use reckon_core::rate_deck::{CostRounding, PriceRules, RateConditions, TierMode, Tiers};
+use reckon_core::rate_deck::{BilledOn, CostRounding, PriceRules, RateConditions, TierMode, Tiers};
 use reckon_core::rating::{rate_all, Party};
 use reckon_core::time_band::{HolidayCalendar, TimeBand};
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::{Currency, Decimal, Destination, Increments, RateDeck, RateRow, Service, Timestamp, UsageRecord};
 use reckon_sim::model::{self, Holiday, ModelRecord};
 use reckon_sim::SplitMix64;
@@ -61,6 +62,14 @@ fn random_row(random: &mut SplitMix64) -> RateRow {
                 [random.below(4) as usize],
         }),
         blocked: random.chance(50),
+        // Calls have no deliveries: only message rows may bill on delivery.
+        billed_on: random.chance(400).then(|| {
+            if !voice && random.chance(600) {
+                BilledOn::Delivered
+            } else {
+                BilledOn::Submitted
+            }
+        }),
     };
     RateRow {
         rate,
@@ -154,10 +163,12 @@ fn random_record(random: &mut SplitMix64, index: usize) -> UsageRecord {
         destination: Destination::parse(&digits).unwrap(),
         quantity,
         network: random.chance(200).then(|| network_id("234", "15")),
+        status: random.chance(700).then(|| DeliveryStatus::ALL[random.below(5) as usize]),
     }
 }
 
-fn check(seed: u64) -> Result<(), TestCaseError> {
+/// Checks one seed; returns how many records the engine found undelivered (not billed).
+fn check(seed: u64) -> Result<usize, TestCaseError> {
     let mut random = SplitMix64::new(seed);
     let (deck, holidays) = random_deck(&mut random);
     let usage: Vec<UsageRecord> =
@@ -175,13 +186,14 @@ fn check(seed: u64) -> Result<(), TestCaseError> {
             network: record.network.as_deref(),
             at: record.started_at,
             quantity: record.quantity,
+            status: record.status,
         })
         .collect();
     let mut priced: Vec<Option<(&RateRow, Decimal, Decimal)>> = records
         .iter()
         .map(|record| {
             model::find_row_full(rows, record, &holidays).map(|row| {
-                let (billed, cost) = model::cost(row, record.quantity);
+                let (billed, cost) = model::cost_of_record(row, record.quantity, record.status);
                 (row, billed, cost)
             })
         })
@@ -192,15 +204,16 @@ fn check(seed: u64) -> Result<(), TestCaseError> {
         let model = expected.map(|(_, billed, cost)| (billed, cost));
         prop_assert_eq!(engine, model, "seed {} record {:?}", seed, usage[index]);
     }
-    Ok(())
+    Ok(ratings.iter().flatten().filter(|rating| rating.undelivered).count())
 }
 
 #[test]
 fn the_model_covers_every_structure() {
     // Fixed seeds first, so a plain `cargo test` always exercises the same cases.
-    let mut structures = [0_usize; 8];
+    let mut structures = [0_usize; 9];
+    let mut undelivered = 0;
     for seed in 0..200 {
-        check(seed).unwrap();
+        undelivered += check(seed).unwrap();
         let mut random = SplitMix64::new(seed);
         let (deck, _) = random_deck(&mut random);
         for row in deck.rows() {
@@ -213,6 +226,7 @@ fn the_model_covers_every_structure() {
                 row.rules.max_cost.is_some(),
                 row.rules.rounding.is_some(),
                 row.rules.blocked,
+                row.rules.billed_on == Some(BilledOn::Delivered),
             ];
             for (count, used) in structures.iter_mut().zip(used) {
                 *count += usize::from(used);
@@ -221,6 +235,8 @@ fn the_model_covers_every_structure() {
     }
     // Every structure appears in the fixed seeds' decks.
     assert!(structures.iter().all(|count| *count > 10), "{structures:?}");
+    // And messages that their receipts prove undelivered meet rows that bill on delivery.
+    assert!(undelivered > 10, "{undelivered} undelivered records");
 }
 
 proptest! {

@@ -23,8 +23,8 @@ enum Kind {
 }
 
 /// The columns after the party (`carrier` or `plan`), in `rates.csv` order, the pricing rules
-/// (migration 0007) last as `reckon_export::rates::RULE_COLUMNS` writes them.
-const COLUMNS: [(&str, Kind); 26] = [
+/// (migrations 0007 and 0008) last as `reckon_export::rates::RULE_COLUMNS` writes them.
+const COLUMNS: [(&str, Kind); 27] = [
     ("service", Kind::Text),
     ("prefix", Kind::Text),
     ("destination_name", Kind::Text),
@@ -53,6 +53,7 @@ const COLUMNS: [(&str, Kind); 26] = [
     ("rounding_decimals", Kind::Text),
     ("rounding_mode", Kind::Text),
     ("blocked", Kind::Text),
+    ("billed_on", Kind::Text),
 ];
 
 /// Where the pricing-rule columns start in [`COLUMNS`].

@@ -9,6 +9,7 @@ use crate::dialect::{decimal, instant, nanoseconds, optional_decimal};
 use crate::{content_hash, Dialect, Ledger, StoreError};
 use reckon_core::invoice::{check_receivable_amount, invoice_period};
 use reckon_core::period::Month;
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::{CompactString, Currency, Destination, InvoiceLine, RateRow, Service, Timestamp, UsageRecord};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -61,22 +62,27 @@ pub struct Receivable<'a> {
 /// `(carrier, invoice_id)`.
 type InvoiceKey = (Arc<str>, Arc<str>);
 
-/// Usage rows per INSERT statement (12 parameters each).
+/// Usage rows per INSERT statement (13 parameters each).
 pub(crate) const USAGE_ROWS_PER_STATEMENT: usize = 80;
 
+/// A usage record's content hash. The status joins the hashed fields only when given, so a
+/// record stored before there was a status keeps its hash.
 pub(crate) fn usage_hash(record: &UsageRecord) -> String {
-    content_hash([
+    let quantity = record.quantity.normalize().to_string();
+    let started_at_ns = nanoseconds(record.started_at).to_string();
+    let fields = [
         record.record_id.as_str(),
         record.service.as_str(),
         &record.carrier,
         record.carrier_ref.as_deref().unwrap_or(""),
         record.customer.as_deref().unwrap_or(""),
-        &nanoseconds(record.started_at).to_string(),
+        &started_at_ns,
         record.origin.as_ref().map_or("", |origin| origin.digits()),
         record.destination.digits(),
-        &record.quantity.normalize().to_string(),
+        &quantity,
         record.network.as_deref().unwrap_or(""),
-    ])
+    ];
+    content_hash(fields.into_iter().chain(record.status.map(DeliveryStatus::as_str)))
 }
 
 impl Ledger {
@@ -520,7 +526,7 @@ impl Ledger {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<UsageRecord>, StoreError> {
-        let columns = "record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, CAST(quantity AS TEXT) AS quantity, network";
+        let columns = "record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, CAST(quantity AS TEXT) AS quantity, network, status";
         let rows = match carrier {
             Some(carrier) => {
                 let select = self.dialect.sql(&format!(
@@ -681,6 +687,12 @@ fn usage_from_row(row: &AnyRow, carriers: &mut HashMap<String, Arc<str>>) -> Res
             .map_err(|error| corrupt("destination", &destination, &error.to_string()))?,
         quantity: decimal(row, "quantity")?,
         network: row.try_get::<Option<String>, _>("network")?.map(CompactString::from),
+        status: row
+            .try_get::<Option<String>, _>("status")?
+            .map(|status| {
+                DeliveryStatus::parse(&status).ok_or_else(|| corrupt("status", &status, "not a delivery status"))
+            })
+            .transpose()?,
     })
 }
 
@@ -743,7 +755,7 @@ pub(crate) async fn insert_usage(
     records: &[(&UsageRecord, &String)],
     batch_id: &str,
 ) -> Result<std::collections::HashSet<String>, StoreError> {
-    const COLUMNS: usize = 12;
+    const COLUMNS: usize = 13;
     assert!(records.len() <= USAGE_ROWS_PER_STATEMENT);
     if records.is_empty() {
         return Ok(std::collections::HashSet::new());
@@ -751,7 +763,7 @@ pub(crate) async fn insert_usage(
     // Columns 9 (quantity) is an exact decimal.
     let values = dialect.values_rows(records.len(), COLUMNS, &[9]);
     let insert = format!(
-        "INSERT INTO usage_records (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, quantity, network, content_sha256, batch_id) \
+        "INSERT INTO usage_records (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, quantity, network, status, content_sha256, batch_id) \
          VALUES {} ON CONFLICT (record_id) DO NOTHING RETURNING record_id",
         values
     );
@@ -768,6 +780,7 @@ pub(crate) async fn insert_usage(
             .bind(record.destination.digits().to_owned())
             .bind(record.quantity.normalize().to_string())
             .bind(record.network.as_ref().map(ToString::to_string))
+            .bind(record.status.map(DeliveryStatus::as_str))
             .bind((*hash).clone())
             .bind(batch_id.to_owned());
     }
@@ -842,8 +855,19 @@ fn rate_row_key(row: &RateRow) -> String {
 }
 
 /// A stored usage record as selected for the audit log: its columns, the quantity as text.
-pub(crate) type StoredUsage =
-    (String, String, String, Option<String>, Option<String>, i64, Option<String>, String, String, Option<String>);
+pub(crate) type StoredUsage = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 /// A stored usage record as a `usage.csv` row under its header, for the audit log.
 async fn stored_usage_csv(
@@ -853,7 +877,7 @@ async fn stored_usage_csv(
 ) -> Result<String, StoreError> {
     let select = dialect.sql(
         "SELECT record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, \
-         CAST(quantity AS TEXT) AS quantity, network FROM usage_records WHERE record_id = {1}",
+         CAST(quantity AS TEXT) AS quantity, network, status FROM usage_records WHERE record_id = {1}",
     );
     let row: StoredUsage = sqlx::query_as(&select).bind(record_id.to_owned()).fetch_one(&mut **transaction).await?;
     stored_usage_text(row)
@@ -861,8 +885,19 @@ async fn stored_usage_csv(
 
 /// A stored usage record as a `usage.csv` row under its header.
 pub(crate) fn stored_usage_text(row: StoredUsage) -> Result<String, StoreError> {
-    let (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, quantity, network) =
-        row;
+    let (
+        record_id,
+        service,
+        carrier,
+        carrier_ref,
+        customer,
+        started_at_ns,
+        origin,
+        destination,
+        quantity,
+        network,
+        status,
+    ) = row;
     let started_at = Timestamp::from_nanosecond(i128::from(started_at_ns))
         .map_err(|error| corrupt("started_at_ns", &started_at_ns.to_string(), &error.to_string()))?;
     let quantity = reckon_core::Decimal::from_str(&quantity)
@@ -879,6 +914,7 @@ pub(crate) fn stored_usage_text(row: StoredUsage) -> Result<String, StoreError> 
         destination,
         quantity.to_string(),
         network.unwrap_or_default(),
+        status.unwrap_or_default(),
     ];
     let quoted: Vec<String> = values
         .iter()

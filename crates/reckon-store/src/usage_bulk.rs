@@ -11,6 +11,7 @@
 use crate::dialect::nanoseconds;
 use crate::imports::{stored_usage_text, usage_hash, ImportOutcome, AUDIT_INSERT, BATCH_INSERT};
 use crate::{Dialect, Ledger, StoreError};
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::{Timestamp, UsageRecord};
 use reckon_import::{ImportError, ImportErrorDetail, ImportErrorKind, Loaded};
 use sqlx::any::AnyRow;
@@ -22,7 +23,7 @@ use std::fmt::Write as _;
 /// small enough that a batch is a few tens of MiB whatever the file.
 pub const USAGE_BATCH_ROWS: usize = 50_000;
 
-/// Records per staging `INSERT` in SQLite: 12 parameters each, under SQLite's limit of 32,766
+/// Records per staging `INSERT` in SQLite: 13 parameters each, under SQLite's limit of 32,766
 /// variables per statement (the bundled SQLite is 3.46).
 const SQLITE_ROWS_PER_STATEMENT: usize = 2_000;
 
@@ -30,14 +31,14 @@ const SQLITE_ROWS_PER_STATEMENT: usize = 2_000;
 /// stored columns of a usage record, and its content hash (the batch id is known only at the
 /// end, once every record has been hashed).
 const STAGING_COLUMNS: &str = "line, record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, \
-     destination, quantity, network, content_sha256";
-const STAGING_COLUMN_COUNT: i16 = 12;
+     destination, quantity, network, status, content_sha256";
+const STAGING_COLUMN_COUNT: i16 = 13;
 
 /// The staging table. The quantity is its canonical text, cast to NUMERIC as it is stored
 /// (PostgreSQL), exactly as the row-by-row path binds it.
 const STAGING_TABLE: &str = "usage_import (line BIGINT NOT NULL, record_id TEXT NOT NULL, service TEXT NOT NULL, \
      carrier TEXT NOT NULL, carrier_ref TEXT, customer TEXT, started_at_ns BIGINT NOT NULL, origin TEXT, \
-     destination TEXT NOT NULL, quantity TEXT NOT NULL, network TEXT, content_sha256 TEXT NOT NULL)";
+     destination TEXT NOT NULL, quantity TEXT NOT NULL, network TEXT, status TEXT, content_sha256 TEXT NOT NULL)";
 
 /// What staging left: how many records, and the batch id their hashes give.
 struct Staged {
@@ -197,6 +198,7 @@ async fn stage_sqlite(
                     .bind(record.destination.digits())
                     .bind(quantities[index].as_str())
                     .bind(record.network.as_deref())
+                    .bind(record.status.map(DeliveryStatus::as_str))
                     .bind(hashes[index].as_str());
             }
             start = end;
@@ -263,6 +265,7 @@ async fn stage_postgres(
             copy_text(&mut buffer, Some(record.destination.digits()));
             copy_text(&mut buffer, Some(&quantity));
             copy_text(&mut buffer, record.network.as_deref());
+            copy_text(&mut buffer, record.status.map(DeliveryStatus::as_str));
             copy_text(&mut buffer, Some(&hash));
             hasher.part(&hash);
         }
@@ -478,9 +481,9 @@ fn insert_staged(dialect: Dialect) -> String {
     // `WHERE true`: SQLite reads an ON CONFLICT after a bare FROM as a join constraint.
     dialect.sql(&format!(
         "INSERT INTO usage_records (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, \
-         destination, quantity, network, content_sha256, batch_id) \
+         destination, quantity, network, status, content_sha256, batch_id) \
          SELECT record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, {quantity}, \
-         network, content_sha256, {{1}} FROM usage_import WHERE true ON CONFLICT (record_id) DO NOTHING"
+         network, status, content_sha256, {{1}} FROM usage_import WHERE true ON CONFLICT (record_id) DO NOTHING"
     ))
 }
 
@@ -493,7 +496,7 @@ async fn supersede(
 ) -> Result<(), StoreError> {
     let select = dialect.sql(
         "SELECT record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, \
-         CAST(quantity AS TEXT) AS quantity, network FROM usage_records WHERE record_id = {1}",
+         CAST(quantity AS TEXT) AS quantity, network, status FROM usage_records WHERE record_id = {1}",
     );
     let delete = dialect.sql("DELETE FROM usage_records WHERE record_id = {1}");
     let audit = dialect.sql(AUDIT_INSERT);

@@ -211,8 +211,8 @@ fn other_content_is_refused_whole_or_superseded_with_an_audit_entry() {
         assert_eq!(audit[0].0, "u00010", "{backend}");
         assert!(
             audit[0].1.starts_with(
-                "old: record_id,service,carrier,carrier_ref,customer,started_at,origin,destination,quantity,network\n\
-                 u00010,voice,acme,REF-10,\"cust, 3\",2026-03-11T11:10:07Z,442070000010,44770000010,123456789012.123456789012,23415\n\
+                "old: record_id,service,carrier,carrier_ref,customer,started_at,origin,destination,quantity,network,status\n\
+                 u00010,voice,acme,REF-10,\"cust, 3\",2026-03-11T11:10:07Z,442070000010,44770000010,123456789012.123456789012,23415,\n\
                  new content sha256: "
             ),
             "{backend}: {}",

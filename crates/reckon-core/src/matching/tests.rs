@@ -20,6 +20,7 @@ fn record(id: &str, reference: Option<&str>, at: &str) -> UsageRecord {
         destination: Destination::parse("447911000001").unwrap(),
         quantity: Decimal::ONE,
         network: None,
+        status: None,
     }
 }
 

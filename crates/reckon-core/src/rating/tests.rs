@@ -86,6 +86,7 @@ fn record(service: Service, destination: &str, at: &str, quantity: &str) -> Usag
         destination: Destination::parse(destination).unwrap(),
         quantity: d(quantity),
         network: None,
+        status: None,
     }
 }
 
@@ -737,4 +738,128 @@ fn issue13_overlapping_bands_of_one_prefix_are_refused() {
     deck.insert(RateRow { effective_from: ts("2026-02-01T00:00:00Z"), ..second.clone() }).unwrap();
     let from_us = RateConditions { origin_prefix: Some("1".into()), ..second.conditions.clone() };
     deck.insert(RateRow { conditions: from_us, ..second }).unwrap();
+}
+
+/// An SMS row of acme at 0.05 a segment with a connect fee of 0.01, billed as `billed_on` says.
+fn sms_row(billed_on: Option<crate::rate_deck::BilledOn>) -> RateRow {
+    RateRow {
+        service: Service::Sms,
+        prefix: "44".into(),
+        rate: d("0.05"),
+        rate_unit: Decimal::ONE,
+        connect_fee: d("0.01"),
+        rules: crate::rate_deck::PriceRules { billed_on, ..Default::default() },
+        ..row(&BASE)
+    }
+}
+
+/// `(billed quantity, cost, undelivered)` of a 3-segment SMS with a receipt status.
+fn rate_sms(deck: &RateDeck, status: Option<crate::usage::DeliveryStatus>) -> (Decimal, Decimal, bool) {
+    let sms = UsageRecord { status, ..record(Service::Sms, "447700000001", "2026-03-03T12:00:00Z", "3") };
+    let rating = rate_record(deck, &sms).unwrap();
+    (rating.billed_quantity, rating.cost, rating.undelivered)
+}
+
+/// Issue 13: a carrier that bills on delivery charges nothing for a message its receipt proves
+/// undelivered; one that bills on submission charges every message; no receipt, or `unknown`,
+/// proves nothing, so such a message is billed.
+#[test]
+fn issue13_sms_billed_on_delivery_or_submission_per_status() {
+    use crate::rate_deck::BilledOn;
+    use crate::usage::DeliveryStatus;
+    // 3 segments: 0.01 + 0.05 * 3 / 1 = 0.16
+    let billed = (d("3"), d("0.16"), false);
+    let not_billed = (Decimal::ZERO, Decimal::ZERO, true);
+    let table = [
+        (None, Some(DeliveryStatus::Failed), billed),
+        (Some(BilledOn::Submitted), Some(DeliveryStatus::Failed), billed),
+        (Some(BilledOn::Submitted), Some(DeliveryStatus::Delivered), billed),
+        (Some(BilledOn::Delivered), None, billed),
+        (Some(BilledOn::Delivered), Some(DeliveryStatus::Delivered), billed),
+        (Some(BilledOn::Delivered), Some(DeliveryStatus::Unknown), billed),
+        (Some(BilledOn::Delivered), Some(DeliveryStatus::Failed), not_billed),
+        (Some(BilledOn::Delivered), Some(DeliveryStatus::Expired), not_billed),
+        (Some(BilledOn::Delivered), Some(DeliveryStatus::Rejected), not_billed),
+    ];
+    for (billed_on, status, expected) in table {
+        let mut deck = RateDeck::new();
+        deck.insert(sms_row(billed_on)).unwrap();
+        assert_eq!(rate_sms(&deck, status), expected, "{billed_on:?} {status:?}");
+    }
+}
+
+/// Issue 13: a contract's `billed_on` applies to the carrier's message rows that do not say so
+/// themselves; a row's own value wins; rows of other carriers and other services keep theirs.
+#[test]
+fn issue13_contract_billed_on_is_a_default_a_row_overrides() {
+    use crate::contract::ContractTerms;
+    use crate::rate_deck::BilledOn;
+    use crate::usage::DeliveryStatus;
+    let mut deck = RateDeck::new();
+    deck.insert(sms_row(None)).unwrap();
+    // 4479: the row says submitted; 0.01 + 0.05 * 3 = 0.16 whatever the contract.
+    deck.insert(RateRow { prefix: "4479".into(), ..sms_row(Some(BilledOn::Submitted)) }).unwrap();
+    deck.insert(RateRow { carrier: "globex".into(), ..sms_row(None) }).unwrap();
+    deck.insert(row(&BASE)).unwrap();
+    let contracts = std::collections::HashMap::from([(
+        "acme".to_owned(),
+        ContractTerms { billed_on: Some(BilledOn::Delivered), ..Default::default() },
+    )]);
+    let failed = Some(DeliveryStatus::Failed);
+    assert_eq!(rate_sms(&deck, failed), (d("3"), d("0.16"), false), "before the contract");
+    deck.apply_contract_defaults(&contracts);
+    // acme's 44 row now bills on delivery: the failed message costs 0.
+    assert_eq!(rate_sms(&deck, failed), (Decimal::ZERO, Decimal::ZERO, true));
+    let overriding =
+        UsageRecord { status: failed, ..record(Service::Sms, "447921000001", "2026-03-03T12:00:00Z", "3") };
+    let rating = rate_record(&deck, &overriding).unwrap();
+    assert_eq!((deck.row(rating.row).prefix.as_str(), rating.cost), ("4479", d("0.16")));
+    // globex has no such contract: billed.
+    let globex = UsageRecord { carrier: "globex".into(), ..overriding.clone() };
+    assert_eq!(rate_record(&deck, &globex).unwrap().cost, d("0.16"));
+    // acme's voice row is untouched (calls have no deliveries): 0.012 * 60 / 60 = 0.012.
+    let call = UsageRecord { status: failed, ..record(Service::Voice, "442071234567", "2026-03-03T12:00:00Z", "60") };
+    assert_eq!(rate_record(&deck, &call).unwrap().cost, d("0.012"));
+    assert_eq!(deck.rows()[3].rules.billed_on, None);
+    // A voice row cannot bill on delivery.
+    let voice_on_delivery = RateRow {
+        rules: crate::rate_deck::PriceRules { billed_on: Some(BilledOn::Delivered), ..Default::default() },
+        ..row(&BASE)
+    };
+    assert_eq!(deck.insert(voice_on_delivery), Err(RateDeckError::BilledOnDeliveredNotMessage));
+}
+
+/// Issue 13: an undelivered message is not billed, so it adds nothing to the month's tiered
+/// volume. Graduated 0.05 up to 4 messages, 0.03 beyond; records of 3, 3 (failed) and 2: the
+/// failed one counts 0, so the third's 2 units are units 4-5: 0.05 + 0.03 = 0.08 (with the
+/// failed one counted they would be units 7-8: 0.06).
+#[test]
+fn issue13_undelivered_messages_add_nothing_to_tiered_volume() {
+    use crate::rate_deck::{BilledOn, PriceRules};
+    use crate::usage::DeliveryStatus;
+    let tier = |from: &str, rate: &str| RateRow {
+        service: Service::Sms,
+        prefix: "44".into(),
+        rate: d(rate),
+        rate_unit: Decimal::ONE,
+        tiers: Some(Tiers { mode: TierMode::Graduated, steps: vec![(d(from), d(rate))] }),
+        rules: PriceRules { billed_on: Some(BilledOn::Delivered), ..Default::default() },
+        ..row(&BASE)
+    };
+    let mut deck = RateDeck::new();
+    deck.insert(tier("0", "0.05")).unwrap();
+    deck.insert(tier("4", "0.03")).unwrap();
+    let sms = |id: &str, at: &str, quantity: &str, status| UsageRecord {
+        record_id: id.into(),
+        status,
+        ..record(Service::Sms, "447911000001", at, quantity)
+    };
+    let usage = [
+        sms("a", "2026-03-01T10:00:00Z", "3", Some(DeliveryStatus::Delivered)),
+        sms("b", "2026-03-02T10:00:00Z", "3", Some(DeliveryStatus::Failed)),
+        sms("c", "2026-03-03T10:00:00Z", "2", None),
+    ];
+    let costs = costs(&deck, &usage, &NetworkMap::new());
+    // a: 3 × 0.05 = 0.15; b: 0; c: 0.05 + 0.03 = 0.08
+    assert_eq!(costs, [Some(d("0.15")), Some(Decimal::ZERO), Some(d("0.08"))]);
 }

@@ -74,6 +74,7 @@ fn record(
         destination: Destination::parse(destination).unwrap(),
         quantity: d(quantity),
         network: None,
+        status: None,
     }
 }
 
@@ -375,6 +376,107 @@ fn report_currency_totals_convert_each_amount_at_its_date() {
     assert!(matches!(jpy.report, Some(Err(crate::fx::FxError::UnknownCurrency { .. }))));
 }
 
+/// Issue 13: SMS billed on delivery. acme's SMS row (0.031 a message) bills delivered messages
+/// only; each record's receipt status decides what a line may charge for it.
+#[test]
+fn issue13_a_charge_for_an_undelivered_message_is_an_undelivered_charge() {
+    use crate::rate_deck::BilledOn;
+    use crate::usage::DeliveryStatus::{Expired, Failed, Rejected, Unknown};
+    let mut deck = deck();
+    deck.set_default_billed_on("acme", BilledOn::Delivered);
+    let sms = |id: &str, reference: &str, minute: u32, quantity: &str, status| UsageRecord {
+        status,
+        ..record(
+            id,
+            "acme",
+            Service::Sms,
+            Some(reference),
+            &format!("2026-03-02T12:{minute:02}:00Z"),
+            "+447700000001",
+            quantity,
+        )
+    };
+    let usage = vec![
+        sms("s1", "S1", 1, "2", Some(Failed)),
+        sms("s2", "S2", 2, "1", Some(Expired)),
+        sms("s3", "S3", 3, "1", Some(Unknown)),
+        sms("s4", "S4", 4, "1", Some(Rejected)),
+        sms("s5", "S5", 5, "1", Some(Rejected)),
+        sms("s6", "S6", 6, "3", Some(Failed)),
+        sms("s7", "S7", 7, "1", None),
+    ];
+    let sms_line = |id: &str, reference: &str, minute: u32, quantity: &str, amount: &str, currency: &str| {
+        let at = format!("2026-03-02T12:{minute:02}:00Z");
+        line(id, Service::Sms, Some(reference), &at, "447700000001", quantity, None, amount, currency)
+    };
+    let lines = vec![
+        // 2 failed messages billed 2 × 0.031 = 0.062: all of it overbilled.
+        sms_line("1", "S1", 1, "2", "0.062", "USD"),
+        // Expired, billed 5 JPY (no JPY rate exists): nothing to convert, 5 JPY overbilled.
+        sms_line("2", "S2", 2, "1", "5", "JPY"),
+        // Unknown is no proof of non-delivery: billed 0.031 as usual, no discrepancy.
+        sms_line("3", "S3", 3, "1", "0.031", "USD"),
+        // Rejected and billed nothing: no discrepancy.
+        sms_line("4", "S4", 4, "0", "0", "USD"),
+        // Rejected, counted but not charged: a quantity_mismatch (1 against 0) of difference 0.
+        sms_line("5", "S5", 5, "1", "0", "USD"),
+    ];
+    // s6 (failed, never billed) costs 0: not unbilled usage. s7 (no receipt) is: 0.031.
+    let ratings: Vec<_> = usage.iter().map(|record| rate_record(&deck, record)).collect();
+    let result = reconcile(&usage, &ratings, &lines, &fx(), &ReconcileConfig::default());
+    use DiscrepancyKind::*;
+    let found: Vec<_> = result
+        .discrepancies
+        .iter()
+        .map(|found| {
+            (
+                found.line_id.as_deref().unwrap_or_default().to_owned(),
+                found.record_id.as_deref().unwrap().to_owned(),
+                found.kind,
+                found.expected_quantity,
+                found.expected_amount,
+                found.difference,
+            )
+        })
+        .collect();
+    let row = |line: &str, record: &str, kind, expected_quantity: &str, expected: &str, difference: &str| {
+        (line.to_owned(), record.to_owned(), kind, Some(d(expected_quantity)), Some(d(expected)), Some(d(difference)))
+    };
+    assert_eq!(
+        found,
+        [
+            row("", "s7", UnbilledUsage, "1", "0.031", "-0.031"),
+            row("1", "s1", UndeliveredCharge, "0", "0", "0.062"),
+            row("2", "s2", UndeliveredCharge, "0", "0", "5"),
+            row("5", "s5", QuantityMismatch, "0", "0", "0"),
+        ]
+    );
+    // USD lines: billed 0.062 + 0.031 + 0 + 0 = 0.093, expected 0 + 0.031 + 0 + 0 = 0.031,
+    // overbilled 0.062 (the difference-0 row adds nothing).
+    let usd_group = &result.summary.groups
+        [&GroupKey { carrier: "acme".into(), invoice_id: Some("ACME-03".into()), currency: usd() }];
+    assert_eq!(
+        (usd_group.billed_total, usd_group.expected_total, usd_group.overbilled, usd_group.underbilled),
+        (d("0.093"), d("0.031"), d("0.062"), Decimal::ZERO)
+    );
+    assert_eq!(usd_group.kind_counts[UndeliveredCharge.precedence()], 1);
+    let jpy_group = &result.summary.groups[&GroupKey {
+        carrier: "acme".into(),
+        invoice_id: Some("ACME-03".into()),
+        currency: Currency::parse("JPY").unwrap(),
+    }];
+    assert_eq!((jpy_group.billed_total, jpy_group.expected_total, jpy_group.overbilled), (d("5"), d("0"), d("5")));
+
+    // Billed on submission (the default), the failed messages are owed: line 1 agrees
+    // (2 × 0.031 = 0.062) and line 2 is a currency_mismatch (no JPY rate).
+    let submitted = self::deck();
+    let ratings: Vec<_> = usage.iter().map(|record| rate_record(&submitted, record)).collect();
+    let result = reconcile(&usage, &ratings, &lines[..2], &fx(), &ReconcileConfig::default());
+    let kinds: Vec<_> =
+        result.discrepancies.iter().filter(|found| found.line_id.is_some()).map(|found| found.kind).collect();
+    assert_eq!(kinds, [CurrencyMismatch]);
+}
+
 /// Issue 13, item 3: a carrier that rounds its costs to 4 places up bills a line in another
 /// currency rounded the same way. The converted expected amount used to be rounded to 6 places
 /// half away from zero whatever the deck or contract said, so the carrier's honest rounding was
@@ -409,7 +511,7 @@ fn issue13_a_converted_expected_amount_is_rounded_the_carriers_way() {
         ..ContractTerms::default()
     };
     let contracts = HashMap::from([("acme".to_owned(), terms)]);
-    deck.apply_contract_rounding(&contracts);
+    deck.apply_contract_defaults(&contracts);
     let usage = vec![record("u1", "acme", Service::Voice, Some("A1"), "2026-03-02T10:00:00Z", "+442071234567", "61")];
     let ratings: Vec<_> = usage.iter().map(|record| rate_record(&deck, record)).collect();
     // 61 s at 0.0070 a minute: 0.0070 * 61 / 60 = 0.00711666..., 4 places up: 0.0072 USD.
