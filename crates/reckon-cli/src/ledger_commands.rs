@@ -58,20 +58,18 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
     block_on(async {
         let text = match command {
             ImportCommand::Usage(arguments) => {
-                // FIXME: the whole file is loaded, then handed to the ledger in batches; once
-                // `reckon_import::usage::UsageReader` reads it batch by batch, only the batch
-                // source changes here and memory holds one batch.
-                let loaded = reckon_import::usage::load_usage(&arguments.file, BadRowPolicy::Fail, &mut NoProgress)?;
+                // The file streams batch by batch: memory holds one batch, whatever its size. A
+                // `record_id` that repeats within the file is found by the ledger in its staging
+                // table, which names both lines as the loader does.
+                let mut reader = reckon_import::usage::UsageReader::open(&arguments.file)?;
                 let ledger = open(&arguments.ledger).await?;
-                note(&format!("writing {} usage records to the ledger in one transaction", loaded.items.len()));
+                note(&format!(
+                    "writing the usage records of {} to the ledger in one transaction, batch by batch",
+                    arguments.file.display()
+                ));
                 let source = arguments.file.display().to_string();
-                let mut records = loaded.items.into_iter().zip(loaded.positions);
                 let next_batch = |batch: &mut reckon_import::Loaded<reckon_core::UsageRecord>| {
-                    for (record, position) in records.by_ref().take(reckon_store::USAGE_BATCH_ROWS) {
-                        batch.items.push(record);
-                        batch.positions.push(position);
-                    }
-                    Ok(batch.items.len() == reckon_store::USAGE_BATCH_ROWS)
+                    reader.read_batch(batch, reckon_store::USAGE_BATCH_ROWS, BadRowPolicy::Fail, &mut NoProgress)
                 };
                 let outcome = ledger
                     .import_usage_batches(next_batch, &source, &arguments.ledger.actor, arguments.replace, now)
