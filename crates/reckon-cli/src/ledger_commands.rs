@@ -15,7 +15,7 @@ use reckon_core::period::Month;
 use reckon_core::{Currency, Decimal, FxTable, Timestamp};
 use reckon_import::rates::DeckKind;
 use reckon_import::{BadRowPolicy, NoProgress};
-use reckon_store::{InvoiceOutcome, Ledger, Receivable, RunInputs};
+use reckon_store::{InvoiceOutcome, Ledger, Receivable, RunInputs, RunSplit};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -181,7 +181,17 @@ pub fn reconcile_ledger(arguments: &ReconcileArgs, carrier: &str) -> anyhow::Res
     let run = block_on(async {
         let ledger = open(&arguments.ledger).await?;
         let inputs = RunInputs { carrier, period, config: &config, fx: &fx, networks: &networks, holidays: &holidays };
-        Ok(ledger.reconcile_period(&inputs, Timestamp::now()).await?)
+        // As a file run: `--partitions 0` in memory, N partitions, or from the month's size.
+        let spill_dir = options.spill_dir.clone().or_else(|| arguments.out.clone()).unwrap_or_else(std::env::temp_dir);
+        let split = match options.partitions {
+            Some(0) => RunSplit::InMemory,
+            Some(partitions) => RunSplit::Split(reckon_partition::Layout {
+                partitions,
+                ..reckon_partition::Layout::for_input_bytes(0, spill_dir)
+            }),
+            None => RunSplit::BySize { spill_dir },
+        };
+        Ok(ledger.reconcile_period_in(&inputs, Timestamp::now(), split).await?)
     })?;
     if let Some(out) = &arguments.out {
         fs_err::create_dir_all(out)?;
