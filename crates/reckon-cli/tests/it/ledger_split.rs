@@ -173,7 +173,7 @@ fn a_split_run_killed_mid_run_leaves_its_spill_folder_and_the_next_run_removes_i
     };
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert_eq!(spill_folders(&spill), [killed_folder.clone()], "kill -9 leaves the folder behind");
+    assert_eq!(spill_folders(&spill), std::slice::from_ref(&killed_folder), "kill -9 leaves the folder behind");
 
     let output = reckon(&arguments("after").iter().map(String::as_str).collect::<Vec<_>>());
     assert!(output.status.code().is_some_and(|code| code <= 1), "{}", crate::text(&output.stderr));
