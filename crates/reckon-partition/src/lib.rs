@@ -134,6 +134,10 @@ pub trait UsageSource {
         policy: BadRowPolicy,
         progress: &mut dyn Progress,
     ) -> Result<bool, ImportError>;
+
+    /// The run stopped before the source's end (an error): a source fed from elsewhere tells
+    /// its feeder to stop, which also ends the line source it feeds next.
+    fn stop(&mut self) {}
 }
 
 impl UsageSource for UsageReader {
@@ -252,6 +256,10 @@ pub fn reconcile_sources(
     let (usage, invoices) = std::thread::scope(|scope| {
         let invoice_thread = scope.spawn(|| spill_invoices(inputs, line_source, &files, invoice_progress));
         let usage = spill_usage(inputs, usage_source, &files, usage_progress);
+        if usage.is_err() {
+            // Its feeder may wait to hand it more, and feed the lines only after it.
+            usage_source.stop();
+        }
         (usage, invoice_thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
     timings.spill = started.elapsed();

@@ -164,6 +164,11 @@ impl reckon_partition::UsageSource for StreamedUsage {
         }
         Ok(true)
     }
+
+    fn stop(&mut self) {
+        // The stream's next send fails: it stops, and closes the lines' channel.
+        self.receiver.close();
+    }
 }
 
 /// The invoice line batches streamed from the database, as a split run's line source; each
