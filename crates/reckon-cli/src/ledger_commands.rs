@@ -15,7 +15,7 @@ use reckon_core::period::Month;
 use reckon_core::{Currency, Decimal, FxTable, Timestamp};
 use reckon_import::rates::DeckKind;
 use reckon_import::{BadRowPolicy, NoProgress};
-use reckon_store::{InvoiceOutcome, Ledger, Receivable, RunInputs};
+use reckon_store::{InvoiceOutcome, Ledger, Receivable, RunInputs, RunSplit};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -58,20 +58,18 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
     block_on(async {
         let text = match command {
             ImportCommand::Usage(arguments) => {
-                // FIXME: the whole file is loaded, then handed to the ledger in batches; once
-                // `reckon_import::usage::UsageReader` reads it batch by batch, only the batch
-                // source changes here and memory holds one batch.
-                let loaded = reckon_import::usage::load_usage(&arguments.file, BadRowPolicy::Fail, &mut NoProgress)?;
+                // The file streams batch by batch: memory holds one batch, whatever its size. A
+                // `record_id` that repeats within the file is found by the ledger in its staging
+                // table, which names both lines as the loader does.
+                let mut reader = reckon_import::usage::UsageReader::open(&arguments.file)?;
                 let ledger = open(&arguments.ledger).await?;
-                note(&format!("writing {} usage records to the ledger in one transaction", loaded.items.len()));
+                note(&format!(
+                    "writing the usage records of {} to the ledger in one transaction, batch by batch",
+                    arguments.file.display()
+                ));
                 let source = arguments.file.display().to_string();
-                let mut records = loaded.items.into_iter().zip(loaded.positions);
                 let next_batch = |batch: &mut reckon_import::Loaded<reckon_core::UsageRecord>| {
-                    for (record, position) in records.by_ref().take(reckon_store::USAGE_BATCH_ROWS) {
-                        batch.items.push(record);
-                        batch.positions.push(position);
-                    }
-                    Ok(batch.items.len() == reckon_store::USAGE_BATCH_ROWS)
+                    reader.read_batch(batch, reckon_store::USAGE_BATCH_ROWS, BadRowPolicy::Fail, &mut NoProgress)
                 };
                 let outcome = ledger
                     .import_usage_batches(next_batch, &source, &arguments.ledger.actor, arguments.replace, now)
@@ -183,7 +181,17 @@ pub fn reconcile_ledger(arguments: &ReconcileArgs, carrier: &str) -> anyhow::Res
     let run = block_on(async {
         let ledger = open(&arguments.ledger).await?;
         let inputs = RunInputs { carrier, period, config: &config, fx: &fx, networks: &networks, holidays: &holidays };
-        Ok(ledger.reconcile_period(&inputs, Timestamp::now()).await?)
+        // As a file run: `--partitions 0` in memory, N partitions, or from the month's size.
+        let spill_dir = options.spill_dir.clone().or_else(|| arguments.out.clone()).unwrap_or_else(std::env::temp_dir);
+        let split = match options.partitions {
+            Some(0) => RunSplit::InMemory,
+            Some(partitions) => RunSplit::Split(reckon_partition::Layout {
+                partitions,
+                ..reckon_partition::Layout::for_input_bytes(0, spill_dir)
+            }),
+            None => RunSplit::BySize { spill_dir },
+        };
+        Ok(ledger.reconcile_period_in(&inputs, Timestamp::now(), split).await?)
     })?;
     if let Some(out) = &arguments.out {
         fs_err::create_dir_all(out)?;

@@ -50,7 +50,10 @@ pub enum Error {
 
 /// The inputs of a run.
 pub struct Inputs<'a> {
+    /// The usage file ([`reconcile`]), or the name of the usage source in messages
+    /// ([`reconcile_sources`]).
     pub usage: &'a Path,
+    /// The invoice files ([`reconcile`]; unused by [`reconcile_sources`]).
     pub invoices: &'a [PathBuf],
     pub deck: &'a RateDeck,
     pub networks: &'a NetworkMap,
@@ -116,8 +119,87 @@ pub struct Timings {
     pub reconcile: std::time::Duration,
 }
 
-/// Reconciles a run split into partitions. `usage_progress` and `invoice_progress` hear the
-/// two reading threads.
+/// Where a split run reads its usage records, batch by batch: a usage file
+/// ([`UsageReader`]), or any other source (the ledger's streaming query).
+pub trait UsageSource {
+    /// Appends up to `max_rows` records (with their positions) to `loaded`, as
+    /// [`UsageReader::read_batch`] does. Returns `false` once the source is read to its end.
+    ///
+    /// # Errors
+    /// An error of the source, or under [`BadRowPolicy::Fail`] its first bad row.
+    fn read_batch(
+        &mut self,
+        loaded: &mut Loaded<UsageRecord>,
+        max_rows: usize,
+        policy: BadRowPolicy,
+        progress: &mut dyn Progress,
+    ) -> Result<bool, ImportError>;
+
+    /// The run stopped before the source's end (an error): a source fed from elsewhere tells
+    /// its feeder to stop, which also ends the line source it feeds next.
+    fn stop(&mut self) {}
+}
+
+impl UsageSource for UsageReader {
+    fn read_batch(
+        &mut self,
+        loaded: &mut Loaded<UsageRecord>,
+        max_rows: usize,
+        policy: BadRowPolicy,
+        progress: &mut dyn Progress,
+    ) -> Result<bool, ImportError> {
+        UsageReader::read_batch(self, loaded, max_rows, policy, progress)
+    }
+}
+
+/// Where a split run reads its invoice lines, batch by batch: invoice files
+/// ([`InvoiceReader`], without its repeat check: the run finds repeats on disk), or any other
+/// source. It is read on a thread of its own.
+pub trait LineSource: Send {
+    /// The next lines, at most `max_lines`; none once the source is read to its end.
+    ///
+    /// # Errors
+    /// An error of the source, or under [`BadRowPolicy::Fail`] its first bad row.
+    fn next_batch(&mut self, progress: &mut dyn Progress, max_lines: usize) -> Result<Vec<InvoiceLine>, ImportError>;
+
+    /// The positions of the last batch's lines.
+    fn positions(&self) -> &[Position];
+
+    /// Whether the last batch's lines only take the records they bill, unjudged: lines of
+    /// other periods' invoices in a ledger run (see
+    /// `reckon_core::reconcile::Reconciler::add_line_of_other_period`). Such lines come after
+    /// every line of the run's own.
+    fn takes_only(&self) -> bool {
+        false
+    }
+
+    /// The rows set aside so far under [`BadRowPolicy::Quarantine`], taken out.
+    fn take_rejected(&mut self) -> Vec<Rejection>;
+
+    /// The files a [`Position`]'s `file_index` indexes (none for a source of no files).
+    fn paths(&self) -> &[PathBuf];
+}
+
+impl LineSource for InvoiceReader {
+    fn next_batch(&mut self, progress: &mut dyn Progress, max_lines: usize) -> Result<Vec<InvoiceLine>, ImportError> {
+        InvoiceReader::next_batch(self, progress, max_lines)
+    }
+
+    fn positions(&self) -> &[Position] {
+        &self.positions
+    }
+
+    fn take_rejected(&mut self) -> Vec<Rejection> {
+        std::mem::take(&mut self.rejected)
+    }
+
+    fn paths(&self) -> &[PathBuf] {
+        InvoiceReader::paths(self)
+    }
+}
+
+/// Reconciles a run split into partitions, reading the files of `inputs`. `usage_progress` and
+/// `invoice_progress` hear the two reading threads.
 ///
 /// # Errors
 /// The first input error (the usage file's before the invoices', as when the run is read
@@ -131,12 +213,38 @@ pub fn reconcile(
     usage_progress: &mut (dyn Progress + Send),
     invoice_progress: &mut (dyn Progress + Send),
 ) -> Result<Outcome, Error> {
+    let mut usage = UsageReader::open(inputs.usage)?;
+    let mut lines = InvoiceReader::without_repeat_check(inputs.invoices, inputs.policy);
+    reconcile_sources(inputs, &mut usage, &mut lines, layout, usage_progress, invoice_progress)
+}
+
+/// Reconciles a run split into partitions, reading its usage and lines from `usage` and
+/// `lines` (`inputs.usage` names the usage in messages; `inputs.invoices` is not read).
+/// `usage_progress` and `invoice_progress` hear the two reading threads.
+///
+/// # Errors
+/// The first input error (the usage's before the lines', as when the run is read whole), or
+/// an I/O error on the spill files.
+///
+/// # Panics
+/// When the deck has tiers (see the module's documentation).
+pub fn reconcile_sources(
+    inputs: &Inputs<'_>,
+    usage_source: &mut dyn UsageSource,
+    line_source: &mut dyn LineSource,
+    layout: &Layout,
+    usage_progress: &mut (dyn Progress + Send),
+    invoice_progress: &mut (dyn Progress + Send),
+) -> Result<Outcome, Error> {
     assert!(!inputs.deck.has_tiers(), "a tiered deck prices a record from the whole month: reconcile it whole");
     fs_err::create_dir_all(&layout.spill_dir).map_err(|source| spill_error(&layout.spill_dir, source))?;
+    // A run killed before its end (kill -9) leaves its folder behind: gone once its owner is.
+    remove_stale_spills(&layout.spill_dir);
     let spill_dir = tempfile::Builder::new()
-        .prefix(".reckon-spill-")
+        .prefix(SPILL_PREFIX)
         .tempdir_in(&layout.spill_dir)
         .map_err(|source| spill_error(&layout.spill_dir, source))?;
+    claim(spill_dir.path()).map_err(|source| spill_error(spill_dir.path(), source))?;
     let partitions = layout.partitions.max(1);
     let files =
         Files { dir: spill_dir.path().to_owned(), partitions, key_partitions: partitions.min(KEY_PARTITIONS_MAX) };
@@ -146,8 +254,12 @@ pub fn reconcile(
     let mut timings = Timings::default();
     // 1. Spill: the usage on this thread, the invoices on another.
     let (usage, invoices) = std::thread::scope(|scope| {
-        let invoice_thread = scope.spawn(|| spill_invoices(inputs, &files, invoice_progress));
-        let usage = spill_usage(inputs, &files, usage_progress);
+        let invoice_thread = scope.spawn(|| spill_invoices(inputs, line_source, &files, invoice_progress));
+        let usage = spill_usage(inputs, usage_source, &files, usage_progress);
+        if usage.is_err() {
+            // Its feeder may wait to hand it more, and feed the lines only after it.
+            usage_source.stop();
+        }
         (usage, invoice_thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
     timings.spill = started.elapsed();
@@ -179,14 +291,19 @@ pub fn reconcile(
     let mut facts = invoices.facts;
     if !invoices.removed_lines.is_empty() {
         // A repeated line is no line of the run: the facts are gathered again without it.
-        facts = gather_facts(&files, &invoices.names, &invoices.removed_lines, inputs.config).map_err(spill_error)?;
+        facts = gather_facts(&files, &invoices.names, &invoices.removed_lines, invoices.own_lines, inputs.config)
+            .map_err(spill_error)?;
     }
+    // The index, once repeats are left out, of the first line that only takes records.
+    let own_lines_removed = invoices.removed_lines.partition_point(|number| *number < invoices.own_lines);
+    let own_lines = (invoices.own_lines - own_lines_removed as u64) as usize;
     let part = Part {
         inputs,
         files: &files,
         crossing: &crossing,
         removed_records: &removed_records,
         removed_lines: &invoices.removed_lines,
+        own_lines,
         facts: &facts,
         usage_names: &usage.names,
         line_names: &invoices.names,
@@ -203,7 +320,7 @@ pub fn reconcile(
         timings,
         reconciliation,
         usage_records: usage.records - removed_records.len() as u64,
-        invoice_lines: invoices.lines - invoices.removed_lines.len() as u64,
+        invoice_lines: own_lines as u64,
         rejected,
         spilled_bytes,
     })
@@ -322,9 +439,13 @@ struct SpilledUsage {
     names: Vec<Arc<str>>,
 }
 
-fn spill_usage(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progress) -> Result<SpilledUsage, Error> {
+fn spill_usage(
+    inputs: &Inputs<'_>,
+    reader: &mut dyn UsageSource,
+    files: &Files,
+    progress: &mut dyn Progress,
+) -> Result<SpilledUsage, Error> {
     let spill_error = |source| spill_error(&files.dir, source);
-    let mut reader = UsageReader::open(inputs.usage)?;
     let mut usage = files.create(Spill::Usage).map_err(spill_error)?;
     let mut references = files.create(Spill::UsageReferences).map_err(spill_error)?;
     let mut ids = files.create(Spill::RecordIds).map_err(spill_error)?;
@@ -379,8 +500,9 @@ fn spill_record(
 }
 
 struct SpilledInvoices {
-    /// Lines read, repeats included.
-    lines: u64,
+    /// Lines of the run's own read (the lines from this number on only take records), repeats
+    /// included.
+    own_lines: u64,
     rejected: Vec<Rejection>,
     /// Numbers of the lines left out because their key repeats (ascending).
     removed_lines: Vec<u64>,
@@ -392,15 +514,20 @@ struct SpilledInvoices {
 /// Lines handed from the reader per batch.
 const INVOICE_BATCH_LINES: usize = 8_192;
 
-fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progress) -> Result<SpilledInvoices, Error> {
+fn spill_invoices(
+    inputs: &Inputs<'_>,
+    reader: &mut dyn LineSource,
+    files: &Files,
+    progress: &mut dyn Progress,
+) -> Result<SpilledInvoices, Error> {
     let spill_error = |source| spill_error(&files.dir, source);
-    let mut reader = InvoiceReader::without_repeat_check(inputs.invoices, inputs.policy);
     let mut lines = files.create(Spill::Lines).map_err(spill_error)?;
     let mut references = files.create(Spill::LineReferences).map_err(spill_error)?;
     let mut keys = files.create(Spill::LineKeys).map_err(spill_error)?;
     let mut facts = RunFacts::default();
     let mut names = NameIds::default();
     let mut number = 0u64;
+    let mut own_lines = None;
     let read_error = loop {
         let batch = match reader.next_batch(progress, INVOICE_BATCH_LINES) {
             Ok(batch) => batch,
@@ -409,8 +536,15 @@ fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progres
         if batch.is_empty() {
             break None;
         }
-        for (line, position) in batch.iter().zip(&reader.positions) {
-            facts.add_line(line, inputs.config);
+        if reader.takes_only() {
+            own_lines.get_or_insert(number);
+        } else {
+            assert!(own_lines.is_none(), "the lines that only take records come after the run's own");
+        }
+        for (line, position) in batch.iter().zip(reader.positions()) {
+            if own_lines.is_none() {
+                facts.add_line(line, inputs.config);
+            }
             spill_line(files, line, number, *position, &mut names, [&mut lines, &mut references, &mut keys])
                 .map_err(spill_error)?;
             number += 1;
@@ -421,7 +555,7 @@ fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progres
     }
     let names = names.into_table();
     let repeats = find_line_repeats(files, &names).map_err(spill_error)?;
-    let mut rejected = std::mem::take(&mut reader.rejected);
+    let mut rejected = reader.take_rejected();
     let paths = reader.paths();
     let repeat_error = |repeat: &LineRepeat| {
         reckon_import::invoice::repeated_line(
@@ -446,7 +580,7 @@ fn spill_invoices(inputs: &Inputs<'_>, files: &Files, progress: &mut dyn Progres
     let file_index = |path: &Path| paths.iter().position(|known| known == path);
     rejected.sort_by_key(|rejection| (file_index(&rejection.path), rejection.line_number));
     Ok(SpilledInvoices {
-        lines: number,
+        own_lines: own_lines.unwrap_or(number),
         rejected,
         removed_lines: repeats.iter().map(|repeat| repeat.number).collect(),
         facts,
@@ -619,6 +753,7 @@ fn gather_facts(
     files: &Files,
     names: &[Arc<str>],
     removed_lines: &[u64],
+    own_lines: u64,
     config: &ReconcileConfig,
 ) -> io::Result<RunFacts> {
     let mut facts = RunFacts::default();
@@ -627,7 +762,8 @@ fn gather_facts(
         for entry in reader.entries() {
             let mut decoder = Decoder::new(entry?, names);
             let _key = decoder.hash()?;
-            if removed_lines.binary_search(&decoder.u64()?).is_err() {
+            let number = decoder.u64()?;
+            if number < own_lines && removed_lines.binary_search(&number).is_err() {
                 facts.add_line(&decoder.line()?, config);
             }
         }
@@ -643,6 +779,8 @@ struct Part<'a> {
     /// Record and line numbers left out (repeats), ascending.
     removed_records: &'a [u64],
     removed_lines: &'a [u64],
+    /// Lines from this index on (repeats left out) only take records.
+    own_lines: usize,
     facts: &'a RunFacts,
     /// The names of the usage and line spills.
     usage_names: &'a [Arc<str>],
@@ -751,8 +889,13 @@ impl Part<'_> {
         let ratings = rate_all(inputs.deck, &part.records, Party::Carrier, inputs.networks);
         let mut reconciler =
             Reconciler::for_part(&part.records, &ratings, &part.record_indexes, self.facts, inputs.fx, inputs.config);
+        // Lines in run order: the run's own, then those that only take records.
         for (index, line) in &part.lines {
-            reconciler.add_line_at(*index, line);
+            if *index < self.own_lines {
+                reconciler.add_line_at(*index, line);
+            } else {
+                reconciler.add_line_of_other_period(line);
+            }
         }
         reconciler.finish()
     }
@@ -808,4 +951,64 @@ fn reconcile_partitions(part: &Part<'_>, workers: usize) -> Result<Vec<Reconcili
 fn directory_bytes(dir: &Path) -> u64 {
     let Ok(entries) = fs_err::read_dir(dir) else { return 0 };
     entries.filter_map(Result::ok).filter_map(|entry| entry.metadata().ok()).map(|metadata| metadata.len()).sum()
+}
+
+/// The name of every run's spill folder begins with it.
+const SPILL_PREFIX: &str = ".reckon-spill-";
+
+/// The file in a spill folder that names its owner: the process id and its start time (a pid
+/// alone could be a later process's).
+const OWNER_FILE: &str = "owner";
+
+/// How old a spill folder without an owner file must be to be stale: a run writes the file
+/// right after making the folder, so only an older run's folder, or one killed in between,
+/// lacks it past this.
+const UNOWNED_SPILL_AGE_MIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Writes the owner file of a fresh spill folder.
+fn claim(dir: &Path) -> io::Result<()> {
+    let identity = process_identity(std::process::id()).unwrap_or_default();
+    fs_err::write(dir.join(OWNER_FILE), identity)
+}
+
+/// A process's id and start time (clock ticks since boot, field 22 of `/proc/PID/stat`);
+/// `None` when no such process runs, or where there is no `/proc`.
+fn process_identity(pid: u32) -> Option<String> {
+    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces and parentheses.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let start_time = after_name.split_whitespace().nth(19)?;
+    Some(format!("{pid} {start_time}"))
+}
+
+/// Removes the spill folders in `spill_dir` whose owner no longer runs (killed before it could
+/// remove them). Best effort: a folder that cannot be read or removed stays, and where there is
+/// no `/proc` to tell a live owner, every folder stays.
+fn remove_stale_spills(spill_dir: &Path) {
+    if process_identity(std::process::id()).is_none() {
+        return;
+    }
+    let Ok(entries) = fs_err::read_dir(spill_dir) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let is_spill = entry.file_name().to_str().is_some_and(|name| name.starts_with(SPILL_PREFIX));
+        if !is_spill || !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            continue;
+        }
+        let folder = entry.path();
+        let stale = match fs_err::read_to_string(folder.join(OWNER_FILE)) {
+            Ok(owner) => {
+                let pid = owner.split_whitespace().next().and_then(|pid| pid.parse::<u32>().ok());
+                pid.and_then(process_identity).as_deref() != Some(owner.trim())
+            }
+            Err(_) => entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age >= UNOWNED_SPILL_AGE_MIN),
+        };
+        if stale {
+            let _ = fs_err::remove_dir_all(&folder);
+        }
+    }
 }

@@ -526,7 +526,7 @@ impl Ledger {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<UsageRecord>, StoreError> {
-        let columns = "record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, CAST(quantity AS TEXT) AS quantity, network, status";
+        let columns = USAGE_COLUMNS;
         let rows = match carrier {
             Some(carrier) => {
                 let select = self.dialect.sql(&format!(
@@ -601,7 +601,7 @@ impl Ledger {
     /// A database error or a stored value that does not read back.
     pub async fn invoice_lines_of_period(&self, carrier: &str, period: Month) -> Result<Vec<InvoiceLine>, StoreError> {
         let select = self.dialect.sql(&format!(
-            "{INVOICE_LINE_COLUMNS} WHERE i.carrier = {{1}} AND i.period = {{2}} AND {CURRENT_VERSION} \
+            "{INVOICE_LINE_COLUMNS} {INVOICE_LINES_FROM} WHERE i.carrier = {{1}} AND i.period = {{2}} AND {CURRENT_VERSION} \
              ORDER BY l.invoice_id, l.line_index"
         ));
         let rows = sqlx::query(&select).bind(carrier.to_owned()).bind(period.to_string()).fetch_all(&self.pool).await?;
@@ -623,7 +623,7 @@ impl Ledger {
         to: Timestamp,
     ) -> Result<Vec<InvoiceLine>, StoreError> {
         let select = self.dialect.sql(&format!(
-            "{INVOICE_LINE_COLUMNS} WHERE i.carrier = {{1}} AND i.period <> {{2}} AND {CURRENT_VERSION} \
+            "{INVOICE_LINE_COLUMNS} {INVOICE_LINES_FROM} WHERE i.carrier = {{1}} AND i.period <> {{2}} AND {CURRENT_VERSION} \
              AND l.started_at_ns >= {{3}} AND l.started_at_ns < {{4}} ORDER BY l.invoice_id, l.line_index"
         ));
         let rows = sqlx::query(&select)
@@ -651,14 +651,22 @@ impl Ledger {
     }
 }
 
-/// The columns of an invoice line, from `invoice_lines l` joined to its version `invoices i`.
-const INVOICE_LINE_COLUMNS: &str = "SELECT l.carrier, l.invoice_id, l.line_id, l.invoice_date, l.carrier_ref, l.service, \
+/// The columns of a usage record, as [`usage_from_row`] reads them.
+pub(crate) const USAGE_COLUMNS: &str = "record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, \
+     destination, CAST(quantity AS TEXT) AS quantity, network, status";
+
+/// The columns of an invoice line, read from [`INVOICE_LINES_FROM`].
+pub(crate) const INVOICE_LINE_COLUMNS: &str =
+    "SELECT l.carrier, l.invoice_id, l.line_id, l.invoice_date, l.carrier_ref, l.service, \
      l.started_at_ns, l.destination, CAST(l.quantity AS TEXT) AS quantity, CAST(l.rate AS TEXT) AS rate, \
-     CAST(l.amount AS TEXT) AS amount, l.currency \
-     FROM invoice_lines l JOIN invoices i ON l.carrier = i.carrier AND l.invoice_id = i.invoice_id AND l.version = i.version";
+     CAST(l.amount AS TEXT) AS amount, l.currency";
+
+/// The invoice lines `l` joined to their versions `i`.
+pub(crate) const INVOICE_LINES_FROM: &str =
+    "FROM invoice_lines l JOIN invoices i ON l.carrier = i.carrier AND l.invoice_id = i.invoice_id AND l.version = i.version";
 
 /// `invoices i` is the current (latest) version of its invoice.
-const CURRENT_VERSION: &str =
+pub(crate) const CURRENT_VERSION: &str =
     "i.version = (SELECT MAX(j.version) FROM invoices j WHERE j.carrier = i.carrier AND j.invoice_id = i.invoice_id)";
 
 fn intern(names: &mut HashMap<String, Arc<str>>, name: String) -> Arc<str> {
@@ -669,7 +677,10 @@ fn corrupt(column: &'static str, value: &str, reason: &str) -> StoreError {
     StoreError::Corrupt { column, value: value.to_owned(), reason: reason.to_owned() }
 }
 
-fn usage_from_row(row: &AnyRow, carriers: &mut HashMap<String, Arc<str>>) -> Result<UsageRecord, StoreError> {
+pub(crate) fn usage_from_row(
+    row: &AnyRow,
+    carriers: &mut HashMap<String, Arc<str>>,
+) -> Result<UsageRecord, StoreError> {
     let service: String = row.try_get("service")?;
     let destination: String = row.try_get("destination")?;
     let origin: Option<String> = row.try_get("origin")?;
@@ -696,7 +707,10 @@ fn usage_from_row(row: &AnyRow, carriers: &mut HashMap<String, Arc<str>>) -> Res
     })
 }
 
-fn invoice_line_from_row(row: &AnyRow, names: &mut HashMap<String, Arc<str>>) -> Result<InvoiceLine, StoreError> {
+pub(crate) fn invoice_line_from_row(
+    row: &AnyRow,
+    names: &mut HashMap<String, Arc<str>>,
+) -> Result<InvoiceLine, StoreError> {
     let service: String = row.try_get("service")?;
     let destination: String = row.try_get("destination")?;
     let currency: String = row.try_get("currency")?;

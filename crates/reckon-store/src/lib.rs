@@ -23,7 +23,7 @@ pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputeRecord};
 pub use error::StoreError;
 pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome, Receivable};
-pub use runs::{RunInputs, RunReads, StoredRun};
+pub use runs::{RunInputs, RunReads, RunSplit, StoredRun, SPLIT_USAGE_RECORDS_MIN};
 pub use service::{ApiKeyInfo, IngestStatus, RejectedEvent, StoredRejectedEvent};
 pub use settlements::{SettleOptions, StoredStatement};
 pub use usage_bulk::USAGE_BATCH_ROWS;

@@ -6,6 +6,9 @@
 //! nothing.
 
 use crate::dialect::{decimal, instant, nanoseconds, optional_decimal};
+use crate::imports::{
+    invoice_line_from_row, usage_from_row, CURRENT_VERSION, INVOICE_LINES_FROM, INVOICE_LINE_COLUMNS, USAGE_COLUMNS,
+};
 use crate::{content_hash, Ledger, StoreError};
 use reckon_core::network::NetworkMap;
 use reckon_core::period::{usage_window, Month};
@@ -14,7 +17,8 @@ use reckon_core::reconcile::Reconciler;
 use reckon_core::spelling::near_match;
 use reckon_core::time_band::HolidayCalendar;
 use reckon_core::{
-    CompactString, Currency, Discrepancy, DiscrepancyKind, FxTable, ReconcileConfig, Service, Timestamp,
+    CompactString, Currency, Discrepancy, DiscrepancyKind, FxTable, InvoiceLine, ReconcileConfig, Service, Timestamp,
+    UsageRecord,
 };
 use sqlx::Row;
 use std::collections::HashMap;
@@ -79,6 +83,177 @@ fn run_settings_text(config: &ReconcileConfig, inputs: &RunInputs<'_>) -> String
     )
 }
 
+/// Usage records of a run's window from which [`Ledger::reconcile_period`] streams the run
+/// from the database into partitions instead of reading it into memory (about 500 MiB read
+/// whole).
+pub const SPLIT_USAGE_RECORDS_MIN: u64 = 1_000_000;
+
+/// A usage record's and an invoice line's size as CSV, to lay out the partitions of a ledger
+/// run as a file run of the same month's (`reckon generate`'s months: ~190 bytes a record).
+const USAGE_BYTES_PER_RECORD: u64 = 190;
+const LINE_BYTES_PER_LINE: u64 = 200;
+
+/// Records or lines per batch streamed from the database to a split run, and batches a
+/// channel holds ahead of the reconciliation: memory holds a few batches, not the month.
+const STREAM_BATCH_ROWS: usize = 8_192;
+const STREAM_BATCHES_AHEAD: usize = 4;
+
+/// How a ledger run holds its month.
+#[derive(Clone, Debug)]
+pub enum RunSplit {
+    /// In memory below [`SPLIT_USAGE_RECORDS_MIN`] records, else split with partitions sized
+    /// from the month, spilled into a folder in `spill_dir`.
+    BySize { spill_dir: std::path::PathBuf },
+    /// Read into memory whole.
+    InMemory,
+    /// Streamed from the database into partitions on disk laid out so, and reconciled
+    /// partition by partition (`reckon_partition`): memory holds a few partitions, not the
+    /// month. A deck with tiers prices a record from the whole month: such a run is read into
+    /// memory instead.
+    Split(reckon_partition::Layout),
+}
+
+/// What a run reads, counted in the database before it reads it.
+struct RunScope {
+    /// The usage window (`[from, to)`).
+    from: Timestamp,
+    to: Timestamp,
+    usage_records: u64,
+    /// Lines of the period's invoices.
+    own_lines: u64,
+}
+
+/// What a split run streamed: the records and lines it reconciled.
+struct Streamed {
+    usage_records: u64,
+    own_lines: u64,
+    /// The run id's hasher, fed the content hash of every record streamed, in usage order.
+    run_id_hasher: ContentHasher,
+}
+
+/// A split run's inputs, owned by the thread that reconciles them.
+struct OwnedRunInputs {
+    usage_name: std::path::PathBuf,
+    deck: reckon_core::RateDeck,
+    networks: NetworkMap,
+    fx: FxTable,
+    config: ReconcileConfig,
+    layout: reckon_partition::Layout,
+}
+
+/// The usage batches streamed from the database, as a split run's usage source.
+struct StreamedUsage {
+    receiver: tokio::sync::mpsc::Receiver<Vec<UsageRecord>>,
+    /// The run's records are numbered from 1 in their positions (a ledger has no lines).
+    line_number: u64,
+}
+
+impl reckon_partition::UsageSource for StreamedUsage {
+    fn read_batch(
+        &mut self,
+        loaded: &mut reckon_import::Loaded<UsageRecord>,
+        _max_rows: usize,
+        _policy: reckon_import::BadRowPolicy,
+        _progress: &mut dyn reckon_import::Progress,
+    ) -> Result<bool, reckon_import::ImportError> {
+        let Some(batch) = self.receiver.blocking_recv() else { return Ok(false) };
+        for record in batch {
+            self.line_number += 1;
+            loaded.positions.push(reckon_import::Position { file_index: 0, line_number: self.line_number });
+            loaded.items.push(record);
+        }
+        Ok(true)
+    }
+
+    fn stop(&mut self) {
+        // The stream's next send fails: it stops, and closes the lines' channel.
+        self.receiver.close();
+    }
+}
+
+/// The invoice line batches streamed from the database, as a split run's line source; each
+/// batch says whether its lines only take records (other periods' invoices).
+struct StreamedLines {
+    receiver: tokio::sync::mpsc::Receiver<(Vec<InvoiceLine>, bool)>,
+    positions: Vec<reckon_import::Position>,
+    takes_only: bool,
+    line_number: u64,
+}
+
+impl reckon_partition::LineSource for StreamedLines {
+    fn next_batch(
+        &mut self,
+        _progress: &mut dyn reckon_import::Progress,
+        _max_lines: usize,
+    ) -> Result<Vec<InvoiceLine>, reckon_import::ImportError> {
+        self.positions.clear();
+        let Some((batch, takes_only)) = self.receiver.blocking_recv() else { return Ok(Vec::new()) };
+        self.takes_only = takes_only;
+        for _ in &batch {
+            self.line_number += 1;
+            self.positions.push(reckon_import::Position { file_index: 0, line_number: self.line_number });
+        }
+        Ok(batch)
+    }
+
+    fn positions(&self) -> &[reckon_import::Position] {
+        &self.positions
+    }
+
+    fn takes_only(&self) -> bool {
+        self.takes_only
+    }
+
+    fn take_rejected(&mut self) -> Vec<reckon_import::Rejection> {
+        Vec::new()
+    }
+
+    fn paths(&self) -> &[std::path::PathBuf] {
+        &[]
+    }
+}
+
+/// [`content_hash`] fed part by part: the hash of parts streamed from the database.
+#[derive(Clone)]
+struct ContentHasher(sha2::Sha256);
+
+impl Default for ContentHasher {
+    fn default() -> ContentHasher {
+        ContentHasher(<sha2::Sha256 as sha2::Digest>::new())
+    }
+}
+
+impl ContentHasher {
+    fn part(&mut self, text: &str) {
+        use sha2::Digest;
+        self.0.update(text.as_bytes());
+        self.0.update([0x1f]);
+    }
+
+    fn finish(self) -> String {
+        use sha2::Digest;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(64);
+        for byte in self.0.finalize() {
+            text.push(char::from(HEX[usize::from(byte >> 4)]));
+            text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        text
+    }
+}
+
+fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn timestamp(nanoseconds: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_nanosecond(i128::from(nanoseconds)).map_err(|error| StoreError::Corrupt {
+        column: "started_at_ns",
+        value: nanoseconds.to_string(),
+        reason: error.to_string(),
+    })
+}
+
 impl Ledger {
     /// Every carrier the ledger has usage, invoices or rates of, sorted.
     async fn known_carriers(&self) -> Result<Vec<String>, StoreError> {
@@ -97,27 +272,57 @@ impl Ledger {
     /// Lines of other periods' invoices in that window only take the records they bill, so
     /// those are not reported as unbilled here.
     ///
+    /// A month of [`SPLIT_USAGE_RECORDS_MIN`] records or more streams from the database into
+    /// partitions on disk (in the system's temporary folder) and is reconciled partition by
+    /// partition ([`RunSplit::Split`]); a smaller one is read into memory. Both give the same
+    /// run.
+    ///
     /// # Errors
     /// A period with neither usage nor invoices of the carrier (naming a near match of the
     /// carrier when there is one), a stored deck that does not read back, or a database error.
     pub async fn reconcile_period(&self, inputs: &RunInputs<'_>, now: Timestamp) -> Result<StoredRun, StoreError> {
+        self.reconcile_period_in(inputs, now, RunSplit::BySize { spill_dir: std::env::temp_dir() }).await
+    }
+
+    /// Reconciles a carrier's period as [`Ledger::reconcile_period`] does, split as `split`
+    /// says. Every way gives the same run.
+    ///
+    /// # Errors
+    /// As [`Ledger::reconcile_period`], or an I/O error on the spill files.
+    pub async fn reconcile_period_in(
+        &self,
+        inputs: &RunInputs<'_>,
+        now: Timestamp,
+        split: RunSplit,
+    ) -> Result<StoredRun, StoreError> {
+        match split {
+            RunSplit::InMemory => self.reconcile_period_in_memory(inputs, now).await,
+            RunSplit::Split(layout) => self.reconcile_period_split(inputs, now, &layout).await,
+            RunSplit::BySize { spill_dir } => {
+                let scope = self.run_scope(inputs).await?;
+                if scope.usage_records < SPLIT_USAGE_RECORDS_MIN {
+                    return self.reconcile_period_in_memory(inputs, now).await;
+                }
+                let input_bytes = scope.usage_records * USAGE_BYTES_PER_RECORD + scope.own_lines * LINE_BYTES_PER_LINE;
+                let layout = reckon_partition::Layout::for_input_bytes(input_bytes, spill_dir);
+                self.reconcile_period_split(inputs, now, &layout).await
+            }
+        }
+    }
+
+    /// The run of a carrier's period, read into memory.
+    async fn reconcile_period_in_memory(
+        &self,
+        inputs: &RunInputs<'_>,
+        now: Timestamp,
+    ) -> Result<StoredRun, StoreError> {
         let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
         let lines = self.invoice_lines_of_period(inputs.carrier, inputs.period).await?;
         let (from, to) = usage_window(inputs.period, lines.iter().map(|line| line.started_at), config.time_tolerance)
             .ok_or_else(|| StoreError::Invalid(format!("{}: past the last month", inputs.period)))?;
         let usage = self.usage_between(inputs.carrier, from, to).await?;
         if usage.is_empty() && lines.is_empty() {
-            // Nothing to reconcile is not an all-clear: most often the carrier or the month is
-            // mistyped.
-            let known = self.known_carriers().await?;
-            let hint = match near_match(inputs.carrier, known.iter().map(String::as_str)) {
-                Some(carrier) => format!(" (did you mean {carrier}?)"),
-                None => String::new(),
-            };
-            return Err(StoreError::Invalid(format!(
-                "no usage and no invoices of carrier {} in {}{hint}",
-                inputs.carrier, inputs.period
-            )));
+            return Err(self.nothing_to_reconcile(inputs).await);
         }
         let other_lines = self.invoice_lines_of_other_periods(inputs.carrier, inputs.period, from, to).await?;
         let deck_text = self.rates_csv(inputs.carrier).await?;
@@ -188,6 +393,304 @@ impl Ledger {
             summary: Some(reconciliation.summary),
             read,
         })
+    }
+
+    /// The error of a run with neither usage nor invoices.
+    async fn nothing_to_reconcile(&self, inputs: &RunInputs<'_>) -> StoreError {
+        // Nothing to reconcile is not an all-clear: most often the carrier or the month is
+        // mistyped.
+        let known = match self.known_carriers().await {
+            Ok(known) => known,
+            Err(error) => return error,
+        };
+        let hint = match near_match(inputs.carrier, known.iter().map(String::as_str)) {
+            Some(carrier) => format!(" (did you mean {carrier}?)"),
+            None => String::new(),
+        };
+        StoreError::Invalid(format!(
+            "no usage and no invoices of carrier {} in {}{hint}",
+            inputs.carrier, inputs.period
+        ))
+    }
+
+    /// What a run of `inputs` reads, counted in the database: its usage window, its records and
+    /// its lines.
+    async fn run_scope(&self, inputs: &RunInputs<'_>) -> Result<RunScope, StoreError> {
+        let select = self.dialect.sql(&format!(
+            "SELECT MIN(l.started_at_ns), MAX(l.started_at_ns), COUNT(*) {INVOICE_LINES_FROM} \
+             WHERE i.carrier = {{1}} AND i.period = {{2}} AND {CURRENT_VERSION}"
+        ));
+        let (first, last, own_lines): (Option<i64>, Option<i64>, i64) = sqlx::query_as(&select)
+            .bind(inputs.carrier.to_owned())
+            .bind(inputs.period.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        let line_starts = [first, last].into_iter().flatten().map(timestamp).collect::<Result<Vec<_>, _>>()?;
+        let (from, to) = usage_window(inputs.period, line_starts, inputs.config.time_tolerance)
+            .ok_or_else(|| StoreError::Invalid(format!("{}: past the last month", inputs.period)))?;
+        let select = self.dialect.sql(
+            "SELECT COUNT(*) FROM usage_records WHERE carrier = {1} AND started_at_ns >= {2} AND started_at_ns < {3}",
+        );
+        let usage_records: i64 = sqlx::query_scalar(&select)
+            .bind(inputs.carrier.to_owned())
+            .bind(nanoseconds(from))
+            .bind(nanoseconds(to))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(RunScope { from, to, usage_records: count(usage_records), own_lines: count(own_lines) })
+    }
+
+    /// The run of a carrier's period in bounded memory ([`RunSplit::Split`]): the usage and
+    /// the invoice lines stream from the database (the usage twice: its stored hashes first,
+    /// to find a run recorded before without reading the records) into partitions on disk.
+    ///
+    /// # Errors
+    /// As [`Ledger::reconcile_period`], or an I/O error on the spill files.
+    async fn reconcile_period_split(
+        &self,
+        inputs: &RunInputs<'_>,
+        now: Timestamp,
+        layout: &reckon_partition::Layout,
+    ) -> Result<StoredRun, StoreError> {
+        let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
+        let scope = self.run_scope(inputs).await?;
+        if scope.usage_records == 0 && scope.own_lines == 0 {
+            return Err(self.nothing_to_reconcile(inputs).await);
+        }
+        let deck_text = self.rates_csv(inputs.carrier).await?;
+        let mut deck = crate::service::deck_of(
+            deck_text.clone(),
+            reckon_import::rates::DeckKind::CarrierRates,
+            &format!("stored rates of {}", inputs.carrier),
+        )?;
+        if deck.has_tiers() {
+            return self.reconcile_period_in_memory(inputs, now).await;
+        }
+        deck.apply_reference(Party::Carrier, &config.contracts, inputs.holidays);
+        // The invoices whose lines the run reads, each version with its period.
+        let select = self.dialect.sql(&format!(
+            "SELECT DISTINCT l.invoice_id {INVOICE_LINES_FROM} WHERE i.carrier = {{1}} AND {CURRENT_VERSION} \
+             AND (i.period = {{2}} OR (i.period <> {{2}} AND l.started_at_ns >= {{3}} AND l.started_at_ns < {{4}}))"
+        ));
+        let read: std::collections::HashSet<String> = sqlx::query_scalar(&select)
+            .bind(inputs.carrier.to_owned())
+            .bind(inputs.period.to_string())
+            .bind(nanoseconds(scope.from))
+            .bind(nanoseconds(scope.to))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
+        let versions: Vec<(String, i64, String, Option<String>)> = self
+            .invoice_versions(inputs.carrier)
+            .await?
+            .into_iter()
+            .filter(|(invoice_id, ..)| read.contains(invoice_id))
+            .collect();
+        let fingerprint = run_settings_text(&config, inputs);
+        let version_parts: Vec<String> = versions
+            .iter()
+            .map(|(invoice_id, version, hash, period)| {
+                format!("{invoice_id}|{version}|{hash}|{}", period.as_deref().unwrap_or(""))
+            })
+            .collect();
+        // The run id's parts before the usage's (see `reconcile_period_in_memory`).
+        let mut run_id_hasher = ContentHasher::default();
+        for part in [inputs.carrier, fingerprint.as_str(), deck_text.as_str()] {
+            run_id_hasher.part(part);
+        }
+        for part in &version_parts {
+            run_id_hasher.part(part);
+        }
+        let mut reads = RunReads {
+            usage_records: scope.usage_records,
+            rate_rows: deck.rows().len() as u64,
+            invoice_lines: scope.own_lines,
+        };
+        // A run recorded before is found from the stored content hashes, without reading the
+        // records (the id that counts is the one of the records reconciled, below).
+        let run_id = self.stored_usage_hashes(inputs.carrier, &scope, run_id_hasher.clone()).await?.finish();
+        if let Some(stored) = self.run_discrepancies(&run_id).await? {
+            return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read: reads });
+        }
+
+        // The partitions are written and reconciled on a thread of their own, fed batch by batch
+        // from here through channels of a few batches.
+        let (usage_sender, usage_receiver) = tokio::sync::mpsc::channel(STREAM_BATCHES_AHEAD);
+        let (line_sender, line_receiver) = tokio::sync::mpsc::channel(STREAM_BATCHES_AHEAD);
+        let owned = OwnedRunInputs {
+            usage_name: std::path::PathBuf::from(format!("ledger usage of {}", inputs.carrier)),
+            deck,
+            networks: inputs.networks.clone(),
+            fx: inputs.fx.clone(),
+            config: config.clone(),
+            layout: layout.clone(),
+        };
+        let reconciling = tokio::task::spawn_blocking(move || {
+            let inputs = reckon_partition::Inputs {
+                usage: &owned.usage_name,
+                invoices: &[],
+                deck: &owned.deck,
+                networks: &owned.networks,
+                fx: &owned.fx,
+                config: &owned.config,
+                policy: reckon_import::BadRowPolicy::Fail,
+            };
+            let mut usage = StreamedUsage { receiver: usage_receiver, line_number: 0 };
+            let mut lines =
+                StreamedLines { receiver: line_receiver, positions: Vec::new(), takes_only: false, line_number: 0 };
+            reckon_partition::reconcile_sources(
+                &inputs,
+                &mut usage,
+                &mut lines,
+                &owned.layout,
+                &mut reckon_import::NoProgress,
+                &mut reckon_import::NoProgress,
+            )
+        });
+        let streamed = self.stream_run_inputs(inputs, &scope, run_id_hasher, usage_sender, line_sender).await;
+        let outcome =
+            reconciling.await.map_err(|error| StoreError::Invalid(format!("the split run failed: {error}")))?;
+        // A database error ended the streams early: what was reconciled is not the run.
+        let streamed = streamed?;
+        let outcome = outcome.map_err(|error| match error {
+            reckon_partition::Error::Import(error) => StoreError::Import(error),
+            spill @ reckon_partition::Error::Spill { .. } => StoreError::Invalid(spill.to_string()),
+        })?;
+        reads.usage_records = streamed.usage_records;
+        reads.invoice_lines = streamed.own_lines;
+        // Usage imported between the two reads changes the run: its id is that of what was read.
+        let run_id = streamed.run_id_hasher.finish();
+        if let Some(stored) = self.run_discrepancies(&run_id).await? {
+            return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read: reads });
+        }
+        let reconciliation = outcome.reconciliation.checked().map_err(|error| {
+            StoreError::Invalid(format!("reconciling {} {}: {error}", inputs.carrier, inputs.period))
+        })?;
+        let period_text = inputs.period.to_string();
+        let reconciled: Vec<(&str, i64)> = versions
+            .iter()
+            .filter(|(.., period)| period.as_deref() == Some(period_text.as_str()))
+            .map(|(invoice_id, version, ..)| (invoice_id.as_str(), *version))
+            .collect();
+        self.record_run(&run_id, inputs.carrier, inputs.period, &reconciled, &reconciliation.discrepancies, now)
+            .await?;
+        Ok(StoredRun {
+            run_id,
+            created: true,
+            discrepancies: reconciliation.discrepancies,
+            summary: Some(reconciliation.summary),
+            read: reads,
+        })
+    }
+
+    /// `hasher` fed the stored content hashes of the run's usage, in its order, as its run id
+    /// takes them.
+    async fn stored_usage_hashes(
+        &self,
+        carrier: &str,
+        scope: &RunScope,
+        mut hasher: ContentHasher,
+    ) -> Result<ContentHasher, StoreError> {
+        use futures_util::TryStreamExt;
+        let select = self.dialect.sql(
+            "SELECT content_sha256 FROM usage_records WHERE carrier = {1} AND started_at_ns >= {2} \
+             AND started_at_ns < {3} ORDER BY started_at_ns, record_id",
+        );
+        let mut rows = sqlx::query_scalar::<_, String>(&select)
+            .bind(carrier.to_owned())
+            .bind(nanoseconds(scope.from))
+            .bind(nanoseconds(scope.to))
+            .fetch(&self.pool);
+        while let Some(hash) = rows.try_next().await? {
+            hasher.part(&hash);
+        }
+        Ok(hasher)
+    }
+
+    /// Streams the run's usage (in its order, as [`Ledger::usage_between`] reads it), then its
+    /// own lines, then the lines of other periods' invoices in its window (each in the order
+    /// [`Ledger::invoice_lines_of_period`] reads them), in batches. A closed channel (the
+    /// reconciliation stopped on an error) ends the stream early.
+    async fn stream_run_inputs(
+        &self,
+        inputs: &RunInputs<'_>,
+        scope: &RunScope,
+        run_id_hasher: ContentHasher,
+        usage_sender: tokio::sync::mpsc::Sender<Vec<UsageRecord>>,
+        line_sender: tokio::sync::mpsc::Sender<(Vec<InvoiceLine>, bool)>,
+    ) -> Result<Streamed, StoreError> {
+        use futures_util::TryStreamExt;
+        let mut streamed = Streamed { usage_records: 0, own_lines: 0, run_id_hasher };
+        let mut names: HashMap<String, Arc<str>> = HashMap::new();
+        {
+            let select = self.dialect.sql(&format!(
+                "SELECT {USAGE_COLUMNS} FROM usage_records WHERE carrier = {{1}} AND started_at_ns >= {{2}} \
+                 AND started_at_ns < {{3}} ORDER BY started_at_ns, record_id"
+            ));
+            let mut rows = sqlx::query(&select)
+                .bind(inputs.carrier.to_owned())
+                .bind(nanoseconds(scope.from))
+                .bind(nanoseconds(scope.to))
+                .fetch(&self.pool);
+            let mut batch = Vec::with_capacity(STREAM_BATCH_ROWS);
+            while let Some(row) = rows.try_next().await? {
+                let record = usage_from_row(&row, &mut names)?;
+                streamed.run_id_hasher.part(&crate::imports::usage_hash(&record));
+                batch.push(record);
+                if batch.len() == STREAM_BATCH_ROWS {
+                    streamed.usage_records += batch.len() as u64;
+                    if usage_sender
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH_ROWS)))
+                        .await
+                        .is_err()
+                    {
+                        return Ok(streamed);
+                    }
+                }
+            }
+            streamed.usage_records += batch.len() as u64;
+            if !batch.is_empty() && usage_sender.send(batch).await.is_err() {
+                return Ok(streamed);
+            }
+        }
+        drop(usage_sender);
+        let own = self.dialect.sql(&format!(
+            "{INVOICE_LINE_COLUMNS} {INVOICE_LINES_FROM} WHERE i.carrier = {{1}} AND i.period = {{2}} AND {CURRENT_VERSION} \
+             ORDER BY l.invoice_id, l.line_index"
+        ));
+        let other = self.dialect.sql(&format!(
+            "{INVOICE_LINE_COLUMNS} {INVOICE_LINES_FROM} WHERE i.carrier = {{1}} AND i.period <> {{2}} AND {CURRENT_VERSION} \
+             AND l.started_at_ns >= {{3}} AND l.started_at_ns < {{4}} ORDER BY l.invoice_id, l.line_index"
+        ));
+        for (select, takes_only) in [(own, false), (other, true)] {
+            let mut rows = sqlx::query(&select)
+                .bind(inputs.carrier.to_owned())
+                .bind(inputs.period.to_string())
+                .bind(nanoseconds(scope.from))
+                .bind(nanoseconds(scope.to))
+                .fetch(&self.pool);
+            let mut batch = Vec::with_capacity(STREAM_BATCH_ROWS);
+            while let Some(row) = rows.try_next().await? {
+                batch.push(invoice_line_from_row(&row, &mut names)?);
+                if batch.len() == STREAM_BATCH_ROWS {
+                    if !takes_only {
+                        streamed.own_lines += batch.len() as u64;
+                    }
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH_ROWS));
+                    if line_sender.send((full, takes_only)).await.is_err() {
+                        return Ok(streamed);
+                    }
+                }
+            }
+            if !takes_only {
+                streamed.own_lines += batch.len() as u64;
+            }
+            if !batch.is_empty() && line_sender.send((batch, takes_only)).await.is_err() {
+                return Ok(streamed);
+            }
+        }
+        Ok(streamed)
     }
 
     async fn record_run(
@@ -328,5 +831,18 @@ impl Ledger {
             .dialect
             .sql("SELECT run_id FROM runs WHERE carrier = {1} AND period = {2} ORDER BY created_at_ns DESC, run_id");
         Ok(sqlx::query_scalar(&select).bind(carrier.to_owned()).bind(period.to_string()).fetch_all(&self.pool).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_streamed_content_hash_is_the_content_hash_of_its_parts() {
+        let parts = ["acme", "settings", "", "u1-hash"];
+        let mut hasher = super::ContentHasher::default();
+        for part in parts {
+            hasher.part(part);
+        }
+        assert_eq!(hasher.finish(), crate::content_hash(parts));
     }
 }

@@ -16,6 +16,7 @@ mod ledger;
 mod ledger_corrections;
 mod ledger_periods;
 mod ledger_rate_rules;
+mod ledger_split;
 mod messages;
 mod nats;
 mod number_bounds;
