@@ -16,6 +16,7 @@ use reckon_core::rating::{rate_all, Party};
 use reckon_core::reconcile::Reconciler;
 use reckon_core::spelling::near_match;
 use reckon_core::time_band::HolidayCalendar;
+use reckon_core::Reconciliation;
 use reckon_core::{
     CompactString, Currency, Discrepancy, DiscrepancyKind, FxTable, InvoiceLine, ReconcileConfig, Service, Timestamp,
     UsageRecord,
@@ -375,7 +376,21 @@ impl Ledger {
         }
         // A total past Decimal's range (inputs beyond the documented bounds) fails the run before
         // anything is recorded, never an incomplete summary.
-        let reconciliation = reconciler.finish().checked().map_err(|error| {
+        self.record_reconciliation(run_id, inputs, &versions, reconciler.finish(), read, now).await
+    }
+
+    /// Records a run's result (a summary past Decimal's range fails it first, recording
+    /// nothing) with the versions of the period's own invoices it reconciled.
+    async fn record_reconciliation(
+        &self,
+        run_id: String,
+        inputs: &RunInputs<'_>,
+        versions: &[(String, i64, String, Option<String>)],
+        reconciliation: Reconciliation,
+        read: RunReads,
+        now: Timestamp,
+    ) -> Result<StoredRun, StoreError> {
+        let reconciliation = reconciliation.checked().map_err(|error| {
             StoreError::Invalid(format!("reconciling {} {}: {error}", inputs.carrier, inputs.period))
         })?;
         let period_text = inputs.period.to_string();
@@ -564,24 +579,7 @@ impl Ledger {
         if let Some(stored) = self.run_discrepancies(&run_id).await? {
             return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read: reads });
         }
-        let reconciliation = outcome.reconciliation.checked().map_err(|error| {
-            StoreError::Invalid(format!("reconciling {} {}: {error}", inputs.carrier, inputs.period))
-        })?;
-        let period_text = inputs.period.to_string();
-        let reconciled: Vec<(&str, i64)> = versions
-            .iter()
-            .filter(|(.., period)| period.as_deref() == Some(period_text.as_str()))
-            .map(|(invoice_id, version, ..)| (invoice_id.as_str(), *version))
-            .collect();
-        self.record_run(&run_id, inputs.carrier, inputs.period, &reconciled, &reconciliation.discrepancies, now)
-            .await?;
-        Ok(StoredRun {
-            run_id,
-            created: true,
-            discrepancies: reconciliation.discrepancies,
-            summary: Some(reconciliation.summary),
-            read: reads,
-        })
+        self.record_reconciliation(run_id, inputs, &versions, outcome.reconciliation, reads, now).await
     }
 
     /// `hasher` fed the stored content hashes of the run's usage, in its order, as its run id
