@@ -198,6 +198,82 @@ impl LineSource for InvoiceReader {
     }
 }
 
+/// Batches of lines read ahead of their spilling, at most.
+const LINE_BATCHES_AHEAD: usize = 2;
+
+/// One batch of lines read ahead, with what the source said of it.
+struct LinesRead {
+    batch: Result<Vec<InvoiceLine>, ImportError>,
+    positions: Vec<Position>,
+    takes_only: bool,
+    /// The source's rejected rows, with its last batch (the empty one, or an error).
+    rejected: Vec<Rejection>,
+}
+
+/// Reads `source` batch by batch into `sender` until its end, an error, or the receiver
+/// hangs up.
+fn read_lines_ahead(
+    source: &mut dyn LineSource,
+    progress: &mut (dyn Progress + Send),
+    sender: &std::sync::mpsc::SyncSender<LinesRead>,
+) {
+    loop {
+        let batch = source.next_batch(progress, INVOICE_BATCH_LINES);
+        let last = !matches!(&batch, Ok(lines) if !lines.is_empty());
+        let read = LinesRead {
+            batch,
+            positions: source.positions().to_vec(),
+            takes_only: source.takes_only(),
+            rejected: if last { source.take_rejected() } else { Vec::new() },
+        };
+        if sender.send(read).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// A [`LineSource`] whose batches another thread reads ([`read_lines_ahead`]).
+struct LinesAhead {
+    paths: Vec<PathBuf>,
+    receiver: std::sync::mpsc::Receiver<LinesRead>,
+    positions: Vec<Position>,
+    takes_only: bool,
+    rejected: Vec<Rejection>,
+}
+
+impl LinesAhead {
+    fn new(paths: Vec<PathBuf>, receiver: std::sync::mpsc::Receiver<LinesRead>) -> LinesAhead {
+        LinesAhead { paths, receiver, positions: Vec::new(), takes_only: false, rejected: Vec::new() }
+    }
+}
+
+impl LineSource for LinesAhead {
+    fn next_batch(&mut self, _progress: &mut dyn Progress, _max_lines: usize) -> Result<Vec<InvoiceLine>, ImportError> {
+        // The reader stops after its last batch: nothing more to receive is the end.
+        let Ok(read) = self.receiver.recv() else { return Ok(Vec::new()) };
+        self.positions = read.positions;
+        self.takes_only = read.takes_only;
+        self.rejected.extend(read.rejected);
+        read.batch
+    }
+
+    fn positions(&self) -> &[Position] {
+        &self.positions
+    }
+
+    fn takes_only(&self) -> bool {
+        self.takes_only
+    }
+
+    fn take_rejected(&mut self) -> Vec<Rejection> {
+        std::mem::take(&mut self.rejected)
+    }
+
+    fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+}
+
 /// Reconciles a run split into partitions, reading the files of `inputs`. `usage_progress` and
 /// `invoice_progress` hear the two reading threads.
 ///
@@ -254,7 +330,17 @@ pub fn reconcile_sources(
     let mut timings = Timings::default();
     // 1. Spill: the usage on this thread, the invoices on another.
     let (usage, invoices) = std::thread::scope(|scope| {
-        let invoice_thread = scope.spawn(|| spill_invoices(inputs, line_source, &files, invoice_progress));
+        let invoice_thread = scope.spawn(|| {
+            // The lines are parsed on a thread of their own, ahead of their spilling: the
+            // invoices are the larger half of the reading, and three threads share two cores
+            // more evenly than two unequal ones.
+            std::thread::scope(|lines_scope| {
+                let (sender, receiver) = std::sync::mpsc::sync_channel(LINE_BATCHES_AHEAD);
+                let mut ahead = LinesAhead::new(line_source.paths().to_vec(), receiver);
+                lines_scope.spawn(move || read_lines_ahead(line_source, invoice_progress, &sender));
+                spill_invoices(inputs, &mut ahead, &files, &mut reckon_import::NoProgress)
+            })
+        });
         let usage = spill_usage(inputs, usage_source, &files, usage_progress);
         if usage.is_err() {
             // Its feeder may wait to hand it more, and feed the lines only after it.
