@@ -326,12 +326,7 @@ impl Ledger {
             return Err(self.nothing_to_reconcile(inputs).await);
         }
         let other_lines = self.invoice_lines_of_other_periods(inputs.carrier, inputs.period, from, to).await?;
-        let deck_text = self.rates_csv(inputs.carrier).await?;
-        let mut deck = crate::service::deck_of(
-            deck_text.clone(),
-            reckon_import::rates::DeckKind::CarrierRates,
-            &format!("stored rates of {}", inputs.carrier),
-        )?;
+        let (deck_text, mut deck) = self.stored_deck_of(inputs.carrier).await?;
         // The contract's rounding and the holidays, as every command builds a deck.
         deck.apply_reference(Party::Carrier, &config.contracts, inputs.holidays);
         // The versions of the invoices read, each with its period: what the run reconciled and
@@ -410,6 +405,17 @@ impl Ledger {
         })
     }
 
+    /// A carrier's stored rates: their text (a part of the run id) and the deck read from it.
+    async fn stored_deck_of(&self, carrier: &str) -> Result<(String, reckon_core::RateDeck), StoreError> {
+        let deck_text = self.rates_csv(carrier).await?;
+        let deck = crate::service::deck_of(
+            deck_text.clone(),
+            reckon_import::rates::DeckKind::CarrierRates,
+            &format!("stored rates of {carrier}"),
+        )?;
+        Ok((deck_text, deck))
+    }
+
     /// The error of a run with neither usage nor invoices.
     async fn nothing_to_reconcile(&self, inputs: &RunInputs<'_>) -> StoreError {
         // Nothing to reconcile is not an all-clear: most often the carrier or the month is
@@ -472,12 +478,7 @@ impl Ledger {
         if scope.usage_records == 0 && scope.own_lines == 0 {
             return Err(self.nothing_to_reconcile(inputs).await);
         }
-        let deck_text = self.rates_csv(inputs.carrier).await?;
-        let mut deck = crate::service::deck_of(
-            deck_text.clone(),
-            reckon_import::rates::DeckKind::CarrierRates,
-            &format!("stored rates of {}", inputs.carrier),
-        )?;
+        let (deck_text, mut deck) = self.stored_deck_of(inputs.carrier).await?;
         if deck.has_tiers() {
             return self.reconcile_period_in_memory(inputs, now).await;
         }
