@@ -23,14 +23,17 @@ fn usd() -> Currency {
 }
 
 fn deck() -> RateDeck {
-    let mut deck = RateDeck::new();
-    let rows = [
-        // (service, prefix, rate, unit, increments, connect fee)
+    acme_usd_deck(&[
         (Service::Voice, "44", "0.0120", "60", "60/6", "0.0010"),
         (Service::Voice, "447", "0.0450", "60", "30/6", "0"),
         (Service::Sms, "44", "0.0310", "1", "1/1", "0"),
-    ];
-    for (service, prefix, rate, unit, increments, connect_fee) in rows {
+    ])
+}
+
+/// A deck of acme's rows in USD: (service, prefix, rate, unit, increments, connect fee).
+fn acme_usd_deck(rows: &[(Service, &str, &str, &str, &str, &str)]) -> RateDeck {
+    let mut deck = RateDeck::new();
+    for &(service, prefix, rate, unit, increments, connect_fee) in rows {
         deck.insert(RateRow {
             carrier: "acme".into(),
             service,
@@ -485,26 +488,7 @@ fn issue13_a_charge_for_an_undelivered_message_is_an_undelivered_charge() {
 fn issue13_a_converted_expected_amount_is_rounded_the_carriers_way() {
     use crate::money::RoundMode;
     use crate::rate_deck::CostRounding;
-    let mut deck = RateDeck::new();
-    deck.insert(RateRow {
-        carrier: "acme".into(),
-        service: Service::Voice,
-        prefix: "44".into(),
-        destination_name: None,
-        rate: d("0.0070"),
-        currency: usd(),
-        rate_unit: d("60"),
-        increments: Increments::PER_UNIT,
-        connect_fee: Decimal::ZERO,
-        min_charge: Decimal::ZERO,
-        per_record_fee: Decimal::ZERO,
-        conditions: Default::default(),
-        rules: Default::default(),
-        tiers: None,
-        effective_from: ts("2026-01-01T00:00:00Z"),
-        effective_to: None,
-    })
-    .unwrap();
+    let mut deck = acme_usd_deck(&[(Service::Voice, "44", "0.0070", "60", "1/1", "0")]);
     // The contract, not the row, says how acme rounds: 4 places, up.
     let terms = ContractTerms {
         rounding: Some(CostRounding { decimal_places: 4, mode: RoundMode::Up }),
