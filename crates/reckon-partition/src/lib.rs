@@ -30,7 +30,7 @@ use reckon_core::{FxTable, InvoiceLine, RateDeck, ReconcileConfig, Reconciliatio
 use reckon_import::invoice::InvoiceReader;
 use reckon_import::usage::UsageReader;
 use reckon_import::{BadRowPolicy, ImportError, Loaded, Position, Progress, Rejection};
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use spill::{Decoder, NameIds, SpillReader, SpillWriter};
 use std::hash::{Hash, Hasher};
 use std::io;
@@ -723,13 +723,16 @@ fn find_record_repeats(files: &Files) -> io::Result<Vec<RecordRepeat>> {
             let mut decoder = Decoder::new(entry?, &[]);
             entries.push((decoder.hash()?, decoder.u64()?, decoder.u64()?, decoder.str()?));
         }
+        // Only the ids whose hash repeats can repeat: they alone are sorted and compared.
+        let shared = hashes_seen_twice(entries.iter().map(|(hash, ..)| *hash), entries.len());
+        if shared.is_empty() {
+            continue;
+        }
+        let mut suspects: Vec<_> = entries.iter().filter(|(hash, ..)| shared.contains(hash)).collect();
         // By hash, then usage order: ids that share a hash are compared only among themselves.
-        entries.sort_unstable_by_key(|(hash, number, ..)| (*hash, *number));
-        for group in entries.chunk_by(|a, b| a.0 == b.0) {
-            if group.len() == 1 {
-                continue;
-            }
-            let mut members: Vec<_> = group.iter().collect();
+        suspects.sort_unstable_by_key(|(hash, number, ..)| (*hash, *number));
+        for group in suspects.chunk_by(|a, b| a.0 == b.0) {
+            let mut members = group.to_vec();
             members.sort_unstable_by_key(|(_, number, _, id)| (*id, *number));
             for same_id in members.chunk_by(|a, b| a.3 == b.3) {
                 let first_line = same_id[0].2;
@@ -744,6 +747,19 @@ fn find_record_repeats(files: &Files) -> io::Result<Vec<RecordRepeat>> {
     }
     repeats.sort_unstable_by_key(|repeat| repeat.number);
     Ok(repeats)
+}
+
+/// The hashes that occur more than once among `count` hashes: one pass over a set sized once,
+/// instead of sorting every entry to find the few that repeat.
+fn hashes_seen_twice(hashes: impl Iterator<Item = u64>, count: usize) -> FxHashSet<u64> {
+    let mut seen = FxHashSet::with_capacity_and_hasher(count, Default::default());
+    let mut twice = FxHashSet::default();
+    for hash in hashes {
+        if !seen.insert(hash) {
+            twice.insert(hash);
+        }
+    }
+    twice
 }
 
 /// A line whose key repeats an earlier line's.
@@ -770,6 +786,12 @@ fn find_line_repeats(files: &Files, names: &[Arc<str>]) -> io::Result<Vec<LineRe
             let position = Position { file_index, line_number: decoder.u64()? };
             entries.push((key, number, position));
         }
+        // Only the keys whose high half repeats can repeat: they alone are sorted.
+        let shared = hashes_seen_twice(entries.iter().map(|((high, _), ..)| *high), entries.len());
+        if shared.is_empty() {
+            continue;
+        }
+        entries.retain(|((high, _), ..)| shared.contains(high));
         entries.sort_unstable_by_key(|(key, number, _)| (*key, *number));
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
             let first = group[0].2;
@@ -813,21 +835,23 @@ fn name_line_repeats(files: &Files, names: &[Arc<str>], repeats: &mut [LineRepea
 /// the crossing partition.
 fn crossing_destinations(files: &Files) -> io::Result<FxHashSet<u64>> {
     let mut crossing = FxHashSet::default();
-    let mut pairs: Vec<(u64, u64)> = Vec::new();
+    // Per reference: the first destination seen, and whether another one has been.
+    let mut first_destination: FxHashMap<u64, (u64, bool)> = FxHashMap::default();
     for partition in 0..files.key_partitions {
-        pairs.clear();
+        first_destination.clear();
         for spill in [Spill::UsageReferences, Spill::LineReferences] {
             let reader = SpillReader::open(&files.path(spill, partition))?;
             for entry in reader.entries() {
                 let mut decoder = Decoder::new(entry?, &[]);
-                pairs.push((decoder.hash()?, decoder.hash()?));
-            }
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-            if group.len() > 1 {
-                crossing.extend(group.iter().map(|(_, destination)| *destination));
+                let (reference, destination) = (decoder.hash()?, decoder.hash()?);
+                let (first, crosses) = first_destination.entry(reference).or_insert((destination, false));
+                if *first != destination {
+                    if !*crosses {
+                        crossing.insert(*first);
+                        *crosses = true;
+                    }
+                    crossing.insert(destination);
+                }
             }
         }
     }
@@ -892,10 +916,25 @@ impl PartInputs {
 
 /// What a worker keeps from one partition to the next: its vectors grow to the largest
 /// partition once, instead of being grown (and their fresh pages zeroed) for every partition.
-#[derive(Default)]
 struct WorkerBuffers {
     part: PartInputs,
     spill_bytes: Vec<u8>,
+    /// The worker's own copies of the spills' names: every decoded record and line clones its
+    /// carrier's name, and a count shared with the other workers would bounce between cores.
+    usage_names: Vec<Arc<str>>,
+    line_names: Vec<Arc<str>>,
+}
+
+impl WorkerBuffers {
+    fn for_worker(part: &Part<'_>) -> WorkerBuffers {
+        let own_copies = |names: &[Arc<str>]| names.iter().map(|name| Arc::<str>::from(&**name)).collect();
+        WorkerBuffers {
+            part: PartInputs::default(),
+            spill_bytes: Vec::new(),
+            usage_names: own_copies(part.usage_names),
+            line_names: own_copies(part.line_names),
+        }
+    }
 }
 
 impl Part<'_> {
@@ -912,7 +951,7 @@ impl Part<'_> {
         part.record_indexes.reserve(entries);
         for entry in reader.entries() {
             let entry = entry?;
-            let mut decoder = Decoder::new(entry, self.usage_names);
+            let mut decoder = Decoder::new(entry, &buffers.usage_names);
             let (key, number) = (decoder.hash()?, decoder.u64()?);
             if let Some(index) = index_without(self.removed_records, number) {
                 if self.crossing.contains(&key) {
@@ -929,7 +968,7 @@ impl Part<'_> {
         part.lines.reserve(reader.entries().count());
         for entry in reader.entries() {
             let entry = entry?;
-            let mut decoder = Decoder::new(entry, self.line_names);
+            let mut decoder = Decoder::new(entry, &buffers.line_names);
             let (key, number) = (decoder.hash()?, decoder.u64()?);
             if let Some(index) = index_without(self.removed_lines, number) {
                 if self.crossing.contains(&key) {
@@ -1008,7 +1047,7 @@ fn reconcile_partitions(part: &Part<'_>, workers: usize) -> Result<Vec<Reconcili
     std::thread::scope(|scope| {
         for _ in 0..workers.min(part.files.partitions) {
             scope.spawn(|| {
-                let mut buffers = WorkerBuffers::default();
+                let mut buffers = WorkerBuffers::for_worker(part);
                 loop {
                     let partition = next.fetch_add(1, Ordering::Relaxed);
                     if partition >= part.files.partitions || failure.lock().expect("not poisoned").is_some() {
