@@ -176,6 +176,11 @@ pub trait LineSource: Send {
     /// The rows set aside so far under [`BadRowPolicy::Quarantine`], taken out.
     fn take_rejected(&mut self) -> Vec<Rejection>;
 
+    /// Takes back a batch the caller is done with (dropped here by default).
+    fn recycle(&mut self, batch: Vec<InvoiceLine>) {
+        drop(batch);
+    }
+
     /// The files a [`Position`]'s `file_index` indexes (none for a source of no files).
     fn paths(&self) -> &[PathBuf];
 }
@@ -216,8 +221,14 @@ fn read_lines_ahead(
     source: &mut dyn LineSource,
     progress: &mut (dyn Progress + Send),
     sender: &std::sync::mpsc::SyncSender<LinesRead>,
+    spent: &std::sync::mpsc::Receiver<Vec<InvoiceLine>>,
 ) {
     loop {
+        // The lines hold shared names counted by this thread: they are dropped here too, so
+        // the counts do not bounce between the two threads' cores.
+        while let Ok(batch) = spent.try_recv() {
+            source.recycle(batch);
+        }
         let batch = source.next_batch(progress, INVOICE_BATCH_LINES);
         let last = !matches!(&batch, Ok(lines) if !lines.is_empty());
         let read = LinesRead {
@@ -236,14 +247,20 @@ fn read_lines_ahead(
 struct LinesAhead {
     paths: Vec<PathBuf>,
     receiver: std::sync::mpsc::Receiver<LinesRead>,
+    /// Batches spilled, back to the reading thread.
+    spent: std::sync::mpsc::Sender<Vec<InvoiceLine>>,
     positions: Vec<Position>,
     takes_only: bool,
     rejected: Vec<Rejection>,
 }
 
 impl LinesAhead {
-    fn new(paths: Vec<PathBuf>, receiver: std::sync::mpsc::Receiver<LinesRead>) -> LinesAhead {
-        LinesAhead { paths, receiver, positions: Vec::new(), takes_only: false, rejected: Vec::new() }
+    fn new(
+        paths: Vec<PathBuf>,
+        receiver: std::sync::mpsc::Receiver<LinesRead>,
+        spent: std::sync::mpsc::Sender<Vec<InvoiceLine>>,
+    ) -> LinesAhead {
+        LinesAhead { paths, receiver, spent, positions: Vec::new(), takes_only: false, rejected: Vec::new() }
     }
 }
 
@@ -267,6 +284,11 @@ impl LineSource for LinesAhead {
 
     fn take_rejected(&mut self) -> Vec<Rejection> {
         std::mem::take(&mut self.rejected)
+    }
+
+    fn recycle(&mut self, batch: Vec<InvoiceLine>) {
+        // Once the reader has stopped, the batch is dropped here.
+        let _ = self.spent.send(batch);
     }
 
     fn paths(&self) -> &[PathBuf] {
@@ -336,8 +358,9 @@ pub fn reconcile_sources(
             // more evenly than two unequal ones.
             std::thread::scope(|lines_scope| {
                 let (sender, receiver) = std::sync::mpsc::sync_channel(LINE_BATCHES_AHEAD);
-                let mut ahead = LinesAhead::new(line_source.paths().to_vec(), receiver);
-                lines_scope.spawn(move || read_lines_ahead(line_source, invoice_progress, &sender));
+                let (spent_sender, spent) = std::sync::mpsc::channel();
+                let mut ahead = LinesAhead::new(line_source.paths().to_vec(), receiver, spent_sender);
+                lines_scope.spawn(move || read_lines_ahead(line_source, invoice_progress, &sender, &spent));
                 spill_invoices(inputs, &mut ahead, &files, &mut reckon_import::NoProgress)
             })
         });
@@ -635,6 +658,7 @@ fn spill_invoices(
                 .map_err(spill_error)?;
             number += 1;
         }
+        reader.recycle(batch);
     };
     for writers in [lines, references, keys] {
         finish_all(writers).map_err(spill_error)?;
