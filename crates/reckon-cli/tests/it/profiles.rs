@@ -478,3 +478,30 @@ fn issue14_profiles_are_listed_and_a_file_is_detected() {
     let detected = text(&reckon(&["convert", "--detect", &log]).stdout);
     assert!(detected.starts_with("kannel: "), "{detected}");
 }
+
+/// The ledger reads a source file through a profile too: `import usage --profile` stores the
+/// converted records (importing again changes nothing), and a bad source row is named by its
+/// source position. SQLite in a temporary data directory.
+#[test]
+fn issue14_the_ledger_imports_usage_through_a_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = month_of_calls();
+    let master = write(dir.path(), "Master.csv", &calls_as_master_csv(&calls[..20]));
+    let data_dir = dir.path().join("ledger").display().to_string();
+    let import = |file: &str| reckon(&["import", "usage", file, "--profile", "asterisk", "--data-dir", &data_dir]);
+    let output = import(&master);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // 20 calls; the voicemail CDR after the sixth is left out by the profile.
+    assert!(text(&output.stdout).contains(&format!("usage {master}: 20 stored")), "{}", text(&output.stdout));
+    let output = import(&master);
+    assert!(text(&output.stdout).contains("0 stored, 20 already stored unchanged"), "{}", text(&output.stdout));
+    // The second call (line 2) bills 38 s: written 7x.
+    let bad_text = calls_as_master_csv(&calls[..3]).replacen(",38,\"ANSWERED\"", ",7x,\"ANSWERED\"", 1);
+    let bad = write(dir.path(), "Bad.csv", &bad_text);
+    let output = import(&bad);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    let expected = "Bad.csv:2:14: column \"billsec\": \"7x\" is not a decimal number";
+    assert!(stderr.contains(expected), "{stderr}");
+    assert!(stderr.contains("(profile asterisk, field quantity)"), "{stderr}");
+}
