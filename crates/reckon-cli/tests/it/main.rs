@@ -21,6 +21,7 @@ mod messages;
 mod nats;
 mod number_bounds;
 mod parquet;
+mod profiles;
 mod rating;
 mod rating_issue13;
 mod reconcile;
