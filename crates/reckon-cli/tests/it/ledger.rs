@@ -23,14 +23,18 @@ fn fresh_postgres() -> String {
     block_on(async {
         use sqlx::Connection;
         let mut admin = sqlx::PgConnection::connect(&base).await.expect("PostgreSQL answers");
-        // Databases of earlier runs of these tests (another process id) are dropped first.
+        // Databases of earlier runs of these tests are dropped first: those whose process has
+        // ended (a run going on beside this one, in another checkout, keeps its own).
         let stale: Vec<String> =
             sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'reckon_cli_%'")
                 .fetch_all(&mut admin)
                 .await
                 .unwrap();
-        let ours = format!("reckon_cli_{}_", std::process::id());
-        for database in stale.iter().filter(|database| !database.starts_with(&ours)) {
+        let process_ended = |database: &str| {
+            let pid = database.trim_start_matches("reckon_cli_").split('_').next().unwrap_or_default();
+            !std::path::Path::new("/proc").join(pid).exists()
+        };
+        for database in stale.iter().filter(|database| process_ended(database)) {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).execute(&mut admin).await;
         }
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
