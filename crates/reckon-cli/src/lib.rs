@@ -12,6 +12,7 @@ mod ledger_commands;
 pub mod pipeline;
 pub mod progress;
 pub mod rating_commands;
+mod summary_command;
 
 use clap::Parser;
 use std::ffi::OsString;

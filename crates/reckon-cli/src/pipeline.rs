@@ -63,6 +63,9 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
     let (Some(usage), Some(out)) = (arguments.usage.clone(), arguments.out.clone()) else {
         bail!("--usage and --out are required (or --carrier and --period to reconcile from the ledger)");
     };
+    if !arguments.summary.invoice_summary.is_empty() {
+        return crate::summary_command::reconcile_summary_files(arguments, &usage, &out);
+    }
     let request = ReconcileRequest {
         usage,
         rates: arguments.rates.clone(),

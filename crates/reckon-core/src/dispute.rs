@@ -327,7 +327,11 @@ pub fn apply_thresholds(
     Ok(decision)
 }
 
-fn rate_window_closed(thresholds: &DisputeThresholds, invoice: &InvoiceFacts, today: jiff::civil::Date) -> Option<String> {
+fn rate_window_closed(
+    thresholds: &DisputeThresholds,
+    invoice: &InvoiceFacts,
+    today: jiff::civil::Date,
+) -> Option<String> {
     let days = thresholds.rate_window_days?;
     // Past the last representable date, the window never closes.
     let last_day = invoice.invoice_date.checked_add(jiff::Span::new().days(i64::from(days))).ok()?;
@@ -537,7 +541,8 @@ mod tests {
             rate_window_days: Some(30),
         };
         let date = |text: &str| text.parse::<jiff::civil::Date>().unwrap();
-        let invoice = |billed: i64| InvoiceFacts { billed_total: Decimal::new(billed, 0), invoice_date: date("2026-04-02") };
+        let invoice =
+            |billed: i64| InvoiceFacts { billed_total: Decimal::new(billed, 0), invoice_date: date("2026-04-02") };
         let fx = crate::FxTable::new();
         let ids = |lines: &[DisputeLine]| lines.iter().map(|line| line.line_id.clone()).collect::<Vec<_>>();
         // 8.00 is below 1% of 1000 (10.00) and below 1000 USD; the rate line is within its

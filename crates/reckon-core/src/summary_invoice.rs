@@ -98,7 +98,14 @@ pub enum SummaryError {
         "summary invoice {invoice_id:?} of {carrier}: {service} group {group:?} is billed on two lines \
          ({first_line:?} and {second_line:?}); a group is billed once"
     )]
-    RepeatedGroup { carrier: String, invoice_id: String, service: Service, group: String, first_line: String, second_line: String },
+    RepeatedGroup {
+        carrier: String,
+        invoice_id: String,
+        service: Service,
+        group: String,
+        first_line: String,
+        second_line: String,
+    },
     #[error(
         "summary invoices {first:?} and {second:?} of {carrier} both bill {service} traffic of {date}: \
          each day of a carrier's traffic is compared with one summary invoice"
@@ -308,9 +315,7 @@ struct InvoiceGroups {
 impl InvoiceGroups {
     /// Whether the invoice bills the record's carrier, service and day.
     fn covers(&self, lines: &[SummaryLine], record: &UsageRecord, date: Date) -> bool {
-        *self.carrier == *record.carrier
-            && self.services.contains(&record.service)
-            && lines[self.lines[0]].covers(date)
+        *self.carrier == *record.carrier && self.services.contains(&record.service) && lines[self.lines[0]].covers(date)
     }
 
     /// The line that bills a record's group, if any.
@@ -457,7 +462,11 @@ fn check_no_overlap(lines: &[SummaryLine], invoices: &[InvoiceGroups]) -> Result
 }
 
 /// The rate every record of a group is rated at, when there is one in `currency`.
-fn common_rate(indexes: impl Iterator<Item = usize>, ratings: &[Option<Rating>], currency: Currency) -> Option<Decimal> {
+fn common_rate(
+    indexes: impl Iterator<Item = usize>,
+    ratings: &[Option<Rating>],
+    currency: Currency,
+) -> Option<Decimal> {
     let mut common = None;
     for index in indexes {
         let rating = ratings[index].as_ref()?;

@@ -4,9 +4,9 @@
 //! (two periods, a group billed twice, overlapping invoices, grouping by destination name).
 
 use super::*;
+use crate::network::NetworkMap;
 use crate::rating::{rate_all, Party};
 use crate::reconcile::reconcile;
-use crate::network::NetworkMap;
 use crate::{Destination, Increments, InvoiceLine, RateRow};
 use jiff::civil::date;
 use std::str::FromStr;
@@ -318,14 +318,13 @@ fn a_summary_and_the_itemised_invoice_of_the_same_traffic_have_the_same_impact_p
     ]
     .into_iter()
     .collect();
-    let normalized =
-        |impact: BTreeMap<&str, Decimal>| -> BTreeMap<String, String> {
-            impact
-                .into_iter()
-                .filter(|(_, difference)| !difference.is_zero())
-                .map(|(group, difference)| (group.to_owned(), difference.normalize().to_string()))
-                .collect()
-        };
+    let normalized = |impact: BTreeMap<&str, Decimal>| -> BTreeMap<String, String> {
+        impact
+            .into_iter()
+            .filter(|(_, difference)| !difference.is_zero())
+            .map(|(group, difference)| (group.to_owned(), difference.normalize().to_string()))
+            .collect()
+    };
     assert_eq!(normalized(itemised_impact), normalized(expected.clone()));
     assert_eq!(normalized(summary_impact), normalized(expected));
 }
