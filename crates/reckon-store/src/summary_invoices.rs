@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
+/// A summary invoice's carrier and id.
+type SummaryInvoiceKey = (Arc<str>, Arc<str>);
+
 /// The form of an itemised invoice version in `invoices.form`.
 const ITEMISED: &str = "itemised";
 /// The form of a summary invoice version in `invoices.form`.
@@ -68,7 +71,7 @@ impl Ledger {
         replace: bool,
         now: Timestamp,
     ) -> Result<Vec<InvoiceImport>, StoreError> {
-        let mut invoices: Vec<((Arc<str>, Arc<str>), Vec<&SummaryLine>)> = Vec::new();
+        let mut invoices: Vec<(SummaryInvoiceKey, Vec<&SummaryLine>)> = Vec::new();
         for line in lines {
             let key = (line.carrier.clone(), line.invoice_id.clone());
             match invoices.iter_mut().find(|(existing, _)| *existing == key) {
