@@ -233,6 +233,9 @@ pub enum ImportCommand {
     Prices(ImportFileArgs),
     /// Carrier invoices (invoice.csv); every invoice of the file in one transaction.
     Invoice(ImportInvoiceArgs),
+    /// Carrier summary invoices (invoice-summary.csv: totals per destination for a period);
+    /// reconciled, disputed and settled like itemised ones.
+    InvoiceSummary(ImportInvoiceArgs),
     /// One of our invoices to a carrier, netted at settlement.
     Receivable(ReceivableArgs),
 }
@@ -311,6 +314,17 @@ pub struct DisputeOpenArgs {
     /// Only lines overbilled by more than this amount are disputed.
     #[arg(long, default_value = "0")]
     pub threshold: String,
+    /// The carriers' dispute thresholds as practised (contracts.csv: dispute_min_share,
+    /// dispute_min_amount, dispute_min_currency, rate_dispute_window_days).
+    #[arg(long, value_name = "FILE")]
+    pub contracts: Option<PathBuf>,
+    /// Exchange rates for a dispute_min_amount in another currency than the invoice's.
+    #[arg(long, value_name = "FILE")]
+    pub fx: Option<PathBuf>,
+    /// The day thresholds are applied on (YYYY-MM-DD; default: today, UTC): what decides
+    /// whether a rate dispute is still within its window.
+    #[arg(long, value_name = "DATE")]
+    pub on: Option<String>,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }
@@ -515,8 +529,10 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "FILE", required_unless_present = "carrier")]
     pub rates: Vec<PathBuf>,
     /// A carrier invoice (invoice.csv); repeat for several, taken in the order given.
-    #[arg(long, value_name = "FILE", required_unless_present = "carrier")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["carrier", "invoice_summary"])]
     pub invoice: Vec<PathBuf>,
+    #[command(flatten)]
+    pub summary: SummaryInvoiceArgs,
     /// Reconcile a carrier's period from the ledger instead of files (with --period).
     #[arg(long, requires = "period", conflicts_with_all = ["usage", "rates", "invoice"])]
     pub carrier: Option<String>,
@@ -535,6 +551,22 @@ pub struct ReconcileArgs {
     pub options: ReconcileOptions,
     #[command(flatten)]
     pub profiles: InputProfileArgs,
+}
+
+/// A reconciliation of summary invoices (totals per destination) instead of itemised ones.
+#[derive(Debug, Clone, Args)]
+pub struct SummaryInvoiceArgs {
+    /// A carrier summary invoice (invoice-summary.csv); repeat for several.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["invoice", "carrier"])]
+    pub invoice_summary: Vec<PathBuf>,
+    /// Write summary-evidence.csv (our calls, quantity and amount per day of each group that
+    /// differs) and summary-detail.csv here (default: the --out folder).
+    #[arg(long, value_name = "DIR", requires = "invoice_summary")]
+    pub evidence_dir: Option<PathBuf>,
+    /// Write the records of this group (a prefix, destination name or line_id, as in
+    /// discrepancies.csv) to summary-detail.csv; repeat for several.
+    #[arg(long, value_name = "GROUP", requires = "invoice_summary")]
+    pub detail: Vec<String>,
 }
 
 /// The file format of the discrepancies report.

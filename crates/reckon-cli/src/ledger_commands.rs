@@ -122,6 +122,7 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
                 }
                 text
             }
+            ImportCommand::InvoiceSummary(arguments) => import_invoice_summary(arguments, now).await?,
             ImportCommand::Receivable(arguments) => {
                 let amount = decimal(&arguments.amount, "--amount")?;
                 let currency = Currency::parse(&arguments.currency).with_context(|| {
@@ -172,6 +173,91 @@ fn import_input(arguments: &ImportFileArgs, target: Target) -> anyhow::Result<(s
     let input = ProfiledInput { file: &arguments.file, profile, overrides, expected: target };
     let converted = ConvertedInputs::convert(vec![input], &std::env::temp_dir(), BadRowPolicy::Fail)?;
     Ok((converted.path_for(&arguments.file), converted))
+}
+
+/// Stores the summary invoices of a file; says what it did for each.
+async fn import_invoice_summary(
+    invoice_arguments: &crate::args::ImportInvoiceArgs,
+    now: Timestamp,
+) -> anyhow::Result<String> {
+    let arguments = &invoice_arguments.file;
+    let period = invoice_arguments.period.as_deref().map(month).transpose()?;
+    let lines = reckon_import::invoice_summary::load_invoice_summaries(
+        std::slice::from_ref(&arguments.file),
+        BadRowPolicy::Fail,
+        &mut NoProgress,
+    )?
+    .items;
+    let ledger = open(&arguments.ledger).await?;
+    let source = arguments.file.display().to_string();
+    let imported = ledger
+        .import_invoice_summaries(&lines, period, &source, &arguments.ledger.actor, arguments.replace, now)
+        .await?;
+    let mut text = String::new();
+    for invoice in imported {
+        let what = match invoice.outcome {
+            InvoiceOutcome::Imported => "stored",
+            InvoiceOutcome::Unchanged => "already stored unchanged (no-op)",
+            InvoiceOutcome::Replaced => "replaced by a new version",
+        };
+        let _ = writeln!(
+            text,
+            "summary invoice {} of {} for {}: {} groups {what} (version {})",
+            invoice.invoice_id, invoice.carrier, invoice.period, invoice.lines, invoice.version
+        );
+    }
+    Ok(text)
+}
+
+/// Opens a run's disputes, applying the carriers' dispute thresholds when `--contracts` gives
+/// them; says what was opened and what was held back, with why.
+async fn open_disputes(arguments: &crate::args::DisputeOpenArgs, now: Timestamp) -> anyhow::Result<String> {
+    let threshold = decimal(&arguments.threshold, "--threshold")?;
+    let thresholds = match &arguments.contracts {
+        Some(path) => reckon_import::contracts::load_dispute_thresholds(path)?,
+        None => HashMap::new(),
+    };
+    let fx = reckon_import::fx::load_fx_sources(arguments.fx.as_deref(), None, None)?;
+    let today = match &arguments.on {
+        Some(text) => jiff::civil::Date::from_str(text.trim())
+            .map_err(|_| anyhow::anyhow!("--on {text:?}: expected a date like 2026-04-30"))?,
+        None => reckon_core::period::utc_date(now),
+    };
+    let practice = reckon_store::DisputePractice { thresholds: &thresholds, fx: &fx, today };
+    let ledger = open(&arguments.ledger).await?;
+    let outcome = ledger
+        .open_disputes_as_practised(&arguments.run, threshold, Some(&practice), &arguments.ledger.actor, now)
+        .await?;
+    let mut text = String::new();
+    for (dispute_id, created) in &outcome.opened {
+        let dispute = ledger.dispute(dispute_id).await?;
+        let _ = writeln!(
+            text,
+            "dispute {dispute_id}: {} {} {} lines, {} {} claimed{}",
+            dispute.carrier,
+            dispute.invoice_id,
+            dispute.lines.len(),
+            dispute.claimed_total,
+            dispute.currency,
+            if *created { "" } else { " (already open: unchanged)" }
+        );
+    }
+    for held_back in &outcome.not_raised {
+        let _ = writeln!(
+            text,
+            "not raised: {} {} {} lines, {} {}: {}",
+            held_back.carrier,
+            held_back.invoice_id,
+            held_back.lines,
+            held_back.claimed.normalize(),
+            held_back.currency,
+            held_back.reason
+        );
+    }
+    if outcome.opened.is_empty() && outcome.not_raised.is_empty() {
+        text.push_str("nothing to dispute in this run\n");
+    }
+    Ok(text)
 }
 
 /// Stores a rate deck or price plans; says what it did.
@@ -289,27 +375,7 @@ pub fn dispute_command(command: &DisputeCommand) -> anyhow::Result<ExitCode> {
     block_on(async {
         let (ledger_args, dispute_id, action, reason) = match command {
             DisputeCommand::Open(arguments) => {
-                let threshold = decimal(&arguments.threshold, "--threshold")?;
-                let ledger = open(&arguments.ledger).await?;
-                let opened = ledger.open_disputes(&arguments.run, threshold, &arguments.ledger.actor, now).await?;
-                let mut text = String::new();
-                for (dispute_id, created) in &opened {
-                    let dispute = ledger.dispute(dispute_id).await?;
-                    let _ = writeln!(
-                        text,
-                        "dispute {dispute_id}: {} {} {} lines, {} {} claimed{}",
-                        dispute.carrier,
-                        dispute.invoice_id,
-                        dispute.lines.len(),
-                        dispute.claimed_total,
-                        dispute.currency,
-                        if *created { "" } else { " (already open: unchanged)" }
-                    );
-                }
-                if opened.is_empty() {
-                    text.push_str("nothing to dispute in this run\n");
-                }
-                crate::print_report(&text)?;
+                crate::print_report(&open_disputes(arguments, now).await?)?;
                 return Ok(ExitCode::SUCCESS);
             }
             DisputeCommand::Show(arguments) => {

@@ -13,6 +13,7 @@ pub mod pipeline;
 mod profile_commands;
 pub mod progress;
 pub mod rating_commands;
+mod summary_command;
 
 use clap::Parser;
 use std::ffi::OsString;

@@ -69,6 +69,11 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
     // temporary folder inside the output folder, removed after the run); their errors and
     // rejected rows are told about the source files.
     let converted = convert_profiled_inputs(arguments, &usage, &out, policy)?;
+    if !arguments.summary.invoice_summary.is_empty() {
+        let mut canonical = arguments.clone();
+        canonical.rates = arguments.rates.iter().map(|path| converted.path_for(path)).collect();
+        return crate::summary_command::reconcile_summary_files(&canonical, &converted.path_for(&usage), &out);
+    }
     let request = ReconcileRequest {
         usage: converted.path_for(&usage),
         rates: arguments.rates.iter().map(|path| converted.path_for(path)).collect(),

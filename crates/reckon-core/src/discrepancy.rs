@@ -32,10 +32,24 @@ pub enum DiscrepancyKind {
     AmountMismatch = 7,
     /// A billable record of the invoice's period that no line bills.
     UnbilledUsage = 8,
+    /// A summary invoice line (a group: prefix or destination name) for which we have no
+    /// billable traffic of the period.
+    SummaryUnexpectedGroup = 10,
+    /// A summary group whose count of calls or messages differs from ours.
+    SummaryVolumeMismatch = 11,
+    /// A summary group whose billed quantity differs from the sum of our billed quantities.
+    SummaryQuantityMismatch = 12,
+    /// A summary group whose rate differs from the contracted rate of its records.
+    SummaryRateMismatch = 13,
+    /// A summary group whose volume, quantity and rate agree but whose amount differs.
+    SummaryAmountMismatch = 14,
+    /// Billable traffic of a summary invoice's period in a group no line of it bills.
+    SummaryUnbilledGroup = 15,
 }
 
 impl DiscrepancyKind {
-    /// Every kind, in precedence order.
+    /// Every kind of an itemised reconciliation (one line against one record), in precedence
+    /// order. The kinds of a summary reconciliation are [`DiscrepancyKind::SUMMARY`].
     pub const ALL: [DiscrepancyKind; 9] = [
         DiscrepancyKind::UnmatchedCharge,
         DiscrepancyKind::DuplicateCharge,
@@ -46,6 +60,19 @@ impl DiscrepancyKind {
         DiscrepancyKind::RateMismatch,
         DiscrepancyKind::AmountMismatch,
         DiscrepancyKind::UnbilledUsage,
+    ];
+
+    /// The kinds of a summary reconciliation (a group of a summary invoice against our rated
+    /// usage of the group), in precedence order. A summary line billed in a currency no rate
+    /// converts is a [`DiscrepancyKind::CurrencyMismatch`], checked after the quantity as for a
+    /// line.
+    pub const SUMMARY: [DiscrepancyKind; 6] = [
+        DiscrepancyKind::SummaryUnexpectedGroup,
+        DiscrepancyKind::SummaryVolumeMismatch,
+        DiscrepancyKind::SummaryQuantityMismatch,
+        DiscrepancyKind::SummaryRateMismatch,
+        DiscrepancyKind::SummaryAmountMismatch,
+        DiscrepancyKind::SummaryUnbilledGroup,
     ];
 
     /// The name used in `discrepancies.csv`.
@@ -60,12 +87,18 @@ impl DiscrepancyKind {
             DiscrepancyKind::RateMismatch => "rate_mismatch",
             DiscrepancyKind::AmountMismatch => "amount_mismatch",
             DiscrepancyKind::UnbilledUsage => "unbilled_usage",
+            DiscrepancyKind::SummaryUnexpectedGroup => "summary_unexpected_group",
+            DiscrepancyKind::SummaryVolumeMismatch => "summary_volume_mismatch",
+            DiscrepancyKind::SummaryQuantityMismatch => "summary_quantity_mismatch",
+            DiscrepancyKind::SummaryRateMismatch => "summary_rate_mismatch",
+            DiscrepancyKind::SummaryAmountMismatch => "summary_amount_mismatch",
+            DiscrepancyKind::SummaryUnbilledGroup => "summary_unbilled_group",
         }
     }
 
     /// Parses a name as written in `discrepancies.csv`.
     pub fn parse(name: &str) -> Option<DiscrepancyKind> {
-        DiscrepancyKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        DiscrepancyKind::ALL.into_iter().chain(DiscrepancyKind::SUMMARY).find(|kind| kind.as_str() == name)
     }
 
     /// The stable numeric code.
@@ -73,9 +106,21 @@ impl DiscrepancyKind {
         self as u8
     }
 
-    /// Position in [`DiscrepancyKind::ALL`] (precedence order).
+    /// Position in [`DiscrepancyKind::ALL`] (precedence order); a summary kind comes after
+    /// them, in [`DiscrepancyKind::SUMMARY`] order.
     pub fn precedence(self) -> usize {
-        DiscrepancyKind::ALL.iter().position(|kind| *kind == self).expect("every kind is in ALL")
+        match DiscrepancyKind::ALL.iter().position(|kind| *kind == self) {
+            Some(position) => position,
+            None => {
+                let position = DiscrepancyKind::SUMMARY.iter().position(|kind| *kind == self);
+                DiscrepancyKind::ALL.len() + position.expect("every kind is in ALL or SUMMARY")
+            }
+        }
+    }
+
+    /// Whether the kind compares a summary invoice's group rather than a line.
+    pub fn is_summary(self) -> bool {
+        DiscrepancyKind::SUMMARY.contains(&self)
     }
 }
 
@@ -137,5 +182,13 @@ mod tests {
         }
         assert_eq!(DiscrepancyKind::UndeliveredCharge.precedence(), 3);
         assert_eq!(DiscrepancyKind::QuantityMismatch.precedence(), 4);
+        let summary_codes: Vec<u8> = DiscrepancyKind::SUMMARY.iter().map(|kind| kind.code()).collect();
+        assert_eq!(summary_codes, [10, 11, 12, 13, 14, 15]);
+        for kind in DiscrepancyKind::SUMMARY {
+            assert_eq!(DiscrepancyKind::parse(kind.as_str()), Some(kind));
+            assert!(kind.is_summary());
+        }
+        assert_eq!(DiscrepancyKind::SummaryUnexpectedGroup.precedence(), 9);
+        assert!(!DiscrepancyKind::UnbilledUsage.is_summary());
     }
 }

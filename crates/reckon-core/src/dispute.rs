@@ -212,6 +212,19 @@ pub fn evidence_reason(kind: DiscrepancyKind, billed_quantity: Decimal, expected
             expected_quantity.map(|quantity| quantity.to_string()).unwrap_or_default()
         ),
         DiscrepancyKind::RateMismatch => "the rate applied differs from the contracted rate in force".to_owned(),
+        DiscrepancyKind::SummaryUnexpectedGroup => {
+            "no call or message of ours falls in this destination in the period".to_owned()
+        }
+        DiscrepancyKind::SummaryVolumeMismatch => {
+            "more calls or messages billed for this destination than we sent in the period".to_owned()
+        }
+        DiscrepancyKind::SummaryQuantityMismatch => format!(
+            "billed {billed_quantity} units for this destination where our traffic, after the contract's increments, gives {}",
+            expected_quantity.map(|quantity| quantity.to_string()).unwrap_or_default()
+        ),
+        DiscrepancyKind::SummaryRateMismatch => {
+            "the rate applied to this destination differs from the contracted rate in force".to_owned()
+        }
         _ => "the amount differs from the contracted price".to_owned(),
     }
 }
@@ -226,7 +239,157 @@ pub fn is_overbilling(kind: DiscrepancyKind) -> bool {
             | DiscrepancyKind::QuantityMismatch
             | DiscrepancyKind::RateMismatch
             | DiscrepancyKind::AmountMismatch
+            | DiscrepancyKind::SummaryUnexpectedGroup
+            | DiscrepancyKind::SummaryVolumeMismatch
+            | DiscrepancyKind::SummaryQuantityMismatch
+            | DiscrepancyKind::SummaryRateMismatch
+            | DiscrepancyKind::SummaryAmountMismatch
     )
+}
+
+/// Whether a kind disputes a rate (rate disputes have a window, not a minimum) rather than a
+/// volume (calls, quantities, amounts: a minimum, not a window).
+pub fn is_rate_dispute(kind: DiscrepancyKind) -> bool {
+    matches!(kind, DiscrepancyKind::RateMismatch | DiscrepancyKind::SummaryRateMismatch)
+}
+
+/// When a carrier's disputes are worth raising, as practised (contracts.csv): volume disputes
+/// not below a share of the invoice or an absolute amount, rate disputes within a window from
+/// the invoice date. The default raises everything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DisputeThresholds {
+    /// Volume claims below this percentage of the invoice's billed amount (in the dispute's
+    /// currency) are not raised, unless they reach `min_amount`.
+    pub min_share_percent: Option<Decimal>,
+    /// Volume claims below this amount are not raised, unless they reach `min_share_percent`.
+    pub min_amount: Option<(Decimal, Currency)>,
+    /// Rate disputes are raised only up to this many days after the invoice date.
+    pub rate_window_days: Option<u32>,
+}
+
+/// What a dispute's invoice says, for its thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvoiceFacts {
+    /// The invoice's billed amount in the dispute's currency.
+    pub billed_total: Decimal,
+    /// The invoice's date (its `invoice_date`, else its latest line's date or, for a summary
+    /// invoice, its period's last day).
+    pub invoice_date: jiff::civil::Date,
+}
+
+/// Lines of a draft that are not raised, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotRaised {
+    pub lines: Vec<DisputeLine>,
+    pub reason: String,
+}
+
+/// The lines of a draft to raise, and those held back by the carrier's thresholds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThresholdDecision {
+    pub raised: Vec<DisputeLine>,
+    pub not_raised: Vec<NotRaised>,
+}
+
+/// Applies a carrier's thresholds to a draft's lines on `today`: rate lines
+/// ([`is_rate_dispute`]) are raised while `today` is at most `rate_window_days` after the
+/// invoice date; the other (volume) lines are raised together when their claim reaches
+/// `min_share_percent` of the invoice's billed amount or `min_amount` (converted into the
+/// draft's currency at the invoice date), and when neither is set.
+///
+/// # Errors
+/// When `min_amount` is in another currency and no rate converts it at the invoice date.
+pub fn apply_thresholds(
+    draft: &DisputeDraft,
+    thresholds: &DisputeThresholds,
+    invoice: &InvoiceFacts,
+    today: jiff::civil::Date,
+    fx: &crate::FxTable,
+) -> Result<ThresholdDecision, crate::fx::FxError> {
+    let (rate_lines, volume_lines): (Vec<DisputeLine>, Vec<DisputeLine>) =
+        draft.lines.iter().cloned().partition(|line| is_rate_dispute(line.kind));
+    let mut decision = ThresholdDecision { raised: Vec::new(), not_raised: Vec::new() };
+    if !rate_lines.is_empty() {
+        match rate_window_closed(thresholds, invoice, today) {
+            Some(reason) => decision.not_raised.push(NotRaised { lines: rate_lines, reason }),
+            None => decision.raised.extend(rate_lines),
+        }
+    }
+    if !volume_lines.is_empty() {
+        let claimed: Decimal = volume_lines.iter().map(|line| line.claimed).sum();
+        match volume_below_minimum(claimed, draft.currency, thresholds, invoice, fx)? {
+            Some(reason) => decision.not_raised.push(NotRaised { lines: volume_lines, reason }),
+            None => decision.raised.extend(volume_lines),
+        }
+    }
+    // Raised lines keep the draft's order.
+    decision.raised.sort_by_key(|line| draft.lines.iter().position(|draft_line| draft_line == line));
+    Ok(decision)
+}
+
+fn rate_window_closed(
+    thresholds: &DisputeThresholds,
+    invoice: &InvoiceFacts,
+    today: jiff::civil::Date,
+) -> Option<String> {
+    let days = thresholds.rate_window_days?;
+    // Past the last representable date, the window never closes.
+    let last_day = invoice.invoice_date.checked_add(jiff::Span::new().days(i64::from(days))).ok()?;
+    (today > last_day).then(|| {
+        format!(
+            "out of window: rate disputes are raised within {days} days of the invoice date ({}), until {last_day}",
+            invoice.invoice_date
+        )
+    })
+}
+
+fn volume_below_minimum(
+    claimed: Decimal,
+    currency: Currency,
+    thresholds: &DisputeThresholds,
+    invoice: &InvoiceFacts,
+    fx: &crate::FxTable,
+) -> Result<Option<String>, crate::fx::FxError> {
+    let share_minimum = thresholds
+        .min_share_percent
+        .and_then(|percent| invoice.billed_total.checked_mul(percent))
+        .map(|product| product / Decimal::ONE_HUNDRED);
+    let amount_minimum = match thresholds.min_amount {
+        None => None,
+        Some((amount, amount_currency)) if amount_currency == currency => Some(amount),
+        Some((amount, amount_currency)) => {
+            Some(crate::money::round_cost(fx.convert(amount, amount_currency, currency, invoice.invoice_date)?))
+        }
+    };
+    if share_minimum.is_none() && amount_minimum.is_none() {
+        return Ok(None);
+    }
+    let reaches = |minimum: Option<Decimal>| minimum.is_some_and(|minimum| claimed >= minimum);
+    if reaches(share_minimum) || reaches(amount_minimum) {
+        return Ok(None);
+    }
+    let mut minimums = Vec::new();
+    if let (Some(percent), Some(minimum)) = (thresholds.min_share_percent, share_minimum) {
+        minimums.push(format!(
+            "{}% of the invoice's {} {currency} ({} {currency})",
+            percent.normalize(),
+            invoice.billed_total.normalize(),
+            minimum.normalize()
+        ));
+    }
+    if let (Some((amount, amount_currency)), Some(minimum)) = (thresholds.min_amount, amount_minimum) {
+        let converted = if amount_currency == currency {
+            String::new()
+        } else {
+            format!(" = {} {currency} on {}", minimum.normalize(), invoice.invoice_date)
+        };
+        minimums.push(format!("{} {amount_currency}{converted}", amount.normalize()));
+    }
+    Ok(Some(format!(
+        "below threshold: the volume claim of {} {currency} is below {}",
+        claimed.normalize(),
+        minimums.join(" and ")
+    )))
 }
 
 /// Groups a run's disputable discrepancies per carrier, invoice and currency: overbilling kinds
@@ -346,6 +509,74 @@ mod tests {
         );
         assert_eq!(reason(DiscrepancyKind::RateMismatch), "the rate applied differs from the contracted rate in force");
         assert_eq!(reason(DiscrepancyKind::AmountMismatch), "the amount differs from the contracted price");
+    }
+
+    /// Issue 14: disputes as practised. The draft claims 5.00 + 3.00 = 8.00 USD of volume
+    /// (amount, quantity) and 2.00 USD of rate on an invoice dated 2026-04-02.
+    #[test]
+    fn issue14_thresholds_hold_back_small_volume_claims_and_late_rate_claims() {
+        let line = |id: &str, kind, claimed: i64| DisputeLine {
+            line_id: id.into(),
+            record_id: None,
+            kind,
+            billed_amount: Decimal::new(claimed, 2),
+            expected_amount: Decimal::ZERO,
+            claimed: Decimal::new(claimed, 2),
+        };
+        let usd = Currency::parse("USD").unwrap();
+        let eur = Currency::parse("EUR").unwrap();
+        let draft = DisputeDraft {
+            carrier: "acme".into(),
+            invoice_id: "INV-1".into(),
+            currency: usd,
+            lines: vec![
+                line("1", DiscrepancyKind::AmountMismatch, 500),
+                line("2", DiscrepancyKind::SummaryRateMismatch, 200),
+                line("3", DiscrepancyKind::QuantityMismatch, 300),
+            ],
+        };
+        let practice = DisputeThresholds {
+            min_share_percent: Some(Decimal::ONE),
+            min_amount: Some((Decimal::new(1000, 0), usd)),
+            rate_window_days: Some(30),
+        };
+        let date = |text: &str| text.parse::<jiff::civil::Date>().unwrap();
+        let invoice =
+            |billed: i64| InvoiceFacts { billed_total: Decimal::new(billed, 0), invoice_date: date("2026-04-02") };
+        let fx = crate::FxTable::new();
+        let ids = |lines: &[DisputeLine]| lines.iter().map(|line| line.line_id.clone()).collect::<Vec<_>>();
+        // 8.00 is below 1% of 1000 (10.00) and below 1000 USD; the rate line is within its
+        // window (until 2026-05-02).
+        let decision = apply_thresholds(&draft, &practice, &invoice(1000), date("2026-05-02"), &fx).unwrap();
+        assert_eq!(ids(&decision.raised), ["2"]);
+        assert_eq!(decision.not_raised.len(), 1);
+        assert_eq!(ids(&decision.not_raised[0].lines), ["1", "3"]);
+        assert_eq!(
+            decision.not_raised[0].reason,
+            "below threshold: the volume claim of 8 USD is below 1% of the invoice's 1000 USD (10 USD) and 1000 USD"
+        );
+        // On a 500 USD invoice, 1% is 5.00: 8.00 reaches it. A day later the rate window is closed.
+        let decision = apply_thresholds(&draft, &practice, &invoice(500), date("2026-05-03"), &fx).unwrap();
+        assert_eq!(ids(&decision.raised), ["1", "3"]);
+        assert_eq!(
+            decision.not_raised[0].reason,
+            "out of window: rate disputes are raised within 30 days of the invoice date (2026-04-02), until 2026-05-02"
+        );
+        // No thresholds: everything is raised, in the draft's order.
+        let decision =
+            apply_thresholds(&draft, &DisputeThresholds::default(), &invoice(1000), date("2027-01-01"), &fx).unwrap();
+        assert_eq!(ids(&decision.raised), ["1", "2", "3"]);
+        assert!(decision.not_raised.is_empty());
+        // A minimum in EUR converts at the invoice date: 10 EUR at 1.25 USD per EUR = 12.50 USD.
+        let mut rates = crate::FxTable::new();
+        rates.insert(date("2026-04-01"), usd, Decimal::new(125, 2)).unwrap();
+        let in_euros = DisputeThresholds { min_amount: Some((Decimal::TEN, eur)), ..DisputeThresholds::default() };
+        let decision = apply_thresholds(&draft, &in_euros, &invoice(1000), date("2026-04-03"), &rates).unwrap();
+        assert_eq!(
+            decision.not_raised[0].reason,
+            "below threshold: the volume claim of 8 USD is below 10 EUR = 12.5 USD on 2026-04-02"
+        );
+        assert!(apply_thresholds(&draft, &in_euros, &invoice(1000), date("2026-04-03"), &fx).is_err());
     }
 
     #[test]

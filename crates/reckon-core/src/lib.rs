@@ -30,6 +30,7 @@ pub mod service;
 pub mod settlement;
 pub mod spelling;
 pub mod summary;
+pub mod summary_invoice;
 pub mod time_band;
 pub mod usage;
 

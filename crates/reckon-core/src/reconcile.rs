@@ -407,7 +407,7 @@ pub fn check_line_with(
 /// The record's cost in `currency` under the contract's policy, rounded as the carrier rounds
 /// the cost itself (the rating's rounding: the row's, else the contract's, else 6 places half
 /// away from zero); `None` when the contract forbids the currency or no rate converts it.
-fn expected_in_currency(
+pub(crate) fn expected_in_currency(
     rating: &Rating,
     currency: Currency,
     record: &UsageRecord,

@@ -11,6 +11,7 @@ pub mod parquet;
 pub mod rates;
 pub mod rejected;
 pub mod summary;
+pub mod summary_invoice;
 pub mod table;
 
 /// A decimal as FORMATS.md wants numbers written: plain, no exponent, no trailing zeros.

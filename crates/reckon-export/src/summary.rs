@@ -196,6 +196,12 @@ fn short_label(kind: DiscrepancyKind) -> &'static str {
         DiscrepancyKind::RateMismatch => "rate",
         DiscrepancyKind::AmountMismatch => "amount",
         DiscrepancyKind::UnbilledUsage => "unbilled",
+        DiscrepancyKind::SummaryUnexpectedGroup => "summary_unexpected",
+        DiscrepancyKind::SummaryVolumeMismatch => "summary_volume",
+        DiscrepancyKind::SummaryQuantityMismatch => "summary_quantity",
+        DiscrepancyKind::SummaryRateMismatch => "summary_rate",
+        DiscrepancyKind::SummaryAmountMismatch => "summary_amount",
+        DiscrepancyKind::SummaryUnbilledGroup => "summary_unbilled",
     }
 }
 

@@ -11,11 +11,17 @@
 //! cost of the carrier's deck the carrier's way, where a row does not say so itself.
 //! `billed_on` (`submitted` or `delivered`) says when the carrier bills messages, for every
 //! message row of its deck that does not say so itself.
+//!
+//! Dispute thresholds as practised (read by [`load_dispute_thresholds`], used by `dispute
+//! open`): `dispute_min_share` (percent of the invoice a volume claim must reach),
+//! `dispute_min_amount` with `dispute_min_currency` (an amount it may reach instead) and
+//! `rate_dispute_window_days` (days after the invoice date a rate dispute may be raised).
 
 use crate::csv_table::{ColumnSpec, CsvTable};
 use crate::error::{ImportError, ImportErrorKind};
 use crate::NoProgress;
 use reckon_core::contract::{ContractTerms, FxPolicy};
+use reckon_core::dispute::DisputeThresholds;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::path::Path;
@@ -96,6 +102,63 @@ pub fn load_contracts(path: &Path) -> Result<HashMap<String, ContractTerms>, Imp
     Ok(contracts)
 }
 
+/// Loads each carrier's dispute thresholds from `contracts.csv` (carriers without any get the
+/// default: everything is raised). They decide which disputes are opened, not what a run
+/// finds, so they are kept apart from the [`ContractTerms`] that a run's id hashes.
+///
+/// # Errors
+/// A file-level error, a bad value, or a carrier listed twice.
+pub fn load_dispute_thresholds(path: &Path) -> Result<HashMap<String, DisputeThresholds>, ImportError> {
+    let mut table = CsvTable::open(path)?;
+    let [carrier, min_share, min_amount, min_currency, window_days] = table.resolve([
+        ColumnSpec { name: "carrier", required: true },
+        ColumnSpec { name: "dispute_min_share", required: false },
+        ColumnSpec { name: "dispute_min_amount", required: false },
+        ColumnSpec { name: "dispute_min_currency", required: false },
+        ColumnSpec { name: "rate_dispute_window_days", required: false },
+    ])?;
+    let mut thresholds = HashMap::new();
+    while let Some(row) = table.next_row(&mut NoProgress)? {
+        let row = row?;
+        let min_share_percent = match row.optional_decimal(min_share)? {
+            Some(percent) if percent < Decimal::ZERO || percent > Decimal::ONE_HUNDRED => {
+                return Err(row.invalid(min_share, row.required(min_share)?, "a percentage from 0 to 100, like 1"));
+            }
+            percent => percent,
+        };
+        let min_amount = match row.optional_bounded_decimal(min_amount, reckon_core::bounds::check_amount)? {
+            Some(amount) if amount < Decimal::ZERO => {
+                return Err(row.invalid(min_amount, row.required(min_amount)?, "an amount >= 0"));
+            }
+            Some(amount) => match row.get(min_currency) {
+                Some(_) => Some((amount, row.currency(min_currency)?)),
+                None => {
+                    return Err(row.error(
+                        min_currency,
+                        ImportErrorKind::Rule("dispute_min_amount needs its currency in dispute_min_currency".into()),
+                    ))
+                }
+            },
+            None => None,
+        };
+        let rate_window_days = match row.get(window_days) {
+            None => None,
+            Some(text) => Some(
+                text.parse::<u32>()
+                    .ok()
+                    .filter(|days| *days <= 3650)
+                    .ok_or_else(|| row.invalid(window_days, text, "a whole number of days from 0 to 3650"))?,
+            ),
+        };
+        let name = row.text(carrier)?;
+        let terms = DisputeThresholds { min_share_percent, min_amount, rate_window_days };
+        if thresholds.insert(name.clone(), terms).is_some() {
+            return Err(row.error(carrier, ImportErrorKind::Rule(format!("carrier {name:?} is listed twice"))));
+        }
+    }
+    Ok(thresholds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +169,40 @@ mod tests {
         let path = dir.path().join("contracts.csv");
         std::fs::write(&path, text).unwrap();
         load_contracts(&path)
+    }
+
+    /// Issue 14: dispute thresholds as practised, optional per carrier; the contract terms do
+    /// not change with them (a run's id hashes the terms).
+    #[test]
+    fn issue14_dispute_thresholds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("contracts.csv");
+        let text =
+            "carrier,fx_policy,dispute_min_share,dispute_min_amount,dispute_min_currency,rate_dispute_window_days\n\
+                    acme,record_date,1,1000,usd,30\nglobex,,,,,\n";
+        std::fs::write(&path, text).unwrap();
+        let thresholds = load_dispute_thresholds(&path).unwrap();
+        let usd = reckon_core::Currency::parse("USD").unwrap();
+        assert_eq!(
+            thresholds["acme"],
+            DisputeThresholds {
+                min_share_percent: Some(Decimal::ONE),
+                min_amount: Some((Decimal::new(1000, 0), usd)),
+                rate_window_days: Some(30)
+            }
+        );
+        assert_eq!(thresholds["globex"], DisputeThresholds::default());
+        assert_eq!(load_contracts(&path).unwrap()["acme"], ContractTerms::default());
+        let bad = |row: &str| {
+            std::fs::write(&path, format!("carrier,dispute_min_share,dispute_min_amount,dispute_min_currency,rate_dispute_window_days\n{row}\n")).unwrap();
+            load_dispute_thresholds(&path).unwrap_err().to_string()
+        };
+        assert!(bad("acme,101,,,").contains(
+            "contracts.csv:2:2: column \"dispute_min_share\": \"101\" is not a percentage from 0 to 100, like 1"
+        ));
+        assert!(bad("acme,,500,,").contains("contracts.csv:2:4: column \"dispute_min_currency\": dispute_min_amount needs its currency in dispute_min_currency"));
+        assert!(bad("acme,,,,-1")
+            .contains("contracts.csv:2:5: column \"rate_dispute_window_days\": \"-1\" is not a whole number of days"));
     }
 
     /// Issue 13: a contract's `billed_on` (blank: not said); a bad value names file, line and

@@ -14,6 +14,7 @@ mod field;
 pub mod fx;
 pub mod holidays;
 pub mod invoice;
+pub mod invoice_summary;
 mod names;
 pub mod networks;
 pub mod parquet;

@@ -5,10 +5,12 @@ use crate::dialect::{decimal, instant, nanoseconds};
 use crate::imports::audit;
 use crate::{content_hash, Ledger, StoreError};
 use reckon_core::dispute::{
-    credits_for, draft_disputes, evidence_reason, transition, DisputeAction, DisputeLine, DisputeState, EvidenceRow,
+    apply_thresholds, credits_for, draft_disputes, evidence_reason, transition, DisputeAction, DisputeLine,
+    DisputeState, DisputeThresholds, EvidenceRow,
 };
 use reckon_core::{Decimal, DiscrepancyKind, Timestamp};
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// A dispute as stored, with its state derived from its events.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +35,35 @@ impl DisputeRecord {
     pub fn credited_total(&self) -> Decimal {
         self.lines.iter().map(|(_, credited)| *credited).sum()
     }
+}
+
+/// The dispute thresholds `dispute open` applies (contracts.csv), the rates that convert a
+/// minimum amount, and the day they are applied on.
+#[derive(Clone, Copy, Debug)]
+pub struct DisputePractice<'a> {
+    pub thresholds: &'a HashMap<String, DisputeThresholds>,
+    pub fx: &'a reckon_core::FxTable,
+    pub today: jiff::civil::Date,
+}
+
+/// What opening a run's disputes did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenedDisputes {
+    /// The dispute ids, with whether each was opened now (else it was open already).
+    pub opened: Vec<(String, bool)>,
+    /// The claims the carriers' thresholds held back.
+    pub not_raised: Vec<NotRaisedClaim>,
+}
+
+/// Claims of one invoice that were not raised, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotRaisedClaim {
+    pub carrier: String,
+    pub invoice_id: String,
+    pub currency: String,
+    pub lines: usize,
+    pub claimed: Decimal,
+    pub reason: String,
 }
 
 /// One entry of a dispute's history.
@@ -74,6 +105,24 @@ impl Ledger {
         actor: &str,
         now: Timestamp,
     ) -> Result<Vec<(String, bool)>, StoreError> {
+        Ok(self.open_disputes_as_practised(run_id, threshold, None, actor, now).await?.opened)
+    }
+
+    /// Opens the disputes of a run as [`Ledger::open_disputes`] does, applying each carrier's
+    /// dispute thresholds ([`reckon_core::dispute::apply_thresholds`]) when `practice` is given:
+    /// the claims held back are returned with the reason, and a draft with nothing left to
+    /// raise opens no dispute. The thresholds applied are written in the open event's reason.
+    ///
+    /// # Errors
+    /// An unknown run, a minimum amount no rate converts, or a database error.
+    pub async fn open_disputes_as_practised(
+        &self,
+        run_id: &str,
+        threshold: Decimal,
+        practice: Option<&DisputePractice<'_>>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<OpenedDisputes, StoreError> {
         let discrepancies =
             self.run_discrepancies(run_id).await?.ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
         let period: String = sqlx::query_scalar(&self.dialect.sql("SELECT period FROM runs WHERE run_id = {1}"))
@@ -81,8 +130,47 @@ impl Ledger {
             .fetch_one(&self.pool)
             .await?;
         let mut opened = Vec::new();
-        for draft in draft_disputes(&discrepancies, threshold) {
+        let mut not_raised = Vec::new();
+        for mut draft in draft_disputes(&discrepancies, threshold) {
             let version = self.run_invoice_version(run_id, &draft.carrier, &draft.invoice_id).await?;
+            let mut practised = String::new();
+            if let Some(practice) = practice {
+                let thresholds = practice.thresholds.get(&*draft.carrier).copied().unwrap_or_default();
+                if thresholds != DisputeThresholds::default() {
+                    let facts = self
+                        .invoice_facts(&draft.carrier, &draft.invoice_id, version, draft.currency)
+                        .await?
+                        .ok_or_else(|| {
+                        StoreError::NotFound(format!(
+                            "invoice {} version {version} of {}",
+                            draft.invoice_id, draft.carrier
+                        ))
+                    })?;
+                    let decision = apply_thresholds(&draft, &thresholds, &facts, practice.today, practice.fx).map_err(
+                        |error| {
+                            StoreError::Invalid(format!(
+                                "dispute thresholds of {}: dispute_min_amount: {error}",
+                                draft.carrier
+                            ))
+                        },
+                    )?;
+                    for held_back in decision.not_raised {
+                        not_raised.push(NotRaisedClaim {
+                            carrier: draft.carrier.to_string(),
+                            invoice_id: draft.invoice_id.to_string(),
+                            currency: draft.currency.to_string(),
+                            lines: held_back.lines.len(),
+                            claimed: held_back.lines.iter().map(|line| line.claimed).sum(),
+                            reason: held_back.reason,
+                        });
+                    }
+                    draft.lines = decision.raised;
+                    practised = format!(" (thresholds applied on {})", practice.today);
+                }
+            }
+            if draft.lines.is_empty() {
+                continue;
+            }
             let mut transaction = self.begin_write().await?;
             // One dispute per invoice version and currency: a replaced invoice can be disputed
             // again, the same version only once.
@@ -132,13 +220,14 @@ impl Ledger {
                     .execute(&mut *transaction)
                     .await?;
             }
-            let reason = format!("{} lines claimed from run {}", draft.lines.len(), &run_id[..12.min(run_id.len())]);
+            let reason =
+                format!("{} lines claimed from run {}{practised}", draft.lines.len(), &run_id[..12.min(run_id.len())]);
             self.append_event(&mut transaction, &dispute_id, 1, now, actor, "open", None, DisputeState::Open, &reason)
                 .await?;
             transaction.commit().await?;
             opened.push((dispute_id, true));
         }
-        Ok(opened)
+        Ok(OpenedDisputes { opened, not_raised })
     }
 
     /// The version of an invoice that a run reconciled: as recorded with the run, or, for runs
@@ -384,7 +473,10 @@ impl Ledger {
         let disputed: Vec<&str> = dispute.lines.iter().map(|(line, _)| line.line_id.as_str()).collect();
         let mut evidence = Vec::new();
         for row in &rows {
-            let line_id: String = row.try_get("line_id")?;
+            // A summary invoice's unbilled groups are rows of its invoice without a line.
+            let Some(line_id) = row.try_get::<Option<String>, _>("line_id")? else {
+                continue;
+            };
             if !disputed.contains(&line_id.as_str()) {
                 continue;
             }

@@ -971,7 +971,7 @@ pub(crate) async fn audit(
     Ok(())
 }
 
-async fn record_batch(
+pub(crate) async fn record_batch(
     transaction: &mut Transaction<'static, Any>,
     dialect: Dialect,
     batch_id: &str,

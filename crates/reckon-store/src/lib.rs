@@ -16,16 +16,18 @@ mod imports;
 mod runs;
 mod service;
 mod settlements;
+mod summary_invoices;
 mod usage_bulk;
 
 pub use alerts::{PendingMonth, StoredAlert};
 pub use dialect::Dialect;
-pub use disputes::{DisputeEvent, DisputeRecord};
+pub use disputes::{DisputeEvent, DisputePractice, DisputeRecord, NotRaisedClaim, OpenedDisputes};
 pub use error::StoreError;
 pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome, Receivable};
 pub use runs::{RunInputs, RunReads, RunSplit, StoredRun, SPLIT_USAGE_RECORDS_MIN};
 pub use service::{ApiKeyInfo, IngestStatus, RejectedEvent, StoredRejectedEvent};
 pub use settlements::{SettleOptions, StoredStatement};
+pub use summary_invoices::summary_period;
 pub use usage_bulk::USAGE_BATCH_ROWS;
 
 use sqlx::any::AnyPoolOptions;

@@ -296,6 +296,11 @@ impl Ledger {
         now: Timestamp,
         split: RunSplit,
     ) -> Result<StoredRun, StoreError> {
+        // A summary invoice is compared with sums over the period's records: its period is
+        // reconciled in memory.
+        if self.has_summary_invoices(inputs.carrier, inputs.period).await? {
+            return self.reconcile_period_in_memory(inputs, now).await;
+        }
         match split {
             RunSplit::InMemory => self.reconcile_period_in_memory(inputs, now).await,
             RunSplit::Split(layout) => self.reconcile_period_split(inputs, now, &layout).await,
@@ -319,10 +324,12 @@ impl Ledger {
     ) -> Result<StoredRun, StoreError> {
         let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
         let lines = self.invoice_lines_of_period(inputs.carrier, inputs.period).await?;
+        let summaries = self.summary_lines_of_period(inputs.carrier, inputs.period).await?;
         let (from, to) = usage_window(inputs.period, lines.iter().map(|line| line.started_at), config.time_tolerance)
+            .and_then(|window| crate::summary_invoices::widened_to_summaries(window, &summaries))
             .ok_or_else(|| StoreError::Invalid(format!("{}: past the last month", inputs.period)))?;
         let usage = self.usage_between(inputs.carrier, from, to).await?;
-        if usage.is_empty() && lines.is_empty() {
+        if usage.is_empty() && lines.is_empty() && summaries.is_empty() {
             return Err(self.nothing_to_reconcile(inputs).await);
         }
         let other_lines = self.invoice_lines_of_other_periods(inputs.carrier, inputs.period, from, to).await?;
@@ -331,8 +338,12 @@ impl Ledger {
         deck.apply_reference(Party::Carrier, &config.contracts, inputs.holidays);
         // The versions of the invoices read, each with its period: what the run reconciled and
         // what it only took records away for.
-        let read: std::collections::HashSet<&str> =
-            lines.iter().chain(&other_lines).map(|line| &*line.invoice_id).collect();
+        let read: std::collections::HashSet<&str> = lines
+            .iter()
+            .chain(&other_lines)
+            .map(|line| &*line.invoice_id)
+            .chain(summaries.iter().map(|line| &*line.invoice_id))
+            .collect();
         let versions: Vec<(String, i64, String, Option<String>)> = self
             .invoice_versions(inputs.carrier)
             .await?
@@ -356,7 +367,7 @@ impl Ledger {
         let read = RunReads {
             usage_records: usage.len() as u64,
             rate_rows: deck.rows().len() as u64,
-            invoice_lines: lines.len() as u64,
+            invoice_lines: (lines.len() + summaries.len()) as u64,
         };
         if let Some(stored) = self.run_discrepancies(&run_id).await? {
             return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read });
@@ -369,9 +380,21 @@ impl Ledger {
         for line in &other_lines {
             reconciler.add_line_of_other_period(line);
         }
+        let mut reconciliation = reconciler.finish();
+        if !summaries.is_empty() {
+            // The same records and ratings, grouped the carriers' way (issue 14).
+            let compared = reckon_core::summary_invoice::reconcile_summaries(
+                &usage, &ratings, &deck, &summaries, inputs.fx, &config,
+            )
+            .map_err(|error| {
+                StoreError::Invalid(format!("reconciling {} {}: {error}", inputs.carrier, inputs.period))
+            })?;
+            reconciliation.discrepancies.extend(compared.discrepancies);
+            reconciliation.discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        }
         // A total past Decimal's range (inputs beyond the documented bounds) fails the run before
         // anything is recorded, never an incomplete summary.
-        self.record_reconciliation(run_id, inputs, &versions, reconciler.finish(), read, now).await
+        self.record_reconciliation(run_id, inputs, &versions, reconciliation, read, now).await
     }
 
     /// Records a run's result (a summary past Decimal's range fails it first, recording

@@ -166,6 +166,10 @@ impl Ledger {
         for line in self.invoice_lines_of_period(carrier, period).await? {
             add(line.currency, |figures| &mut figures.invoiced, line.amount)?;
         }
+        // Summary invoices count in full too: each group's amount.
+        for line in self.summary_lines_of_period(carrier, period).await? {
+            add(line.currency, |figures| &mut figures.invoiced, line.amount)?;
+        }
         // A dispute belongs to an invoice version: only those of the versions settled count.
         let current_versions: HashMap<String, i64> = self
             .invoice_versions(carrier)

@@ -28,6 +28,7 @@ mod reconcile;
 mod serve;
 mod serve_robustness;
 mod store_errors;
+mod summary_invoices;
 mod tidy;
 
 use std::path::{Path, PathBuf};
