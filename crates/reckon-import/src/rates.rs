@@ -149,7 +149,12 @@ fn load_table(
     progress: &mut dyn Progress,
 ) -> Result<(), ImportError> {
     let columns = table.resolve(column_specs(kind))?;
+    let change = columns[COLUMN_COUNT - 1];
     while let Some(row) = table.next_row(progress)? {
+        // A closing entry of a deck update (`change` = closed) ends a code; it prices nothing.
+        if row.as_ref().is_ok_and(|row| row.get(change).and_then(ChangeKind::parse) == Some(ChangeKind::Closed)) {
+            continue;
+        }
         let outcome = row.and_then(|row| {
             let rate_row = parse_row(&row, &columns)?;
             let line_number = row.line_number;
