@@ -188,8 +188,9 @@ fn utc_seconds_timestamp(text: &[u8]) -> Option<Timestamp> {
 }
 
 /// Parses a plain decimal: an optional sign, digits, at most one `.`. Stricter than
-/// `Decimal::from_str`, which also takes `_` separators.
-pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
+/// `Decimal::from_str`, which also takes `_` separators. Import profiles (`reckon-profiles`)
+/// read source numbers with it, so a converted file holds only numbers this crate reads.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
     if let Some(value) = short_unsigned_decimal(text.as_bytes()) {
         return Some(value);
     }

@@ -22,6 +22,7 @@ pub mod usage;
 pub mod xlsx;
 
 pub use error::{ImportError, ImportErrorDetail, ImportErrorKind, Position};
+pub use field::parse_decimal;
 
 use std::path::PathBuf;
 

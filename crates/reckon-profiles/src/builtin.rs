@@ -1,0 +1,37 @@
+//! The built-in profiles: TOML files under `profiles/`, embedded in the binary.
+
+use crate::profile::{Profile, ProfileError};
+
+/// Each built-in profile's name and TOML text.
+const BUILTIN: &[(&str, &str)] = &[
+    ("asterisk", include_str!("../profiles/asterisk.toml")),
+    ("freeswitch", include_str!("../profiles/freeswitch.toml")),
+    ("kannel", include_str!("../profiles/kannel.toml")),
+    ("jasmin", include_str!("../profiles/jasmin.toml")),
+];
+
+/// The names of the built-in profiles, in listing order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    BUILTIN.iter().map(|(name, _)| *name)
+}
+
+/// Every built-in profile, read and checked.
+///
+/// # Errors
+/// A built-in profile that does not check (a defect: a test reads them all).
+pub fn all() -> Result<Vec<Profile>, ProfileError> {
+    BUILTIN.iter().map(|(name, text)| read(name, text)).collect()
+}
+
+/// The TOML text of a built-in profile (`reckon profiles --show NAME`), to copy and adapt.
+pub fn text(name: &str) -> Option<&'static str> {
+    BUILTIN.iter().find(|(builtin, _)| *builtin == name).map(|(_, text)| *text)
+}
+
+pub(crate) fn find(name: &str) -> Option<Result<Profile, ProfileError>> {
+    BUILTIN.iter().find(|(builtin, _)| *builtin == name).map(|(name, text)| read(name, text))
+}
+
+fn read(name: &str, text: &str) -> Result<Profile, ProfileError> {
+    Profile::from_toml(&format!("built-in profile {name}"), text)
+}

@@ -1,0 +1,216 @@
+//! Reading a source file row by row: delimited rows (csv crate) or lines cut by a pattern.
+
+use crate::schema::{SourceFormat, SourceSpec, UnmatchedLines};
+use reckon_import::{ImportError, ImportErrorDetail, ImportErrorKind};
+use regex::Regex;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// A row as read: its fields (trimmed on use) and the line it starts on.
+pub(crate) enum Read_ {
+    Row {
+        line_number: u64,
+    },
+    /// A line the pattern does not match, under `unmatched_lines = "skip"`.
+    Unmatched,
+    /// A row that cannot be read (a bad CSV row, a line that does not match the pattern):
+    /// the next one can still be.
+    Bad(ImportError),
+}
+
+/// An open source file.
+pub(crate) struct SourceReader {
+    path: PathBuf,
+    kind: ReaderKind,
+    /// The header row's names (after a byte-order mark and spaces are removed).
+    pub header: Option<Vec<String>>,
+    pub strip_quotes: bool,
+}
+
+enum ReaderKind {
+    Csv {
+        reader: csv::Reader<Box<dyn Read + Send>>,
+        /// Lines before the CSV reader's line 1 (`skip_lines`), and the CRLF correction.
+        line_offset: u64,
+    },
+    Lines {
+        input: Box<dyn BufRead + Send>,
+        pattern: Regex,
+        unmatched: UnmatchedLines,
+        line_number: u64,
+        line: String,
+    },
+}
+
+impl SourceReader {
+    /// Opens a source file and reads its header when it has one.
+    ///
+    /// # Errors
+    /// The file cannot be read, or its header cannot.
+    pub(crate) fn open(path: &Path, spec: &SourceSpec) -> Result<SourceReader, ImportError> {
+        // std's error: the import error names the path itself (as reckon-import's reader does).
+        #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+        let file = std::fs::File::open(path).map_err(|error| file_error(path, error.into()))?;
+        let mut input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, file));
+        let mut skipped = 0;
+        let mut discard = Vec::new();
+        while skipped < spec.skip_lines {
+            discard.clear();
+            if input.read_until(b'\n', &mut discard).map_err(|error| file_error(path, error.into()))? == 0 {
+                break;
+            }
+            skipped += 1;
+        }
+        // A byte-order mark (spreadsheets write one) is not part of the first value.
+        let head = input.fill_buf().map_err(|error| file_error(path, error.into()))?;
+        if head.starts_with("\u{feff}".as_bytes()) {
+            input.consume(3);
+        }
+        let head = input.fill_buf().map_err(|error| file_error(path, error.into()))?;
+        // With CRLF line ends the csv crate reports each record one line early (rust-csv
+        // issue #395), as reckon-import's reader corrects too.
+        let crlf = head.iter().position(|byte| *byte == b'\n').is_some_and(|end| end > 0 && head[end - 1] == b'\r');
+        let strip_quotes = spec.strip_quotes;
+        match spec.format {
+            SourceFormat::Csv => {
+                let mut builder = csv::ReaderBuilder::new();
+                builder.has_headers(false).flexible(true).delimiter(spec.delimiter.as_bytes()[0]);
+                match spec.quote.as_bytes().first() {
+                    Some(quote) => builder.quote(*quote),
+                    None => builder.quoting(false),
+                };
+                if let Some(comment) = spec.comment.as_ref().and_then(|comment| comment.as_bytes().first()) {
+                    builder.comment(Some(*comment));
+                }
+                let reader = builder.from_reader(Box::new(input) as Box<dyn Read + Send>);
+                let mut source = SourceReader {
+                    path: path.to_owned(),
+                    kind: ReaderKind::Csv { reader, line_offset: skipped + u64::from(crlf) },
+                    header: None,
+                    strip_quotes,
+                };
+                if spec.header {
+                    let mut record = csv::StringRecord::new();
+                    match source.next(&mut record)? {
+                        Some(Read_::Row { .. }) => {
+                            source.header =
+                                Some(record.iter().map(|name| source.clean(name).to_owned()).collect::<Vec<String>>());
+                        }
+                        Some(Read_::Bad(error)) => return Err(error),
+                        _ => return Err(file_error(path, ImportErrorKind::Empty)),
+                    }
+                }
+                Ok(source)
+            }
+            SourceFormat::Lines => {
+                let pattern = Regex::new(spec.line_pattern.as_deref().expect("checked")).expect("checked");
+                Ok(SourceReader {
+                    path: path.to_owned(),
+                    kind: ReaderKind::Lines {
+                        input,
+                        pattern,
+                        unmatched: spec.unmatched_lines,
+                        line_number: skipped,
+                        line: String::new(),
+                    },
+                    header: None,
+                    strip_quotes,
+                })
+            }
+        }
+    }
+
+    /// The names of a line pattern's groups, in group order (group 1 first).
+    pub(crate) fn group_names(&self) -> Option<Vec<String>> {
+        match &self.kind {
+            ReaderKind::Lines { pattern, .. } => Some(
+                pattern
+                    .capture_names()
+                    .skip(1)
+                    .enumerate()
+                    .map(|(index, name)| name.map_or_else(|| format!("{}", index + 1), str::to_owned))
+                    .collect(),
+            ),
+            ReaderKind::Csv { .. } => None,
+        }
+    }
+
+    /// A field's value: trimmed, and unquoted under `strip_quotes`.
+    pub(crate) fn clean<'v>(&self, value: &'v str) -> &'v str {
+        let value = value.trim();
+        if self.strip_quotes && value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+            return value[1..value.len() - 1].trim();
+        }
+        value
+    }
+
+    /// Reads the next row into `record`: `Ok(None)` at the end.
+    ///
+    /// # Errors
+    /// When the file cannot be read on (an I/O error).
+    pub(crate) fn next(&mut self, record: &mut csv::StringRecord) -> Result<Option<Read_>, ImportError> {
+        match &mut self.kind {
+            ReaderKind::Csv { reader, line_offset } => match reader.read_record(record) {
+                Ok(false) => Ok(None),
+                Ok(true) => {
+                    let line_number = record.position().map_or(0, csv::Position::line) + *line_offset;
+                    Ok(Some(Read_::Row { line_number }))
+                }
+                Err(error) if matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                    let line_number = error.position().map_or(0, csv::Position::line) + *line_offset;
+                    Ok(Some(Read_::Bad(line_error(
+                        &self.path,
+                        line_number,
+                        ImportErrorKind::Malformed("a field is not valid UTF-8 text".to_owned()),
+                    ))))
+                }
+                Err(error) => Err(file_error(&self.path, ImportErrorKind::Malformed(error.to_string()))),
+            },
+            ReaderKind::Lines { input, pattern, unmatched, line_number, line } => loop {
+                line.clear();
+                let mut bytes = Vec::new();
+                if input.read_until(b'\n', &mut bytes).map_err(|error| file_error(&self.path, error.into()))? == 0 {
+                    return Ok(None);
+                }
+                *line_number += 1;
+                let Ok(text) = std::str::from_utf8(&bytes) else {
+                    return Ok(Some(Read_::Bad(line_error(
+                        &self.path,
+                        *line_number,
+                        ImportErrorKind::Malformed("the line is not valid UTF-8 text".to_owned()),
+                    ))));
+                };
+                let text = text.trim_end_matches(['\n', '\r']);
+                if text.trim().is_empty() {
+                    continue;
+                }
+                let Some(captures) = pattern.captures(text) else {
+                    return Ok(Some(match unmatched {
+                        UnmatchedLines::Skip => Read_::Unmatched,
+                        UnmatchedLines::Error => Read_::Bad(line_error(
+                            &self.path,
+                            *line_number,
+                            ImportErrorKind::Invalid {
+                                value: text.chars().take(120).collect(),
+                                expected: format!("a line matching the profile's line_pattern {:?}", pattern.as_str()),
+                            },
+                        )),
+                    }));
+                };
+                record.clear();
+                for group in captures.iter().skip(1) {
+                    record.push_field(group.map_or("", |found| found.as_str()));
+                }
+                return Ok(Some(Read_::Row { line_number: *line_number }));
+            },
+        }
+    }
+}
+
+fn file_error(path: &Path, kind: ImportErrorKind) -> ImportError {
+    ImportErrorDetail { path: path.to_owned(), line_number: None, column: None, kind }.into()
+}
+
+pub(crate) fn line_error(path: &Path, line_number: u64, kind: ImportErrorKind) -> ImportError {
+    ImportErrorDetail { path: path.to_owned(), line_number: Some(line_number), column: None, kind }.into()
+}
