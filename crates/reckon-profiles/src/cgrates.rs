@@ -76,7 +76,12 @@ impl PlanFile {
             if !header_seen {
                 header_seen = true;
                 let names: Vec<&str> = cells.iter().map(|cell| cell.trim_start_matches('#').trim()).collect();
-                if names.len() < columns.len() || names[..columns.len()].iter().zip(columns).any(|(found, wanted)| !found.eq_ignore_ascii_case(wanted)) {
+                if names.len() < columns.len()
+                    || names[..columns.len()]
+                        .iter()
+                        .zip(columns)
+                        .any(|(found, wanted)| !found.eq_ignore_ascii_case(wanted))
+                {
                     return Err(ImportErrorDetail {
                         path: path.clone(),
                         line_number: Some(line),
@@ -170,7 +175,11 @@ const EXPECTED_DURATION: &str = "a duration like 60s, 1m or 0s";
 /// it is in the table as its error, for the converter's bad-row policy.
 pub(crate) fn read(folder: &Path) -> Result<Table, ImportError> {
     let destinations = PlanFile::open(folder, "Destinations.csv", &["Id", "Prefix"])?;
-    let rates = PlanFile::open(folder, "Rates.csv", &["Id", "ConnectFee", "Rate", "RateUnit", "RateIncrement", "GroupIntervalStart"])?;
+    let rates = PlanFile::open(
+        folder,
+        "Rates.csv",
+        &["Id", "ConnectFee", "Rate", "RateUnit", "RateIncrement", "GroupIntervalStart"],
+    )?;
     let destination_rates = PlanFile::open(
         folder,
         "DestinationRates.csv",
@@ -181,7 +190,13 @@ pub(crate) fn read(folder: &Path) -> Result<Table, ImportError> {
     for (line, cells) in &destinations.rows {
         let prefix = cells.get(1).map_or("", |prefix| prefix.trim_start_matches('+'));
         if prefix.is_empty() || !prefix.bytes().all(|byte| byte.is_ascii_digit()) {
-            bad.push(ImportError::from(destinations.error(*line, 1, "Prefix", prefix, "a dial-code prefix, digits only")));
+            bad.push(ImportError::from(destinations.error(
+                *line,
+                1,
+                "Prefix",
+                prefix,
+                "a dial-code prefix, digits only",
+            )));
             continue;
         }
         prefixes.entry(cells[0].as_str()).or_default().push(prefix.to_owned());
@@ -205,7 +220,8 @@ pub(crate) fn read(folder: &Path) -> Result<Table, ImportError> {
     for (line, cells) in &destination_rates.rows {
         let cell = |at: usize| cells.get(at).map_or("", String::as_str);
         let (id, destination, rates_tag) = (cell(0), cell(1), cell(2));
-        let error = |at: usize, name: &str, expected: &str| destination_rates.error(*line, at, name, cell(at), expected);
+        let error =
+            |at: usize, name: &str, expected: &str| destination_rates.error(*line, at, name, cell(at), expected);
         let terms = match tiers.get(rates_tag) {
             None => Err(error(2, "RatesTag", "the Id of rows in Rates.csv")),
             Some(Err(fault)) => Err(fault.clone()),
@@ -315,10 +331,22 @@ fn terms(rates: &PlanFile, tiers: &[Tier]) -> Result<Terms, Fault> {
                 ));
             }
             if first.unit != second.unit {
-                return Err(refuse(second, 3, "RateUnit", format!("{}s", second.unit), "tiers priced per the same rate unit"));
+                return Err(refuse(
+                    second,
+                    3,
+                    "RateUnit",
+                    format!("{}s", second.unit),
+                    "tiers priced per the same rate unit",
+                ));
             }
             if first.connect_fee != second.connect_fee {
-                return Err(refuse(second, 1, "ConnectFee", second.connect_fee.to_string(), "tiers with the same connect fee"));
+                return Err(refuse(
+                    second,
+                    1,
+                    "ConnectFee",
+                    second.connect_fee.to_string(),
+                    "tiers with the same connect fee",
+                ));
             }
             Ok(Terms {
                 connect_fee: first.connect_fee,
@@ -328,14 +356,19 @@ fn terms(rates: &PlanFile, tiers: &[Tier]) -> Result<Terms, Fault> {
                 first_rate: (first.rate != second.rate).then_some(first.rate),
             })
         }
-        [_, _, third, ..] => Err(refuse(third, 5, "GroupIntervalStart", format!("{}s", third.start), "at most two tiers")),
+        [_, _, third, ..] => {
+            Err(refuse(third, 5, "GroupIntervalStart", format!("{}s", third.start), "at most two tiers"))
+        }
         [] => unreachable!("a rate has at least one tier"),
     }
 }
 
 /// `RoundingMethod` and `RoundingDecimals` as `rounding_mode` and `rounding_decimals` (both empty
 /// when neither is given); an error names the column (its index and name) and what it expects.
-fn rounding<'a>(method: &str, decimals: &'a str) -> Result<(&'static str, &'a str), (usize, &'static str, &'static str)> {
+fn rounding<'a>(
+    method: &str,
+    decimals: &'a str,
+) -> Result<(&'static str, &'a str), (usize, &'static str, &'static str)> {
     if method.is_empty() && decimals.is_empty() {
         return Ok(("", ""));
     }

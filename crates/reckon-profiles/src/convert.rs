@@ -122,27 +122,42 @@ pub fn convert(
                 continue;
             }
         };
-        match row.keeps(plan) {
-            Ok(true) => {}
-            Ok(false) => {
-                conversion.rows_filtered += 1;
-                continue;
-            }
-            Err(error) => {
-                reject(error, options.policy, &mut conversion)?;
-                continue;
-            }
-        }
-        values.clear();
-        match row.canonical(plan, &lookups, &mut values) {
-            Ok(()) => {
-                writer.write_record(&values)?;
-                conversion.rows_written += 1;
-                if options.track_source_lines {
-                    conversion.source_lines.push(line_number);
+        // A profile's `[rows]` table (rows.rs) may make one source row several (a deck cell of
+        // several codes), with computed columns appended.
+        let expanded = match plan.rows.is_empty() {
+            true => None,
+            false => match plan.rows.expand(&record, row.path, line_number) {
+                Ok(expanded) => Some(expanded),
+                Err(error) => {
+                    reject(error, options.policy, &mut conversion)?;
+                    continue;
+                }
+            },
+        };
+        for record in expanded.as_deref().unwrap_or(std::slice::from_ref(&record)) {
+            let row = RowView { record, ..row };
+            match row.keeps(plan).and_then(|keeps| plan.rows.refuse(record, row.path, line_number).map(|()| keeps)) {
+                Ok(true) => {}
+                Ok(false) => {
+                    conversion.rows_filtered += 1;
+                    continue;
+                }
+                Err(error) => {
+                    reject(error, options.policy, &mut conversion)?;
+                    continue;
                 }
             }
-            Err(error) => reject(error, options.policy, &mut conversion)?,
+            values.clear();
+            match row.canonical(plan, &lookups, &mut values) {
+                Ok(()) => {
+                    writer.write_record(&values)?;
+                    conversion.rows_written += 1;
+                    if options.track_source_lines {
+                        conversion.source_lines.push(line_number);
+                    }
+                }
+                Err(error) => reject(error, options.policy, &mut conversion)?,
+            }
         }
     }
     writer.flush().map_err(csv::Error::from)?;
@@ -202,7 +217,7 @@ struct Plans {
 impl Plans {
     fn open(profile: &Profile, input: &Path, options: &ConvertOptions) -> Result<Plans, ConvertError> {
         let source = &profile.spec.source;
-        let reader = SourceReader::open(input, source)?;
+        let reader = crate::sheet::open_reader(profile, input, source)?;
         let overrides = &options.overrides;
         let placeholders = options.placeholder_options;
         let (single, by_field_count) = if let Some(header) = &reader.header {

@@ -143,6 +143,9 @@ impl Profile {
             check_field(&lookup.value, &format!("lookups.{name}.value"), Kind::Text, spec)
                 .map_err(|message| self.error(message))?;
         }
+        if let Some(rows) = &spec.rows {
+            crate::rows::check(rows).map_err(|message| self.error(message))?;
+        }
         self.check_source()?;
         for format in &spec.time.formats {
             TimeFormat::parse(format).map_err(|message| self.error(format!("[time] formats: {message}")))?;
@@ -229,7 +232,10 @@ impl Profile {
         } else {
             spec.time.formats.iter().map(|text| TimeFormat::parse(text).expect("checked")).collect()
         };
-        let context = PlanContext { columns, zone, formats, placeholder_options, profile: self };
+        // Columns a `[rows]` table computes are read like the file's own.
+        let mut extended = columns.clone();
+        crate::rows::extend_names(spec.rows.as_ref(), &mut extended);
+        let context = PlanContext { columns: &extended, zone, formats, placeholder_options, profile: self };
         let mut fields = Vec::new();
         for column in self.target.columns() {
             if let Some(field) = fields_spec.get(column.name) {
@@ -249,7 +255,16 @@ impl Profile {
                 value: context.field(&lookup.value, &format!("lookups.{name}.value"), Kind::Text)?,
             });
         }
-        Ok(RowPlan { fields, keep: conditions(&spec.keep)?, skip: conditions(&spec.skip)?, lookups })
+        let mut plan = RowPlan {
+            fields,
+            keep: conditions(&spec.keep)?,
+            skip: conditions(&spec.skip)?,
+            lookups,
+            rows: crate::rows::RowsPlan::default(),
+        };
+        plan.rows =
+            crate::rows::RowsPlan::new(spec.rows.as_ref(), columns, &plan).map_err(|message| self.error(message))?;
+        Ok(plan)
     }
 
     fn target_column(&self, name: &str) -> Result<CanonicalColumn, ProfileError> {
@@ -555,4 +570,6 @@ pub(crate) struct RowPlan {
     pub keep: Vec<Condition>,
     pub skip: Vec<Condition>,
     pub lookups: Vec<LookupPlan>,
+    /// The profile's `[rows]` table for this file shape.
+    pub rows: crate::rows::RowsPlan,
 }

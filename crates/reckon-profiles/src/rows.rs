@@ -29,6 +29,9 @@ pub struct RowsSpec {
     /// first.
     #[serde(default)]
     pub sheet: Option<String>,
+    /// The source is a tariff plan folder of several files, joined into one table: `cgrates`.
+    #[serde(default)]
+    pub tariff_plan: Option<String>,
     /// The prefix field's column may hold several dial codes (`336;337`, `336, 337`) or ranges
     /// of codes of one length (`1201-1203`): the row is converted once per code.
     #[serde(default)]
@@ -82,6 +85,9 @@ pub struct RefusalSpec {
 
 /// Checks the table's settings that do not depend on a file.
 pub(crate) fn check(spec: &RowsSpec) -> Result<(), String> {
+    if let Some(plan) = spec.tariff_plan.as_deref().filter(|plan| *plan != "cgrates") {
+        return Err(format!("[rows] tariff_plan {plan:?} is not a known tariff plan layout (cgrates)"));
+    }
     for (name, computed) in &spec.computed {
         let sources = usize::from(computed.sum.is_some())
             + usize::from(computed.product.is_some())
@@ -90,7 +96,9 @@ pub(crate) fn check(spec: &RowsSpec) -> Result<(), String> {
             return Err(format!("[rows.computed] {name:?} needs exactly one of sum, product, round_up"));
         }
         match (&computed.round_up, &computed.to) {
-            (Some(_), None) => return Err(format!("[rows.computed] {name:?}: round_up needs `to` (a step like \"60\")")),
+            (Some(_), None) => {
+                return Err(format!("[rows.computed] {name:?}: round_up needs `to` (a step like \"60\")"))
+            }
             (None, Some(_)) => return Err(format!("[rows.computed] {name:?}: `to` goes with round_up")),
             (Some(_), Some(step)) => {
                 if reckon_import::parse_decimal(step).is_none_or(|step| step <= Decimal::ZERO) {
@@ -171,11 +179,16 @@ impl RowsPlan {
                 }),
             };
             let name = match column {
-                ColumnRef::Number(number) => names.names.get(number.wrapping_sub(1)).cloned().unwrap_or(number.to_string()),
+                ColumnRef::Number(number) => {
+                    names.names.get(number.wrapping_sub(1)).cloned().unwrap_or(number.to_string())
+                }
                 ColumnRef::Name(name) => name.clone(),
             };
             index.map(|index| Column { index, name }).ok_or_else(|| {
-                format!("[rows] {key} reads {column}, which the file does not have (its columns: {})", names.names.join(","))
+                format!(
+                    "[rows] {key} reads {column}, which the file does not have (its columns: {})",
+                    names.names.join(",")
+                )
             })
         };
         // The column a field reads, when it reads one the file has.
@@ -186,13 +199,17 @@ impl RowsPlan {
             })
         };
         let codes = match spec.codes {
-            true => Some(field_column("prefix").ok_or("[rows] codes needs the prefix field to read a column of the file")?),
+            true => {
+                Some(field_column("prefix").ok_or("[rows] codes needs the prefix field to read a column of the file")?)
+            }
             false => None,
         };
         let mut computed = Vec::new();
         for (name, spec) in &spec.computed {
             let key = format!("computed.{name}");
-            let all = |columns: &[ColumnRef]| columns.iter().map(|column| resolve(column, &key)).collect::<Result<Vec<_>, _>>();
+            let all = |columns: &[ColumnRef]| {
+                columns.iter().map(|column| resolve(column, &key)).collect::<Result<Vec<_>, _>>()
+            };
             computed.push(match (&spec.sum, &spec.product, &spec.round_up) {
                 (Some(columns), _, _) => Computation::Sum(all(columns)?),
                 (_, Some(columns), _) => Computation::Product(all(columns)?),
@@ -234,44 +251,42 @@ impl RowsPlan {
             && self.refuse.is_empty()
     }
 
+    /// An error when a kept row states a term the canonical files cannot express.
+    ///
+    /// # Errors
+    /// The refused value, positioned at the source line and column, with why.
+    pub(crate) fn refuse(&self, record: &csv::StringRecord, path: &Path, line_number: u64) -> Result<(), ImportError> {
+        for refusal in &self.refuse {
+            let value = record.get(refusal.column.index).map_or("", str::trim);
+            let refused = match &refusal.test {
+                RefusalTest::Matches(regex) => regex.is_match(value),
+                RefusalTest::Nonzero => match value {
+                    "" => false,
+                    _ => reckon_import::parse_decimal(value).is_none_or(|number| !number.is_zero()),
+                },
+            };
+            if refused {
+                return Err(cell_error(path, line_number, &refusal.column, value, refusal.expected.clone()));
+            }
+        }
+        Ok(())
+    }
+
     /// The rows a source row becomes: its computed columns appended, its cells rewritten, one
     /// row per dial code.
     ///
     /// # Errors
-    /// A refused value, a code cell that is not codes, a computed number that does not parse:
-    /// positioned at the source line and column.
-    pub(crate) fn apply(
+    /// A code cell that is not codes, a number of a computed column that does not parse, a
+    /// closed code the profile cannot write: positioned at the source line and column.
+    pub(crate) fn expand(
         &self,
         record: &csv::StringRecord,
         path: &Path,
         line_number: u64,
     ) -> Result<Vec<csv::StringRecord>, ImportError> {
         let cell = |column: &Column| record.get(column.index).map_or("", str::trim);
-        let error = |column: &Column, value: &str, expected: String| -> ImportError {
-            ImportErrorDetail {
-                path: path.to_owned(),
-                line_number: Some(line_number),
-                column: Some((column.index + 1, column.name.clone())),
-                kind: ImportErrorKind::Invalid { value: value.to_owned(), expected },
-            }
-            .into()
-        };
-        for refusal in &self.refuse {
-            let value = cell(&refusal.column);
-            let refused = match &refusal.test {
-                RefusalTest::Matches(regex) => regex.is_match(value),
-                RefusalTest::Nonzero => {
-                    !value.is_empty()
-                        && reckon_import::parse_decimal(value)
-                            .ok_or_else(|| error(&refusal.column, value, format!("a number: {}", refusal.expected)))?
-                            .is_zero()
-                            .eq(&false)
-                }
-            };
-            if refused {
-                return Err(error(&refusal.column, value, refusal.expected.clone()));
-            }
-        }
+        let error =
+            |column: &Column, value: &str, expected: String| cell_error(path, line_number, column, value, expected);
         let mut cells: Vec<String> = record.iter().map(str::to_owned).collect();
         for computation in &self.computed {
             let number = |column: &Column| -> Result<Option<Decimal>, ImportError> {
@@ -283,12 +298,14 @@ impl RowsPlan {
                     .map(Some)
                     .ok_or_else(|| error(column, value, "a decimal number like 12.5 (`.` as separator)".to_owned()))
             };
-            let overflow = |column: &Column| error(column, cell(column), "a number within the bounds of amounts".to_owned());
+            let overflow =
+                |column: &Column| error(column, cell(column), "a number within the bounds of amounts".to_owned());
             let value = match computation {
                 Computation::Sum(columns) => {
                     let mut total = Decimal::ZERO;
                     for column in columns {
-                        total = total.checked_add(number(column)?.unwrap_or_default()).ok_or_else(|| overflow(column))?;
+                        total =
+                            total.checked_add(number(column)?.unwrap_or_default()).ok_or_else(|| overflow(column))?;
                     }
                     Some(total)
                 }
@@ -353,6 +370,16 @@ impl RowsPlan {
             })
             .collect())
     }
+}
+
+fn cell_error(path: &Path, line_number: u64, column: &Column, value: &str, expected: String) -> ImportError {
+    ImportErrorDetail {
+        path: path.to_owned(),
+        line_number: Some(line_number),
+        column: Some((column.index + 1, column.name.clone())),
+        kind: ImportErrorKind::Invalid { value: value.to_owned(), expected },
+    }
+    .into()
 }
 
 fn is_closed_marker(text: &str) -> bool {

@@ -6,12 +6,42 @@
 //! errors point into the sheet. Decks are small: the sheet is held in memory.
 
 use crate::profile::Profile;
-use crate::schema::ColumnRef;
+use crate::schema::{ColumnRef, SourceSpec};
+use crate::source::SourceReader;
 use reckon_import::{ImportError, ImportErrorDetail, ImportErrorKind};
 use std::path::Path;
 
 /// Rows searched for the header.
 const HEADER_SEARCH_ROWS: usize = 50;
+
+/// The reader of a profile's source: a tariff plan folder (`[rows] tariff_plan`), a spreadsheet
+/// (by its extension), else the file as `[source]` describes it.
+///
+/// # Errors
+/// The source cannot be read.
+pub(crate) fn open_reader(profile: &Profile, input: &Path, spec: &SourceSpec) -> Result<SourceReader, ImportError> {
+    let rows = profile.spec.rows.as_ref();
+    if rows.and_then(|rows| rows.tariff_plan.as_deref()) == Some("cgrates") {
+        if !crate::cgrates::is_tariff_plan(input) {
+            return Err(ImportErrorDetail {
+                path: input.to_owned(),
+                line_number: None,
+                column: None,
+                kind: ImportErrorKind::Malformed(format!(
+                    "profile {} reads a CGRateS tariff plan folder (with DestinationRates.csv, Rates.csv and \
+                     Destinations.csv)",
+                    profile.name()
+                )),
+            }
+            .into());
+        }
+        return Ok(SourceReader::from_table(crate::cgrates::read(input)?));
+    }
+    if is_spreadsheet(input) {
+        return Ok(SourceReader::from_table(read(profile, input)?));
+    }
+    SourceReader::open(input, spec)
+}
 
 /// Whether the file is a spreadsheet, by its extension.
 pub(crate) fn is_spreadsheet(path: &Path) -> bool {
@@ -70,10 +100,11 @@ pub(crate) fn read(profile: &Profile, path: &Path) -> Result<Table, ImportError>
         })?;
     let header: Vec<String> = rows[header_at].1.clone();
     // A single filled cell in the code column is a code, not a footer.
-    let code_column = profile.spec.fields.get("prefix").and_then(|prefix| prefix.column.as_ref()).and_then(|codes| match codes {
-        ColumnRef::Number(number) => number.checked_sub(1),
-        ColumnRef::Name(name) => header.iter().position(|cell| same_name(cell, name)),
-    });
+    let code_column =
+        profile.spec.fields.get("prefix").and_then(|prefix| prefix.column.as_ref()).and_then(|codes| match codes {
+            ColumnRef::Number(number) => number.checked_sub(1),
+            ColumnRef::Name(name) => header.iter().position(|cell| same_name(cell, name)),
+        });
     let mut table = Table { path: sheet_path, header, rows: Vec::new(), footer: None };
     for (row, cells) in rows.into_iter().skip(header_at + 1) {
         let filled: Vec<usize> = (0..cells.len()).filter(|at| !cells[*at].is_empty()).collect();

@@ -81,12 +81,7 @@ fn jerasoft_rates() {
 /// connect fee (written 0.0000 as in the file), no effective date in the file: given.
 #[test]
 fn astpp_termination_rates() {
-    check(
-        "astpp",
-        "decks/astpp-termination-rates.csv",
-        "decks/astpp-termination-rates.expected.csv",
-        ACME_USD_MARCH,
-    );
+    check("astpp", "decks/astpp-termination-rates.csv", "decks/astpp-termination-rates.expected.csv", ACME_USD_MARCH);
 }
 
 /// MagnusBilling: no header, `;`, CRLF; buyrate with buyrateinitblock/buyrateincrement;
@@ -133,7 +128,12 @@ fn didww_cdrs() {
 /// calls left out.
 #[test]
 fn twilio_calls() {
-    check("twilio-calls", "exports/twilio-calls.csv", "exports/twilio-calls.expected.csv", &[("invoice_id", "T-2026-03")]);
+    check(
+        "twilio-calls",
+        "exports/twilio-calls.csv",
+        "exports/twilio-calls.expected.csv",
+        &[("invoice_id", "T-2026-03")],
+    );
 }
 
 /// Twilio messages: SM sids are sms, MM sids mms; two segments of an undelivered message are
@@ -153,7 +153,12 @@ fn twilio_messages() {
 /// billed 120), the unanswered call (billed_sec 0) left out.
 #[test]
 fn telnyx_voice() {
-    check("telnyx-voice", "exports/telnyx-voice.csv", "exports/telnyx-voice.expected.csv", &[("invoice_id", "X-2026-03")]);
+    check(
+        "telnyx-voice",
+        "exports/telnyx-voice.csv",
+        "exports/telnyx-voice.expected.csv",
+        &[("invoice_id", "X-2026-03")],
+    );
 }
 
 /// Telnyx messaging: amount = cost + carrier_fee (0.0120 + 0.0030 = 0.015 for 3 parts at
@@ -179,7 +184,12 @@ fn vonage_sms() {
 /// (75 s x 0.011 / 60 = 0.01375); the unanswered call priced 0 left out.
 #[test]
 fn vonage_voice() {
-    check("vonage-voice", "exports/vonage-voice.csv", "exports/vonage-voice.expected.csv", &[("invoice_id", "V-2026-03")]);
+    check(
+        "vonage-voice",
+        "exports/vonage-voice.csv",
+        "exports/vonage-voice.expected.csv",
+        &[("invoice_id", "V-2026-03")],
+    );
 }
 
 /// Sinch: `;`-separated; ANSWERED calls only, timed from AnswerTime.
@@ -215,7 +225,8 @@ fn terms_the_canonical_deck_cannot_express_are_refused() {
         ACME_USD_MARCH,
     );
     assert!(error.contains("astpp.csv:2:4: column \"Included Seconds\": \"30\" is not 0: included seconds"), "{error}");
-    let error = error_of("magnusbilling", "magnus.csv", "44;UK;0.01;60;60;0\r\n447;UK Mobile;0.02;1;1;3\r\n", ACME_USD_MARCH);
+    let error =
+        error_of("magnusbilling", "magnus.csv", "44;UK;0.01;60;60;0\r\n447;UK Mobile;0.02;1;1;3\r\n", ACME_USD_MARCH);
     assert!(error.contains("magnus.csv:2:6: column \"minimal_time_buy\": \"3\" is not 0: a minimal time"), "{error}");
 }
 
@@ -262,7 +273,12 @@ fn cgrates_tiers_that_rates_csv_cannot_express_are_refused() {
         })
         .collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
-    assert!(reasons[0].starts_with("Rates.csv:2:RateIncrement: \"1s\" is not a first tier stepping by the second tier's start (60s)"), "{reasons:?}");
+    assert!(
+        reasons[0].starts_with(
+            "Rates.csv:2:RateIncrement: \"1s\" is not a first tier stepping by the second tier's start (60s)"
+        ),
+        "{reasons:?}"
+    );
     assert!(reasons[1].starts_with("Rates.csv:6:GroupIntervalStart: \"600s\" is not at most two tiers"), "{reasons:?}");
 }
 
@@ -274,8 +290,12 @@ fn az_deck_cells_that_do_not_read_are_positioned() {
     let error = error_of("az-deck", "deck.csv", &format!("{header}UK,44x,0.01,01/03/2026,New,1/1,0\n"), ACME_USD);
     assert!(error.contains("deck.csv:2:2: column \"Code\": \"44x\" is not dial codes"), "{error}");
     let error = error_of("az-deck", "deck.csv", &format!("{header}UK,44,Closed,01/03/2026,Increase,1/1,0\n"), ACME_USD);
-    assert!(error.contains("deck.csv:2:5: column \"Change\": \"Increase\" is not Closed: the row's rate says Closed"), "{error}");
+    assert!(
+        error.contains("deck.csv:2:5: column \"Change\": \"Increase\" is not Closed: the row's rate says Closed"),
+        "{error}"
+    );
     // A deck without a Change column cannot close a code: it has no deck-update entries.
-    let error = error_of("az-deck", "deck.csv", "Destination,Code,Rate,Effective Date\nUK,44,Closed,01/03/2026\n", ACME_USD);
+    let error =
+        error_of("az-deck", "deck.csv", "Destination,Code,Rate,Effective Date\nUK,44,Closed,01/03/2026\n", ACME_USD);
     assert!(error.contains("deck.csv:2:3: column \"Rate\": \"Closed\" is not a rate"), "{error}");
 }
