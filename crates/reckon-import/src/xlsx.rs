@@ -205,13 +205,16 @@ pub fn xlsx_to_csv(
     Ok(SheetInfo { sheet: sheet_name, header_row, data_rows, footer })
 }
 
+/// A sheet's rows as cell texts, each with its 1-based sheet row.
+pub type SheetRows = Vec<(u32, Vec<String>)>;
+
 /// Every row of a sheet (the first, or `sheet`) as cell texts, with its 1-based sheet row: numbers
 /// in their shortest exact decimal form, dates as RFC 3339 instants at UTC (as [`xlsx_to_csv`]
 /// reads them). Returns the sheet's name too.
 ///
 /// # Errors
 /// When the workbook cannot be read or has no such sheet.
-pub fn sheet_rows(path: &Path, sheet: Option<&str>) -> Result<(String, Vec<(u32, Vec<String>)>), ImportError> {
+pub fn sheet_rows(path: &Path, sheet: Option<&str>) -> Result<(String, SheetRows), ImportError> {
     let fail = |message: String| ImportError::file(path, ImportErrorKind::Malformed(message));
     let mut workbook =
         calamine::open_workbook_auto(path).map_err(|error| fail(format!("not a readable workbook: {error}")))?;
