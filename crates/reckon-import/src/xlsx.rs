@@ -285,7 +285,12 @@ fn normalize_date(text: &str, date_format: Option<&str>) -> Result<String, Strin
 
 /// The codes of a prefix cell: one code, several separated by commas, semicolons or spaces
 /// (`44, 447, 4479`), or ranges of codes of one length (`1201-1209`), each a string of digits.
-fn expand_codes(text: &str) -> Result<Vec<String>, String> {
+/// Import profiles (`reckon-profiles`) expand a deck's code cells with it too.
+///
+/// # Errors
+/// What was expected, when a part is a range that is not two codes of one length, low first,
+/// of at most 10,000 codes.
+pub fn expand_codes(text: &str) -> Result<Vec<String>, String> {
     let expected = "dial codes (digits), separated by commas, or a range like 1201-1209";
     let mut codes = Vec::new();
     for part in text.split([',', ';', ' ', '\n']).map(str::trim).filter(|part| !part.is_empty()) {

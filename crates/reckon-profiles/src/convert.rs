@@ -122,42 +122,45 @@ pub fn convert(
                 continue;
             }
         };
-        // A profile's `[rows]` table (rows.rs) may make one source row several (a deck cell of
-        // several codes), with computed columns appended.
-        let expanded = match plan.rows.is_empty() {
+        // A profile's `[rows]` table (rows.rs) rewrites the row first: computed columns
+        // appended, a closed code made a closing entry.
+        let prepared = match plan.rows.is_empty() {
             true => None,
-            false => match plan.rows.expand(&record, row.path, line_number) {
-                Ok(expanded) => Some(expanded),
+            false => match plan.rows.prepare(&record, row.path, line_number) {
+                Ok(prepared) => Some(prepared),
                 Err(error) => {
                     reject(error, options.policy, &mut conversion)?;
                     continue;
                 }
             },
         };
-        for record in expanded.as_deref().unwrap_or(std::slice::from_ref(&record)) {
-            let row = RowView { record, ..row };
-            match row.keeps(plan).and_then(|keeps| plan.rows.refuse(record, row.path, line_number).map(|()| keeps)) {
-                Ok(true) => {}
-                Ok(false) => {
-                    conversion.rows_filtered += 1;
-                    continue;
-                }
-                Err(error) => {
-                    reject(error, options.policy, &mut conversion)?;
-                    continue;
-                }
+        let row = RowView { record: prepared.as_ref().unwrap_or(&record), ..row };
+        match row.keeps(plan).and_then(|keeps| plan.rows.refuse(row.record, row.path, line_number).map(|()| keeps)) {
+            Ok(true) => {}
+            Ok(false) => {
+                conversion.rows_filtered += 1;
+                continue;
             }
-            values.clear();
-            match row.canonical(plan, &lookups, &mut values) {
-                Ok(()) => {
+            Err(error) => {
+                reject(error, options.policy, &mut conversion)?;
+                continue;
+            }
+        }
+        values.clear();
+        match row.canonical(plan, &lookups, &mut values) {
+            Ok(expansion) => {
+                for code in expansion.codes.iter().map(Some).chain(expansion.codes.is_empty().then_some(None)) {
+                    if let Some(code) = code {
+                        values[expansion.column_index].clone_from(code);
+                    }
                     writer.write_record(&values)?;
                     conversion.rows_written += 1;
                     if options.track_source_lines {
                         conversion.source_lines.push(line_number);
                     }
                 }
-                Err(error) => reject(error, options.policy, &mut conversion)?,
             }
+            Err(error) => reject(error, options.policy, &mut conversion)?,
         }
     }
     writer.flush().map_err(csv::Error::from)?;
@@ -336,6 +339,12 @@ struct RowView<'r> {
     profile: &'r Profile,
 }
 
+/// The codes a row's expanding field gives (none: the row is written once, as it is).
+struct Expansion {
+    column_index: usize,
+    codes: Vec<String>,
+}
+
 /// A field that did not convert: the source column (when one), the value, what was expected.
 struct FieldFailure {
     column: Option<(usize, String)>,
@@ -407,15 +416,34 @@ impl RowView<'_> {
         Ok((!key.is_empty() && !value.is_empty()).then_some((key, value)))
     }
 
-    /// Every canonical value of the row, in the plan's column order.
+    /// Every canonical value of the row, in the plan's column order; with the codes of a field
+    /// that expands to several rows (each typed), when one does.
     fn canonical(
         &self,
         plan: &RowPlan,
         lookups: &HashMap<String, HashMap<String, String>>,
         values: &mut Vec<String>,
-    ) -> Result<(), ImportError> {
+    ) -> Result<Expansion, ImportError> {
+        let mut expansion = Expansion { column_index: 0, codes: Vec::new() };
         for (column, field) in &plan.fields {
             let (text, producer) = self.text(field, lookups).map_err(|failure| self.error(&field.name, failure))?;
+            if field.expand_codes && !text.is_empty() {
+                let fail = |value: &str, expected: String| {
+                    self.error(
+                        &field.name,
+                        FieldFailure { column: primary_column(field), value: value.to_owned(), expected },
+                    )
+                };
+                let codes = reckon_import::xlsx::expand_codes(&text).map_err(|expected| fail(&text, expected))?;
+                expansion.column_index = values.len();
+                for code in codes {
+                    expansion
+                        .codes
+                        .push(typed(column.kind, producer, &code).map_err(|expected| fail(&code, expected))?);
+                }
+                values.push(String::new());
+                continue;
+            }
             let value = if text.is_empty() {
                 if column.required {
                     let failure = FieldFailure {
@@ -436,7 +464,7 @@ impl RowView<'_> {
             };
             values.push(value);
         }
-        Ok(())
+        Ok(expansion)
     }
 
     /// A field's text before its column's type is applied: source, capture, convert, map, then
@@ -544,7 +572,9 @@ fn converted(convert: Convert, text: &str) -> Result<String, String> {
 /// The canonical text of a value for a column of `kind`.
 fn typed(kind: Kind, field: &Field, text: &str) -> Result<String, String> {
     match kind {
-        Kind::Text => Ok(text.to_owned()),
+        // A line break inside a value would shift the canonical file's line numbers, by which
+        // later errors are traced back to source lines; a space says the same.
+        Kind::Text => Ok(text.replace(['\r', '\n'], " ")),
         Kind::Service => Service::parse(text)
             .map(|service| service.as_str().to_owned())
             .ok_or_else(|| "a service: one of voice, video, sms, mms, email, data".to_owned()),

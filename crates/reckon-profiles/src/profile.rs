@@ -122,6 +122,11 @@ impl Profile {
             };
             check_field(field, &format!("fields.{name}"), column.kind, spec).map_err(|message| self.error(message))?;
         }
+        let expanding: Vec<&String> =
+            spec.fields.iter().filter(|(_, field)| field.expand_codes == Some(true)).map(|(name, _)| name).collect();
+        if expanding.len() > 1 {
+            return Err(self.error(format!("expand_codes is on {expanding:?}: one field at most")));
+        }
         for column in columns.iter().filter(|column| column.required) {
             if !spec.fields.contains_key(column.name) {
                 return Err(self.error(format!(
@@ -478,6 +483,7 @@ impl PlanContext<'_> {
             map_default: spec.map_default.clone(),
             fallback,
             default: spec.default.clone(),
+            expand_codes: spec.expand_codes == Some(true),
             time,
             unit: spec.unit,
             sign: spec.sign,
@@ -536,6 +542,7 @@ pub(crate) struct Field {
     pub map_default: Option<String>,
     pub fallback: Option<Box<Field>>,
     pub default: Option<String>,
+    pub expand_codes: bool,
     pub time: Option<TimeReader>,
     pub unit: Option<Unit>,
     pub sign: Option<Sign>,

@@ -1,6 +1,5 @@
 //! A profile's `[rows]` table: what is done to a source row before its fields are read. Rate
-//! decks and carrier exports need it: a deck cell holding several dial codes or a range becomes
-//! one row per code, a code marked `Closed` becomes a closing entry, increments written `60-60`
+//! decks and carrier exports need it: a code marked `Closed` becomes a closing entry, increments written `60-60`
 //! read as `60/60`; an export's billed amount may be a sum or a product of its columns, or its
 //! billed quantity the measured one rounded up to whole minutes; and a row whose terms the
 //! canonical files cannot express (grace seconds, a minimum billed time) is refused with an
@@ -18,9 +17,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Most codes one range cell (`1201-1209`) may expand to (as `deck from-xlsx`).
-const RANGE_CODES_MAX: u64 = 10_000;
-
 /// The `[rows]` table.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,10 +28,6 @@ pub struct RowsSpec {
     /// The source is a tariff plan folder of several files, joined into one table: `cgrates`.
     #[serde(default)]
     pub tariff_plan: Option<String>,
-    /// The prefix field's column may hold several dial codes (`336;337`, `336, 337`) or ranges
-    /// of codes of one length (`1201-1203`): the row is converted once per code.
-    #[serde(default)]
-    pub codes: bool,
     /// The rate field's column may say `Closed` or `Removed` instead of a rate, as may the
     /// change field's: the row is then a closing entry (change `closed`, rate `0`).
     #[serde(default)]
@@ -157,7 +149,6 @@ enum RefusalTest {
 /// The `[rows]` table resolved for one file's columns.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RowsPlan {
-    codes: Option<Column>,
     closed_rate: Option<Column>,
     change: Option<Column>,
     increments: Option<Column>,
@@ -198,12 +189,6 @@ impl RowsPlan {
                 _ => None,
             })
         };
-        let codes = match spec.codes {
-            true => {
-                Some(field_column("prefix").ok_or("[rows] codes needs the prefix field to read a column of the file")?)
-            }
-            false => None,
-        };
         let mut computed = Vec::new();
         for (name, spec) in &spec.computed {
             let key = format!("computed.{name}");
@@ -232,7 +217,6 @@ impl RowsPlan {
             });
         }
         Ok(RowsPlan {
-            codes,
             closed_rate: if spec.closed { field_column("rate") } else { None },
             change: if spec.closed { field_column("change") } else { None },
             increments: if spec.increments { field_column("increments") } else { None },
@@ -243,8 +227,7 @@ impl RowsPlan {
 
     /// Whether the plan changes nothing (no `[rows]` table).
     pub(crate) fn is_empty(&self) -> bool {
-        self.codes.is_none()
-            && self.closed_rate.is_none()
+        self.closed_rate.is_none()
             && self.change.is_none()
             && self.increments.is_none()
             && self.computed.is_empty()
@@ -272,18 +255,17 @@ impl RowsPlan {
         Ok(())
     }
 
-    /// The rows a source row becomes: its computed columns appended, its cells rewritten, one
-    /// row per dial code.
+    /// The row with its computed columns appended and its cells rewritten.
     ///
     /// # Errors
-    /// A code cell that is not codes, a number of a computed column that does not parse, a
-    /// closed code the profile cannot write: positioned at the source line and column.
-    pub(crate) fn expand(
+    /// A number of a computed column that does not parse, a closed code the profile cannot
+    /// write: positioned at the source line and column.
+    pub(crate) fn prepare(
         &self,
         record: &csv::StringRecord,
         path: &Path,
         line_number: u64,
-    ) -> Result<Vec<csv::StringRecord>, ImportError> {
+    ) -> Result<csv::StringRecord, ImportError> {
         let cell = |column: &Column| record.get(column.index).map_or("", str::trim);
         let error =
             |column: &Column, value: &str, expected: String| cell_error(path, line_number, column, value, expected);
@@ -357,18 +339,7 @@ impl RowsPlan {
                 cells[rate.index] = "0".to_owned();
             }
         }
-        let Some(codes) = &self.codes else {
-            return Ok(vec![csv::StringRecord::from(cells)]);
-        };
-        let text = cell(codes).to_owned();
-        let expanded = expand_codes(&text).map_err(|expected| error(codes, &text, expected))?;
-        Ok(expanded
-            .into_iter()
-            .map(|code| {
-                cells[codes.index] = code;
-                csv::StringRecord::from(cells.clone())
-            })
-            .collect())
+        Ok(csv::StringRecord::from(cells))
     }
 }
 
@@ -395,51 +366,9 @@ fn normalize_increments(text: &str) -> String {
     }
 }
 
-/// The codes of a cell: one, several separated by commas, semicolons or spaces
-/// (`336; 337`), or ranges of codes of one length (`1201-1209`). A leading `+` is dropped.
-fn expand_codes(text: &str) -> Result<Vec<String>, String> {
-    let expected = "dial codes (digits) separated by commas, semicolons or spaces, or a range like 1201-1209";
-    let digits = |code: &str| !code.is_empty() && code.bytes().all(|byte| byte.is_ascii_digit());
-    let mut codes = Vec::new();
-    for part in text.split([',', ';', ' ', '\n']).map(str::trim).filter(|part| !part.is_empty()) {
-        let part = part.strip_prefix('+').unwrap_or(part);
-        if let Some((low, high)) = part.split_once('-') {
-            let (low, high) = (low.trim(), high.trim());
-            if !digits(low) || !digits(high) || low.len() != high.len() || low.len() > 18 {
-                return Err(format!("{expected} (a range's two ends have the same number of digits)"));
-            }
-            let (from, to): (u64, u64) = (low.parse().map_err(|_| expected)?, high.parse().map_err(|_| expected)?);
-            if to < from || to - from >= RANGE_CODES_MAX {
-                return Err(format!("{expected} (a range of 1 to {RANGE_CODES_MAX} codes, low end first)"));
-            }
-            codes.extend((from..=to).map(|code| format!("{code:0width$}", width = low.len())));
-        } else if digits(part) {
-            codes.push(part.to_owned());
-        } else {
-            return Err(expected.to_owned());
-        }
-    }
-    if codes.is_empty() {
-        return Err(expected.to_owned());
-    }
-    Ok(codes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cell_of_codes_lists_and_ranges_becomes_one_code_each() {
-        assert_eq!(expand_codes("336;337").unwrap(), ["336", "337"]);
-        assert_eq!(expand_codes("336, 337").unwrap(), ["336", "337"]);
-        assert_eq!(expand_codes("+44").unwrap(), ["44"]);
-        assert_eq!(expand_codes("1201-1203").unwrap(), ["1201", "1202", "1203"]);
-        assert_eq!(expand_codes("0701-0702; 33").unwrap(), ["0701", "0702", "33"]);
-        for bad in ["", "1209-1201", "12-1201", "1-99999", "44x", "^44.*"] {
-            assert!(expand_codes(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn increments_written_with_a_dash_read_as_a_slash() {

@@ -241,6 +241,10 @@ pub struct FieldSpec {
     /// Time (or date) formats of this field, replacing `[time] formats`.
     #[serde(default)]
     pub format: Option<Vec<String>>,
+    /// The value is a list of dial codes or ranges (`44, 447`, `4470-4479`): the row gives one
+    /// canonical row per code (one field of a profile at most).
+    #[serde(default)]
+    pub expand_codes: Option<bool>,
     #[serde(default)]
     pub unit: Option<Unit>,
     #[serde(default)]

@@ -288,7 +288,7 @@ fn cgrates_tiers_that_rates_csv_cannot_express_are_refused() {
 fn az_deck_cells_that_do_not_read_are_positioned() {
     let header = "Destination,Code,Rate,Effective Date,Change,Billing Increment,Connection Fee\n";
     let error = error_of("az-deck", "deck.csv", &format!("{header}UK,44x,0.01,01/03/2026,New,1/1,0\n"), ACME_USD);
-    assert!(error.contains("deck.csv:2:2: column \"Code\": \"44x\" is not dial codes"), "{error}");
+    assert!(error.contains("deck.csv:2:2: column \"Code\": \"44x\" is not a dial-code prefix, digits only (profile az-deck, field prefix)"), "{error}");
     let error = error_of("az-deck", "deck.csv", &format!("{header}UK,44,Closed,01/03/2026,Increase,1/1,0\n"), ACME_USD);
     assert!(
         error.contains("deck.csv:2:5: column \"Change\": \"Increase\" is not Closed: the row's rate says Closed"),
