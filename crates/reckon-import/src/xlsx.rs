@@ -320,8 +320,9 @@ enum Source {
     Constant(String),
 }
 
-/// A cell as text: numbers in their shortest exact decimal form, dates as UTC instants.
-fn cell_text(cell: &Data) -> String {
+/// A cell as text: numbers in their shortest exact decimal form, dates as UTC instants. Import
+/// profiles (`reckon-profiles`) read sheets with it too.
+pub fn cell_text(cell: &Data) -> String {
     match cell {
         Data::Empty => String::new(),
         Data::String(text) | Data::DateTimeIso(text) | Data::DurationIso(text) => text.trim().to_owned(),

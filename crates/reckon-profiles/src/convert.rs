@@ -114,7 +114,8 @@ pub fn convert(
             break;
         }
         rows_read += 1;
-        let row = RowView { record: &record, line_number, reader: &plans.reader, path: input, profile };
+        let row =
+            RowView { record: &record, line_number, reader: &plans.reader, path: plans.reader.display_path(), profile };
         let plan = match plans.plan_for(&row) {
             Ok(plan) => plan,
             Err(error) => {
@@ -135,7 +136,10 @@ pub fn convert(
             },
         };
         let row = RowView { record: prepared.as_ref().unwrap_or(&record), ..row };
-        match row.keeps(plan).and_then(|keeps| plan.rows.refuse(row.record, row.path, line_number).map(|()| keeps)) {
+        match row
+            .keeps(plan, &lookups)
+            .and_then(|keeps| plan.rows.refuse(row.record, row.path, line_number).map(|()| keeps))
+        {
             Ok(true) => {}
             Ok(false) => {
                 conversion.rows_filtered += 1;
@@ -189,12 +193,19 @@ fn gather_lookups(
     let mut lookups: HashMap<String, HashMap<String, String>> = HashMap::new();
     let mut record = csv::StringRecord::new();
     let empty = HashMap::new();
+    let mut rows_read = 0_u64;
     while let Some(read) = plans.reader.next(&mut record)? {
+        // Detection reads the first rows only, in both passes.
+        if options.rows_max.is_some_and(|max| rows_read >= max) {
+            break;
+        }
+        rows_read += 1;
         let Read_::Row { line_number } = read else {
             // Counted and rejected by the second pass, which reads every row.
             continue;
         };
-        let row = RowView { record: &record, line_number, reader: &plans.reader, path: input, profile };
+        let row =
+            RowView { record: &record, line_number, reader: &plans.reader, path: plans.reader.display_path(), profile };
         let Ok(plan) = plans.plan_for(&row) else { continue };
         for lookup in &plan.lookups {
             match row.lookup_entry(lookup, &empty) {
@@ -373,7 +384,11 @@ impl RowView<'_> {
         .into()
     }
 
-    fn condition_holds(&self, condition: &Condition) -> Result<bool, ImportError> {
+    fn condition_holds(
+        &self,
+        condition: &Condition,
+        lookups: &HashMap<String, HashMap<String, String>>,
+    ) -> Result<bool, ImportError> {
         let raw = self.get(condition.slot.index);
         let value = match &condition.capture {
             Some(regex) => regex.captures(raw).and_then(|captures| group(&captures)).unwrap_or("").trim(),
@@ -383,17 +398,18 @@ impl RowView<'_> {
             Test::Equals(values) => values.iter().any(|candidate| candidate.eq_ignore_ascii_case(value)),
             Test::Matches(regex) => regex.is_match(value),
             Test::Empty(empty) => value.is_empty() == *empty,
+            Test::InLookup(name) => lookups.get(name).is_some_and(|values| values.contains_key(value)),
         })
     }
 
-    fn keeps(&self, plan: &RowPlan) -> Result<bool, ImportError> {
+    fn keeps(&self, plan: &RowPlan, lookups: &HashMap<String, HashMap<String, String>>) -> Result<bool, ImportError> {
         for condition in &plan.keep {
-            if !self.condition_holds(condition)? {
+            if !self.condition_holds(condition, lookups)? {
                 return Ok(false);
             }
         }
         for condition in &plan.skip {
-            if self.condition_holds(condition)? {
+            if self.condition_holds(condition, lookups)? {
                 return Ok(false);
             }
         }
@@ -406,7 +422,7 @@ impl RowView<'_> {
         lookups: &HashMap<String, HashMap<String, String>>,
     ) -> Result<Option<(String, String)>, ImportError> {
         for condition in &lookup.when {
-            if !self.condition_holds(condition)? {
+            if !self.condition_holds(condition, lookups)? {
                 return Ok(None);
             }
         }
@@ -615,6 +631,12 @@ fn typed(kind: Kind, field: &Field, text: &str) -> Result<String, String> {
         Kind::Rate => number(field, text, reckon_core::bounds::check_rate),
         Kind::RateUnit => number(field, text, reckon_core::bounds::check_rate_unit),
         Kind::Increments => {
+            // Decks write `60-60` as often as `60/60` (`deck from-xlsx` reads both too).
+            let normalized = match text.split_once('-') {
+                Some((first, next)) if !first.is_empty() && !next.contains('-') => format!("{first}/{next}"),
+                _ => text.to_owned(),
+            };
+            let text = normalized.as_str();
             let increments = Increments::parse(text).map_err(|error| format!("billing increments: {error}"))?;
             reckon_core::bounds::check_increments(increments.first, increments.next).map_err(str::to_owned)?;
             Ok(text.to_owned())

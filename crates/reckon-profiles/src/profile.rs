@@ -137,11 +137,13 @@ impl Profile {
             }
         }
         for (index, condition) in spec.keep.iter().chain(&spec.skip).enumerate() {
-            check_condition(condition).map_err(|message| self.error(format!("condition {}: {message}", index + 1)))?;
+            check_condition(condition, spec, true)
+                .map_err(|message| self.error(format!("condition {}: {message}", index + 1)))?;
         }
         for (name, lookup) in &spec.lookups {
             for condition in &lookup.when {
-                check_condition(condition).map_err(|message| self.error(format!("lookups.{name}.when: {message}")))?;
+                check_condition(condition, spec, false)
+                    .map_err(|message| self.error(format!("lookups.{name}.when: {message}")))?;
             }
             check_field(&lookup.key, &format!("lookups.{name}.key"), Kind::Text, spec)
                 .map_err(|message| self.error(message))?;
@@ -175,10 +177,13 @@ impl Profile {
                 };
                 compile(pattern, "[source] line_pattern").map_err(|message| self.error(message))?;
             }
-            SourceFormat::Csv if source.line_pattern.is_some() => {
+            SourceFormat::Csv | SourceFormat::Xlsx if source.line_pattern.is_some() => {
                 return Err(self.error("[source] line_pattern needs format = \"lines\"".to_owned()));
             }
-            SourceFormat::Csv => {}
+            SourceFormat::Csv | SourceFormat::Xlsx => {}
+        }
+        if source.sheet.is_some() && source.format != SourceFormat::Xlsx {
+            return Err(self.error("[source] sheet needs format = \"xlsx\"".to_owned()));
         }
         if source.header && !source.layouts.is_empty() {
             return Err(self.error("[source] a file with a header row has no layouts".to_owned()));
@@ -294,12 +299,21 @@ fn compile(pattern: &str, what: &str) -> Result<Regex, String> {
     Regex::new(pattern).map_err(|error| format!("{what}: {pattern:?} is not a regular expression: {error}"))
 }
 
-fn check_condition(condition: &ConditionSpec) -> Result<(), String> {
+fn check_condition(condition: &ConditionSpec, spec: &ProfileSpec, in_lookup_allowed: bool) -> Result<(), String> {
     let tests = usize::from(condition.equals.is_some())
         + usize::from(condition.matches.is_some())
-        + usize::from(condition.empty.is_some());
+        + usize::from(condition.empty.is_some())
+        + usize::from(condition.in_lookup.is_some());
     if tests != 1 {
-        return Err(format!("on {} needs exactly one of equals, matches, empty", condition.column));
+        return Err(format!("on {} needs exactly one of equals, matches, empty, in_lookup", condition.column));
+    }
+    if let Some(lookup) = &condition.in_lookup {
+        if !in_lookup_allowed {
+            return Err(format!("on {}: in_lookup cannot be used in a lookup's when", condition.column));
+        }
+        if !spec.lookups.contains_key(lookup) {
+            return Err(format!("on {}: lookup {lookup:?} is not in [lookups]", condition.column));
+        }
     }
     if let Some(pattern) = &condition.matches {
         compile(pattern, "matches")?;
@@ -495,6 +509,8 @@ impl PlanContext<'_> {
             Test::Equals(values.iter().map(|value| value.trim().to_lowercase()).collect())
         } else if let Some(pattern) = &spec.matches {
             Test::Matches(Regex::new(pattern).expect("checked"))
+        } else if let Some(lookup) = &spec.in_lookup {
+            Test::InLookup(lookup.clone())
         } else {
             Test::Empty(spec.empty.expect("checked"))
         };
@@ -553,6 +569,7 @@ pub(crate) enum Test {
     Equals(Vec<String>),
     Matches(Regex),
     Empty(bool),
+    InLookup(String),
 }
 
 #[derive(Clone, Debug)]

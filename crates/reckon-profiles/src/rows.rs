@@ -1,9 +1,9 @@
 //! A profile's `[rows]` table: what is done to a source row before its fields are read. Rate
-//! decks and carrier exports need it: a code marked `Closed` becomes a closing entry, increments written `60-60`
-//! read as `60/60`; an export's billed amount may be a sum or a product of its columns, or its
-//! billed quantity the measured one rounded up to whole minutes; and a row whose terms the
-//! canonical files cannot express (grace seconds, a minimum billed time) is refused with an
-//! error naming the column, never converted into a guess.
+//! decks and carrier exports need it: a code marked `Closed` becomes a closing entry; an
+//! export's billed amount may be a sum or a product of its columns, or its billed quantity the
+//! measured one rounded up to whole minutes; and a row whose terms the canonical files cannot
+//! express (grace seconds, a minimum billed time) is refused with an error naming the column,
+//! never converted into a guess.
 //!
 //! Computed columns are appended to the row under their own names, so that fields, `keep` and
 //! `skip` read them like any column.
@@ -21,10 +21,6 @@ use std::path::Path;
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RowsSpec {
-    /// The sheet of a spreadsheet source (`.xlsx`, `.ods`, ...) holding the table; default: the
-    /// first.
-    #[serde(default)]
-    pub sheet: Option<String>,
     /// The source is a tariff plan folder of several files, joined into one table: `cgrates`.
     #[serde(default)]
     pub tariff_plan: Option<String>,
@@ -32,9 +28,6 @@ pub struct RowsSpec {
     /// change field's: the row is then a closing entry (change `closed`, rate `0`).
     #[serde(default)]
     pub closed: bool,
-    /// The increments field's column may be written `60-60` or `60 / 60`: read as `60/60`.
-    #[serde(default)]
-    pub increments: bool,
     /// Columns computed from others, appended to the row under these names.
     #[serde(default)]
     pub computed: BTreeMap<String, ComputedSpec>,
@@ -151,14 +144,13 @@ enum RefusalTest {
 pub(crate) struct RowsPlan {
     closed_rate: Option<Column>,
     change: Option<Column>,
-    increments: Option<Column>,
     computed: Vec<Computation>,
     refuse: Vec<Refusal>,
 }
 
 impl RowsPlan {
     /// Resolves the table against a file's column names (its own, before computed columns) and
-    /// the profile's plan for them (whose fields name the code, rate, change and increments
+    /// the profile's plan for them (whose fields name the rate and change
     /// columns).
     pub(crate) fn new(spec: Option<&RowsSpec>, names: &ColumnNames, plan: &RowPlan) -> Result<RowsPlan, String> {
         let Some(spec) = spec else { return Ok(RowsPlan::default()) };
@@ -219,7 +211,6 @@ impl RowsPlan {
         Ok(RowsPlan {
             closed_rate: if spec.closed { field_column("rate") } else { None },
             change: if spec.closed { field_column("change") } else { None },
-            increments: if spec.increments { field_column("increments") } else { None },
             computed,
             refuse,
         })
@@ -227,11 +218,7 @@ impl RowsPlan {
 
     /// Whether the plan changes nothing (no `[rows]` table).
     pub(crate) fn is_empty(&self) -> bool {
-        self.closed_rate.is_none()
-            && self.change.is_none()
-            && self.increments.is_none()
-            && self.computed.is_empty()
-            && self.refuse.is_empty()
+        self.closed_rate.is_none() && self.change.is_none() && self.computed.is_empty() && self.refuse.is_empty()
     }
 
     /// An error when a kept row states a term the canonical files cannot express.
@@ -313,11 +300,6 @@ impl RowsPlan {
             };
             cells.push(value.map(|value| value.normalize().to_string()).unwrap_or_default());
         }
-        if let Some(increments) = &self.increments {
-            if let Some(text) = cells.get_mut(increments.index) {
-                *text = normalize_increments(text);
-            }
-        }
         let rate_closed = self.closed_rate.as_ref().is_some_and(|rate| is_closed_marker(cell(rate)));
         let change_closed = self.change.as_ref().is_some_and(|change| is_closed_marker(cell(change)));
         if rate_closed || change_closed {
@@ -355,26 +337,4 @@ fn cell_error(path: &Path, line_number: u64, column: &Column, value: &str, expec
 
 fn is_closed_marker(text: &str) -> bool {
     matches!(text.trim().to_ascii_lowercase().as_str(), "closed" | "removed")
-}
-
-/// `60-60`, `60 / 60` and `60/60` all mean first block 60, next 60.
-fn normalize_increments(text: &str) -> String {
-    let trimmed = text.trim();
-    match trimmed.split_once(['-', '/']) {
-        Some((first, next)) if !first.trim().is_empty() => format!("{}/{}", first.trim(), next.trim()),
-        _ => trimmed.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn increments_written_with_a_dash_read_as_a_slash() {
-        assert_eq!(normalize_increments("60-60"), "60/60");
-        assert_eq!(normalize_increments(" 30 / 6 "), "30/6");
-        assert_eq!(normalize_increments("1/1"), "1/1");
-        assert_eq!(normalize_increments(""), "");
-    }
 }

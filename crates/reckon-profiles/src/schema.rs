@@ -46,7 +46,8 @@ pub enum TargetName {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
-    /// `csv` (delimited rows) or `lines` (one row per line, cut by `line_pattern`).
+    /// `csv` (delimited rows), `lines` (one row per line, cut by `line_pattern`) or `xlsx` (a
+    /// sheet of a workbook, XLSX, XLS or ODS).
     #[serde(default)]
     pub format: SourceFormat,
     /// One character; `\t` for tab.
@@ -58,7 +59,10 @@ pub struct SourceSpec {
     /// Whether the first row (after `skip_lines`) names the columns.
     #[serde(default)]
     pub header: bool,
-    /// Lines to skip before anything is read (a title block).
+    /// `xlsx`: the sheet's name; default: the first sheet.
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// Lines (sheet rows) to skip before anything is read (a title block).
     #[serde(default)]
     pub skip_lines: u64,
     /// A value in a field written ` "like this"` (after a space) loses its quotes: FreeSWITCH's
@@ -88,6 +92,7 @@ impl Default for SourceSpec {
             delimiter: default_delimiter(),
             quote: default_quote(),
             header: false,
+            sheet: None,
             skip_lines: 0,
             strip_quotes: false,
             comment: None,
@@ -112,6 +117,7 @@ pub enum SourceFormat {
     #[default]
     Csv,
     Lines,
+    Xlsx,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -160,6 +166,10 @@ pub struct ConditionSpec {
     /// The value is empty (`true`) or not (`false`).
     #[serde(default)]
     pub empty: Option<bool>,
+    /// The value is a key of this lookup (another row names it: an A leg whose B leg is in the
+    /// file). Not in a lookup's own `when`.
+    #[serde(default)]
+    pub in_lookup: Option<String>,
 }
 
 /// Values taken from other rows: rows meeting `when` give `key` → `value`; the last non-empty

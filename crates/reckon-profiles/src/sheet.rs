@@ -6,7 +6,7 @@
 //! errors point into the sheet. Decks are small: the sheet is held in memory.
 
 use crate::profile::Profile;
-use crate::schema::{ColumnRef, SourceSpec};
+use crate::schema::{ColumnRef, SourceFormat, SourceSpec};
 use crate::source::SourceReader;
 use reckon_import::{ImportError, ImportErrorDetail, ImportErrorKind};
 use std::path::Path;
@@ -37,7 +37,8 @@ pub(crate) fn open_reader(profile: &Profile, input: &Path, spec: &SourceSpec) ->
         }
         return Ok(SourceReader::from_table(crate::cgrates::read(input)?));
     }
-    if is_spreadsheet(input) {
+    // A csv profile given a spreadsheet (an A-Z deck comes either way) reads its table.
+    if spec.format == SourceFormat::Csv && is_spreadsheet(input) {
         return Ok(SourceReader::from_table(read(profile, input)?));
     }
     SourceReader::open(input, spec)
@@ -74,7 +75,7 @@ fn same_name(found: &str, wanted: &str) -> bool {
 /// The workbook cannot be read, has no such sheet, or no row of its first 50 names every column
 /// the profile's required fields read.
 pub(crate) fn read(profile: &Profile, path: &Path) -> Result<Table, ImportError> {
-    let sheet = profile.spec.rows.as_ref().and_then(|rows| rows.sheet.as_deref());
+    let sheet = profile.spec.source.sheet.as_deref();
     let (sheet_name, rows) = reckon_import::xlsx::sheet_rows(path, sheet)?;
     let sheet_path = std::path::PathBuf::from(format!("{}[{sheet_name}]", path.display()));
     let wanted = required_names(profile);

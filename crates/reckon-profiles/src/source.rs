@@ -25,6 +25,7 @@ pub(crate) struct SourceReader {
     /// The header row's names (after a byte-order mark and spaces are removed).
     pub header: Option<Vec<String>>,
     pub strip_quotes: bool,
+    display_path: PathBuf,
 }
 
 enum ReaderKind {
@@ -32,6 +33,9 @@ enum ReaderKind {
         reader: csv::Reader<Box<dyn Read + Send>>,
         /// Lines before the CSV reader's line 1 (`skip_lines`), and the CRLF correction.
         line_offset: u64,
+    },
+    Sheet {
+        rows: std::vec::IntoIter<(u64, Vec<String>)>,
     },
     Lines {
         input: Box<dyn BufRead + Send>,
@@ -53,6 +57,9 @@ impl SourceReader {
     /// # Errors
     /// The file cannot be read, or its header cannot.
     pub(crate) fn open(path: &Path, spec: &SourceSpec) -> Result<SourceReader, ImportError> {
+        if spec.format == SourceFormat::Xlsx {
+            return SourceReader::open_sheet(path, spec);
+        }
         // std's error: the import error names the path itself (as reckon-import's reader does).
         #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
         let file = std::fs::File::open(path).map_err(|error| file_error(path, error.into()))?;
@@ -93,20 +100,12 @@ impl SourceReader {
                     kind: ReaderKind::Csv { reader, line_offset: skipped + u64::from(crlf) },
                     header: None,
                     strip_quotes,
+                    display_path: path.to_owned(),
                 };
-                if spec.header {
-                    let mut record = csv::StringRecord::new();
-                    match source.next(&mut record)? {
-                        Some(Read_::Row { .. }) => {
-                            source.header =
-                                Some(record.iter().map(|name| source.clean(name).to_owned()).collect::<Vec<String>>());
-                        }
-                        Some(Read_::Bad(error)) => return Err(error),
-                        _ => return Err(file_error(path, ImportErrorKind::Empty)),
-                    }
-                }
+                source.read_header(spec.header)?;
                 Ok(source)
             }
+            SourceFormat::Xlsx => unreachable!("opened by open_sheet"),
             SourceFormat::Lines => {
                 let pattern = Regex::new(spec.line_pattern.as_deref().expect("checked")).expect("checked");
                 Ok(SourceReader {
@@ -120,14 +119,76 @@ impl SourceReader {
                     },
                     header: None,
                     strip_quotes,
+                    display_path: path.to_owned(),
                 })
             }
         }
     }
 
-    /// A reader of a table read whole; `path` names it in errors.
+    /// Reads the first row as the header, when the file has one.
+    fn read_header(&mut self, header: bool) -> Result<(), ImportError> {
+        if !header {
+            return Ok(());
+        }
+        let mut record = csv::StringRecord::new();
+        loop {
+            match self.next(&mut record)? {
+                // Blank rows above a sheet's header are not the header.
+                Some(Read_::Row { .. }) if record.iter().all(|field| field.trim().is_empty()) => continue,
+                Some(Read_::Row { .. }) => {
+                    self.header = Some(record.iter().map(|name| self.clean(name).to_owned()).collect::<Vec<String>>());
+                    return Ok(());
+                }
+                Some(Read_::Bad(error)) => return Err(error),
+                _ => return Err(file_error(&self.path, ImportErrorKind::Empty)),
+            }
+        }
+    }
+
+    /// A sheet of a workbook: read whole (calamine reads a sheet at once; decks are small), its
+    /// cells as reckon-import's spreadsheet reader writes them (numbers in their shortest
+    /// decimal form, dates as UTC instants), rows numbered as the sheet numbers them.
+    fn open_sheet(path: &Path, spec: &SourceSpec) -> Result<SourceReader, ImportError> {
+        use calamine::Reader as _;
+        let fail = |message: String| file_error(path, ImportErrorKind::Malformed(message));
+        let mut workbook =
+            calamine::open_workbook_auto(path).map_err(|error| fail(format!("not a readable workbook: {error}")))?;
+        let sheet = match &spec.sheet {
+            Some(name) => name.clone(),
+            None => workbook.sheet_names().first().cloned().ok_or_else(|| fail("the workbook has no sheet".into()))?,
+        };
+        let range = workbook.worksheet_range(&sheet).map_err(|error| {
+            fail(format!("sheet {sheet:?}: {error} (sheets: {})", workbook.sheet_names().join(", ")))
+        })?;
+        let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
+        let rows: Vec<(u64, Vec<String>)> = range
+            .rows()
+            .enumerate()
+            .map(|(index, cells)| {
+                (first_row + index as u64 + 1, cells.iter().map(reckon_import::xlsx::cell_text).collect())
+            })
+            .filter(|(line_number, _)| *line_number > spec.skip_lines)
+            .collect();
+        let mut source = SourceReader {
+            path: path.to_owned(),
+            kind: ReaderKind::Sheet { rows: rows.into_iter() },
+            header: None,
+            strip_quotes: spec.strip_quotes,
+            display_path: PathBuf::from(format!("{}[{sheet}]", path.display())),
+        };
+        source.read_header(spec.header)?;
+        Ok(source)
+    }
+
+    /// How rows are named in messages: the file, or `deck.xlsx[Rates]` for a sheet.
+    pub(crate) fn display_path(&self) -> &Path {
+        &self.display_path
+    }
+
+    /// A reader of a table read whole; its `path` names it in errors.
     pub(crate) fn from_table(table: crate::sheet::Table) -> SourceReader {
         SourceReader {
+            display_path: table.path.clone(),
             path: table.path,
             kind: ReaderKind::Table { rows: table.rows.into_iter() },
             header: Some(table.header),
@@ -146,7 +207,7 @@ impl SourceReader {
                     .map(|(index, name)| name.map_or_else(|| format!("{}", index + 1), str::to_owned))
                     .collect(),
             ),
-            ReaderKind::Csv { .. } | ReaderKind::Table { .. } => None,
+            ReaderKind::Csv { .. } | ReaderKind::Sheet { .. } | ReaderKind::Table { .. } => None,
         }
     }
 
@@ -189,6 +250,13 @@ impl SourceReader {
                 }
                 Err(error) => Err(file_error(&self.path, ImportErrorKind::Malformed(error.to_string()))),
             },
+            ReaderKind::Sheet { rows } => Ok(rows.next().map(|(line_number, cells)| {
+                record.clear();
+                for cell in &cells {
+                    record.push_field(cell);
+                }
+                Read_::Row { line_number }
+            })),
             ReaderKind::Lines { input, pattern, unmatched, line_number, line } => loop {
                 line.clear();
                 let mut bytes = Vec::new();

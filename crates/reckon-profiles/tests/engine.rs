@@ -124,3 +124,56 @@ fn a_profile_that_breaks_the_schema_is_refused_with_the_key() {
     let error = Profile::from_toml("p.toml", &format!("{base}{pattern}")).unwrap_err();
     assert!(error.to_string().contains("fields.carrier.capture: \"(\" is not a regular expression"), "{error}");
 }
+
+/// A deck in a workbook as carriers publish it (the fixture of `deck from-xlsx`): title rows and
+/// a blank row above the header, blank rows between, several codes in a cell, a range,
+/// increments `60-60`, day-first dates, a footer row (no code: left out by the profile's filter).
+#[test]
+fn a_deck_in_a_workbook_sheet() {
+    let toml = r#"
+name = "xlsx-deck"
+description = "an A-Z deck in a workbook"
+target = "rates"
+[source]
+format = "xlsx"
+sheet = "Rates"
+header = true
+skip_lines = 2
+[time]
+zone = "UTC"
+formats = ["%d/%m/%Y", "rfc3339"]
+[[skip]]
+column = "Dial Codes"
+empty = true
+[fields]
+carrier = { value = "acme" }
+service = { value = "voice" }
+prefix = { column = "Dial Codes", expand_codes = true }
+destination_name = { column = "Destination" }
+rate = { column = "Rate (USD/min)" }
+currency = { value = "USD" }
+rate_unit = { value = "60" }
+increments = { column = "Billing Increment" }
+effective_from = { column = "Effective Date" }
+"#;
+    let profile = Profile::from_toml("test profile", toml).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-deck.xlsx");
+    let mut output = Vec::new();
+    let conversion = convert(&profile, &path, &mut output, &ConvertOptions::default()).unwrap();
+    assert_eq!(
+        String::from_utf8(output).unwrap(),
+        "carrier,service,prefix,destination_name,rate,currency,rate_unit,increments,effective_from\n\
+         acme,voice,44,United Kingdom,0.01,USD,60,60/60,2026-03-01T00:00:00Z\n\
+         acme,voice,447,UK Mobile,0.045,USD,60,30/6,2026-03-01T00:00:00Z\n\
+         acme,voice,4479,UK Mobile,0.045,USD,60,30/6,2026-03-01T00:00:00Z\n\
+         acme,voice,1201,USA NPA 1201-1203,0.005,USD,60,60/60,2026-03-15T00:00:00Z\n\
+         acme,voice,1202,USA NPA 1201-1203,0.005,USD,60,60/60,2026-03-15T00:00:00Z\n\
+         acme,voice,1203,USA NPA 1201-1203,0.005,USD,60,60/60,2026-03-15T00:00:00Z\n"
+    );
+    assert_eq!(conversion.rows_filtered, 1);
+    // A bad cell is named by its sheet, row and column.
+    let bad = toml.replace("formats = [\"%d/%m/%Y\", \"rfc3339\"]", "formats = [\"%m/%d/%Y\"]");
+    let profile = Profile::from_toml("test profile", &bad).unwrap();
+    let error = convert(&profile, &path, std::io::sink(), &ConvertOptions::default()).unwrap_err().to_string();
+    assert!(error.contains("real-deck.xlsx[Rates]:8:5: column \"Effective Date\": \"15/03/2026\""), "{error}");
+}

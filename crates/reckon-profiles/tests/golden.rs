@@ -107,6 +107,15 @@ fn jasmin_submit_log() {
     check("jasmin", "jasmin-submit_log.tsv", "jasmin-submit_log.expected.csv", &options(&[], Some("Europe/Paris")));
 }
 
+/// FreeSWITCH with legs=ab: the first call's A leg names its B leg (bleg_uuid), which is in
+/// the file: the A leg is left out and the B leg (the carrier leg) kept; the unanswered call has
+/// no B leg: its A leg is kept.
+#[test]
+fn freeswitch_both_legs_count_a_call_once_by_its_b_leg() {
+    let options = options(&[("carrier", "carrierA")], Some("Europe/Paris"));
+    check("freeswitch", "freeswitch-legs-ab.csv", "freeswitch-legs-ab.expected.csv", &options);
+}
+
 /// A field that needs `--set` is an error naming the field and how to give it.
 #[test]
 fn a_missing_option_is_named() {
