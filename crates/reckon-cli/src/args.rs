@@ -44,6 +44,73 @@ pub enum Command {
     /// API keys of the service.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Convert a source file (switch CDRs, an SMS gateway's log, a carrier's export, a deck)
+    /// into a canonical file through an import profile, or name the likely profile (--detect).
+    Convert(ConvertArgs),
+    /// List the built-in import profiles, or print one's TOML (--show NAME) to adapt.
+    Profiles(ProfilesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConvertArgs {
+    /// The source file.
+    pub input: PathBuf,
+    /// The import profile: a built-in name (`reckon profiles`) or a profile file (TOML).
+    #[arg(long, conflicts_with = "detect")]
+    pub profile: Option<String>,
+    /// Name the built-in profiles that read the file, with why, instead of converting.
+    #[arg(long)]
+    pub detect: bool,
+    /// Where to write the canonical file.
+    #[arg(long, value_name = "FILE", conflicts_with = "detect")]
+    pub out: Option<PathBuf>,
+    /// Set rows that do not convert aside (listed on stderr, or in --rejected) instead of stopping.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// With --skip-bad-rows: write the rows set aside here (file,line,column,value,reason).
+    #[arg(long, value_name = "FILE", requires = "skip_bad_rows")]
+    pub rejected: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: ProfileOverrideArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProfilesArgs {
+    /// Print this built-in profile's TOML (to copy and adapt) instead of the list.
+    #[arg(long, value_name = "NAME")]
+    pub show: Option<String>,
+}
+
+/// What a conversion changes in a profile.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProfileOverrideArgs {
+    /// A canonical field set to a constant: FIELD=VALUE (repeat), e.g. `--set carrier=acme`.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// A canonical field read from another source column: FIELD=COLUMN (repeat), e.g.
+    /// `--map quantity=duration`.
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    pub map: Vec<String>,
+    /// The IANA time zone of times the source writes without an offset (`Europe/Paris`).
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
+}
+
+/// Import profiles of `reconcile`'s inputs: each file is converted into its canonical form
+/// first.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputProfileArgs {
+    /// The profile of --usage (a built-in name or a profile file): `asterisk`, `kannel`, ...
+    #[arg(long, value_name = "PROFILE")]
+    pub usage_profile: Option<String>,
+    /// The profile of every --invoice file.
+    #[arg(long, value_name = "PROFILE")]
+    pub invoice_profile: Option<String>,
+    /// The profile of every --rates file.
+    #[arg(long, value_name = "PROFILE")]
+    pub rates_profile: Option<String>,
+    #[command(flatten)]
+    pub overrides: ProfileOverrideArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -174,6 +241,11 @@ pub enum ImportCommand {
 pub struct ImportFileArgs {
     /// The file.
     pub file: PathBuf,
+    /// Read the file through this import profile (a built-in name or a profile file).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    #[command(flatten)]
+    pub overrides: ProfileOverrideArgs,
     /// Supersede stored items whose content differs (with an audit entry) instead of refusing.
     #[arg(long)]
     pub replace: bool,
@@ -461,6 +533,8 @@ pub struct ReconcileArgs {
     pub output_format: ReportFormat,
     #[command(flatten)]
     pub options: ReconcileOptions,
+    #[command(flatten)]
+    pub profiles: InputProfileArgs,
 }
 
 /// The file format of the discrepancies report.

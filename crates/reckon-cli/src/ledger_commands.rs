@@ -7,6 +7,7 @@ use crate::args::{
     LedgerArgs, ReconcileArgs, ReferenceArgs, ServeArgs, SettleArgs,
 };
 use crate::pipeline::{reconcile_config, write_atomically};
+use crate::profile_commands::{overrides_for, ConvertedInputs, ProfiledInput};
 use anyhow::{bail, Context};
 use reckon_core::currency::format_amount;
 use reckon_core::dispute::DisputeAction;
@@ -15,6 +16,7 @@ use reckon_core::period::Month;
 use reckon_core::{Currency, Decimal, FxTable, Timestamp};
 use reckon_import::rates::DeckKind;
 use reckon_import::{BadRowPolicy, NoProgress};
+use reckon_profiles::Target;
 use reckon_store::{InvoiceOutcome, Ledger, Receivable, RunInputs, RunSplit};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -55,13 +57,22 @@ fn decimal(text: &str, what: &str) -> anyhow::Result<Decimal> {
 /// Runs `reckon import ...`.
 pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
     let now = Timestamp::now();
+    // A file given with --profile is read through its canonical conversion (a temporary file),
+    // and errors about that file are told about the source file and line.
+    let (file, converted) = match command {
+        ImportCommand::Usage(arguments) => import_input(arguments, Target::Usage)?,
+        ImportCommand::Rates(arguments) => import_input(arguments, Target::Rates)?,
+        ImportCommand::Prices(arguments) => import_input(arguments, Target::Rates)?,
+        ImportCommand::Invoice(arguments) => import_input(&arguments.file, Target::Invoice)?,
+        ImportCommand::Receivable(_) => (std::path::PathBuf::new(), ConvertedInputs::none()),
+    };
     block_on(async {
         let text = match command {
             ImportCommand::Usage(arguments) => {
                 // The file streams batch by batch: memory holds one batch, whatever its size. A
                 // `record_id` that repeats within the file is found by the ledger in its staging
                 // table, which names both lines as the loader does.
-                let mut reader = reckon_import::usage::UsageReader::open(&arguments.file)?;
+                let mut reader = reckon_import::usage::UsageReader::open(&file)?;
                 let ledger = open(&arguments.ledger).await?;
                 note(&format!(
                     "writing the usage records of {} to the ledger in one transaction, batch by batch",
@@ -79,13 +90,13 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
                     outcome.inserted, outcome.unchanged, outcome.replaced
                 )
             }
-            ImportCommand::Rates(arguments) => import_deck(arguments, DeckKind::CarrierRates, now).await?,
-            ImportCommand::Prices(arguments) => import_deck(arguments, DeckKind::CustomerPrices, now).await?,
+            ImportCommand::Rates(arguments) => import_deck(arguments, &file, DeckKind::CarrierRates, now).await?,
+            ImportCommand::Prices(arguments) => import_deck(arguments, &file, DeckKind::CustomerPrices, now).await?,
             ImportCommand::Invoice(invoice_arguments) => {
                 let arguments = &invoice_arguments.file;
                 let period = invoice_arguments.period.as_deref().map(month).transpose()?;
                 let lines = reckon_import::invoice::load_invoices(
-                    std::slice::from_ref(&arguments.file),
+                    std::slice::from_ref(&file),
                     BadRowPolicy::Fail,
                     &mut NoProgress,
                 )?
@@ -145,12 +156,33 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
         crate::print_report(&text)?;
         Ok(ExitCode::SUCCESS)
     })
+    .map_err(|error| converted.remap_error(error))
+}
+
+/// The file an import reads: the file itself, or its canonical conversion through `--profile`.
+fn import_input(arguments: &ImportFileArgs, target: Target) -> anyhow::Result<(std::path::PathBuf, ConvertedInputs)> {
+    let Some(profile) = &arguments.profile else {
+        let overrides = &arguments.overrides;
+        if !overrides.set.is_empty() || !overrides.map.is_empty() || overrides.time_zone.is_some() {
+            bail!("--set, --map and --time-zone change an import profile: give --profile");
+        }
+        return Ok((arguments.file.clone(), ConvertedInputs::none()));
+    };
+    let overrides = overrides_for(&arguments.overrides, &[target])?.remove(0);
+    let input = ProfiledInput { file: &arguments.file, profile, overrides, expected: target };
+    let converted = ConvertedInputs::convert(vec![input], &std::env::temp_dir(), BadRowPolicy::Fail)?;
+    Ok((converted.path_for(&arguments.file), converted))
 }
 
 /// Stores a rate deck or price plans; says what it did.
-async fn import_deck(arguments: &ImportFileArgs, kind: DeckKind, now: Timestamp) -> anyhow::Result<String> {
+async fn import_deck(
+    arguments: &ImportFileArgs,
+    file: &std::path::Path,
+    kind: DeckKind,
+    now: Timestamp,
+) -> anyhow::Result<String> {
     let deck = reckon_import::rates::load_deck(
-        std::slice::from_ref(&arguments.file),
+        std::slice::from_ref(&file.to_path_buf()),
         kind,
         BadRowPolicy::Fail,
         &mut NoProgress,

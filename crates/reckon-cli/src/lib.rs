@@ -10,6 +10,7 @@ mod demo;
 mod generate_command;
 mod ledger_commands;
 pub mod pipeline;
+mod profile_commands;
 pub mod progress;
 pub mod rating_commands;
 
@@ -44,6 +45,8 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
             ledger_commands::apikey_create_command(&arguments)
         }
         args::Command::Apikey(args::ApikeyCommand::List(arguments)) => ledger_commands::apikey_list_command(&arguments),
+        args::Command::Convert(arguments) => profile_commands::convert_command(&arguments),
+        args::Command::Profiles(arguments) => profile_commands::profiles_command(&arguments),
         args::Command::Apikey(args::ApikeyCommand::Revoke(arguments)) => {
             ledger_commands::apikey_revoke_command(&arguments)
         }

@@ -4,6 +4,7 @@
 
 pub use crate::args::ReportFormat;
 use crate::args::{ReconcileArgs, ReconcileOptions, ToleranceArgs};
+use crate::profile_commands::{ConvertedInputs, ProfiledInput};
 use crate::progress::ByteProgress;
 use anyhow::{bail, Context};
 use reckon_core::network::NetworkMap;
@@ -63,10 +64,15 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
     let (Some(usage), Some(out)) = (arguments.usage.clone(), arguments.out.clone()) else {
         bail!("--usage and --out are required (or --carrier and --period to reconcile from the ledger)");
     };
+    let policy = if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail };
+    // Inputs given with an import profile are converted into canonical files first (in a
+    // temporary folder inside the output folder, removed after the run); their errors and
+    // rejected rows are told about the source files.
+    let converted = convert_profiled_inputs(arguments, &usage, &out, policy)?;
     let request = ReconcileRequest {
-        usage,
-        rates: arguments.rates.clone(),
-        invoices: arguments.invoice.clone(),
+        usage: converted.path_for(&usage),
+        rates: arguments.rates.iter().map(|path| converted.path_for(path)).collect(),
+        invoices: arguments.invoice.iter().map(|path| converted.path_for(path)).collect(),
         fx: arguments.reference.fx.clone(),
         ecb: arguments.reference.ecb.clone(),
         fx_staleness_days: Some(arguments.options.tolerances.fx_staleness_days),
@@ -76,7 +82,7 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         out,
         output_format: arguments.output_format,
         config: reconcile_config(&arguments.options.tolerances, arguments.options.period.as_deref())?,
-        policy: if arguments.options.skip_bad_rows { BadRowPolicy::Quarantine } else { BadRowPolicy::Fail },
+        policy,
         partitions: arguments.options.partitions,
         spill_dir: arguments.options.spill_dir.clone(),
         timings: arguments.options.timings,
@@ -84,10 +90,55 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
     let inputs: Vec<&PathBuf> =
         std::iter::once(&request.usage).chain(&request.rates).chain(&request.invoices).collect();
     let progress = ByteProgress::new(&inputs, arguments.options.quiet);
-    let report = reconcile_files(&request, &progress);
+    let report = reconcile_files_with(&request, &progress, &|rejected| converted.remap_rejected(rejected));
     progress.finish();
-    let report = report?;
+    let report = report.map_err(|error| converted.remap_error(error))?;
     report_outcome(&report, &arguments.options)
+}
+
+/// Converts the inputs `reconcile` was given with an import profile.
+fn convert_profiled_inputs(
+    arguments: &ReconcileArgs,
+    usage: &Path,
+    out: &Path,
+    policy: BadRowPolicy,
+) -> anyhow::Result<ConvertedInputs> {
+    use reckon_profiles::Target;
+    let profiles = &arguments.profiles;
+    let mut targets = Vec::new();
+    let mut inputs: Vec<(&Path, &str, Target)> = Vec::new();
+    if let Some(profile) = &profiles.usage_profile {
+        targets.push(Target::Usage);
+        inputs.push((usage, profile, Target::Usage));
+    }
+    if let Some(profile) = &profiles.invoice_profile {
+        targets.push(Target::Invoice);
+        inputs.extend(arguments.invoice.iter().map(|path| (path.as_path(), profile.as_str(), Target::Invoice)));
+    }
+    if let Some(profile) = &profiles.rates_profile {
+        targets.push(Target::Rates);
+        inputs.extend(arguments.rates.iter().map(|path| (path.as_path(), profile.as_str(), Target::Rates)));
+    }
+    let overridden = !profiles.overrides.set.is_empty()
+        || !profiles.overrides.map.is_empty()
+        || profiles.overrides.time_zone.is_some();
+    if targets.is_empty() {
+        if overridden {
+            bail!("--set, --map and --time-zone change an import profile: give --usage-profile, --invoice-profile or --rates-profile");
+        }
+        return ConvertedInputs::convert(Vec::new(), out, policy);
+    }
+    let overrides = crate::profile_commands::overrides_for(&profiles.overrides, &targets)?;
+    let inputs = inputs
+        .into_iter()
+        .map(|(file, profile, target)| ProfiledInput {
+            file,
+            profile,
+            overrides: overrides[targets.iter().position(|candidate| *candidate == target).expect("pushed")].clone(),
+            expected: target,
+        })
+        .collect();
+    ConvertedInputs::convert(inputs, out, policy)
 }
 
 /// Prints the summary table (unless quiet) and picks the exit code.
@@ -128,6 +179,16 @@ pub(crate) fn reconcile_config(options: &ToleranceArgs, period: Option<&str>) ->
 /// # Errors
 /// The first input error (file, line, column), or an I/O error writing the reports.
 pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> anyhow::Result<ReconcileReport> {
+    reconcile_files_with(request, progress, &|_| {})
+}
+
+/// [`reconcile_files`], with `remap_rejected` applied to the rows set aside before they are
+/// counted and written (inputs converted by a profile name their source files).
+fn reconcile_files_with(
+    request: &ReconcileRequest,
+    progress: &ByteProgress,
+    remap_rejected: &dyn Fn(&mut Vec<reckon_import::Rejection>),
+) -> anyhow::Result<ReconcileReport> {
     progress.set_phase("reading");
     let mut loaded_deck = reckon_import::rates::load_rates(&request.rates, request.policy, &mut progress.reader())?;
     let fx =
@@ -195,6 +256,7 @@ pub fn reconcile_files(request: &ReconcileRequest, progress: &ByteProgress) -> a
         reconcile_in_memory(request, &loaded_deck.deck, &networks, &fx, &config, progress)?
     };
     rejected.splice(0..0, std::mem::take(&mut loaded_deck.rejected));
+    remap_rejected(&mut rejected);
     counts.rate_rows = loaded_deck.deck.len() as u64;
     counts.rejected_rows = rejected.len() as u64;
     write_reports(request, &reconciliation, &counts, &rejected)?;
