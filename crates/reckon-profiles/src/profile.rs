@@ -470,7 +470,14 @@ impl PlanContext<'_> {
             Source::Lookup { name: lookup.clone(), key: Box::new(self.field(key, &format!("{name}.key"), Kind::Text)?) }
         } else if let Some(what) = &spec.option {
             if self.placeholder_options {
-                Source::Constant(format!("<{name}>"))
+                // Detection converts a few rows without the options: a placeholder of the
+                // field's type, so that a deck's `--set currency=` or `effective_from=` does
+                // not make every row fail (never written anywhere).
+                Source::Constant(match kind {
+                    Kind::Currency => "EUR".to_owned(),
+                    Kind::Instant { .. } => "2000-01-01T00:00:00Z".to_owned(),
+                    _ => format!("<{name}>"),
+                })
             } else {
                 return Err(self.profile.error(format!("field {name} needs --set {name}=VALUE ({what})")));
             }

@@ -299,3 +299,31 @@ fn az_deck_cells_that_do_not_read_are_positioned() {
         error_of("az-deck", "deck.csv", "Destination,Code,Rate,Effective Date\nUK,44,Closed,01/03/2026\n", ACME_USD);
     assert!(error.contains("deck.csv:2:3: column \"Rate\": \"Closed\" is not a rate"), "{error}");
 }
+
+/// `reckon convert --detect`: each deck and export fixture is read by its own profile first
+/// (a deck's `--set` options are not needed to recognise it), and a deck is not taken for an
+/// export or the other way round.
+#[test]
+fn each_fixture_is_detected_as_its_profile() {
+    let profiles = reckon_profiles::builtin::all().unwrap();
+    for (input, expected) in [
+        ("decks/az-deck.csv", "az-deck"),
+        ("decks/az-deck.xlsx", "az-deck"),
+        ("decks/jerasoft-rates.csv", "jerasoft"),
+        ("decks/astpp-termination-rates.csv", "astpp"),
+        ("decks/yeti-dialpeers.csv", "yeti"),
+        ("exports/didww-cdr.csv", "didww"),
+        ("exports/twilio-calls.csv", "twilio-calls"),
+        ("exports/twilio-messages.csv", "twilio-messages"),
+        ("exports/telnyx-voice.csv", "telnyx-voice"),
+        ("exports/telnyx-messaging.csv", "telnyx-messaging"),
+        ("exports/vonage-sms.csv", "vonage-sms"),
+        ("exports/vonage-voice.csv", "vonage-voice"),
+        ("exports/sinch-voice.csv", "sinch-voice"),
+        ("exports/infobip-sms.csv", "infobip-sms"),
+    ] {
+        let detections = reckon_profiles::detect(&fixture(input), &profiles);
+        let names: Vec<&str> = detections.iter().map(|detection| detection.profile.as_str()).collect();
+        assert_eq!(names.first(), Some(&expected), "{input}: {names:?}");
+    }
+}

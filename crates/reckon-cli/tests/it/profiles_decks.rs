@@ -38,7 +38,8 @@ const USAGE: &str = "record_id,service,carrier,started_at,destination,quantity\n
 
 /// The deck of az-deck.xlsx and az-deck.csv, written canonically: 35567 is closed, so it has
 /// no row.
-const RATES: &str = "carrier,service,prefix,destination_name,rate,currency,rate_unit,increments,connect_fee,effective_from\n\
+const RATES: &str =
+    "carrier,service,prefix,destination_name,rate,currency,rate_unit,increments,connect_fee,effective_from\n\
     acme,voice,447,United Kingdom - Mobile,0.012,USD,60,1/1,0,2026-03-01T00:00:00Z\n\
     acme,voice,4477,United Kingdom - Mobile - Vodafone,0.0135,USD,60,1/1,0,2026-03-08T00:00:00Z\n\
     acme,voice,336,France - Mobile,0.035,USD,60,60/60,0,2026-03-01T00:00:00Z\n\
@@ -49,7 +50,8 @@ const RATES: &str = "carrier,service,prefix,destination_name,rate,currency,rate_
     acme,voice,355,Albania,0.15,USD,60,60/60,0.01,2026-03-01T00:00:00Z\n";
 
 /// The invoice of didww-cdr.csv, written canonically (the failed call billed 0 s is no line).
-const DIDWW_INVOICE: &str = "carrier,invoice_id,line_id,carrier_ref,service,started_at,destination,quantity,rate,amount,currency\n\
+const DIDWW_INVOICE: &str =
+    "carrier,invoice_id,line_id,carrier_ref,service,started_at,destination,quantity,rate,amount,currency\n\
     acme,D-2026-03,c0a80001-0001,c0a80001-0001,voice,2026-03-02T10:00:02Z,447911000001,75,0.0120,0.0150,USD\n\
     acme,D-2026-03,c0a80001-0002,c0a80001-0002,voice,2026-03-09T09:00:01Z,447711000002,120,0.0135,0.0300,USD\n\
     acme,D-2026-03,c0a80001-0003,c0a80001-0003,voice,2026-03-03T08:00:03Z,33612345678,61,0.0350,0.0356,USD\n\
@@ -91,7 +93,8 @@ fn check_canonical_discrepancies(rows: &[Vec<String>]) {
         ("c0a80001-0008", "rate_mismatch", "0.06"),
     ];
     assert_eq!(summary.len(), expected.len(), "{rows:?}");
-    for ((line, kind, difference), (expected_line, expected_kind, expected_difference)) in summary.iter().zip(expected) {
+    for ((line, kind, difference), (expected_line, expected_kind, expected_difference)) in summary.iter().zip(expected)
+    {
         assert_eq!((line.as_str(), kind.as_str()), (expected_line, expected_kind), "{rows:?}");
         let value: rust_decimal::Decimal = difference.parse().unwrap();
         assert_eq!(value, expected_difference.parse::<rust_decimal::Decimal>().unwrap(), "{line} {kind}");
@@ -104,7 +107,8 @@ fn issue14_an_az_spreadsheet_deck_and_a_didww_export_reconcile_like_the_canonica
     let usage = write(dir.path(), "usage.csv", USAGE);
     let rates = write(dir.path(), "rates.csv", RATES);
     let invoice = write(dir.path(), "invoice.csv", DIDWW_INVOICE);
-    let canonical = reconcile(&["--usage", &usage, "--rates", &rates, "--invoice", &invoice], &dir.path().join("canonical"));
+    let canonical =
+        reconcile(&["--usage", &usage, "--rates", &rates, "--invoice", &invoice], &dir.path().join("canonical"));
     check_canonical_discrepancies(&canonical);
 
     let deck = profile_fixture("decks/az-deck.xlsx");
@@ -140,7 +144,8 @@ fn issue14_an_az_csv_deck_reconciles_like_the_canonical_month() {
     let usage = write(dir.path(), "usage.csv", USAGE);
     let rates = write(dir.path(), "rates.csv", RATES);
     let invoice = write(dir.path(), "invoice.csv", DIDWW_INVOICE);
-    let canonical = reconcile(&["--usage", &usage, "--rates", &rates, "--invoice", &invoice], &dir.path().join("canonical"));
+    let canonical =
+        reconcile(&["--usage", &usage, "--rates", &rates, "--invoice", &invoice], &dir.path().join("canonical"));
     let deck = profile_fixture("decks/az-deck.csv");
     let profiled = reconcile(
         &[
@@ -188,8 +193,18 @@ fn issue14_a_converted_az_deck_is_a_deck_update() {
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let updated = dir.path().join("updated.csv").display().to_string();
-    let output =
-        reckon(&["deck", "update", "--rates", &current, "--deck", &entries, "--issued", "2026-02-20", "--out", &updated]);
+    let output = reckon(&[
+        "deck",
+        "update",
+        "--rates",
+        &current,
+        "--deck",
+        &entries,
+        "--issued",
+        "2026-02-20",
+        "--out",
+        &updated,
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let rows = read_csv(Path::new(&updated));
     let header = &rows[0];
