@@ -1,8 +1,9 @@
 //! Spreadsheet sources (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`): one sheet read as rows, as
 //! carriers publish decks. Title rows above the table are skipped (the header is the first row
-//! naming every column the profile's required fields read), blank rows are skipped, and after
-//! the data a row with a single filled cell outside the code column is a footer that ends it
-//! (`Rates are subject to change without notice.`). A row's line number is its sheet row, so
+//! naming every column the profile's required fields read), blank rows are skipped, and so is a
+//! row with a single filled cell outside the code column: a section title (`EUROPE`) or a
+//! footer (`Rates are subject to change without notice.`), never a deck row; the rows after it
+//! are still read, so no data row is lost to a note. A row's line number is its sheet row, so
 //! errors point into the sheet. Decks are small: the sheet is held in memory.
 
 use crate::profile::Profile;
@@ -59,7 +60,7 @@ pub(crate) struct Table {
     /// Each data row with its line (a sheet row), in order (blank rows left out), or the error
     /// that row is.
     pub rows: Vec<Result<(u64, Vec<String>), ImportError>>,
-    /// The footer that ended a sheet's data (its sheet row and text), if any.
+    /// The last note row of a sheet's table skipped (its sheet row and text), if any.
     pub footer: Option<(u64, String)>,
 }
 
@@ -112,9 +113,9 @@ pub(crate) fn read(profile: &Profile, path: &Path) -> Result<Table, ImportError>
         if filled.is_empty() {
             continue;
         }
-        if filled.len() == 1 && Some(filled[0]) != code_column && !table.rows.is_empty() {
+        if filled.len() == 1 && Some(filled[0]) != code_column {
             table.footer = Some((u64::from(row), cells[filled[0]].clone()));
-            break;
+            continue;
         }
         let mut cells = cells;
         cells.resize(table.header.len().max(cells.len()), String::new());
