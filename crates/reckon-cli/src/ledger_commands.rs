@@ -64,6 +64,12 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
         ImportCommand::Rates(arguments) => import_input(arguments, Target::Rates)?,
         ImportCommand::Prices(arguments) => import_input(arguments, Target::Rates)?,
         ImportCommand::Invoice(arguments) => import_input(&arguments.file, Target::Invoice)?,
+        ImportCommand::InvoiceSummary(arguments) => {
+            if let Some(profile) = &arguments.file.profile {
+                bail!("--profile {profile}: import profiles convert usage, invoices and decks; a summary invoice is read as invoice-summary.csv");
+            }
+            (arguments.file.file.clone(), ConvertedInputs::none())
+        }
         ImportCommand::Receivable(_) => (std::path::PathBuf::new(), ConvertedInputs::none()),
     };
     block_on(async {

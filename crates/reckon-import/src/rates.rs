@@ -149,7 +149,12 @@ fn load_table(
     progress: &mut dyn Progress,
 ) -> Result<(), ImportError> {
     let columns = table.resolve(column_specs(kind))?;
+    let change = columns[COLUMN_COUNT - 1];
     while let Some(row) = table.next_row(progress)? {
+        // A closing entry of a deck update (`change` = closed) ends a code; it prices nothing.
+        if row.as_ref().is_ok_and(|row| row.get(change).and_then(ChangeKind::parse) == Some(ChangeKind::Closed)) {
+            continue;
+        }
         let outcome = row.and_then(|row| {
             let rate_row = parse_row(&row, &columns)?;
             let line_number = row.line_number;
@@ -441,6 +446,22 @@ mod tests {
 
     fn load(text: &str) -> Result<LoadedDeck, ImportError> {
         load_deck_from_text(Path::new("rates.csv"), text.to_owned(), DeckKind::CarrierRates)
+    }
+
+    /// Issue 14: a row whose `change` is closed is a deck-update entry that ends a code: read as
+    /// a deck it prices nothing (its rate 0 is no price), so the code falls to its shorter
+    /// prefix; the other rows, whatever their change, are rows of the deck.
+    #[test]
+    fn issue14_a_closing_entry_prices_nothing_in_a_deck() {
+        let loaded = load(
+            "carrier,service,prefix,rate,currency,effective_from,change\n\
+             acme,voice,355,0.15,USD,2026-03-01T00:00:00Z,unchanged\n\
+             acme,voice,35567,0,USD,2026-03-01T00:00:00Z,closed\n\
+             acme,voice,447,0.012,USD,2026-03-01T00:00:00Z,\n",
+        )
+        .unwrap();
+        let prefixes: Vec<String> = loaded.deck.rows().iter().map(|row| row.prefix.to_string()).collect();
+        assert_eq!(prefixes, ["355", "447"]);
     }
 
     /// Issue 13: `billed_on` is read per row (blank: not said); a value other than submitted

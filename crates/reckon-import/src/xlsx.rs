@@ -205,6 +205,35 @@ pub fn xlsx_to_csv(
     Ok(SheetInfo { sheet: sheet_name, header_row, data_rows, footer })
 }
 
+/// A sheet's rows as cell texts, each with its 1-based sheet row.
+pub type SheetRows = Vec<(u32, Vec<String>)>;
+
+/// Every row of a sheet (the first, or `sheet`) as cell texts, with its 1-based sheet row: numbers
+/// in their shortest exact decimal form, dates as RFC 3339 instants at UTC (as [`xlsx_to_csv`]
+/// reads them). Returns the sheet's name too.
+///
+/// # Errors
+/// When the workbook cannot be read or has no such sheet.
+pub fn sheet_rows(path: &Path, sheet: Option<&str>) -> Result<(String, SheetRows), ImportError> {
+    let fail = |message: String| ImportError::file(path, ImportErrorKind::Malformed(message));
+    let mut workbook =
+        calamine::open_workbook_auto(path).map_err(|error| fail(format!("not a readable workbook: {error}")))?;
+    let sheet_name = match sheet {
+        Some(name) => name.to_owned(),
+        None => workbook.sheet_names().first().cloned().ok_or_else(|| fail("the workbook has no sheet".into()))?,
+    };
+    let range = workbook.worksheet_range(&sheet_name).map_err(|error| {
+        fail(format!("sheet {sheet_name:?}: {error} (sheets: {})", workbook.sheet_names().join(", ")))
+    })?;
+    let first_row = range.start().map_or(1, |(row, _)| row + 1);
+    let rows = range
+        .rows()
+        .enumerate()
+        .map(|(offset, cells)| (first_row + offset as u32, cells.iter().map(cell_text).collect()))
+        .collect();
+    Ok((sheet_name, rows))
+}
+
 /// Header names compare trimmed, case-insensitively, with runs of white space as one space.
 fn same_name(found: &str, wanted: &str) -> bool {
     let fold = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();

@@ -8,6 +8,24 @@ const BUILTIN: &[(&str, &str)] = &[
     ("freeswitch", include_str!("../profiles/freeswitch.toml")),
     ("kannel", include_str!("../profiles/kannel.toml")),
     ("jasmin", include_str!("../profiles/jasmin.toml")),
+    // Rate decks (rates.csv).
+    ("az-deck", include_str!("../profiles/az-deck.toml")),
+    ("jerasoft", include_str!("../profiles/jerasoft.toml")),
+    ("astpp", include_str!("../profiles/astpp.toml")),
+    ("magnusbilling", include_str!("../profiles/magnusbilling.toml")),
+    ("a2billing", include_str!("../profiles/a2billing.toml")),
+    ("yeti", include_str!("../profiles/yeti.toml")),
+    ("cgrates", include_str!("../profiles/cgrates.toml")),
+    // Carrier exports (invoice.csv).
+    ("twilio-calls", include_str!("../profiles/twilio-calls.toml")),
+    ("twilio-messages", include_str!("../profiles/twilio-messages.toml")),
+    ("telnyx-voice", include_str!("../profiles/telnyx-voice.toml")),
+    ("telnyx-messaging", include_str!("../profiles/telnyx-messaging.toml")),
+    ("vonage-sms", include_str!("../profiles/vonage-sms.toml")),
+    ("vonage-voice", include_str!("../profiles/vonage-voice.toml")),
+    ("sinch-voice", include_str!("../profiles/sinch-voice.toml")),
+    ("infobip-sms", include_str!("../profiles/infobip-sms.toml")),
+    ("didww", include_str!("../profiles/didww.toml")),
 ];
 
 /// The names of the built-in profiles, in listing order.

@@ -123,7 +123,23 @@ pub fn convert(
                 continue;
             }
         };
-        match row.keeps(plan, &lookups) {
+        // A profile's `[rows]` table (rows.rs) rewrites the row first: computed columns
+        // appended, a closed code made a closing entry.
+        let prepared = match plan.rows.is_empty() {
+            true => None,
+            false => match plan.rows.prepare(&record, row.path, line_number) {
+                Ok(prepared) => Some(prepared),
+                Err(error) => {
+                    reject(error, options.policy, &mut conversion)?;
+                    continue;
+                }
+            },
+        };
+        let row = RowView { record: prepared.as_ref().unwrap_or(&record), ..row };
+        match row
+            .keeps(plan, &lookups)
+            .and_then(|keeps| plan.rows.refuse(row.record, row.path, line_number).map(|()| keeps))
+        {
             Ok(true) => {}
             Ok(false) => {
                 conversion.rows_filtered += 1;
@@ -215,7 +231,7 @@ struct Plans {
 impl Plans {
     fn open(profile: &Profile, input: &Path, options: &ConvertOptions) -> Result<Plans, ConvertError> {
         let source = &profile.spec.source;
-        let reader = SourceReader::open(input, source)?;
+        let reader = crate::sheet::open_reader(profile, input, source)?;
         let overrides = &options.overrides;
         let placeholders = options.placeholder_options;
         let (single, by_field_count) = if let Some(header) = &reader.header {

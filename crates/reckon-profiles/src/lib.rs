@@ -10,10 +10,13 @@
 //! as a canonical file's rows.
 
 pub mod builtin;
+mod cgrates;
 mod convert;
 mod detect;
 mod profile;
+mod rows;
 mod schema;
+mod sheet;
 mod source;
 mod target;
 mod time;

@@ -150,6 +150,9 @@ impl Profile {
             check_field(&lookup.value, &format!("lookups.{name}.value"), Kind::Text, spec)
                 .map_err(|message| self.error(message))?;
         }
+        if let Some(rows) = &spec.rows {
+            crate::rows::check(rows).map_err(|message| self.error(message))?;
+        }
         self.check_source()?;
         for format in &spec.time.formats {
             TimeFormat::parse(format).map_err(|message| self.error(format!("[time] formats: {message}")))?;
@@ -239,7 +242,10 @@ impl Profile {
         } else {
             spec.time.formats.iter().map(|text| TimeFormat::parse(text).expect("checked")).collect()
         };
-        let context = PlanContext { columns, zone, formats, placeholder_options, profile: self };
+        // Columns a `[rows]` table computes are read like the file's own.
+        let mut extended = columns.clone();
+        crate::rows::extend_names(spec.rows.as_ref(), &mut extended);
+        let context = PlanContext { columns: &extended, zone, formats, placeholder_options, profile: self };
         let mut fields = Vec::new();
         for column in self.target.columns() {
             if let Some(field) = fields_spec.get(column.name) {
@@ -259,7 +265,16 @@ impl Profile {
                 value: context.field(&lookup.value, &format!("lookups.{name}.value"), Kind::Text)?,
             });
         }
-        Ok(RowPlan { fields, keep: conditions(&spec.keep)?, skip: conditions(&spec.skip)?, lookups })
+        let mut plan = RowPlan {
+            fields,
+            keep: conditions(&spec.keep)?,
+            skip: conditions(&spec.skip)?,
+            lookups,
+            rows: crate::rows::RowsPlan::default(),
+        };
+        plan.rows =
+            crate::rows::RowsPlan::new(spec.rows.as_ref(), columns, &plan).map_err(|message| self.error(message))?;
+        Ok(plan)
     }
 
     fn target_column(&self, name: &str) -> Result<CanonicalColumn, ProfileError> {
@@ -455,7 +470,14 @@ impl PlanContext<'_> {
             Source::Lookup { name: lookup.clone(), key: Box::new(self.field(key, &format!("{name}.key"), Kind::Text)?) }
         } else if let Some(what) = &spec.option {
             if self.placeholder_options {
-                Source::Constant(format!("<{name}>"))
+                // Detection converts a few rows without the options: a placeholder of the
+                // field's type, so that a deck's `--set currency=` or `effective_from=` does
+                // not make every row fail (never written anywhere).
+                Source::Constant(match kind {
+                    Kind::Currency => "EUR".to_owned(),
+                    Kind::Instant { .. } => "2000-01-01T00:00:00Z".to_owned(),
+                    _ => format!("<{name}>"),
+                })
             } else {
                 return Err(self.profile.error(format!("field {name} needs --set {name}=VALUE ({what})")));
             }
@@ -579,4 +601,6 @@ pub(crate) struct RowPlan {
     pub keep: Vec<Condition>,
     pub skip: Vec<Condition>,
     pub lookups: Vec<LookupPlan>,
+    /// The profile's `[rows]` table for this file shape.
+    pub rows: crate::rows::RowsPlan,
 }

@@ -27,6 +27,9 @@ pub struct ProfileSpec {
     /// Values gathered from other rows of the same file in a first pass (delivery receipts).
     #[serde(default)]
     pub lookups: BTreeMap<String, LookupSpec>,
+    /// What is done to a source row before its fields are read (decks, exports): rows.rs.
+    #[serde(default)]
+    pub rows: Option<crate::rows::RowsSpec>,
     /// Each canonical column produced, by its canonical name.
     pub fields: BTreeMap<String, FieldSpec>,
 }

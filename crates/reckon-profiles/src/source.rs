@@ -44,6 +44,11 @@ enum ReaderKind {
         line_number: u64,
         line: String,
     },
+    /// A table read whole (a spreadsheet's sheet, a tariff plan's joined files: `sheet`,
+    /// `cgrates`), its rows with their lines.
+    Table {
+        rows: std::vec::IntoIter<Result<(u64, Vec<String>), ImportError>>,
+    },
 }
 
 impl SourceReader {
@@ -180,6 +185,17 @@ impl SourceReader {
         &self.display_path
     }
 
+    /// A reader of a table read whole; its `path` names it in errors.
+    pub(crate) fn from_table(table: crate::sheet::Table) -> SourceReader {
+        SourceReader {
+            display_path: table.path.clone(),
+            path: table.path,
+            kind: ReaderKind::Table { rows: table.rows.into_iter() },
+            header: Some(table.header),
+            strip_quotes: false,
+        }
+    }
+
     /// The names of a line pattern's groups, in group order (group 1 first).
     pub(crate) fn group_names(&self) -> Option<Vec<String>> {
         match &self.kind {
@@ -191,7 +207,7 @@ impl SourceReader {
                     .map(|(index, name)| name.map_or_else(|| format!("{}", index + 1), str::to_owned))
                     .collect(),
             ),
-            ReaderKind::Csv { .. } | ReaderKind::Sheet { .. } => None,
+            ReaderKind::Csv { .. } | ReaderKind::Sheet { .. } | ReaderKind::Table { .. } => None,
         }
     }
 
@@ -210,6 +226,14 @@ impl SourceReader {
     /// When the file cannot be read on (an I/O error).
     pub(crate) fn next(&mut self, record: &mut csv::StringRecord) -> Result<Option<Read_>, ImportError> {
         match &mut self.kind {
+            ReaderKind::Table { rows } => Ok(rows.next().map(|row| match row {
+                Ok((line_number, cells)) => {
+                    record.clear();
+                    cells.iter().for_each(|cell| record.push_field(cell));
+                    Read_::Row { line_number }
+                }
+                Err(error) => Read_::Bad(error),
+            })),
             ReaderKind::Csv { reader, line_offset } => match reader.read_record(record) {
                 Ok(false) => Ok(None),
                 Ok(true) => {

@@ -22,6 +22,7 @@ mod nats;
 mod number_bounds;
 mod parquet;
 mod profiles;
+mod profiles_decks;
 mod rating;
 mod rating_issue13;
 mod reconcile;
