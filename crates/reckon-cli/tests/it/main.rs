@@ -24,6 +24,7 @@ mod parquet;
 mod rating;
 mod rating_issue13;
 mod reconcile;
+mod replicas;
 mod serve;
 mod serve_robustness;
 mod store_errors;
