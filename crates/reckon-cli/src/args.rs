@@ -167,6 +167,14 @@ pub struct ServeArgs {
     /// On SIGTERM, close the connections still open after this time, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 30_000)]
     pub shutdown_timeout_ms: u64,
+    /// This replica's name in logs and leases, when several `reckon serve` share one PostgreSQL
+    /// ledger (any number may; SQLite serves one process).
+    #[arg(long, value_name = "NAME")]
+    pub replica_id: Option<String>,
+    /// How long a replica's lease on a shared duty (the alert checks, an alert's delivery) holds
+    /// without renewal: a dead replica's duty passes to another after at most this long.
+    #[arg(long, value_name = "MS", default_value_t = 15_000)]
+    pub lease_ttl_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,15 +29,16 @@ fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> 
 }
 
 async fn open(ledger: &LedgerArgs) -> anyhow::Result<Ledger> {
-    let url = match &ledger.database_url {
-        Some(url) => url.clone(),
-        None => {
-            fs_err::create_dir_all(&ledger.data_dir)?;
-            Ledger::sqlite_url(&ledger.data_dir)
-        }
-    };
+    if ledger.database_url.is_none() {
+        fs_err::create_dir_all(&ledger.data_dir)?;
+    }
     // The store's error names the ledger (password redacted) and the cause.
-    Ok(Ledger::open(&url).await?)
+    Ok(Ledger::open(&ledger_url(ledger)).await?)
+}
+
+/// The ledger's URL: `--database-url`, else the SQLite file in the data directory.
+fn ledger_url(ledger: &LedgerArgs) -> String {
+    ledger.database_url.clone().unwrap_or_else(|| Ledger::sqlite_url(&ledger.data_dir))
 }
 
 /// A progress note on stderr (stdout carries reports only).
@@ -604,6 +605,10 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
             header_read_timeout: std::time::Duration::from_millis(arguments.header_read_timeout_ms.max(1)),
             shutdown_timeout: std::time::Duration::from_millis(arguments.shutdown_timeout_ms),
         },
+        replica: reckon_server::ReplicaSettings::new(
+            arguments.replica_id.as_deref().unwrap_or("reckon"),
+            std::time::Duration::from_millis(arguments.lease_ttl_ms.max(100)),
+        ),
     };
     let nats = arguments.nats.as_ref().map(|url| reckon_server::NatsSource {
         url: url.clone(),
@@ -613,9 +618,21 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
         dead_letter: arguments.nats_dead_letter.clone(),
         ack_wait: std::time::Duration::from_millis(arguments.nats_ack_wait_ms.max(100)),
     });
+    if let (Some(name), true) = (&arguments.replica_id, ledger_url(&arguments.ledger).starts_with("sqlite:")) {
+        bail!(
+            "--replica-id {name:?}: replicas need a PostgreSQL ledger (--database-url postgres://...); \
+             an SQLite ledger is served by one process"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let ledger = open(&arguments.ledger).await?;
+        // Held while serving: a second `reckon serve` on the same SQLite file is refused, and
+        // the leases a killed predecessor left need not lapse.
+        let single_server = ledger.hold_sole_server().await?;
+        if single_server.is_some() {
+            ledger.release_all_leases().await?;
+        }
         reckon_server::serve(ledger, settings, nats, &arguments.listen, |address| {
             let _ = crate::print_report(&format!("listening on {address}\n"));
         })

@@ -30,7 +30,7 @@ use utoipa::OpenApi;
 
 pub use error::ApiError;
 pub use nats::NatsSource;
-pub use settings::{AlertSettings, ConnectionLimits, ServiceSettings};
+pub use settings::{AlertSettings, ConnectionLimits, ReplicaSettings, ServiceSettings};
 
 /// Largest request body accepted.
 pub const HTTP_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
@@ -211,8 +211,7 @@ pub async fn serve(
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    let (alerts, deliveries) = alerts::Alerts::new(&settings.alerts);
-    let alert_settings = settings.alerts.clone();
+    let alerts = alerts::Alerts::new(&settings.alerts);
     let limits = settings.connections.clone();
     let state = AppState {
         ledger: Arc::new(ledger),
@@ -220,11 +219,10 @@ pub async fn serve(
         decks: Arc::default(),
         alerts: Arc::new(alerts),
     };
-    tokio::spawn(alerts::deliver(state.ledger.clone(), alert_settings, deliveries));
+    tokio::spawn(alerts::deliver(state.clone()));
     if !state.settings.alerts.rules.is_empty() {
         tokio::spawn(alerts::check_months(state.clone()));
     }
-    alerts::requeue_undelivered(&state).await.map_err(std::io::Error::other)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let consumer = match &nats {
         Some(source) => {
@@ -234,7 +232,8 @@ pub async fn serve(
         None => None,
     };
     ready(listener.local_addr()?);
-    accept_until_shutdown(listener, app(state), &limits).await;
+    accept_until_shutdown(listener, app(state.clone()), &limits).await;
+    alerts::release_check_lease(&state).await;
     let _ = stop.send(true);
     if let Some(consumer) = consumer {
         let _ = consumer.await;

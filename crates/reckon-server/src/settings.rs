@@ -24,6 +24,33 @@ pub struct ServiceSettings {
     pub holidays: HashMap<String, HolidayCalendar>,
     pub alerts: AlertSettings,
     pub connections: ConnectionLimits,
+    pub replica: ReplicaSettings,
+}
+
+/// This process among the replicas of the service on one ledger.
+#[derive(Debug, Clone)]
+pub struct ReplicaSettings {
+    /// Names this process in leases and logs: its replica name, process id and start time, so
+    /// that two processes never share one (a restarted replica waits for its old leases to
+    /// lapse like any other).
+    pub holder: String,
+    /// How long a lease holds without renewal: a killed replica's duties (the alert checks, an
+    /// alert's delivery) pass to another after at most this long.
+    pub lease_ttl: Duration,
+}
+
+impl ReplicaSettings {
+    /// The settings of a replica named `name` (the host's name, say) in this process.
+    pub fn new(name: &str, lease_ttl: Duration) -> ReplicaSettings {
+        let started = jiff::Timestamp::now().as_nanosecond();
+        ReplicaSettings { holder: format!("{name}/{}/{started}", std::process::id()), lease_ttl }
+    }
+}
+
+impl Default for ReplicaSettings {
+    fn default() -> ReplicaSettings {
+        ReplicaSettings::new("reckon", Duration::from_secs(15))
+    }
 }
 
 /// What a client connection may hold: slow or idle clients cannot exhaust the server or hold
@@ -53,7 +80,8 @@ impl Default for ConnectionLimits {
 #[derive(Debug, Clone)]
 pub struct AlertSettings {
     pub rules: Vec<AlertRule>,
-    /// `http://` URL alerts are POSTed to as JSON (they always go to the log).
+    /// `http://` URL alerts are POSTed to as JSON (they always go to the log). Across replicas
+    /// each alert is POSTed by one of them at a time (its lease), until one attempt succeeds.
     pub webhook: Option<String>,
     /// How often months with new usage are checked against the rules.
     pub check_interval: Duration,

@@ -125,29 +125,40 @@ impl Ledger {
     /// # Errors
     /// A database error.
     pub async fn alerts(&self) -> Result<Vec<StoredAlert>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.alert_id, a.rule, a.subject, a.period, a.message, a.raised_at_ns, \
-             (SELECT COUNT(*) FROM alert_deliveries d WHERE d.alert_id = a.alert_id) AS attempts, \
-             (SELECT COUNT(*) FROM alert_deliveries d WHERE d.alert_id = a.alert_id AND d.outcome = 'delivered') AS delivered \
-             FROM alerts a ORDER BY a.raised_at_ns DESC, a.alert_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredAlert {
-                    alert_id: row.try_get("alert_id")?,
-                    rule: row.try_get("rule")?,
-                    subject: row.try_get("subject")?,
-                    period: row.try_get("period")?,
-                    message: row.try_get("message")?,
-                    raised_at: instant(row, "raised_at_ns")?,
-                    attempts: row.try_get("attempts")?,
-                    delivered: row.try_get::<i64, _>("delivered")? > 0,
-                })
-            })
-            .collect()
+        let select = format!("{ALERT_SELECT} ORDER BY a.raised_at_ns DESC, a.alert_id");
+        let rows = sqlx::query(&select).fetch_all(&self.pool).await?;
+        rows.iter().map(alert_of).collect()
     }
+
+    /// One alert with its delivery state as it stands now (`None`: no such alert). A replica
+    /// about to deliver an alert reads it again under the alert's lease, so an attempt another
+    /// replica just made is seen.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn alert(&self, alert_id: &str) -> Result<Option<StoredAlert>, StoreError> {
+        let select = self.dialect.sql(&format!("{ALERT_SELECT} WHERE a.alert_id = {{1}}"));
+        let row = sqlx::query(&select).bind(alert_id.to_owned()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(alert_of).transpose()
+    }
+}
+
+const ALERT_SELECT: &str = "SELECT a.alert_id, a.rule, a.subject, a.period, a.message, a.raised_at_ns, \
+     (SELECT COUNT(*) FROM alert_deliveries d WHERE d.alert_id = a.alert_id) AS attempts, \
+     (SELECT COUNT(*) FROM alert_deliveries d WHERE d.alert_id = a.alert_id AND d.outcome = 'delivered') AS delivered \
+     FROM alerts a";
+
+fn alert_of(row: &sqlx::any::AnyRow) -> Result<StoredAlert, StoreError> {
+    Ok(StoredAlert {
+        alert_id: row.try_get("alert_id")?,
+        rule: row.try_get("rule")?,
+        subject: row.try_get("subject")?,
+        period: row.try_get("period")?,
+        message: row.try_get("message")?,
+        raised_at: instant(row, "raised_at_ns")?,
+        attempts: row.try_get("attempts")?,
+        delivered: row.try_get::<i64, _>("delivered")? > 0,
+    })
 }
 
 /// Queues months for an alert check inside the caller's transaction; a month already queued

@@ -38,4 +38,11 @@ impl StoreError {
     pub(crate) fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(error)) if error.is_unique_violation())
     }
+
+    /// Whether the database gave up a transaction that succeeds when tried again: a deadlock
+    /// (PostgreSQL 40P01) or a serialization failure (40001).
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(error))
+            if matches!(error.code().as_deref(), Some("40P01" | "40001")))
+    }
 }

@@ -258,6 +258,11 @@ impl Ledger {
             )));
         }
         record_batch(&mut transaction, self.dialect, &batch_id, kind, source, rows.len(), now).await?;
+        if outcome.inserted + outcome.replaced > 0 {
+            sqlx::query("UPDATE deck_epoch SET epoch = epoch + 1 WHERE singleton = 1")
+                .execute(&mut *transaction)
+                .await?;
+        }
         transaction.commit().await?;
         Ok(outcome)
     }
@@ -575,15 +580,14 @@ impl Ledger {
         deck_rows::deck_text(&self.pool, self.dialect, DeckTable::CarrierRates, "", &[]).await
     }
 
-    /// A number that changes whenever rates or prices are imported: decks cached by the service
-    /// are read again when it moves.
+    /// A number that moves whenever an import changes rates or prices (in the import's own
+    /// transaction): decks cached by the service, in any replica, are read again when it moves.
+    /// One row read, whatever the number of imports.
     ///
     /// # Errors
     /// A database error.
     pub async fn deck_epoch(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM import_batches WHERE kind IN ('rates', 'prices')")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar("SELECT epoch FROM deck_epoch WHERE singleton = 1").fetch_one(&self.pool).await?)
     }
 
     /// Every customer price plan as `prices.csv` text (header included).

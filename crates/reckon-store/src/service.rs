@@ -9,6 +9,10 @@ use reckon_core::{Timestamp, UsageRecord};
 use reckon_import::rates::DeckKind;
 use std::collections::HashMap;
 
+/// How many times an ingest transaction is tried when the database reports a deadlock or a
+/// serialization failure (transient: the same transaction succeeds when tried again).
+const INGEST_ATTEMPTS_MAX: u32 = 5;
+
 /// An event the service could not store, as received.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RejectedEvent {
@@ -60,6 +64,13 @@ impl Ledger {
     /// `queue_alert_months`, the months of the accepted events are queued for an alert check in
     /// the same transaction (see [`Ledger::pending_alert_months`]).
     ///
+    /// Replicas of the service may store the same ids at once: the ledger's key on `record_id`
+    /// decides (`ON CONFLICT DO NOTHING`; PostgreSQL makes the second writer wait for the
+    /// first's commit, then reads what it stored), so each id is accepted once across them.
+    /// Rows are written in `record_id` order so that two such batches take their row locks in
+    /// one order and cannot deadlock; a deadlock or serialization failure the database reports
+    /// anyway is retried.
+    ///
     /// # Errors
     /// A database error (then nothing of the batch is stored).
     pub async fn ingest_usage(
@@ -69,20 +80,37 @@ impl Ledger {
         queue_alert_months: bool,
         now: Timestamp,
     ) -> Result<Vec<IngestStatus>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.ingest_usage_once(records, source, queue_alert_months, now).await {
+                Err(error) if error.is_transient() && attempt < INGEST_ATTEMPTS_MAX => attempt += 1,
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn ingest_usage_once(
+        &self,
+        records: &[UsageRecord],
+        source: &str,
+        queue_alert_months: bool,
+        now: Timestamp,
+    ) -> Result<Vec<IngestStatus>, StoreError> {
         let mut transaction = self.begin_write().await?;
         let hashes: Vec<String> = records.iter().map(usage_hash).collect();
         let batch_id = content_hash(std::iter::once("ingest").chain(hashes.iter().map(String::as_str)));
-        let mut statuses = Vec::with_capacity(records.len());
-        for (chunk, chunk_hashes) in records
-            .chunks(crate::imports::USAGE_ROWS_PER_STATEMENT)
-            .zip(hashes.chunks(crate::imports::USAGE_ROWS_PER_STATEMENT))
-        {
+        // By id, stable: a repeated id keeps its first occurrence first.
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by(|&left, &right| records[left].record_id.as_str().cmp(records[right].record_id.as_str()));
+        let sorted: Vec<(&UsageRecord, &String)> =
+            order.iter().map(|&index| (&records[index], &hashes[index])).collect();
+        let mut sorted_statuses = Vec::with_capacity(records.len());
+        for chunk in sorted.chunks(crate::imports::USAGE_ROWS_PER_STATEMENT) {
             // Two events of one batch with the same id: the first is stored, a repeat is a
             // duplicate or a conflict against it (`insert` would let the last one win).
             let mut first_in_batch: HashMap<&str, &String> = HashMap::new();
             let rows: Vec<(&UsageRecord, &String)> = chunk
                 .iter()
-                .zip(chunk_hashes)
                 .filter(|(record, hash)| match first_in_batch.entry(record.record_id.as_str()) {
                     std::collections::hash_map::Entry::Occupied(_) => false,
                     std::collections::hash_map::Entry::Vacant(entry) => {
@@ -90,26 +118,32 @@ impl Ledger {
                         true
                     }
                 })
+                .copied()
                 .collect();
             let inserted = crate::imports::insert_usage(&mut transaction, self.dialect, &rows, &batch_id).await?;
-            let ids = chunk.iter().map(|record| record.record_id.as_str()).filter(|id| !inserted.contains(*id));
+            let ids = chunk.iter().map(|(record, _)| record.record_id.as_str()).filter(|id| !inserted.contains(*id));
             let stored =
                 crate::imports::stored_hashes(&mut transaction, self.dialect, "usage_records", "record_id", ids)
                     .await?;
             let mut seen_now = std::collections::HashSet::new();
-            for (record, hash) in chunk.iter().zip(chunk_hashes) {
+            for (record, hash) in chunk {
                 let id = record.record_id.as_str();
                 let status = if inserted.contains(id) && seen_now.insert(id) {
                     IngestStatus::Accepted
                 } else if stored.get(id).or_else(|| first_in_batch.get(id).copied().filter(|_| inserted.contains(id)))
-                    == Some(hash)
+                    == Some(*hash)
                 {
                     IngestStatus::Duplicate
                 } else {
                     IngestStatus::Conflict
                 };
-                statuses.push(status);
+                sorted_statuses.push(status);
             }
+        }
+        // Back to the request's order.
+        let mut statuses = vec![IngestStatus::Conflict; records.len()];
+        for (&index, status) in order.iter().zip(sorted_statuses) {
+            statuses[index] = status;
         }
         let insert = self.dialect.sql(
             "INSERT INTO import_batches (batch_id, kind, source, rows_count, imported_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}) ON CONFLICT (batch_id) DO NOTHING",

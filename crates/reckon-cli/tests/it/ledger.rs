@@ -15,7 +15,7 @@ fn postgres_base() -> String {
     std::env::var("RECKON_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-fn fresh_postgres() -> String {
+pub fn fresh_postgres() -> String {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let name =
         format!("reckon_cli_{}_{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst));

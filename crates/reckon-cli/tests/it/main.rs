@@ -26,6 +26,7 @@ mod profiles_decks;
 mod rating;
 mod rating_issue13;
 mod reconcile;
+mod replicas;
 mod serve;
 mod serve_robustness;
 mod store_errors;

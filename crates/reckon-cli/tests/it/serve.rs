@@ -475,10 +475,10 @@ fn invoices_runs_disputes_and_settlements_over_http() {
 }
 
 /// What a webhook receiver got: each body with the status it answered, in order.
-type Received = std::sync::Arc<std::sync::Mutex<Vec<(u16, String)>>>;
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(u16, String)>>>;
 
 /// A local webhook receiver: answers the first `failures` requests with 500, then 200.
-fn webhook_receiver(failures: usize) -> (String, Received) {
+pub fn webhook_receiver(failures: usize) -> (String, Received) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
