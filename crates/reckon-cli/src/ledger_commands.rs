@@ -17,7 +17,7 @@ use reckon_core::{Currency, Decimal, FxTable, Timestamp};
 use reckon_import::rates::DeckKind;
 use reckon_import::{BadRowPolicy, NoProgress};
 use reckon_profiles::Target;
-use reckon_store::{InvoiceOutcome, Ledger, Receivable, RunInputs, RunSplit};
+use reckon_store::{InvoiceImport, InvoiceOutcome, Ledger, Receivable, RunInputs, RunSplit};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -114,20 +114,7 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
                 let imported = ledger
                     .import_invoices_in(&lines, period, &source, &arguments.ledger.actor, arguments.replace, now)
                     .await?;
-                let mut text = String::new();
-                for invoice in imported {
-                    let what = match invoice.outcome {
-                        InvoiceOutcome::Imported => "stored",
-                        InvoiceOutcome::Unchanged => "already stored unchanged (no-op)",
-                        InvoiceOutcome::Replaced => "replaced by a new version",
-                    };
-                    let _ = writeln!(
-                        text,
-                        "invoice {} of {} for {}: {} lines {what} (version {})",
-                        invoice.invoice_id, invoice.carrier, invoice.period, invoice.lines, invoice.version
-                    );
-                }
-                text
+                imported_invoices_text(&imported, "invoice", "lines")
             }
             ImportCommand::InvoiceSummary(arguments) => import_invoice_summary(arguments, now).await?,
             ImportCommand::Receivable(arguments) => {
@@ -200,6 +187,12 @@ async fn import_invoice_summary(
     let imported = ledger
         .import_invoice_summaries(&lines, period, &source, &arguments.ledger.actor, arguments.replace, now)
         .await?;
+    Ok(imported_invoices_text(&imported, "summary invoice", "groups"))
+}
+
+/// What an invoice import did, a line per invoice: `document` names the kind of invoice,
+/// `rows` what its rows are.
+fn imported_invoices_text(imported: &[InvoiceImport], document: &str, rows: &str) -> String {
     let mut text = String::new();
     for invoice in imported {
         let what = match invoice.outcome {
@@ -209,11 +202,11 @@ async fn import_invoice_summary(
         };
         let _ = writeln!(
             text,
-            "summary invoice {} of {} for {}: {} groups {what} (version {})",
+            "{document} {} of {} for {}: {} {rows} {what} (version {})",
             invoice.invoice_id, invoice.carrier, invoice.period, invoice.lines, invoice.version
         );
     }
-    Ok(text)
+    text
 }
 
 /// Opens a run's disputes, applying the carriers' dispute thresholds when `--contracts` gives

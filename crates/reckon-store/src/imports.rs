@@ -62,6 +62,20 @@ pub struct Receivable<'a> {
 /// `(carrier, invoice_id)`.
 type InvoiceKey = (Arc<str>, Arc<str>);
 
+/// Lines grouped by their invoice (carrier, invoice_id), invoices in the order they first
+/// appear: itemised and summary invoices alike are stored invoice by invoice.
+pub(crate) fn lines_by_invoice<L>(lines: &[L], key_of: impl Fn(&L) -> InvoiceKey) -> Vec<(InvoiceKey, Vec<&L>)> {
+    let mut invoices: Vec<(InvoiceKey, Vec<&L>)> = Vec::new();
+    for line in lines {
+        let key = key_of(line);
+        match invoices.iter_mut().find(|(existing, _)| *existing == key) {
+            Some((_, invoice_lines)) => invoice_lines.push(line),
+            None => invoices.push((key, vec![line])),
+        }
+    }
+    invoices
+}
+
 /// Usage rows per INSERT statement (13 parameters each).
 pub(crate) const USAGE_ROWS_PER_STATEMENT: usize = 80;
 
@@ -319,14 +333,7 @@ impl Ledger {
         replace: bool,
         now: Timestamp,
     ) -> Result<Vec<InvoiceImport>, StoreError> {
-        let mut invoices: Vec<(InvoiceKey, Vec<&InvoiceLine>)> = Vec::new();
-        for line in lines {
-            let key = (line.carrier.clone(), line.invoice_id.clone());
-            match invoices.iter_mut().find(|(existing, _)| *existing == key) {
-                Some((_, invoice_lines)) => invoice_lines.push(line),
-                None => invoices.push((key, vec![line])),
-            }
-        }
+        let invoices = lines_by_invoice(lines, |line| (line.carrier.clone(), line.invoice_id.clone()));
         let mut transaction = self.begin_write().await?;
         let mut results = Vec::new();
         for ((carrier, invoice_id), invoice_lines) in &invoices {

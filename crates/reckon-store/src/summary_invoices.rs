@@ -15,9 +15,6 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// A summary invoice's carrier and id.
-type SummaryInvoiceKey = (Arc<str>, Arc<str>);
-
 /// The form of an itemised invoice version in `invoices.form`.
 const ITEMISED: &str = "itemised";
 /// The form of a summary invoice version in `invoices.form`.
@@ -71,14 +68,7 @@ impl Ledger {
         replace: bool,
         now: Timestamp,
     ) -> Result<Vec<InvoiceImport>, StoreError> {
-        let mut invoices: Vec<(SummaryInvoiceKey, Vec<&SummaryLine>)> = Vec::new();
-        for line in lines {
-            let key = (line.carrier.clone(), line.invoice_id.clone());
-            match invoices.iter_mut().find(|(existing, _)| *existing == key) {
-                Some((_, invoice_lines)) => invoice_lines.push(line),
-                None => invoices.push((key, vec![line])),
-            }
-        }
+        let invoices = crate::imports::lines_by_invoice(lines, |line| (line.carrier.clone(), line.invoice_id.clone()));
         let mut transaction = self.begin_write().await?;
         let mut results = Vec::new();
         for ((carrier, invoice_id), invoice_lines) in &invoices {
