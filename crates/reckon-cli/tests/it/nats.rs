@@ -1,18 +1,14 @@
 //! The NATS JetStream source against the machine's NATS server: events published (some twice,
 //! some while the service is down, one message that is not JSON) are each stored exactly once.
 
-use crate::ledger::{count, ledger_urls, run_ok};
+use crate::ledger::{block_on, count, ledger_urls, run_ok};
 use crate::serve::{event, http, json, start_server_with, wait_for};
 use std::process::Command;
 
-const NATS_URL: &str = "nats://127.0.0.1:4222";
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
-}
+pub const NATS_URL: &str = "nats://127.0.0.1:4222";
 
 /// Publishes each payload to JetStream and waits for the server's acknowledgement.
-fn publish(subject: &str, payloads: &[String]) {
+pub fn publish(subject: &str, payloads: &[String]) {
     block_on(async {
         let client = async_nats::connect(NATS_URL).await.expect("the machine's NATS server answers");
         let jetstream = async_nats::jetstream::new(client);
@@ -22,9 +18,9 @@ fn publish(subject: &str, payloads: &[String]) {
     });
 }
 
-fn delete_stream(stream: &str) {
+pub fn delete_stream(stream: &str) {
     block_on(async {
-        let client = async_nats::connect(NATS_URL).await.unwrap();
+        let client = async_nats::connect(NATS_URL).await.expect("the machine's NATS server answers");
         let _ = async_nats::jetstream::new(client).delete_stream(stream).await;
     });
 }

@@ -12,7 +12,8 @@
 //! alert. Leases and the consumer's ack wait are short, so that a dead replica's alert duties
 //! and messages pass to the others within seconds.
 
-use crate::ledger::{count, fresh_postgres, reckon_on, run_ok};
+use crate::ledger::{block_on, count, fresh_postgres, reckon_on, run_ok};
+use crate::nats::{delete_stream, publish, NATS_URL};
 use crate::serve::{json, start_server_with, wait_for, webhook_receiver};
 use crate::{fixtures, read_csv};
 use std::io::{Read, Write};
@@ -20,7 +21,6 @@ use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-const NATS_URL: &str = "nats://127.0.0.1:4222";
 const REPLICAS: usize = 3;
 const HTTP_BATCHES: usize = 60;
 const HTTP_BATCH_EVENTS: usize = 200;
@@ -66,27 +66,6 @@ fn try_http(address: &str, method: &str, path: &str, token: &str, body: &str) ->
     let status: u16 = response.split_whitespace().nth(1)?.parse().ok()?;
     let (_, body) = response.split_once("\r\n\r\n")?;
     Some((status, body.to_owned()))
-}
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
-}
-
-fn publish(subject: &str, payloads: &[String]) {
-    block_on(async {
-        let client = async_nats::connect(NATS_URL).await.expect("the machine's NATS server answers");
-        let jetstream = async_nats::jetstream::new(client);
-        for payload in payloads {
-            jetstream.publish(subject.to_owned(), payload.clone().into()).await.unwrap().await.unwrap();
-        }
-    });
-}
-
-fn delete_stream(stream: &str) {
-    block_on(async {
-        let client = async_nats::connect(NATS_URL).await.expect("the machine's NATS server answers");
-        let _ = async_nats::jetstream::new(client).delete_stream(stream).await;
-    });
 }
 
 /// The durable consumer's messages not yet delivered and delivered but not acknowledged.
