@@ -306,25 +306,30 @@ pub fn apply_thresholds(
     today: jiff::civil::Date,
     fx: &crate::FxTable,
 ) -> Result<ThresholdDecision, crate::fx::FxError> {
-    let (rate_lines, volume_lines): (Vec<DisputeLine>, Vec<DisputeLine>) =
-        draft.lines.iter().cloned().partition(|line| is_rate_dispute(line.kind));
-    let mut decision = ThresholdDecision { raised: Vec::new(), not_raised: Vec::new() };
-    if !rate_lines.is_empty() {
-        match rate_window_closed(thresholds, invoice, today) {
-            Some(reason) => decision.not_raised.push(NotRaised { lines: rate_lines, reason }),
-            None => decision.raised.extend(rate_lines),
+    let is_rate = |line: &&DisputeLine| is_rate_dispute(line.kind);
+    let rate_held = if draft.lines.iter().any(|line| is_rate(&line)) {
+        rate_window_closed(thresholds, invoice, today)
+    } else {
+        None
+    };
+    let mut volume_lines = draft.lines.iter().filter(|line| !is_rate(line)).peekable();
+    let volume_held = if volume_lines.peek().is_some() {
+        let claimed: Decimal = volume_lines.map(|line| line.claimed).sum();
+        volume_below_minimum(claimed, draft.currency, thresholds, invoice, fx)?
+    } else {
+        None
+    };
+    let held = |line: &&DisputeLine| if is_rate(line) { rate_held.is_some() } else { volume_held.is_some() };
+    // Raised lines keep the draft's order (one pass: a draft may hold 100,000 lines).
+    let raised = draft.lines.iter().filter(|line| !held(line)).cloned().collect();
+    let mut not_raised = Vec::new();
+    for (reason, rate) in [(rate_held, true), (volume_held, false)] {
+        if let Some(reason) = reason {
+            let lines = draft.lines.iter().filter(|line| is_rate(line) == rate).cloned().collect();
+            not_raised.push(NotRaised { lines, reason });
         }
     }
-    if !volume_lines.is_empty() {
-        let claimed: Decimal = volume_lines.iter().map(|line| line.claimed).sum();
-        match volume_below_minimum(claimed, draft.currency, thresholds, invoice, fx)? {
-            Some(reason) => decision.not_raised.push(NotRaised { lines: volume_lines, reason }),
-            None => decision.raised.extend(volume_lines),
-        }
-    }
-    // Raised lines keep the draft's order.
-    decision.raised.sort_by_key(|line| draft.lines.iter().position(|draft_line| draft_line == line));
-    Ok(decision)
+    Ok(ThresholdDecision { raised, not_raised })
 }
 
 fn rate_window_closed(
