@@ -10,7 +10,7 @@
 --
 -- Not covered (the generated workload does not use them): time bands, origin and network rows,
 -- volume tiers, per-record fees, invoice-date and fixed FX policies, the euro's irrevocable rates,
--- --period. Tolerances are the defaults (60 s, quantity 0, amount 0.000001), FX staleness 7 days.
+-- a contract's default billed_on (rows carry their own), --period. Tolerances are the defaults (60 s, quantity 0, amount 0.000001), FX staleness 7 days.
 
 SET TimeZone = 'UTC';
 SET preserve_insertion_order = true;
@@ -28,7 +28,8 @@ CREATE MACRO decimal12(x) AS CASE WHEN x IS NULL THEN NULL ELSE
 CREATE TABLE usage_input AS SELECT * FROM {usage_source};
 CREATE TABLE usage AS
 SELECT rowid AS record_no, record_id, carrier, NULLIF(carrier_ref, '') AS ref, lower(service) AS service,
-       CAST(started_at AS TIMESTAMPTZ) AS started_at, digits(destination) AS digits, fixed12(quantity) AS quantity
+       CAST(started_at AS TIMESTAMPTZ) AS started_at, digits(destination) AS digits, fixed12(quantity) AS quantity,
+       lower(coalesce(CAST(status AS VARCHAR), '')) AS status
 FROM usage_input;
 DROP TABLE usage_input;
 
@@ -41,7 +42,8 @@ SELECT carrier, lower(service) AS service, prefix, fixed12(rate) AS rate, upper(
        fixed12(coalesce(NULLIF(connect_fee, ''), '0')) AS connect_fee,
        fixed12(coalesce(NULLIF(min_charge, ''), '0')) AS min_charge,
        CAST(effective_from AS TIMESTAMPTZ) AS effective_from,
-       CAST(NULLIF(effective_to, '') AS TIMESTAMPTZ) AS effective_to
+       CAST(NULLIF(effective_to, '') AS TIMESTAMPTZ) AS effective_to,
+       lower(coalesce(billed_on, '')) = 'delivered' AS on_delivery
 FROM read_csv('{rates}', header = true, all_varchar = true);
 
 CREATE TABLE fx AS
@@ -55,7 +57,8 @@ FROM read_csv('{contracts}', header = true, all_varchar = true);
 -- Rating: the longest prefix of the digits with a row in force at the start (then the latest
 -- effective_from), probing only the prefix lengths the decks have.
 CREATE TABLE best_row AS
-SELECT p.record_no, r.rate, r.currency, r.unit, r.increment_first, r.increment_next, r.connect_fee, r.min_charge
+SELECT p.record_no, r.rate, r.currency, r.unit, r.increment_first, r.increment_next, r.connect_fee, r.min_charge,
+       r.on_delivery
 FROM (
     SELECT u.record_no, u.carrier, u.service, u.started_at, left(u.digits, lengths.n) AS prefix
     FROM usage u JOIN (SELECT DISTINCT length(prefix) AS n FROM rates) lengths ON lengths.n <= length(u.digits)
@@ -66,15 +69,20 @@ QUALIFY row_number() OVER (PARTITION BY p.record_no ORDER BY length(r.prefix) DE
 
 -- Billed quantity b = A, or A + ceil((q - A) / B) * B; cost = max(connect_fee + rate * b / unit,
 -- min_charge) rounded to 6 places half away from zero (all terms are >= 0), as 10^-12 units.
+-- A message whose receipt proves it undelivered, under a row billed on delivery: b = 0, cost 0.
 CREATE TABLE rated AS
-SELECT record_no, carrier, record_id, started_at, quantity, rate, currency AS deck_currency, billed,
-       CASE WHEN quantity = 0 THEN 0
+SELECT record_no, carrier, record_id, started_at, quantity, rate, currency AS deck_currency, billed, undelivered,
+       CASE WHEN quantity = 0 OR undelivered THEN 0
             ELSE (2 * greatest(connect_fee * unit + rate * billed, min_charge * unit) + unit * 1000000)
                  // (2 * unit * 1000000) * 1000000 END AS cost
 FROM (
     SELECT u.record_no, u.carrier, u.record_id, u.started_at, u.quantity, b.rate, b.currency, b.unit,
            b.connect_fee, b.min_charge,
+           coalesce(b.on_delivery AND u.service IN ('sms', 'mms') AND u.status IN ('failed', 'expired', 'rejected'),
+                    false) AS undelivered,
            CASE WHEN u.quantity = 0 THEN 0
+                WHEN b.on_delivery AND u.service IN ('sms', 'mms') AND u.status IN ('failed', 'expired', 'rejected')
+                    THEN 0
                 WHEN u.quantity <= b.increment_first THEN b.increment_first
                 ELSE b.increment_first
                      + (u.quantity - b.increment_first + b.increment_next - 1) // b.increment_next * b.increment_next
@@ -138,7 +146,8 @@ LEFT JOIN (SELECT line_no, min(preference) & ((1::BIGINT << 34) - 1) AS record_n
 -- or before it, at most 7 days old), rounded to 6 places half away from zero.
 CREATE TABLE checked AS
 WITH matched AS (
-    SELECT o.line_no, o.quantity, o.rate, o.amount, o.currency, r.record_id, r.cost, r.billed, r.rate AS deck_rate,
+    SELECT o.line_no, o.quantity, o.rate, o.amount, o.currency, r.record_id, r.cost, r.billed, r.undelivered,
+           r.rate AS deck_rate,
            r.deck_currency, CAST(r.started_at AS DATE) AS day, coalesce(c.deck_currency_only, false) AS deck_currency_only
     FROM line_outcome o JOIN rated r ON r.record_no = o.matched_no
     LEFT JOIN contracts c ON c.carrier = o.carrier
@@ -168,11 +177,13 @@ SELECT o.carrier, o.invoice_id, o.line_id, k.record_id, k.kind, k.difference, o.
 FROM line_outcome o JOIN (
     SELECT line_no, record_id,
            CASE WHEN cost IS NULL THEN 'no_rate'
+                WHEN undelivered AND amount > 0 THEN 'undelivered_charge'
                 WHEN quantity <> billed THEN 'quantity_mismatch'
                 WHEN expected IS NULL THEN 'currency_mismatch'
                 WHEN currency = deck_currency AND rate IS NOT NULL AND rate <> deck_rate THEN 'rate_mismatch'
                 WHEN abs(amount - expected) > 1000000 THEN 'amount_mismatch' END AS kind,
-           CASE WHEN cost IS NULL THEN NULL ELSE amount - expected END AS difference
+           CASE WHEN cost IS NULL THEN NULL WHEN undelivered AND amount > 0 THEN amount
+                ELSE amount - expected END AS difference
     FROM checked
 ) k USING (line_no)
 WHERE k.kind IS NOT NULL

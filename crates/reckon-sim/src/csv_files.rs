@@ -300,7 +300,7 @@ impl CsvSink {
 }
 
 /// The columns the workload's decks use.
-const RATE_COLUMNS: [&str; 12] = [
+const RATE_COLUMNS: [&str; 13] = [
     "carrier",
     "service",
     "prefix",
@@ -313,9 +313,10 @@ const RATE_COLUMNS: [&str; 12] = [
     "min_charge",
     "effective_from",
     "effective_to",
+    "billed_on",
 ];
 
-fn rate_record(row: &RateRow) -> [String; 12] {
+fn rate_record(row: &RateRow) -> [String; 13] {
     [
         row.carrier.clone(),
         row.service.to_string(),
@@ -329,6 +330,7 @@ fn rate_record(row: &RateRow) -> [String; 12] {
         row.min_charge.to_string(),
         row.effective_from.to_string(),
         optional(&row.effective_to),
+        row.rules.billed_on.map_or_else(String::new, |billed_on| billed_on.as_str().to_owned()),
     ]
 }
 

@@ -11,6 +11,8 @@ use compact_str::{format_compact, CompactString};
 use jiff::civil::Date;
 use jiff::SignedDuration;
 use reckon_core::contract::ContractTerms;
+use reckon_core::rate_deck::{BilledOn, PriceRules};
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::{
     Currency, Decimal, Destination, DiscrepancyKind, Increments, InvoiceLine, RateRow, Service, Timestamp, UsageRecord,
 };
@@ -36,8 +38,9 @@ pub struct SimConfig {
     /// reference names a record of another destination (the carrier wrote the number
     /// differently).
     pub contention_per_mille: u64,
-    /// The kinds of discrepancy to plant, drawn evenly (`undelivered_charge` is not planted:
-    /// a kind the generator does not know is drawn but never produced).
+    /// The kinds of discrepancy to plant, drawn evenly. A kind a record cannot carry becomes an
+    /// `amount_mismatch` (an `undelivered_charge` needs a message of a carrier that bills on
+    /// delivery; a `rate_mismatch` a rate on the line, in the deck's currency).
     pub planted_kinds: Vec<DiscrepancyKind>,
     /// Carriers, 1 to [`CARRIERS_MAX`]: acme, borealis, cobalt, dynamo, then again with a number
     /// (acme2, ...).
@@ -62,11 +65,7 @@ impl Default for SimConfig {
             unanswered_per_mille: 50,
             without_reference_per_mille: 200,
             contention_per_mille: 20,
-            // The generated decks bill messages on submission: no undelivered charge to plant.
-            planted_kinds: DiscrepancyKind::ALL
-                .into_iter()
-                .filter(|kind| *kind != DiscrepancyKind::UndeliveredCharge)
-                .collect(),
+            planted_kinds: DiscrepancyKind::ALL.to_vec(),
             carriers: 3,
             prefixes_per_carrier: 0,
             month: jiff::civil::date(2026, 3, 1),
@@ -263,6 +262,9 @@ struct CarrierTemplate {
     /// A currency without exchange rates, for a planted `currency_mismatch` on a contract that
     /// converts; `None`: such a plant becomes an amount mismatch.
     unconvertible_currency: Option<&'static str>,
+    /// Its message rows say `billed_on = delivered`: a message whose receipt says it failed,
+    /// expired or was rejected is not billed (or, planted, billed anyway: `undelivered_charge`).
+    bills_messages_on_delivery: bool,
     layout: InvoiceLayout,
     rows: &'static [HandRow],
 }
@@ -275,6 +277,7 @@ const TEMPLATES: [CarrierTemplate; 4] = [
         invoice_currency: "USD",
         deck_currency_only: true,
         unconvertible_currency: None,
+        bills_messages_on_delivery: false,
         layout: InvoiceLayout::Canonical,
         rows: &[
             (Service::Voice, "1", "0.0040", "60", "60/60", "0", "0"),
@@ -293,6 +296,7 @@ const TEMPLATES: [CarrierTemplate; 4] = [
         invoice_currency: "EUR",
         deck_currency_only: true,
         unconvertible_currency: None,
+        bills_messages_on_delivery: true,
         layout: InvoiceLayout::WithInvoiceDate,
         rows: &[
             (Service::Voice, "33", "0.0150", "60", "1/1", "0", "0"),
@@ -311,6 +315,7 @@ const TEMPLATES: [CarrierTemplate; 4] = [
         invoice_currency: "EUR",
         deck_currency_only: false,
         unconvertible_currency: None,
+        bills_messages_on_delivery: true,
         layout: InvoiceLayout::WithoutRate,
         rows: &[
             (Service::Voice, "34", "0.0090", "60", "60/60", "0", "0.0050"),
@@ -329,6 +334,7 @@ const TEMPLATES: [CarrierTemplate; 4] = [
         deck_currency_only: false,
         // Its contract converts any currency with a rate; a line in francs has none.
         unconvertible_currency: Some("CHF"),
+        bills_messages_on_delivery: true,
         layout: InvoiceLayout::Reordered,
         rows: &[
             (Service::Voice, "1", "0.0035", "60", "60/60", "0", "0"),
@@ -388,6 +394,7 @@ struct Carrier {
     invoice_currency: Currency,
     deck_currency_only: bool,
     unconvertible_currency: Option<Currency>,
+    bills_messages_on_delivery: bool,
     layout: InvoiceLayout,
     /// The prefix of its phantom lines' numbers (its first row's).
     phantom_prefix: &'static str,
@@ -595,7 +602,11 @@ fn build_deck(config: &SimConfig, month: &Month, random: &mut SplitMix64) -> (De
             min_charge: Decimal::ZERO,
             per_record_fee: Decimal::ZERO,
             conditions: Default::default(),
-            rules: Default::default(),
+            rules: PriceRules {
+                billed_on: (template.bills_messages_on_delivery && BilledOn::applies_to(service))
+                    .then_some(BilledOn::Delivered),
+                ..PriceRules::default()
+            },
             tiers: None,
             effective_from: deck_start,
             effective_to: None,
@@ -717,6 +728,7 @@ fn build_deck(config: &SimConfig, month: &Month, random: &mut SplitMix64) -> (De
             currency: deck_currency,
             invoice_currency: currency(template.invoice_currency),
             deck_currency_only: template.deck_currency_only,
+            bills_messages_on_delivery: template.bills_messages_on_delivery,
             unconvertible_currency: template.unconvertible_currency.map(currency),
             layout: template.layout,
             phantom_prefix: template.rows[0].1,
@@ -887,8 +899,14 @@ impl Generator<'_> {
     ) -> usize {
         let config = self.config;
         let random = &mut *self.random;
-        // Calls mostly, then messages, a few data sessions where the deck prices them.
+        let plant = !config.planted_kinds.is_empty() && random.chance(config.discrepancies_per_mille);
+        let planted_kind = plant.then(|| *random.pick(&config.planted_kinds));
+        // Calls mostly, then messages, a few data sessions where the deck prices them; a
+        // charge for an undelivered message needs a message.
         let wanted = match random.below(100) {
+            _ if planted_kind == Some(DiscrepancyKind::UndeliveredCharge) && carrier.bills_messages_on_delivery => {
+                Service::Sms
+            }
             0..=64 => Service::Voice,
             65..=94 => Service::Sms,
             _ => Service::Data,
@@ -921,9 +939,7 @@ impl Generator<'_> {
             network: None,
             status: None,
         };
-        let plant = !config.planted_kinds.is_empty() && random.chance(config.discrepancies_per_mille);
-        let mut kind =
-            if record.quantity > Decimal::ZERO && plant { Some(*random.pick(&config.planted_kinds)) } else { None };
+        let mut kind = if record.quantity > Decimal::ZERO { planted_kind } else { None };
         let same_currency = carrier.currency == carrier.invoice_currency;
         if kind == Some(DiscrepancyKind::RateMismatch) && (!same_currency || !carrier.layout.has_rate()) {
             // Across currencies the rate is not compared, and some invoices give none: a wrong
@@ -936,6 +952,29 @@ impl Generator<'_> {
         {
             // Its contract converts any currency with a rate: a foreign line is just wrong.
             kind = Some(DiscrepancyKind::AmountMismatch);
+        }
+        let on_delivery = carrier.bills_messages_on_delivery
+            && BilledOn::applies_to(record.service)
+            && record.quantity > Decimal::ZERO;
+        if kind == Some(DiscrepancyKind::UndeliveredCharge) && !on_delivery {
+            kind = Some(DiscrepancyKind::AmountMismatch);
+        }
+        if on_delivery {
+            record.status = match kind {
+                // Billed although its receipt says it failed.
+                Some(DiscrepancyKind::UndeliveredCharge) => Some(DeliveryStatus::Failed),
+                Some(_) => Some(DeliveryStatus::Delivered),
+                // Mostly delivered; some without a receipt or an inconclusive one (billed all the
+                // same); a few undelivered, which the carrier rightly does not bill.
+                None => match random.below(100) {
+                    0..=79 => Some(DeliveryStatus::Delivered),
+                    80..=87 => None,
+                    88..=91 => Some(DeliveryStatus::Unknown),
+                    92..=95 => Some(DeliveryStatus::Failed),
+                    96 | 97 => Some(DeliveryStatus::Expired),
+                    _ => Some(DeliveryStatus::Rejected),
+                },
+            };
         }
         if kind == Some(DiscrepancyKind::NoRate) {
             record.destination =
@@ -1067,6 +1106,15 @@ impl Generator<'_> {
             }
             (_, None) => return nothing,
             (_, Some(_)) if record.quantity == Decimal::ZERO => return nothing,
+            // A message its receipt proves undelivered, on a deck that bills on delivery: not
+            // billed, unless planted.
+            (kind, Some(_))
+                if carrier.bills_messages_on_delivery
+                    && record.status.is_some_and(DeliveryStatus::is_undelivered)
+                    && kind != Some(DiscrepancyKind::UndeliveredCharge) =>
+            {
+                return nothing
+            }
             _ => {}
         }
         let Priced { rate, billed, amount: cost } = priced.expect("matched above");
@@ -1097,6 +1145,8 @@ impl Generator<'_> {
                 line.amount = cost + Decimal::new(1, 2);
                 planted_line = Some(line.line_id.clone());
             }
+            // Billed as if delivered.
+            Some(DiscrepancyKind::UndeliveredCharge) => planted_line = Some(line.line_id.clone()),
             Some(DiscrepancyKind::CurrencyMismatch) => {
                 line.rate = None;
                 if carrier.deck_currency_only {
