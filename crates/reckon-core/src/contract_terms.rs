@@ -158,11 +158,7 @@ impl ChargeTerm {
             }
             TermRule::Commitment { period, metric, minimum, shortfall_rate, .. } => {
                 let Some(months) = period_months(*period, month) else { return Some(Decimal::ZERO) };
-                let totals = period_totals(&months, usage)?;
-                let measured = match metric {
-                    Metric::Spend => totals.spend,
-                    Metric::Volume => totals.volume,
-                };
+                let (_, measured) = measure(&months, *metric, usage)?;
                 if measured >= *minimum {
                     Decimal::ZERO
                 } else {
@@ -175,11 +171,7 @@ impl ChargeTerm {
             }
             TermRule::Rebate { period, metric, threshold, reward, .. } => {
                 let Some(months) = period_months(*period, month) else { return Some(Decimal::ZERO) };
-                let totals = period_totals(&months, usage)?;
-                let measured = match metric {
-                    Metric::Spend => totals.spend,
-                    Metric::Volume => totals.volume,
-                };
+                let (totals, measured) = measure(&months, *metric, usage)?;
                 if measured < *threshold {
                     Decimal::ZERO
                 } else {
@@ -221,15 +213,20 @@ fn period_months(period: TermPeriod, month: Month) -> Option<Vec<Month>> {
     }
 }
 
-/// The totals of the months added up; `None` past the largest decimal.
-fn period_totals(months: &[Month], usage: &dyn Fn(Month) -> ScopeTotals) -> Option<ScopeTotals> {
+/// The totals of the months added up, and the metric's figure of them; `None` past the
+/// largest decimal.
+fn measure(months: &[Month], metric: Metric, usage: &dyn Fn(Month) -> ScopeTotals) -> Option<(ScopeTotals, Decimal)> {
     let mut totals = ScopeTotals::default();
     for month in months {
         let month_totals = usage(*month);
         totals.spend = totals.spend.checked_add(month_totals.spend)?;
         totals.volume = totals.volume.checked_add(month_totals.volume)?;
     }
-    Some(totals)
+    let measured = match metric {
+        Metric::Spend => totals.spend,
+        Metric::Volume => totals.volume,
+    };
+    Some((totals, measured))
 }
 
 /// The month's first day and the next month's.

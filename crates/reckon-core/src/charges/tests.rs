@@ -136,10 +136,11 @@ fn run(usage: &[UsageRecord], charges: &[ChargeLine], terms: Vec<ChargeTerm>) ->
     reconciliation
 }
 
-/// (kind, line_id, billed, expected, difference) of every row.
-fn rows(
-    reconciliation: &Reconciliation,
-) -> Vec<(&'static str, Option<String>, Decimal, Option<Decimal>, Option<Decimal>)> {
+/// A row as the tests compare it: (kind, line_id, billed, expected, difference).
+type Row = (&'static str, Option<String>, Decimal, Option<Decimal>, Option<Decimal>);
+
+/// Every row of the run, as compared.
+fn rows(reconciliation: &Reconciliation) -> Vec<Row> {
     reconciliation
         .discrepancies
         .iter()
