@@ -548,6 +548,10 @@ pub struct ReconcileArgs {
     pub ledger: LedgerArgs,
     #[command(flatten)]
     pub reference: ReferenceArgs,
+    /// Contract terms beyond the deck (contract_terms.csv: recurring charges, commitments,
+    /// rebates, taxes): the invoice lines that are not usage are checked against them.
+    #[arg(long, value_name = "FILE")]
+    pub contract_terms: Option<PathBuf>,
     /// Folder for discrepancies.csv, summary.json (and rejected.csv).
     #[arg(long, value_name = "DIR", required_unless_present = "carrier")]
     pub out: Option<PathBuf>,

@@ -74,6 +74,10 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         canonical.rates = arguments.rates.iter().map(|path| converted.path_for(path)).collect();
         return crate::summary_command::reconcile_summary_files(&canonical, &converted.path_for(&usage), &out);
     }
+    let mut config = reconcile_config(&arguments.options.tolerances, arguments.options.period.as_deref())?;
+    if let Some(path) = &arguments.contract_terms {
+        config.charge_terms = reckon_import::contract_terms::load_contract_terms(path)?;
+    }
     let request = ReconcileRequest {
         usage: converted.path_for(&usage),
         rates: arguments.rates.iter().map(|path| converted.path_for(path)).collect(),
@@ -86,7 +90,7 @@ pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> 
         holidays: arguments.reference.holidays.clone(),
         out,
         output_format: arguments.output_format,
-        config: reconcile_config(&arguments.options.tolerances, arguments.options.period.as_deref())?,
+        config,
         policy,
         partitions: arguments.options.partitions,
         spill_dir: arguments.options.spill_dir.clone(),
@@ -170,6 +174,7 @@ pub(crate) fn reconcile_config(options: &ToleranceArgs, period: Option<&str>) ->
         quantity_tolerance: tolerance("quantity-tolerance", &options.quantity_tolerance)?,
         amount_tolerance: tolerance("amount-tolerance", &options.amount_tolerance)?,
         contracts: Default::default(),
+        charge_terms: Vec::new(),
         report_currency: Some(reckon_core::Currency::parse(&options.report_currency).with_context(|| {
             format!("--report-currency {:?}: expected an ISO 4217 code like EUR", options.report_currency)
         })?),
@@ -253,10 +258,12 @@ fn reconcile_files_with(
             report_currency: config.report_currency,
             usage_records: outcome.usage_records,
             rate_rows: 0,
-            invoice_lines: outcome.invoice_lines,
+            invoice_lines: outcome.invoice_lines + outcome.charge_lines.len() as u64,
             rejected_rows: 0,
         };
-        (outcome.reconciliation.checked()?, counts, outcome.rejected)
+        let mut reconciliation = outcome.reconciliation;
+        reconciliation.add_charges(&outcome.charge_lines, &config, &fx);
+        (reconciliation.checked()?, counts, outcome.rejected)
     } else {
         reconcile_in_memory(request, &loaded_deck.deck, &networks, &fx, &config, progress)?
     };
@@ -312,12 +319,14 @@ fn reconcile_in_memory(
             report_currency: config.report_currency,
             usage_records: usage.items.len() as u64,
             rate_rows: 0,
-            invoice_lines: invoices.lines_read,
+            invoice_lines: invoices.lines_read + invoices.charge_lines.len() as u64,
             rejected_rows: 0,
         };
         let mut rejected = usage.rejected;
         rejected.extend(invoices.rejected);
-        Ok((reconciler.finish().checked()?, counts, rejected))
+        let mut reconciliation = reconciler.finish();
+        reconciliation.add_charges(&invoices.charge_lines, config, fx);
+        Ok((reconciliation.checked()?, counts, rejected))
     })
 }
 

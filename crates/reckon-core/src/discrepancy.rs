@@ -45,6 +45,22 @@ pub enum DiscrepancyKind {
     SummaryAmountMismatch = 14,
     /// Billable traffic of a summary invoice's period in a group no line of it bills.
     SummaryUnbilledGroup = 15,
+    /// A contract charge line (not usage) that no contract term explains.
+    UnexpectedCharge = 16,
+    /// A recurring charge, a commitment shortfall or a tax the contract terms make due that no
+    /// line of the period bills (a charge we owe: underbilled).
+    MissingCharge = 17,
+    /// A recurring charge billed at another amount than the terms give (pro-rated as they say).
+    RecurringMismatch = 18,
+    /// A commitment shortfall billed at another amount than our rated usage gives (billed while
+    /// the commitment was met, or short by another amount).
+    ShortfallMismatch = 19,
+    /// A rebate due to us (the threshold was reached) that no line credits.
+    RebateMissing = 20,
+    /// A rebate credited at another amount than the terms give (or credited when not due).
+    RebateMismatch = 21,
+    /// A tax or surcharge whose amount is not its percentage of its base.
+    TaxMismatch = 22,
 }
 
 impl DiscrepancyKind {
@@ -75,6 +91,18 @@ impl DiscrepancyKind {
         DiscrepancyKind::SummaryUnbilledGroup,
     ];
 
+    /// The kinds of contract charges (lines that are not usage, and charges the contract terms
+    /// make due), in the order they are checked.
+    pub const CHARGES: [DiscrepancyKind; 7] = [
+        DiscrepancyKind::UnexpectedCharge,
+        DiscrepancyKind::MissingCharge,
+        DiscrepancyKind::RecurringMismatch,
+        DiscrepancyKind::ShortfallMismatch,
+        DiscrepancyKind::RebateMissing,
+        DiscrepancyKind::RebateMismatch,
+        DiscrepancyKind::TaxMismatch,
+    ];
+
     /// The name used in `discrepancies.csv`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,12 +121,23 @@ impl DiscrepancyKind {
             DiscrepancyKind::SummaryRateMismatch => "summary_rate_mismatch",
             DiscrepancyKind::SummaryAmountMismatch => "summary_amount_mismatch",
             DiscrepancyKind::SummaryUnbilledGroup => "summary_unbilled_group",
+            DiscrepancyKind::UnexpectedCharge => "unexpected_charge",
+            DiscrepancyKind::MissingCharge => "missing_charge",
+            DiscrepancyKind::RecurringMismatch => "recurring_mismatch",
+            DiscrepancyKind::ShortfallMismatch => "shortfall_mismatch",
+            DiscrepancyKind::RebateMissing => "rebate_missing",
+            DiscrepancyKind::RebateMismatch => "rebate_mismatch",
+            DiscrepancyKind::TaxMismatch => "tax_mismatch",
         }
     }
 
     /// Parses a name as written in `discrepancies.csv`.
     pub fn parse(name: &str) -> Option<DiscrepancyKind> {
-        DiscrepancyKind::ALL.into_iter().chain(DiscrepancyKind::SUMMARY).find(|kind| kind.as_str() == name)
+        DiscrepancyKind::ALL
+            .into_iter()
+            .chain(DiscrepancyKind::SUMMARY)
+            .chain(DiscrepancyKind::CHARGES)
+            .find(|kind| kind.as_str() == name)
     }
 
     /// The stable numeric code.
@@ -107,15 +146,28 @@ impl DiscrepancyKind {
     }
 
     /// Position in [`DiscrepancyKind::ALL`] (precedence order); a summary kind comes after
-    /// them, in [`DiscrepancyKind::SUMMARY`] order.
+    /// them, in [`DiscrepancyKind::SUMMARY`] order, then a charge kind, in
+    /// [`DiscrepancyKind::CHARGES`] order.
     pub fn precedence(self) -> usize {
-        match DiscrepancyKind::ALL.iter().position(|kind| *kind == self) {
-            Some(position) => position,
-            None => {
-                let position = DiscrepancyKind::SUMMARY.iter().position(|kind| *kind == self);
-                DiscrepancyKind::ALL.len() + position.expect("every kind is in ALL or SUMMARY")
-            }
+        if let Some(position) = DiscrepancyKind::ALL.iter().position(|kind| *kind == self) {
+            return position;
         }
+        if let Some(position) = DiscrepancyKind::SUMMARY.iter().position(|kind| *kind == self) {
+            return DiscrepancyKind::ALL.len() + position;
+        }
+        let position = self.charge_index().expect("every kind is in ALL, SUMMARY or CHARGES");
+        DiscrepancyKind::ALL.len() + DiscrepancyKind::SUMMARY.len() + position
+    }
+
+    /// Position in [`DiscrepancyKind::CHARGES`], for a charge kind.
+    pub fn charge_index(self) -> Option<usize> {
+        DiscrepancyKind::CHARGES.iter().position(|kind| *kind == self)
+    }
+
+    /// Whether the row bills nothing and expects an amount (unbilled usage, a charge or rebate
+    /// missing): its expected amount counts in its group's expected total.
+    pub fn bills_nothing(self) -> bool {
+        matches!(self, DiscrepancyKind::UnbilledUsage | DiscrepancyKind::MissingCharge | DiscrepancyKind::RebateMissing)
     }
 
     /// Whether the kind compares a summary invoice's group rather than a line.
@@ -190,5 +242,12 @@ mod tests {
         }
         assert_eq!(DiscrepancyKind::SummaryUnexpectedGroup.precedence(), 9);
         assert!(!DiscrepancyKind::UnbilledUsage.is_summary());
+        let charge_codes: Vec<u8> = DiscrepancyKind::CHARGES.iter().map(|kind| kind.code()).collect();
+        assert_eq!(charge_codes, [16, 17, 18, 19, 20, 21, 22]);
+        for kind in DiscrepancyKind::CHARGES {
+            assert_eq!(DiscrepancyKind::parse(kind.as_str()), Some(kind));
+            assert!(!kind.is_summary());
+        }
+        assert_eq!(DiscrepancyKind::UnexpectedCharge.precedence(), 15);
     }
 }

@@ -225,6 +225,15 @@ pub fn evidence_reason(kind: DiscrepancyKind, billed_quantity: Decimal, expected
         DiscrepancyKind::SummaryRateMismatch => {
             "the rate applied to this destination differs from the contracted rate in force".to_owned()
         }
+        DiscrepancyKind::UnexpectedCharge => "no term of the contract provides for this charge".to_owned(),
+        DiscrepancyKind::RecurringMismatch => {
+            "the recurring charge differs from the contract's, pro-rated to the days in service".to_owned()
+        }
+        DiscrepancyKind::ShortfallMismatch => {
+            "the shortfall differs from the commitment less our rated usage of the period".to_owned()
+        }
+        DiscrepancyKind::RebateMismatch => "the rebate credited differs from the rebate the contract grants".to_owned(),
+        DiscrepancyKind::TaxMismatch => "the tax differs from its rate applied to its base".to_owned(),
         _ => "the amount differs from the contracted price".to_owned(),
     }
 }
@@ -244,6 +253,11 @@ pub fn is_overbilling(kind: DiscrepancyKind) -> bool {
             | DiscrepancyKind::SummaryQuantityMismatch
             | DiscrepancyKind::SummaryRateMismatch
             | DiscrepancyKind::SummaryAmountMismatch
+            | DiscrepancyKind::UnexpectedCharge
+            | DiscrepancyKind::RecurringMismatch
+            | DiscrepancyKind::ShortfallMismatch
+            | DiscrepancyKind::RebateMismatch
+            | DiscrepancyKind::TaxMismatch
     )
 }
 

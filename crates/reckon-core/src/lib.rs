@@ -9,7 +9,9 @@
 
 pub mod alert;
 pub mod bounds;
+pub mod charges;
 pub mod contract;
+pub mod contract_terms;
 pub mod currency;
 pub mod deck_update;
 pub mod destination;

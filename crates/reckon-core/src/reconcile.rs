@@ -1,6 +1,7 @@
 //! Reconciliation of a run: match every invoice line, classify it against the contract, and
 //! report the billable usage no line bills.
 
+use crate::charges::{ChargeContext, ChargeLine};
 use crate::contract::{ContractTerms, FxPolicy};
 use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::matching::{LineMatch, Matcher};
@@ -8,7 +9,7 @@ use crate::money::{round, round_cost, TotalOverflow};
 use crate::period::Month;
 use crate::rating::Rating;
 use crate::summary::ReportConversion;
-use crate::summary::{GroupKey, Summary};
+use crate::summary::{Billed, GroupKey, Summary};
 use crate::{Currency, FxTable, InvoiceLine, UsageRecord};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -33,6 +34,9 @@ pub struct ReconcileConfig {
     pub contracts: HashMap<String, ContractTerms>,
     /// The currency the summary also shows every amount in.
     pub report_currency: Option<Currency>,
+    /// Contract terms beyond the deck (`contract_terms.csv`), against which the lines that are
+    /// not usage are checked ([`crate::charges::check_charges`]).
+    pub charge_terms: Vec<crate::contract_terms::ChargeTerm>,
 }
 
 impl Default for ReconcileConfig {
@@ -44,6 +48,7 @@ impl Default for ReconcileConfig {
             period: None,
             contracts: HashMap::new(),
             report_currency: None,
+            charge_terms: Vec::new(),
         }
     }
 }
@@ -61,19 +66,59 @@ pub struct Reconciliation {
     /// Sorted by carrier, invoice, line (file order), then record (usage order).
     pub discrepancies: Vec<Discrepancy>,
     pub summary: Summary,
+    /// What the charge lines are checked against ([`Reconciliation::add_charges`]); empty
+    /// when the run has no contract terms.
+    pub charge_context: ChargeContext,
 }
 
 impl Reconciliation {
     /// The result of a split run from the results of its parts (see [`Reconciler::for_part`]).
     pub fn merged(parts: impl IntoIterator<Item = Reconciliation>) -> Reconciliation {
-        let mut whole = Reconciliation { discrepancies: Vec::new(), summary: Summary::default() };
+        let mut whole = Reconciliation {
+            discrepancies: Vec::new(),
+            summary: Summary::default(),
+            charge_context: ChargeContext::default(),
+        };
         for part in parts {
             whole.summary.merge(part.summary);
             whole.discrepancies.extend(part.discrepancies);
+            whole.charge_context.merge(part.charge_context);
         }
         // Each part is sorted: the sort merges their runs.
         whole.discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         whole
+    }
+
+    /// Checks the run's contract charge lines (the lines that are not usage, in file order)
+    /// once every usage line and record is in ([`crate::charges::check_charges`]): their rows
+    /// join the discrepancies and their amounts the summary. Call it once, on the whole run's
+    /// result (after [`Reconciliation::merged`] for a split run).
+    pub fn add_charges(&mut self, lines: &[ChargeLine], config: &ReconcileConfig, fx: &FxTable) {
+        if lines.is_empty() && config.charge_terms.is_empty() {
+            return;
+        }
+        let check = crate::charges::check_charges(lines, &self.charge_context, config);
+        let report = ReportConversion { currency: config.report_currency, fx };
+        for (line, expected) in lines.iter().zip(check.line_expected) {
+            let key = GroupKey {
+                carrier: line.carrier.clone(),
+                invoice_id: Some(line.invoice_id.clone()),
+                currency: line.currency,
+            };
+            let billed = Billed { amount: line.amount, currency: line.currency, started_at: line.started_at };
+            self.summary.add_charge_line(key, &billed, expected, &report);
+        }
+        for discrepancy in check.discrepancies {
+            let key = GroupKey {
+                carrier: discrepancy.carrier.clone(),
+                invoice_id: discrepancy.invoice_id.clone(),
+                currency: discrepancy.currency,
+            };
+            self.summary.add_discrepancy(key, &discrepancy, &report);
+            self.discrepancies.push(discrepancy);
+        }
+        // Stable: an invoice's charge rows (no line index) keep their order, before its usage rows.
+        self.discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }
 
     /// The result, or the overflow of a total that makes its summary wrong.
@@ -206,6 +251,8 @@ pub struct Reconciler<'a> {
     /// Lines whose conversion waits for their invoice's date (policy `InvoiceDate`, no
     /// `invoice_date` column, facts gathered as the lines come): classified when the run ends.
     deferred: Vec<(usize, InvoiceLine, LineMatch)>,
+    /// Gathered only when the run has contract terms.
+    charge_context: ChargeContext,
 }
 
 impl<'a> Reconciler<'a> {
@@ -232,6 +279,7 @@ impl<'a> Reconciler<'a> {
             facts: Facts::Gathered(RunFacts::default()),
             lines_seen: 0,
             deferred: Vec::new(),
+            charge_context: ChargeContext::default(),
         }
     }
 
@@ -271,6 +319,9 @@ impl<'a> Reconciler<'a> {
         self.lines_seen = line_index + 1;
         if let Facts::Gathered(facts) = &mut self.facts {
             facts.add_line(line, self.config);
+        }
+        if !self.config.charge_terms.is_empty() {
+            self.charge_context.add_usage_line(line, self.config.period);
         }
         let line_match = self.matcher.match_line(line);
         let terms = self.config.terms(&line.carrier);
@@ -338,8 +389,15 @@ impl<'a> Reconciler<'a> {
             self.summary.add_discrepancy(GroupKey::unbilled(&record.carrier, rating.currency), &discrepancy, &report);
             self.discrepancies.push(discrepancy);
         }
+        if !self.config.charge_terms.is_empty() {
+            for (record, rating) in self.usage.iter().zip(self.ratings) {
+                if let Some(rating) = rating {
+                    self.charge_context.add_record(&self.config.charge_terms, record, rating);
+                }
+            }
+        }
         self.discrepancies.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        Reconciliation { discrepancies: self.discrepancies, summary: self.summary }
+        Reconciliation { discrepancies: self.discrepancies, summary: self.summary, charge_context: self.charge_context }
     }
 }
 

@@ -49,6 +49,8 @@ pub struct GroupTotals {
     pub underbilled: Decimal,
     /// Discrepancies per kind, indexed by [`DiscrepancyKind::precedence`].
     pub kind_counts: [u64; DiscrepancyKind::ALL.len()],
+    /// Contract-charge discrepancies per kind, indexed by [`DiscrepancyKind::charge_index`].
+    pub charge_kind_counts: [u64; DiscrepancyKind::CHARGES.len()],
     /// The same amounts in the report currency, each converted at its own date and rounded to 6
     /// places; the first
     /// conversion error instead when one amount could not be converted.
@@ -186,7 +188,22 @@ impl Summary {
         report: &ReportConversion<'_>,
     ) {
         let totals = self.groups.entry(GroupKey::of_line(line)).or_default();
-        let outcome = add_line_to(totals, line, RunOrder::Line(line_index), matched, check, report);
+        let billed = Billed { amount: line.amount, currency: line.currency, started_at: line.started_at };
+        let outcome = add_line_to(totals, &billed, RunOrder::Line(line_index), matched, check.expected_amount, report);
+        self.note(outcome);
+    }
+
+    /// Counts a contract charge line (not usage) of an invoice with the amount expected of it
+    /// (`None`: not known). It is not matched to usage, and stands after the run's usage lines.
+    pub fn add_charge_line(
+        &mut self,
+        key: GroupKey,
+        billed: &Billed,
+        expected_amount: Option<Decimal>,
+        report: &ReportConversion<'_>,
+    ) {
+        let totals = self.groups.entry(key).or_default();
+        let outcome = add_line_to(totals, billed, RunOrder::Record(usize::MAX), false, expected_amount, report);
         self.note(outcome);
     }
 
@@ -224,6 +241,17 @@ impl Summary {
         }
     }
 
+    /// Contract-charge discrepancies of every group, per kind ([`DiscrepancyKind::CHARGES`] order).
+    pub fn charge_kind_counts(&self) -> [u64; DiscrepancyKind::CHARGES.len()] {
+        let mut counts = [0; DiscrepancyKind::CHARGES.len()];
+        for totals in self.groups.values() {
+            for (count, group_count) in counts.iter_mut().zip(totals.charge_kind_counts) {
+                *count += group_count;
+            }
+        }
+        counts
+    }
+
     /// Discrepancies of every group, per kind (precedence order).
     pub fn kind_counts(&self) -> [u64; DiscrepancyKind::ALL.len()] {
         let mut counts = [0; DiscrepancyKind::ALL.len()];
@@ -245,6 +273,9 @@ fn merge_totals(ours: &mut GroupTotals, theirs: GroupTotals) -> Result<(), Total
     add_to(&mut ours.overbilled, theirs.overbilled)?;
     add_to(&mut ours.underbilled, theirs.underbilled)?;
     for (count, their_count) in ours.kind_counts.iter_mut().zip(theirs.kind_counts) {
+        *count += their_count;
+    }
+    for (count, their_count) in ours.charge_kind_counts.iter_mut().zip(theirs.charge_kind_counts) {
         *count += their_count;
     }
     let (ours_error_at, theirs_error_at) = (ours.report_error_at, theirs.report_error_at);
@@ -275,26 +306,34 @@ fn merge_totals(ours: &mut GroupTotals, theirs: GroupTotals) -> Result<(), Total
     Ok(())
 }
 
+/// What a line billed, for its group's totals.
+#[derive(Clone, Copy, Debug)]
+pub struct Billed {
+    pub amount: Decimal,
+    pub currency: Currency,
+    pub started_at: jiff::Timestamp,
+}
+
 fn add_line_to(
     totals: &mut GroupTotals,
-    line: &InvoiceLine,
+    billed: &Billed,
     at: RunOrder,
     matched: bool,
-    check: &LineCheck,
+    expected_amount: Option<Decimal>,
     report: &ReportConversion<'_>,
 ) -> Result<(), TotalOverflow> {
     totals.lines_billed += 1;
     totals.lines_matched += u64::from(matched);
-    add_to(&mut totals.billed_total, line.amount)?;
-    match check.expected_amount {
+    add_to(&mut totals.billed_total, billed.amount)?;
+    match expected_amount {
         Some(expected) => add_to(&mut totals.expected_total, expected)?,
-        None => add_to(&mut totals.unverified_total, line.amount)?,
+        None => add_to(&mut totals.unverified_total, billed.amount)?,
     }
-    let date = crate::period::utc_date(line.started_at);
+    let date = crate::period::utc_date(billed.started_at);
     totals.add_report(report, at, |report_totals, convert| {
-        add_to(&mut report_totals.billed_total, convert(line.amount, line.currency, date)?)?;
-        if let Some(expected) = check.expected_amount {
-            add_to(&mut report_totals.expected_total, convert(expected, line.currency, date)?)?;
+        add_to(&mut report_totals.billed_total, convert(billed.amount, billed.currency, date)?)?;
+        if let Some(expected) = expected_amount {
+            add_to(&mut report_totals.expected_total, convert(expected, billed.currency, date)?)?;
         }
         Ok(())
     })
@@ -307,7 +346,7 @@ fn add_discrepancy_to(
 ) -> Result<(), TotalOverflow> {
     let date = crate::period::utc_date(discrepancy.started_at);
     totals.add_report(report, RunOrder::of(discrepancy), |report_totals, convert| {
-        if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
+        if discrepancy.kind.bills_nothing() {
             let expected = convert(discrepancy.expected_amount.unwrap_or_default(), discrepancy.currency, date)?;
             add_to(&mut report_totals.expected_total, expected)?;
         }
@@ -322,8 +361,11 @@ fn add_discrepancy_to(
         }
         Ok(())
     })?;
-    totals.kind_counts[discrepancy.kind.precedence()] += 1;
-    if discrepancy.kind == DiscrepancyKind::UnbilledUsage {
+    match discrepancy.kind.charge_index() {
+        Some(index) => totals.charge_kind_counts[index] += 1,
+        None => totals.kind_counts[discrepancy.kind.precedence()] += 1,
+    }
+    if discrepancy.kind.bills_nothing() {
         add_to(&mut totals.expected_total, discrepancy.expected_amount.unwrap_or_default())?;
     }
     match discrepancy.difference {

@@ -87,8 +87,14 @@ fn report_json(
     })
 }
 
-fn kind_map(counts: &[u64; DiscrepancyKind::ALL.len()]) -> BTreeMap<&'static str, u64> {
-    DiscrepancyKind::ALL.iter().zip(counts).map(|(kind, count)| (kind.as_str(), *count)).collect()
+/// Every itemised kind, and the contract-charge kinds found (a run without charges reads as it
+/// always did).
+fn kind_map(
+    counts: &[u64; DiscrepancyKind::ALL.len()],
+    charge_counts: &[u64; DiscrepancyKind::CHARGES.len()],
+) -> BTreeMap<&'static str, u64> {
+    let charges = DiscrepancyKind::CHARGES.iter().zip(charge_counts).filter(|(_, count)| **count > 0);
+    DiscrepancyKind::ALL.iter().zip(counts).chain(charges).map(|(kind, count)| (kind.as_str(), *count)).collect()
 }
 
 /// Renders `summary.json`.
@@ -107,7 +113,7 @@ pub fn summary_json(summary: &Summary, counts: &RunCounts) -> String {
             unverified_total: plain_decimal(totals.unverified_total),
             overbilled: plain_decimal(totals.overbilled),
             underbilled: plain_decimal(totals.underbilled),
-            discrepancies: kind_map(&totals.kind_counts),
+            discrepancies: kind_map(&totals.kind_counts, &totals.charge_kind_counts),
             report: report_json(
                 &totals.report,
                 totals.report.as_ref().map(|report| match report {
@@ -117,7 +123,8 @@ pub fn summary_json(summary: &Summary, counts: &RunCounts) -> String {
             ),
         })
         .collect();
-    let json = SummaryJson { counts, discrepancies: kind_map(&summary.kind_counts()), groups };
+    let json =
+        SummaryJson { counts, discrepancies: kind_map(&summary.kind_counts(), &summary.charge_kind_counts()), groups };
     let mut text = serde_json::to_string_pretty(&json).expect("summary serialises");
     text.push('\n');
     text
@@ -140,9 +147,16 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
         "underbilled".to_owned(),
     ];
     header.extend(kinds_present.iter().map(|index| short_label(DiscrepancyKind::ALL[*index]).to_owned()));
+    let charge_kinds_present: Vec<usize> = (0..DiscrepancyKind::CHARGES.len())
+        .filter(|index| summary.groups.values().any(|totals| totals.charge_kind_counts[*index] > 0))
+        .collect();
+    header.extend(charge_kinds_present.iter().map(|index| short_label(DiscrepancyKind::CHARGES[*index]).to_owned()));
     let mut rows = vec![header];
     for (key, totals) in &summary.groups {
-        rows.push(group_cells(&key.carrier, key.invoice_id.as_deref(), key.currency.as_str(), totals, &kinds_present));
+        let mut cells =
+            group_cells(&key.carrier, key.invoice_id.as_deref(), key.currency.as_str(), totals, &kinds_present);
+        cells.extend(charge_kinds_present.iter().map(|index| totals.charge_kind_counts[*index].to_string()));
+        rows.push(cells);
     }
     let mut text = crate::table::render_aligned(&rows, 3);
     if let Some(report_currency) = counts.report_currency {
@@ -156,7 +170,7 @@ pub fn summary_table(summary: &Summary, counts: &RunCounts) -> String {
         counts.rate_rows,
         counts.invoice_lines,
         counts.rejected_rows,
-        summary.kind_counts().iter().sum::<u64>(),
+        summary.kind_counts().iter().chain(&summary.charge_kind_counts()).sum::<u64>(),
     );
     text
 }
@@ -202,6 +216,13 @@ fn short_label(kind: DiscrepancyKind) -> &'static str {
         DiscrepancyKind::SummaryRateMismatch => "summary_rate",
         DiscrepancyKind::SummaryAmountMismatch => "summary_amount",
         DiscrepancyKind::SummaryUnbilledGroup => "summary_unbilled",
+        DiscrepancyKind::UnexpectedCharge => "unexpected",
+        DiscrepancyKind::MissingCharge => "missing",
+        DiscrepancyKind::RecurringMismatch => "recurring",
+        DiscrepancyKind::ShortfallMismatch => "shortfall",
+        DiscrepancyKind::RebateMissing => "rebate_missing",
+        DiscrepancyKind::RebateMismatch => "rebate",
+        DiscrepancyKind::TaxMismatch => "tax",
     }
 }
 

@@ -6,6 +6,7 @@ use crate::error::{ImportError, ImportErrorDetail, ImportErrorKind};
 use crate::names::Names;
 use crate::parquet::Table;
 use crate::{BadRowPolicy, Loaded, Position, Progress, Rejection};
+use reckon_core::charges::{ChargeLine, ChargeType};
 use reckon_core::{bounds, InvoiceLine};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,21 +26,31 @@ pub struct InvoiceReader {
     /// The key of every line read so far, to refuse a repeat as it comes; `None` when the
     /// caller finds repeats itself ([`InvoiceReader::without_repeat_check`]).
     seen: Option<HashMap<u128, Position, rustc_hash::FxBuildHasher>>,
+    /// The keys of the charge lines, checked even without `seen` (a caller that finds repeats
+    /// itself sees only the usage lines; a repeat between a charge and a usage line is then
+    /// not found).
+    charge_seen: HashMap<u128, Position, rustc_hash::FxBuildHasher>,
     /// Where each line of the last batch came from.
     pub positions: Vec<Position>,
     /// Rows set aside under [`BadRowPolicy::Quarantine`].
     pub rejected: Vec<Rejection>,
     /// Lines returned so far.
     pub lines_read: u64,
+    /// The lines that are not usage (`charge_type` other than `usage`), in file order: they
+    /// are not matched to records but checked against the contract terms once the run is in
+    /// (`reckon_core::Reconciliation::add_charges`).
+    pub charge_lines: Vec<ChargeLine>,
+    /// Where each charge line came from.
+    pub charge_positions: Vec<Position>,
 }
 
 struct OpenInvoice {
     table: Table,
     file_index: u32,
-    columns: [Option<usize>; 12],
+    columns: [Option<usize>; 14],
 }
 
-const COLUMNS: [ColumnSpec; 12] = [
+const COLUMNS: [ColumnSpec; 14] = [
     ColumnSpec { name: "carrier", required: true },
     ColumnSpec { name: "invoice_id", required: true },
     ColumnSpec { name: "invoice_date", required: false },
@@ -52,6 +63,8 @@ const COLUMNS: [ColumnSpec; 12] = [
     ColumnSpec { name: "rate", required: false },
     ColumnSpec { name: "amount", required: true },
     ColumnSpec { name: "currency", required: true },
+    ColumnSpec { name: "charge_type", required: false },
+    ColumnSpec { name: "charge_code", required: false },
 ];
 
 impl InvoiceReader {
@@ -64,9 +77,12 @@ impl InvoiceReader {
             open: None,
             names: Names::default(),
             seen: Some(HashMap::default()),
+            charge_seen: HashMap::default(),
             positions: Vec::new(),
             rejected: Vec::new(),
             lines_read: 0,
+            charge_lines: Vec::new(),
+            charge_positions: Vec::new(),
         }
     }
 
@@ -99,10 +115,12 @@ impl InvoiceReader {
         Ok(reader)
     }
 
-    /// Reads every remaining line at once (for small inputs and tests; a batch run streams).
+    /// Reads every remaining usage line at once (for small inputs and tests; a batch run
+    /// streams). Contract charge lines are refused: a caller that reads them takes
+    /// [`InvoiceReader::charge_lines`] after [`InvoiceReader::next_batch`].
     ///
     /// # Errors
-    /// As [`InvoiceReader::next_batch`].
+    /// As [`InvoiceReader::next_batch`], and the first line that is not usage.
     pub fn read_all(mut self, progress: &mut dyn Progress) -> Result<Loaded<InvoiceLine>, ImportError> {
         let mut loaded = Loaded::default();
         loop {
@@ -111,6 +129,19 @@ impl InvoiceReader {
                 break;
             }
             loaded.items.extend(batch);
+        }
+        if let (Some(line), Some(position)) = (self.charge_lines.first(), self.charge_positions.first()) {
+            return Err(ImportErrorDetail {
+                path: self.paths[position.file_index as usize].clone(),
+                line_number: Some(position.line_number),
+                column: None,
+                kind: ImportErrorKind::Rule(format!(
+                    "a {} line: the ledger stores usage lines only; check contract charges with \
+                     `reckon reconcile --contract-terms` on the files",
+                    line.charge_type.as_str()
+                )),
+            }
+            .into());
         }
         loaded.rejected = self.rejected;
         Ok(loaded)
@@ -153,17 +184,30 @@ impl InvoiceReader {
                 Some(Err(error)) => Err(error),
                 Some(Ok(row)) => parse_line(&row, &open.columns, &mut self.names).and_then(|line| {
                     let position = Position { file_index, line_number: row.line_number };
-                    match &mut self.seen {
-                        Some(seen) => check_unique(seen, &self.paths, &line, position),
+                    let (key, seen) = match &line {
+                        ParsedLine::Usage(line) => {
+                            ([&*line.carrier, &line.invoice_id, line.line_id.as_str()], self.seen.as_mut())
+                        }
+                        ParsedLine::Charge(line) => (
+                            [&*line.carrier, &line.invoice_id, line.line_id.as_str()],
+                            Some(self.seen.as_mut().unwrap_or(&mut self.charge_seen)),
+                        ),
+                    };
+                    match seen {
+                        Some(seen) => check_unique(seen, &self.paths, key, position),
                         None => Ok(()),
                     }
                     .map(|()| (line, position))
                 }),
             };
             match outcome {
-                Ok((line, position)) => {
+                Ok((ParsedLine::Usage(line), position)) => {
                     batch.push(line);
                     self.positions.push(position);
+                }
+                Ok((ParsedLine::Charge(line), position)) => {
+                    self.charge_lines.push(line);
+                    self.charge_positions.push(position);
                 }
                 Err(error) => match self.policy {
                     BadRowPolicy::Fail => return Err(error),
@@ -188,10 +232,35 @@ pub fn load_invoices(
     InvoiceReader::new(paths, policy).read_all(progress)
 }
 
-fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 12], names: &mut Names) -> Result<InvoiceLine, ImportError> {
-    let [carrier, invoice_id, invoice_date, line_id, carrier_ref, service, started_at, destination, quantity, rate, amount, currency] =
+/// A row of `invoice.csv`: a usage line, or a contract charge.
+enum ParsedLine {
+    Usage(InvoiceLine),
+    Charge(ChargeLine),
+}
+
+fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 14], names: &mut Names) -> Result<ParsedLine, ImportError> {
+    let [carrier, invoice_id, invoice_date, line_id, carrier_ref, service, started_at, destination, quantity, rate, amount, currency, charge_type, charge_code] =
         *columns;
-    Ok(InvoiceLine {
+    let charge_type = match row.get(charge_type) {
+        None => ChargeType::Usage,
+        Some(text) => ChargeType::parse(text).ok_or_else(|| row.invalid(charge_type, text, ChargeType::EXPECTED))?,
+    };
+    if charge_type != ChargeType::Usage {
+        // A charge bills a term, not a record: no destination, reference or quantity is read.
+        return Ok(ParsedLine::Charge(ChargeLine {
+            carrier: row.name(carrier, names)?,
+            invoice_id: row.name(invoice_id, names)?,
+            invoice_date: row.optional_date(invoice_date)?,
+            line_id: row.id(line_id)?,
+            charge_type,
+            charge_code: row.optional_id(charge_code),
+            service: row.service(service)?,
+            started_at: row.usage_timestamp(started_at)?,
+            amount: row.bounded_decimal(amount, bounds::check_amount)?,
+            currency: row.currency(currency)?,
+        }));
+    }
+    Ok(ParsedLine::Usage(InvoiceLine {
         carrier: row.name(carrier, names)?,
         invoice_id: row.name(invoice_id, names)?,
         invoice_date: row.optional_date(invoice_date)?,
@@ -204,15 +273,19 @@ fn parse_line(row: &Row<'_>, columns: &[Option<usize>; 12], names: &mut Names) -
         rate: row.optional_bounded_decimal(rate, bounds::check_rate)?,
         amount: row.bounded_decimal(amount, bounds::check_amount)?,
         currency: row.currency(currency)?,
-    })
+    }))
 }
 
 /// A 128-bit hash of a line's key (carrier, invoice, line id): XXH3-128 of the three parts, each
 /// after its length, so that two keys that differ share it with a chance of about 2^-128. (It is
 /// computed for every line: one XXH3 pass costs a tenth of the two SipHash runs it replaced.)
 pub fn line_key_hash(line: &InvoiceLine) -> u128 {
+    key_hash([&line.carrier, &line.invoice_id, &line.line_id])
+}
+
+fn key_hash([carrier, invoice_id, line_id]: [&str; 3]) -> u128 {
     const ON_STACK: usize = 256;
-    let parts = [line.carrier.as_bytes(), line.invoice_id.as_bytes(), line.line_id.as_bytes()];
+    let parts = [carrier.as_bytes(), invoice_id.as_bytes(), line_id.as_bytes()];
     let length = parts.iter().map(|part| 8 + part.len()).sum::<usize>();
     let mut stack = [0_u8; ON_STACK];
     let mut heap = Vec::new();
@@ -234,17 +307,17 @@ pub fn line_key_hash(line: &InvoiceLine) -> u128 {
 fn check_unique(
     seen: &mut HashMap<u128, Position, rustc_hash::FxBuildHasher>,
     paths: &[PathBuf],
-    line: &InvoiceLine,
+    key: [&str; 3],
     position: Position,
 ) -> Result<(), ImportError> {
-    let first = match seen.entry(line_key_hash(line)) {
+    let first = match seen.entry(key_hash(key)) {
         std::collections::hash_map::Entry::Vacant(vacant) => {
             vacant.insert(position);
             return Ok(());
         }
         std::collections::hash_map::Entry::Occupied(occupied) => *occupied.get(),
     };
-    Err(repeated_line(paths, [&line.carrier, &line.invoice_id, &line.line_id], position, first))
+    Err(repeated_line(paths, key, position, first))
 }
 
 /// The error of a line whose key (carrier, invoice, line id) repeats an earlier line's (at

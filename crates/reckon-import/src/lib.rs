@@ -7,6 +7,7 @@
 //! [`Rejection`] and counted ([`BadRowPolicy::Quarantine`]); it never vanishes silently.
 
 pub mod alert_rules;
+pub mod contract_terms;
 pub mod contracts;
 mod csv_table;
 mod error;

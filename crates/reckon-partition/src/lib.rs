@@ -100,6 +100,9 @@ pub struct Outcome {
     pub usage_records: u64,
     /// Invoice lines reconciled (repeats left out).
     pub invoice_lines: u64,
+    /// The lines that are not usage (contract charges), in file order: checked on the whole
+    /// run's result (`Reconciliation::add_charges`), never split.
+    pub charge_lines: Vec<reckon_core::charges::ChargeLine>,
     /// Rows set aside: the usage file's, then the invoices' (each in file order).
     pub rejected: Vec<Rejection>,
     /// Bytes the spill files took on disk.
@@ -183,6 +186,12 @@ pub trait LineSource: Send {
 
     /// The files a [`Position`]'s `file_index` indexes (none for a source of no files).
     fn paths(&self) -> &[PathBuf];
+
+    /// The lines that are not usage (contract charges) read, taken out: they are kept aside,
+    /// not spilled (none by default).
+    fn take_charge_lines(&mut self) -> Vec<reckon_core::charges::ChargeLine> {
+        Vec::new()
+    }
 }
 
 impl LineSource for InvoiceReader {
@@ -200,6 +209,10 @@ impl LineSource for InvoiceReader {
 
     fn paths(&self) -> &[PathBuf] {
         InvoiceReader::paths(self)
+    }
+
+    fn take_charge_lines(&mut self) -> Vec<reckon_core::charges::ChargeLine> {
+        std::mem::take(&mut self.charge_lines)
     }
 }
 
@@ -350,7 +363,9 @@ pub fn reconcile_sources(
 
     let started = std::time::Instant::now();
     let mut timings = Timings::default();
-    // 1. Spill: the usage on this thread, the invoices on another.
+    // 1. Spill: the usage on this thread, the invoices on another (which borrows the line
+    // source until the spill is done; its charge lines are taken after).
+    let lines_read: &mut dyn LineSource = &mut *line_source;
     let (usage, invoices) = std::thread::scope(|scope| {
         let invoice_thread = scope.spawn(|| {
             // The lines are parsed on a thread of their own, ahead of their spilling: the
@@ -359,8 +374,8 @@ pub fn reconcile_sources(
             std::thread::scope(|lines_scope| {
                 let (sender, receiver) = std::sync::mpsc::sync_channel(LINE_BATCHES_AHEAD);
                 let (spent_sender, spent) = std::sync::mpsc::channel();
-                let mut ahead = LinesAhead::new(line_source.paths().to_vec(), receiver, spent_sender);
-                lines_scope.spawn(move || read_lines_ahead(line_source, invoice_progress, &sender, &spent));
+                let mut ahead = LinesAhead::new(lines_read.paths().to_vec(), receiver, spent_sender);
+                lines_scope.spawn(move || read_lines_ahead(lines_read, invoice_progress, &sender, &spent));
                 spill_invoices(inputs, &mut ahead, &files, &mut reckon_import::NoProgress)
             })
         });
@@ -393,6 +408,7 @@ pub fn reconcile_sources(
     }
     let mut invoices = invoices?;
     rejected.append(&mut invoices.rejected);
+    let charge_lines = line_source.take_charge_lines();
 
     // 2. Join destinations that share a reference; number records and lines without repeats.
     let crossing = crossing.map_err(spill_error)?;
@@ -430,6 +446,7 @@ pub fn reconcile_sources(
         reconciliation,
         usage_records: usage.records - removed_records.len() as u64,
         invoice_lines: own_lines as u64,
+        charge_lines,
         rejected,
         spilled_bytes,
     })

@@ -1,0 +1,375 @@
+//! Contract charges: the lines of an invoice that are not usage (recurring charges, one-time
+//! fees, commitment shortfalls, rebates, credits, taxes, adjustments), checked per carrier and
+//! month against the contract terms ([`crate::contract_terms`]) and the period's rated usage.
+
+use crate::contract_terms::{ChargeTerm, ScopeTotals, TermRule};
+use crate::discrepancy::{Discrepancy, DiscrepancyKind};
+use crate::period::Month;
+use crate::rating::Rating;
+use crate::reconcile::ReconcileConfig;
+use crate::{Currency, InvoiceLine, Service, UsageRecord};
+use compact_str::CompactString;
+use jiff::{civil::Date, Timestamp};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The type of an invoice line (`charge_type` in `invoice.csv`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChargeType {
+    /// A call or message, matched to a usage record (the default).
+    Usage,
+    Recurring,
+    OneTime,
+    CommitmentShortfall,
+    Rebate,
+    Credit,
+    Tax,
+    Adjustment,
+}
+
+impl ChargeType {
+    pub const ALL: [ChargeType; 8] = [
+        ChargeType::Usage,
+        ChargeType::Recurring,
+        ChargeType::OneTime,
+        ChargeType::CommitmentShortfall,
+        ChargeType::Rebate,
+        ChargeType::Credit,
+        ChargeType::Tax,
+        ChargeType::Adjustment,
+    ];
+
+    /// The names, for messages.
+    pub const EXPECTED: &'static str =
+        "a charge type: usage, recurring, one_time, commitment_shortfall, rebate, credit, tax or adjustment";
+
+    /// The name in `invoice.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeType::Usage => "usage",
+            ChargeType::Recurring => "recurring",
+            ChargeType::OneTime => "one_time",
+            ChargeType::CommitmentShortfall => "commitment_shortfall",
+            ChargeType::Rebate => "rebate",
+            ChargeType::Credit => "credit",
+            ChargeType::Tax => "tax",
+            ChargeType::Adjustment => "adjustment",
+        }
+    }
+
+    /// Parses a name, case-insensitively.
+    pub fn parse(name: &str) -> Option<ChargeType> {
+        ChargeType::ALL.into_iter().find(|charge_type| charge_type.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Whether lines of this type are the carrier's own corrections, carried into the totals
+    /// without being judged against a term.
+    fn is_correction(self) -> bool {
+        matches!(self, ChargeType::Credit | ChargeType::Adjustment)
+    }
+}
+
+/// An invoice line that is not usage: it bills a contract term, not a record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChargeLine {
+    pub carrier: Arc<str>,
+    pub invoice_id: Arc<str>,
+    pub invoice_date: Option<Date>,
+    pub line_id: CompactString,
+    pub charge_type: ChargeType,
+    /// The term's code (`charge_code`); `None` matches the one term of the type in force.
+    pub charge_code: Option<CompactString>,
+    pub service: Service,
+    /// The line's date (the start of the period it bills): its month is the month checked.
+    pub started_at: Timestamp,
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+/// What the charge check needs of a run's usage lines and records, gathered as they come and
+/// merged over the parts of a split run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChargeContext {
+    /// Per carrier and month: its invoices and billed usage.
+    pub billing: BTreeMap<(Arc<str>, Month), MonthBilling>,
+    /// Per term (its index in the config's terms) and month: the usage in its scope.
+    pub scope_totals: BTreeMap<(usize, Month), ScopeTotals>,
+}
+
+/// A carrier's invoices of a month.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MonthBilling {
+    pub invoices: BTreeSet<Arc<str>>,
+    /// The usage lines' billed amounts per currency (a tax's base `usage`).
+    pub usage_billed: BTreeMap<Currency, Decimal>,
+    /// The service of the lowest line, to name a missing charge by.
+    pub service: Option<Service>,
+}
+
+impl ChargeContext {
+    /// Notes a usage line of the run.
+    pub fn add_usage_line(&mut self, line: &InvoiceLine, period: Option<Month>) {
+        let month = period.unwrap_or_else(|| Month::of(line.started_at));
+        let billing = self.billing.entry((line.carrier.clone(), month)).or_default();
+        if !billing.invoices.contains(&line.invoice_id) {
+            billing.invoices.insert(line.invoice_id.clone());
+        }
+        billing.service = Some(billing.service.map_or(line.service, |service| service.min(line.service)));
+        let billed = billing.usage_billed.entry(line.currency).or_default();
+        // A sum past the largest decimal is reported by the run's summary (which adds the same
+        // amounts); here it stays at the largest.
+        *billed = billed.checked_add(line.amount).unwrap_or(Decimal::MAX);
+    }
+
+    /// Adds a rated record to the totals of the terms whose scope holds it.
+    pub fn add_record(&mut self, terms: &[ChargeTerm], record: &UsageRecord, rating: &Rating) {
+        for (term_index, term) in terms.iter().enumerate() {
+            let Some(scope) = term.scope() else { continue };
+            if *term.carrier != *record.carrier || !scope.contains(record.service, record.destination.digits()) {
+                continue;
+            }
+            let totals = self.scope_totals.entry((term_index, Month::of(record.started_at))).or_default();
+            if rating.currency == term.currency {
+                totals.spend = totals.spend.checked_add(rating.cost).unwrap_or(Decimal::MAX);
+            }
+            totals.volume = totals.volume.checked_add(rating.billed_quantity).unwrap_or(Decimal::MAX);
+        }
+    }
+
+    /// Adds another part's context (disjoint lines and records).
+    pub fn merge(&mut self, other: ChargeContext) {
+        for (key, theirs) in other.billing {
+            let ours = self.billing.entry(key).or_default();
+            ours.invoices.extend(theirs.invoices);
+            ours.service = match (ours.service, theirs.service) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            for (currency, amount) in theirs.usage_billed {
+                let billed = ours.usage_billed.entry(currency).or_default();
+                *billed = billed.checked_add(amount).unwrap_or(Decimal::MAX);
+            }
+        }
+        for (key, theirs) in other.scope_totals {
+            let ours = self.scope_totals.entry(key).or_default();
+            ours.spend = ours.spend.checked_add(theirs.spend).unwrap_or(Decimal::MAX);
+            ours.volume = ours.volume.checked_add(theirs.volume).unwrap_or(Decimal::MAX);
+        }
+    }
+}
+
+/// What the charge check found.
+#[derive(Debug, Default)]
+pub struct ChargeCheck {
+    /// The amount expected of each line, in the lines' order (`None`: not known).
+    pub line_expected: Vec<Option<Decimal>>,
+    /// In carrier and month order: each month's lines in file order, then its missing charges
+    /// in the terms' order.
+    pub discrepancies: Vec<Discrepancy>,
+}
+
+/// Checks the charge lines of a run (in file order) against the terms of
+/// `config.charge_terms`, per carrier and month (the run's period, else the month of the line's
+/// `started_at`):
+/// - a line takes the term of its type and code in force (a line without a code: the only
+///   term of its type in force); several lines of one term are added up, and a discrepancy
+///   names the first, with their sum;
+/// - a term's expected amount is [`ChargeTerm::expected`]; billed and expected differing by
+///   more than the amount tolerance is the term's mismatch kind; a term with an amount due and
+///   no line is a `missing_charge` (a rebate: `rebate_missing`) on the carrier's first invoice
+///   of the month;
+/// - a line no term takes is an `unexpected_charge`, except credits and adjustments (the
+///   carrier's corrections), which are carried into the totals unjudged.
+pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &ReconcileConfig) -> ChargeCheck {
+    let terms = &config.charge_terms;
+    let mut check = ChargeCheck { line_expected: vec![None; lines.len()], discrepancies: Vec::new() };
+    let mut lines_per_month: BTreeMap<(Arc<str>, Month), Vec<usize>> = BTreeMap::new();
+    for (index, line) in lines.iter().enumerate() {
+        let month = config.period.unwrap_or_else(|| Month::of(line.started_at));
+        lines_per_month.entry((line.carrier.clone(), month)).or_default().push(index);
+    }
+    let months: BTreeSet<(Arc<str>, Month)> =
+        context.billing.keys().cloned().chain(lines_per_month.keys().cloned()).collect();
+    let no_billing = MonthBilling::default();
+    for (carrier, month) in months {
+        let line_indexes = lines_per_month.get(&(carrier.clone(), month)).map_or(&[][..], Vec::as_slice);
+        let billing = context.billing.get(&(carrier.clone(), month)).unwrap_or(&no_billing);
+        let terms_here: Vec<usize> = (0..terms.len())
+            .filter(|index| *terms[*index].carrier == *carrier && terms[*index].applies_to(month))
+            .collect();
+        let mut taken: Vec<Vec<usize>> = vec![Vec::new(); terms_here.len()];
+        for &line_index in line_indexes {
+            let line = &lines[line_index];
+            let of_type =
+                || terms_here.iter().enumerate().filter(|(_, term)| terms[**term].charge_type() == line.charge_type);
+            let term = match &line.charge_code {
+                Some(code) => of_type().find(|(_, term)| terms[**term].code == *code).map(|(position, _)| position),
+                None => {
+                    let mut candidates = of_type();
+                    match (candidates.next(), candidates.next()) {
+                        (Some((position, _)), None) => Some(position),
+                        _ => None,
+                    }
+                }
+            };
+            match term {
+                Some(position) => taken[position].push(line_index),
+                None if line.charge_type.is_correction() => check.line_expected[line_index] = Some(line.amount),
+                None => {
+                    check.line_expected[line_index] = Some(Decimal::ZERO);
+                    let row = ChargeRow {
+                        kind: DiscrepancyKind::UnexpectedCharge,
+                        billed: line.amount,
+                        expected: Some(Decimal::ZERO),
+                    };
+                    check.discrepancies.push(row.on_line(line));
+                }
+            }
+        }
+        let first_invoice = billing
+            .invoices
+            .first()
+            .cloned()
+            .or_else(|| line_indexes.first().map(|index| lines[*index].invoice_id.clone()));
+        for (position, term_index) in terms_here.iter().enumerate() {
+            let term = &terms[*term_index];
+            let usage = |month: Month| context.scope_totals.get(&(*term_index, month)).copied().unwrap_or_default();
+            let base =
+                |types: &[crate::charges::ChargeType]| tax_base(types, term.currency, billing, line_indexes, lines);
+            let expected = term.expected(month, &usage, &base);
+            let taken = &taken[position];
+            let Some(first) = taken.first().map(|index| &lines[*index]) else {
+                if let (Some(expected), Some(invoice_id)) = (expected, &first_invoice) {
+                    if !expected.is_zero() {
+                        check.discrepancies.push(missing_row(term, month, invoice_id, billing, expected));
+                    }
+                }
+                continue;
+            };
+            if taken.iter().any(|index| lines[*index].currency != term.currency) {
+                // Billed in another currency than the term's: not comparable.
+                let billed = lines[taken[0]].amount;
+                let row = ChargeRow { kind: DiscrepancyKind::CurrencyMismatch, billed, expected: None };
+                check.discrepancies.push(row.on_line(first));
+                continue;
+            }
+            for index in taken {
+                check.line_expected[*index] = Some(Decimal::ZERO);
+            }
+            check.line_expected[taken[0]] = expected;
+            let Some(expected) = expected else { continue };
+            let billed = taken.iter().try_fold(Decimal::ZERO, |sum, index| sum.checked_add(lines[*index].amount));
+            let agrees = billed
+                .and_then(|billed| billed.checked_sub(expected))
+                .is_some_and(|difference| difference.abs() <= config.amount_tolerance);
+            if !agrees {
+                let row = ChargeRow {
+                    kind: mismatch_kind(&term.rule),
+                    billed: billed.unwrap_or(Decimal::MAX),
+                    expected: Some(expected),
+                };
+                check.discrepancies.push(row.on_line(first));
+            }
+        }
+    }
+    check
+}
+
+/// The billed base of a tax: the usage lines (`usage`) and the charge lines of the named types
+/// of the carrier's invoices of the month, in the tax's currency.
+fn tax_base(
+    types: &[ChargeType],
+    currency: Currency,
+    billing: &MonthBilling,
+    line_indexes: &[usize],
+    lines: &[ChargeLine],
+) -> Decimal {
+    let mut base = Decimal::ZERO;
+    if types.contains(&ChargeType::Usage) {
+        base = billing.usage_billed.get(&currency).copied().unwrap_or_default();
+    }
+    for index in line_indexes {
+        let line = &lines[*index];
+        if line.currency == currency && line.charge_type != ChargeType::Usage && types.contains(&line.charge_type) {
+            base = base.checked_add(line.amount).unwrap_or(Decimal::MAX);
+        }
+    }
+    base
+}
+
+fn mismatch_kind(rule: &TermRule) -> DiscrepancyKind {
+    match rule {
+        TermRule::Recurring { .. } => DiscrepancyKind::RecurringMismatch,
+        TermRule::Commitment { .. } => DiscrepancyKind::ShortfallMismatch,
+        TermRule::Rebate { .. } => DiscrepancyKind::RebateMismatch,
+        TermRule::Tax { .. } => DiscrepancyKind::TaxMismatch,
+    }
+}
+
+struct ChargeRow {
+    kind: DiscrepancyKind,
+    billed: Decimal,
+    expected: Option<Decimal>,
+}
+
+impl ChargeRow {
+    /// The row of a line: its `destination` column holds the line's charge code.
+    fn on_line(self, line: &ChargeLine) -> Discrepancy {
+        Discrepancy {
+            carrier: line.carrier.clone(),
+            invoice_id: Some(line.invoice_id.clone()),
+            line_id: Some(line.line_id.clone()),
+            record_id: None,
+            kind: self.kind,
+            service: line.service,
+            destination: line.charge_code.as_deref().unwrap_or("").to_owned(),
+            started_at: line.started_at,
+            billed_quantity: Decimal::ZERO,
+            expected_quantity: None,
+            billed_amount: self.billed,
+            expected_amount: self.expected,
+            difference: self.expected.and_then(|expected| self.billed.checked_sub(expected)),
+            currency: line.currency,
+            line_index: None,
+            record_index: None,
+        }
+    }
+}
+
+/// The row of a term with an amount due and no line: on the month's first invoice, dated the
+/// month's first instant, its `destination` column holding the term's code.
+fn missing_row(
+    term: &ChargeTerm,
+    month: Month,
+    invoice_id: &Arc<str>,
+    billing: &MonthBilling,
+    expected: Decimal,
+) -> Discrepancy {
+    let kind = match term.rule {
+        TermRule::Rebate { .. } => DiscrepancyKind::RebateMissing,
+        _ => DiscrepancyKind::MissingCharge,
+    };
+    let service = billing.service.or_else(|| term.scope().and_then(|scope| scope.service)).unwrap_or(Service::Voice);
+    Discrepancy {
+        carrier: term.carrier.clone(),
+        invoice_id: Some(invoice_id.clone()),
+        line_id: None,
+        record_id: None,
+        kind,
+        service,
+        destination: term.code.to_string(),
+        started_at: month.bounds().map_or(Timestamp::UNIX_EPOCH, |(start, _)| start),
+        billed_quantity: Decimal::ZERO,
+        expected_quantity: None,
+        billed_amount: Decimal::ZERO,
+        expected_amount: Some(expected),
+        difference: Some(-expected),
+        currency: term.currency,
+        line_index: None,
+        record_index: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,364 @@
+//! Contract charges by hand: one scenario per term type (monthly minimum spend, quarterly
+//! volume commitment, rebate above a threshold, pro-rated recurring charge, tax on the usage
+//! subtotal), each billed right (no row) and wrong (the right kind and amount).
+//!
+//! The deck: acme, voice to 44 at 0.02 EUR a minute, billed in whole minutes (60/60). Usage
+//! lines bill each record right, so every row below comes from a charge line.
+
+use super::*;
+use crate::contract_terms::{Metric, Reward, TermPeriod, UsageScope};
+use crate::network::NetworkMap;
+use crate::rating::{rate_all, Party};
+use crate::reconcile::Reconciler;
+use crate::{Destination, FxTable, Increments, RateDeck, RateRow, Reconciliation};
+use std::str::FromStr;
+
+fn d(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn ts(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn date(text: &str) -> Date {
+    text.parse().unwrap()
+}
+
+fn deck() -> RateDeck {
+    let mut deck = RateDeck::new();
+    deck.insert(RateRow {
+        carrier: "acme".into(),
+        service: Service::Voice,
+        prefix: "44".into(),
+        destination_name: None,
+        rate: d("0.02"),
+        currency: Currency::EUR,
+        rate_unit: d("60"),
+        increments: Increments::parse("60/60").unwrap(),
+        connect_fee: Decimal::ZERO,
+        min_charge: Decimal::ZERO,
+        per_record_fee: Decimal::ZERO,
+        conditions: Default::default(),
+        rules: Default::default(),
+        tiers: None,
+        effective_from: ts("2025-01-01T00:00:00Z"),
+        effective_to: None,
+    })
+    .unwrap();
+    deck
+}
+
+/// Voice records of acme to 44: (id, start, seconds).
+fn usage(records: &[(&str, &str, &str)]) -> Vec<UsageRecord> {
+    records
+        .iter()
+        .map(|(id, at, seconds)| UsageRecord {
+            record_id: (*id).into(),
+            service: Service::Voice,
+            carrier: "acme".into(),
+            carrier_ref: Some((*id).into()),
+            customer: None,
+            started_at: ts(at),
+            origin: None,
+            destination: Destination::parse("442071234567").unwrap(),
+            quantity: d(seconds),
+            network: None,
+            status: None,
+        })
+        .collect()
+}
+
+/// March: 500 + 1000 + 2000 minutes at 0.02 = 10.00 + 20.00 + 40.00 = 70.00 EUR, 210,000 s.
+fn march_usage() -> Vec<UsageRecord> {
+    usage(&[
+        ("m1", "2026-03-03T10:00:00Z", "30000"),
+        ("m2", "2026-03-12T10:00:00Z", "60000"),
+        ("m3", "2026-03-25T10:00:00Z", "120000"),
+    ])
+}
+
+fn charge(line_id: &str, charge_type: ChargeType, code: Option<&str>, amount: &str) -> ChargeLine {
+    ChargeLine {
+        carrier: "acme".into(),
+        invoice_id: "ACME-03".into(),
+        invoice_date: None,
+        line_id: line_id.into(),
+        charge_type,
+        charge_code: code.map(Into::into),
+        service: Service::Voice,
+        started_at: ts("2026-03-01T00:00:00Z"),
+        amount: d(amount),
+        currency: Currency::EUR,
+    }
+}
+
+fn term(code: &str, from: &str, rule: TermRule) -> ChargeTerm {
+    ChargeTerm {
+        carrier: "acme".into(),
+        code: code.into(),
+        currency: Currency::EUR,
+        effective_from: date(from),
+        effective_to: None,
+        rule,
+    }
+}
+
+/// Reconciles the usage with one usage line per March record (billed right, on ACME-03) and
+/// the charge lines, under the terms.
+fn run(usage: &[UsageRecord], charges: &[ChargeLine], terms: Vec<ChargeTerm>) -> Reconciliation {
+    let ratings = rate_all(&deck(), usage, Party::Carrier, &NetworkMap::new());
+    let config = ReconcileConfig { charge_terms: terms, ..ReconcileConfig::default() };
+    let fx = FxTable::new();
+    let mut reconciler = Reconciler::new(usage, &ratings, &fx, &config);
+    for (record, rating) in usage.iter().zip(&ratings) {
+        if Month::of(record.started_at) != (Month { year: 2026, month: 3 }) {
+            continue;
+        }
+        let rating = rating.as_ref().unwrap();
+        reconciler.add_line(&InvoiceLine {
+            carrier: "acme".into(),
+            invoice_id: "ACME-03".into(),
+            invoice_date: None,
+            line_id: record.record_id.clone(),
+            carrier_ref: record.carrier_ref.clone(),
+            service: Service::Voice,
+            started_at: record.started_at,
+            destination: record.destination.clone(),
+            quantity: rating.billed_quantity,
+            rate: Some(rating.rate),
+            amount: rating.cost,
+            currency: Currency::EUR,
+        });
+    }
+    let mut reconciliation = reconciler.finish();
+    reconciliation.add_charges(charges, &config, &fx);
+    reconciliation
+}
+
+/// A row as the tests compare it: (kind, line_id, billed, expected, difference).
+type Row = (&'static str, Option<String>, Decimal, Option<Decimal>, Option<Decimal>);
+
+/// Every row of the run, as compared.
+fn rows(reconciliation: &Reconciliation) -> Vec<Row> {
+    reconciliation
+        .discrepancies
+        .iter()
+        .map(|row| {
+            (
+                row.kind.as_str(),
+                row.line_id.as_ref().map(ToString::to_string),
+                row.billed_amount,
+                row.expected_amount,
+                row.difference,
+            )
+        })
+        .collect()
+}
+
+fn min_spend() -> ChargeTerm {
+    term(
+        "MIN",
+        "2026-01-01",
+        TermRule::Commitment {
+            period: TermPeriod::Month,
+            metric: Metric::Spend,
+            scope: UsageScope::default(),
+            minimum: d("100.00"),
+            shortfall_rate: None,
+        },
+    )
+}
+
+#[test]
+fn a_monthly_minimum_spend_short_by_30_is_billed_30() {
+    // Spend 70.00 against a minimum of 100.00: the shortfall is 100.00 - 70.00 = 30.00.
+    let right =
+        run(&march_usage(), &[charge("S1", ChargeType::CommitmentShortfall, Some("MIN"), "30.00")], vec![min_spend()]);
+    assert_eq!(rows(&right), []);
+    let totals = &right.summary.groups.values().next().unwrap();
+    // 70.00 of usage and 30.00 of shortfall, billed and expected.
+    assert_eq!((totals.billed_total, totals.expected_total), (d("100.00"), d("100.00")));
+
+    let wrong =
+        run(&march_usage(), &[charge("S1", ChargeType::CommitmentShortfall, Some("MIN"), "45.00")], vec![min_spend()]);
+    // 45.00 - 30.00 = 15.00 overbilled.
+    assert_eq!(
+        rows(&wrong),
+        [("shortfall_mismatch", Some("S1".into()), d("45.00"), Some(d("30.00")), Some(d("15.00")))]
+    );
+
+    let missing = run(&march_usage(), &[], vec![min_spend()]);
+    assert_eq!(rows(&missing), [("missing_charge", None, d("0"), Some(d("30.00")), Some(d("-30.00")))]);
+    assert_eq!(missing.discrepancies[0].destination, "MIN");
+
+    // A shortfall billed although the spend (70.00) meets a minimum of 60.00: all of it is wrong.
+    let mut met = min_spend();
+    if let TermRule::Commitment { minimum, .. } = &mut met.rule {
+        *minimum = d("60.00");
+    }
+    let billed_when_met =
+        run(&march_usage(), &[charge("S1", ChargeType::CommitmentShortfall, None, "30.00")], vec![met]);
+    assert_eq!(
+        rows(&billed_when_met),
+        [("shortfall_mismatch", Some("S1".into()), d("30.00"), Some(d("0")), Some(d("30.00")))]
+    );
+}
+
+#[test]
+fn a_quarterly_volume_commitment_is_checked_in_march_with_three_months_of_usage() {
+    // 1,000,000 s a quarter; 0.0003 EUR per second short.
+    let commitment = term(
+        "Q-VOL",
+        "2026-01-01",
+        TermRule::Commitment {
+            period: TermPeriod::Quarter,
+            metric: Metric::Volume,
+            scope: UsageScope { service: Some(Service::Voice), prefixes: vec!["44".into()] },
+            minimum: d("1000000"),
+            shortfall_rate: Some(d("0.0003")),
+        },
+    );
+    // Volume is the billed quantity (whole minutes): January 300,000 s + February 240,000 s +
+    // March 210,000 s = 750,000 s: 250,000 s short, 250,000 × 0.0003 = 75.00 EUR.
+    let mut quarter = usage(&[("j1", "2026-01-10T10:00:00Z", "300000"), ("f1", "2026-02-10T10:00:00Z", "240000")]);
+    quarter.extend(march_usage());
+    let right = run(
+        &quarter,
+        &[charge("S1", ChargeType::CommitmentShortfall, Some("Q-VOL"), "75.00")],
+        vec![commitment.clone()],
+    );
+    assert_eq!(rows(&right), []);
+
+    // Billed on March's usage alone: 1,000,000 - 210,000 = 790,000 s × 0.0003 = 237.00.
+    let wrong = run(
+        &quarter,
+        &[charge("S1", ChargeType::CommitmentShortfall, Some("Q-VOL"), "237.00")],
+        vec![commitment.clone()],
+    );
+    // 237.00 - 75.00 = 162.00.
+    assert_eq!(
+        rows(&wrong),
+        [("shortfall_mismatch", Some("S1".into()), d("237.00"), Some(d("75.00")), Some(d("162.00")))]
+    );
+
+    // Mid-quarter (February) nothing is due: a shortfall billed then is wrong in full.
+    let february = Month { year: 2026, month: 2 };
+    assert_eq!(commitment.expected(february, &|_| ScopeTotals::default(), &|_| Decimal::ZERO), Some(Decimal::ZERO));
+}
+
+#[test]
+fn a_rebate_above_its_threshold_is_credited() {
+    // 5% of the month's spend once it reaches 50.00: 70.00 × 5% = 3.50 credited (-3.50).
+    let rebate = || {
+        term(
+            "REB",
+            "2026-01-01",
+            TermRule::Rebate {
+                period: TermPeriod::Month,
+                metric: Metric::Spend,
+                scope: UsageScope::default(),
+                threshold: d("50.00"),
+                reward: Reward::Percent(d("5")),
+            },
+        )
+    };
+    let right = run(&march_usage(), &[charge("R1", ChargeType::Rebate, Some("REB"), "-3.50")], vec![rebate()]);
+    assert_eq!(rows(&right), []);
+
+    // -2.00 credited: -2.00 - (-3.50) = 1.50 overbilled.
+    let short = run(&march_usage(), &[charge("R1", ChargeType::Rebate, Some("REB"), "-2.00")], vec![rebate()]);
+    assert_eq!(rows(&short), [("rebate_mismatch", Some("R1".into()), d("-2.00"), Some(d("-3.50")), Some(d("1.50")))]);
+
+    let missing = run(&march_usage(), &[], vec![rebate()]);
+    assert_eq!(rows(&missing), [("rebate_missing", None, d("0"), Some(d("-3.50")), Some(d("3.50")))]);
+
+    // Below the threshold (only m1 and m2: 30.00 < 50.00) nothing is due and nothing is missing.
+    let below = run(&march_usage()[..2], &[], vec![rebate()]);
+    assert_eq!(rows(&below), []);
+
+    // A retroactive rate: 0.00001 EUR back on every second once 200,000 s are reached:
+    // 210,000 s × 0.00001 = 2.10 credited.
+    let retro = term(
+        "RETRO",
+        "2026-01-01",
+        TermRule::Rebate {
+            period: TermPeriod::Month,
+            metric: Metric::Volume,
+            scope: UsageScope::default(),
+            threshold: d("200000"),
+            reward: Reward::PerUnit(d("0.00001")),
+        },
+    );
+    let retro_right = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-2.10")], vec![retro]);
+    assert_eq!(rows(&retro_right), []);
+}
+
+#[test]
+fn a_recurring_charge_starting_mid_month_is_pro_rated_by_days_in_service() {
+    // 310.00 a month from 11 March: days 11..=31 are 21 of March's 31, 310.00 × 21 / 31 = 210.00.
+    let trunk = || term("TRUNK", "2026-03-11", TermRule::Recurring { amount: d("310.00"), prorate: true });
+    let right = run(&march_usage(), &[charge("T1", ChargeType::Recurring, Some("TRUNK"), "210.00")], vec![trunk()]);
+    assert_eq!(rows(&right), []);
+
+    // The whole month billed: 310.00 - 210.00 = 100.00 overbilled.
+    let wrong = run(&march_usage(), &[charge("T1", ChargeType::Recurring, Some("TRUNK"), "310.00")], vec![trunk()]);
+    assert_eq!(
+        rows(&wrong),
+        [("recurring_mismatch", Some("T1".into()), d("310.00"), Some(d("210.00")), Some(d("100.00")))]
+    );
+
+    // April, in force all month: 310.00.
+    let april = Month { year: 2026, month: 4 };
+    assert_eq!(trunk().expected(april, &|_| ScopeTotals::default(), &|_| Decimal::ZERO), Some(d("310.00")));
+    // Not pro-rated: the whole amount in any month it is in force.
+    let whole = term("TRUNK", "2026-03-11", TermRule::Recurring { amount: d("310.00"), prorate: false });
+    assert_eq!(
+        whole.expected(Month { year: 2026, month: 3 }, &|_| ScopeTotals::default(), &|_| Decimal::ZERO),
+        Some(d("310.00"))
+    );
+    // Not yet in force in February: nothing due, and a missing line is no row.
+    assert!(!trunk().applies_to(Month { year: 2026, month: 2 }));
+}
+
+#[test]
+fn a_tax_is_its_percentage_of_the_usage_subtotal() {
+    // 7.5% of the billed usage, 70.00: 5.25.
+    let tax = || term("VAT", "2026-01-01", TermRule::Tax { percent: d("7.5"), base: vec![ChargeType::Usage] });
+    let right = run(&march_usage(), &[charge("X1", ChargeType::Tax, Some("VAT"), "5.25")], vec![tax()]);
+    assert_eq!(rows(&right), []);
+
+    // 8% taken instead: 5.60 - 5.25 = 0.35 overbilled.
+    let wrong = run(&march_usage(), &[charge("X1", ChargeType::Tax, Some("VAT"), "5.60")], vec![tax()]);
+    assert_eq!(rows(&wrong), [("tax_mismatch", Some("X1".into()), d("5.60"), Some(d("5.25")), Some(d("0.35")))]);
+
+    // Usage and recurring charges as the base: (70.00 + 210.00) × 7.5% = 21.00.
+    let broad = term(
+        "VAT",
+        "2026-01-01",
+        TermRule::Tax { percent: d("7.5"), base: vec![ChargeType::Usage, ChargeType::Recurring] },
+    );
+    let trunk = term("TRUNK", "2026-03-11", TermRule::Recurring { amount: d("310.00"), prorate: true });
+    let lines =
+        [charge("T1", ChargeType::Recurring, Some("TRUNK"), "210.00"), charge("X1", ChargeType::Tax, None, "21.00")];
+    assert_eq!(rows(&run(&march_usage(), &lines, vec![trunk, broad])), []);
+}
+
+#[test]
+fn lines_no_term_explains_are_unexpected_and_corrections_are_carried() {
+    let lines = [
+        charge("F1", ChargeType::OneTime, Some("SETUP"), "50.00"),
+        charge("C1", ChargeType::Credit, None, "-10.00"),
+        charge("A1", ChargeType::Adjustment, None, "2.00"),
+    ];
+    let reconciliation = run(&march_usage(), &lines, Vec::new());
+    // The setup fee has no term: expected 0, 50.00 overbilled. Credit and adjustment: no row.
+    assert_eq!(
+        rows(&reconciliation),
+        [("unexpected_charge", Some("F1".into()), d("50.00"), Some(d("0")), Some(d("50.00")))]
+    );
+    let totals = reconciliation.summary.groups.values().next().unwrap();
+    // Billed 70.00 + 50.00 - 10.00 + 2.00 = 112.00; expected 70.00 + 0 - 10.00 + 2.00 = 62.00.
+    assert_eq!((totals.billed_total, totals.expected_total, totals.lines_billed), (d("112.00"), d("62.00"), 6));
+    assert_eq!(reconciliation.summary.charge_kind_counts()[0], 1);
+}
