@@ -161,9 +161,8 @@ struct AlertView {
 )]
 async fn get_alerts(
     axum::extract::State(state): axum::extract::State<AppState>,
-    headers: axum::http::HeaderMap,
+    _caller: auth::Caller<auth::Read>,
 ) -> Result<axum::Json<Vec<AlertView>>, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let alerts = state.ledger.alerts().await?;
     Ok(axum::Json(
         alerts
