@@ -1,6 +1,7 @@
 //! Bearer API keys with scopes, checked by the extractors handlers take: a handler that names
 //! `Caller<Read>` among its arguments runs only for a key with the `read` scope (or `admin`),
-//! so no handler can forget the check and every one answers a missing key or scope alike.
+//! so no handler can forget the check and every one answers a missing key or scope alike. The
+//! key's rate limit is taken here too (see `rate_limit`).
 
 use crate::{ApiError, AppState};
 use axum::extract::FromRequestParts;
@@ -81,6 +82,16 @@ impl FromRequestParts<AppState> for Key {
             state.ledger.api_key_scopes(token, reckon_core::Timestamp::now()).await?.ok_or(ApiError::Unauthorized)?;
         // A known token has the form rk_<key id>_<secret>.
         let key_id = token.strip_prefix("rk_").and_then(|rest| rest.split_once('_')).map_or("", |(id, _)| id);
+        if let Some(slot) = parts.extensions.get::<crate::ops::CallerSlot>() {
+            slot.set(key_id);
+        }
+        // Counted once the key is known, so that a stranger cannot spend a key's rate.
+        if let Some(buckets) = &state.key_buckets {
+            buckets.take(key_id, std::time::Instant::now()).map_err(|wait| {
+                state.metrics.count_rate_limited();
+                ApiError::TooManyRequests(wait)
+            })?;
+        }
         Ok(Key { key_id: key_id.to_owned(), scopes })
     }
 }

@@ -126,7 +126,9 @@ pub async fn post_usage(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestReport>, ApiError> {
     let events = events_of(body)?;
-    Ok(Json(ingest_events(&state, &events, "http").await?))
+    let report = ingest_events(&state, &events, "http").await?;
+    state.metrics.count_ingest("http", &report);
+    Ok(Json(report))
 }
 
 /// The one ingest path of every source (HTTP, NATS): parses each event, stores the good ones in

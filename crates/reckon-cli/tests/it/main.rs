@@ -19,6 +19,7 @@ mod ledger_rate_rules;
 mod ledger_split;
 mod messages;
 mod nats;
+mod ops;
 mod number_bounds;
 mod parquet;
 mod profiles;
