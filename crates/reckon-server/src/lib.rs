@@ -37,8 +37,8 @@ use utoipa::OpenApi;
 pub use error::ApiError;
 pub use nats::NatsSource;
 pub use rate_limit::RateLimit;
-pub use tls::TlsFiles;
 pub use settings::{AlertSettings, ConnectionLimits, ReplicaSettings, ServiceSettings};
+pub use tls::TlsFiles;
 
 /// Largest request body accepted.
 pub const HTTP_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;

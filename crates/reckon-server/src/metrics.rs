@@ -114,7 +114,11 @@ impl Default for Metrics {
             nats_redeliveries.clone(),
         );
         let nats_pending = Gauge::default();
-        registry.register("nats_pending_messages", "Messages of the stream the consumer has not fetched", nats_pending.clone());
+        registry.register(
+            "nats_pending_messages",
+            "Messages of the stream the consumer has not fetched",
+            nats_pending.clone(),
+        );
         let nats_ack_pending = Gauge::default();
         registry.register(
             "nats_ack_pending_messages",
@@ -189,7 +193,9 @@ impl Metrics {
     }
 
     pub fn count_webhook_attempt(&self, delivered: bool) {
-        self.webhook_attempts.get_or_create(&AttemptLabels { outcome: if delivered { "delivered" } else { "failed" } }).inc();
+        self.webhook_attempts
+            .get_or_create(&AttemptLabels { outcome: if delivered { "delivered" } else { "failed" } })
+            .inc();
     }
 
     pub fn count_nats_redelivery(&self) {

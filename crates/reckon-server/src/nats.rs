@@ -177,10 +177,7 @@ async fn store_group(state: &AppState, connection: &NatsConnection, mut group: G
             }
             Err(error) => {
                 // Not committed: leave the messages unacknowledged, they come back.
-                tracing::warn!(
-                    "nats: storing {} events failed: {error:?}; they will be redelivered",
-                    events.len()
-                );
+                tracing::warn!("nats: storing {} events failed: {error:?}; they will be redelivered", events.len());
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 return false;
             }

@@ -62,17 +62,16 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     if let Some(nats) = state.nats.get() {
         match tokio::time::timeout(PROBE_SECONDS_MAX, nats.consumer.get_info()).await {
-            Ok(Ok(info)) => state.metrics.set_nats_consumer(info.num_pending, info.num_ack_pending, info.num_redelivered),
+            Ok(Ok(info)) => {
+                state.metrics.set_nats_consumer(info.num_pending, info.num_ack_pending, info.num_redelivered)
+            }
             Ok(Err(error)) => tracing::warn!("metrics: reading the NATS consumer: {error}"),
             Err(_) => tracing::warn!("metrics: the NATS consumer's info took over {PROBE_SECONDS_MAX:?}"),
         }
     }
     let (connections, idle) = state.ledger.pool_status();
     state.metrics.set_pool(connections, idle);
-    (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        state.metrics.encode(),
-    )
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
         .into_response()
 }
 
@@ -112,7 +111,11 @@ pub async fn readiness(State(state): State<AppState>) -> (StatusCode, axum::Json
     };
     let status = if database.is_none() && nats.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     if status != StatusCode::OK {
-        tracing::warn!(database = database.as_deref().unwrap_or("ok"), nats = nats.as_deref().unwrap_or("ok"), "not ready");
+        tracing::warn!(
+            database = database.as_deref().unwrap_or("ok"),
+            nats = nats.as_deref().unwrap_or("ok"),
+            "not ready"
+        );
     }
     let nats_text = nats.unwrap_or_else(|| if state.nats_configured { "ok" } else { "not configured" }.to_owned());
     (status, axum::Json(Readiness { database: database.unwrap_or_else(|| "ok".to_owned()), nats: nats_text }))

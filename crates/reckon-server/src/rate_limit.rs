@@ -46,8 +46,7 @@ impl KeyBuckets {
         if buckets.len() >= BUCKETS_SWEPT_AT {
             buckets.retain(|_, bucket| now.duration_since(bucket.refilled_at) < IDLE_BUCKET_FORGOTTEN);
         }
-        let bucket =
-            buckets.entry(key_id.to_owned()).or_insert(Bucket { tokens: burst, refilled_at: now });
+        let bucket = buckets.entry(key_id.to_owned()).or_insert(Bucket { tokens: burst, refilled_at: now });
         let elapsed = now.saturating_duration_since(bucket.refilled_at).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
         bucket.refilled_at = now;

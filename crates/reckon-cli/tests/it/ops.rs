@@ -21,8 +21,11 @@ fn stop(mut server: Child, backend: &str) {
 /// One request on a fresh connection: `(status, headers in lower case, body)`.
 fn http_with_headers(address: &str, path: &str, token: &str) -> (u16, HashMap<String, String>, String) {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n")
-        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     parse_response(&response)
@@ -48,7 +51,10 @@ fn parse_exposition(text: &str) -> HashMap<String, f64> {
     assert_eq!(lines.last(), Some(&"# EOF"), "the exposition ends with # EOF:\n{text}");
     let name_ok = |name: &str| {
         !name.is_empty()
-            && name.chars().enumerate().all(|(index, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (index > 0 && c.is_ascii_digit()))
+            && name
+                .chars()
+                .enumerate()
+                .all(|(index, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (index > 0 && c.is_ascii_digit()))
     };
     for line in &lines[..lines.len() - 1] {
         if let Some(comment) = line.strip_prefix("# ") {
@@ -173,14 +179,12 @@ fn metrics_count_events_by_outcome_and_requests_by_route_in_a_valid_exposition()
         let usage = r#"method="POST",route="/v1/usage",status="#;
         assert_eq!(value(&format!("reckon_http_request_duration_seconds_count{{{usage}\"200\"}}")), 3.0, "{backend}");
         assert_eq!(value(&format!("reckon_http_request_duration_seconds_count{{{usage}\"401\"}}")), 1.0, "{backend}");
-        assert_eq!(
-            value(&format!("reckon_http_request_duration_seconds_bucket{{{usage}\"200\",le=\"+Inf\"}}")),
-            3.0,
-            "{backend}"
-        );
+        let every_bucket =
+            r#"reckon_http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/v1/usage",status="200"}"#;
+        assert_eq!(value(every_bucket), 3.0, "{backend}");
         assert!(value("reckon_db_pool_connections") >= 1.0, "{backend}");
         assert!(value("reckon_db_pool_idle_connections") <= value("reckon_db_pool_connections"), "{backend}");
-        assert_eq!(value("reckon_webhook_attempts_total"), 0.0, "{backend}: no labels yet, no attempt");
+        assert!(!body.contains("reckon_webhook_attempts_total"), "{backend}: no attempt, no series");
         stop(server, backend);
     }
 }
@@ -329,10 +333,20 @@ fn https_with_the_given_certificate_serves_a_client_that_trusts_it() {
     // A key that is not the certificate's is refused at start, naming the files.
     let (_, other_key) = self_signed(dir.path(), "third");
     let output = Command::new(env!("CARGO_BIN_EXE_reckon"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url, "--tls-cert", &cert, "--tls-key", &other_key])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &other_key,
+        ])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("server-cert.pem"), "{}", text(&output.stderr));
 }
 
@@ -446,8 +460,13 @@ fn webhooks_go_over_https_signed_and_the_receiver_verifies_them() {
             "100",
         ],
     );
-    let (status, _) =
-        http(&address, "POST", "/v1/usage", Some(&token), &event("w1", "+442071234567", "2026-03-02T10:00:00Z", "75.2"));
+    let (status, _) = http(
+        &address,
+        "POST",
+        "/v1/usage",
+        Some(&token),
+        &event("w1", "+442071234567", "2026-03-02T10:00:00Z", "75.2"),
+    );
     assert_eq!(status, 200);
     assert!(wait_for(20, || !received.lock().unwrap().is_empty()), "no delivery over https");
     let samples = parse_exposition(&http(&address, "GET", "/metrics", None, "").1);
