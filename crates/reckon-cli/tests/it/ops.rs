@@ -382,9 +382,12 @@ fn verify_signature(secret: &str, header: &str, body: &[u8], now: i64, window_se
     Err("no signature matches".to_owned())
 }
 
+/// What a webhook receiver got: each request's `Reckon-Signature` header and body.
+type SignedDeliveries = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A webhook receiver over TLS with the certificate `(cert, key)`: records each request's
 /// `Reckon-Signature` header and body, and answers 200.
-fn tls_webhook_receiver(cert: &str, key: &str) -> (String, Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>) {
+fn tls_webhook_receiver(cert: &str, key: &str) -> (String, SignedDeliveries) {
     use rustls::pki_types::pem::PemObject;
     let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(ring_provider())
