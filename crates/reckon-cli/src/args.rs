@@ -145,9 +145,19 @@ pub struct ServeArgs {
     /// Alert rules (alerts.csv: rule,subject,threshold).
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
-    /// POST each new alert as JSON to this http:// URL (with retries); alerts always go to the log.
+    /// POST each new alert as JSON to this http:// or https:// URL (with retries); alerts always
+    /// go to the log.
     #[arg(long, value_name = "URL", requires = "alerts")]
     pub webhook: Option<String>,
+    /// Sign each webhook POST with the secret in this file (`Reckon-Signature` header, an
+    /// HMAC-SHA256 of the timestamp and body; see FORMATS.md). A file, so that the secret is
+    /// not in the process list; surrounding whitespace is ignored.
+    #[arg(long, value_name = "FILE", requires = "webhook")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Trust this CA certificate (PEM) for an https:// webhook instead of the system's roots
+    /// (a private CA, or a receiver's self-signed certificate).
+    #[arg(long, value_name = "FILE", requires = "webhook")]
+    pub webhook_ca: Option<PathBuf>,
     /// How often months with new usage are checked against the alert rules, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 5_000)]
     pub alert_interval_ms: u64,
@@ -175,6 +185,32 @@ pub struct ServeArgs {
     /// without renewal: a dead replica's duty passes to another after at most this long.
     #[arg(long, value_name = "MS", default_value_t = 15_000)]
     pub lease_ttl_ms: u64,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS #8, PKCS #1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Requests a second each API key may make, sustained (a token bucket per key, in each
+    /// replica: behind a balancer over N replicas a key gets up to N times this). Over it:
+    /// 429 with Retry-After. Unlimited when absent.
+    #[arg(long, value_name = "N")]
+    pub key_rate_limit: Option<f64>,
+    /// Requests a key may make at once after a quiet spell (with --key-rate-limit; default:
+    /// the rate, at least 1).
+    #[arg(long, value_name = "B", requires = "key_rate_limit")]
+    pub key_burst: Option<f64>,
+    /// The log on stderr: `text` lines, or `json` objects (one a line) for a log collector.
+    /// Each request is logged (method, route, status, latency, key id).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How `reckon serve` writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

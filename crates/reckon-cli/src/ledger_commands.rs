@@ -577,10 +577,36 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
         None => Vec::new(),
     };
     if let Some(url) = &arguments.webhook {
-        if !url.starts_with("http://") {
-            bail!("--webhook {url:?}: expected an http:// URL (put a TLS-terminating relay in front for https)");
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            bail!("--webhook {url:?}: expected an http:// or https:// URL");
         }
     }
+    let webhook_secret = match &arguments.webhook_secret_file {
+        Some(path) => {
+            let secret = std::fs::read_to_string(path)
+                .with_context(|| format!("--webhook-secret-file {}", path.display()))?
+                .trim()
+                .to_owned();
+            if secret.is_empty() {
+                bail!("--webhook-secret-file {}: the file is empty; expected the secret", path.display());
+            }
+            Some(secret)
+        }
+        None => None,
+    };
+    let key_rate_limit = match arguments.key_rate_limit {
+        Some(rate) if !(rate.is_finite() && rate > 0.0) => {
+            bail!("--key-rate-limit {rate}: expected a number of requests a second above 0")
+        }
+        Some(rate) => {
+            let burst = arguments.key_burst.unwrap_or(rate).max(1.0);
+            if !burst.is_finite() {
+                bail!("--key-burst {burst}: expected a number of requests");
+            }
+            Some(reckon_server::RateLimit { per_second: rate, burst })
+        }
+        None => None,
+    };
     let settings = reckon_server::ServiceSettings {
         fx,
         networks,
@@ -589,6 +615,8 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
         alerts: reckon_server::AlertSettings {
             rules,
             webhook: arguments.webhook.clone(),
+            webhook_secret,
+            webhook_ca: arguments.webhook_ca.clone(),
             check_interval: std::time::Duration::from_millis(arguments.alert_interval_ms.max(10)),
             webhook_attempts: arguments.webhook_attempts.max(1),
             webhook_backoff: std::time::Duration::from_millis(arguments.webhook_backoff_ms),
@@ -602,6 +630,11 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
             arguments.replica_id.as_deref().unwrap_or("reckon"),
             std::time::Duration::from_millis(arguments.lease_ttl_ms.max(100)),
         ),
+        tls: match (&arguments.tls_cert, &arguments.tls_key) {
+            (Some(cert), Some(key)) => Some(reckon_server::TlsFiles { cert: cert.clone(), key: key.clone() }),
+            _ => None,
+        },
+        key_rate_limit,
     };
     let nats = arguments.nats.as_ref().map(|url| reckon_server::NatsSource {
         url: url.clone(),
@@ -617,6 +650,7 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
              an SQLite ledger is served by one process"
         );
     }
+    install_log(arguments.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let ledger = open(&arguments.ledger).await?;
@@ -633,6 +667,19 @@ pub fn serve_command(arguments: &ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("serving on {}", arguments.listen))?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Sends the service's log (`tracing`) to stderr, as text lines or JSON objects; info and
+/// above (an access-log line per request among them).
+fn install_log(format: crate::args::LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_ansi(false);
+    let _ = match format {
+        crate::args::LogFormat::Text => builder.try_init(),
+        crate::args::LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 /// Runs `reckon apikey create`.

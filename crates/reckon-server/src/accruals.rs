@@ -7,7 +7,6 @@
 
 use crate::{auth, ApiError, AppState};
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use reckon_core::{Currency, Decimal, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -90,10 +89,9 @@ const GROUPINGS: [&str; 5] = ["day", "destination", "service", "customer", "carr
 )]
 pub async fn get_accruals(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     query: Result<Query<AccrualQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Accruals>, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let instant = |name: &str, text: &str| {
         Timestamp::from_str(text)

@@ -1,7 +1,8 @@
 //! Alerts: months that received usage are checked against the rules every so often (not per
 //! event), invoices when they are reconciled. A new alert is stored once per rule, subject and
-//! period (the ledger refuses a second), written to the log, and POSTed to the webhook with
-//! retries and exponential backoff; every attempt is recorded.
+//! period (the ledger refuses a second), written to the log, and POSTed to the webhook (http or
+//! https) with retries and exponential backoff; every attempt is recorded. With a secret, each
+//! POST is signed: `Reckon-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
 //!
 //! Replicas on one ledger share the work through leases in the ledger: one replica at a time
 //! checks the months (lease `alert-checks`), and one at a time delivers a given alert (lease
@@ -72,7 +73,7 @@ impl Alerts {
             let Some(alert_id) = ledger.raise_alert(&alert, Timestamp::now()).await? else {
                 continue; // fired before for this subject and period, here or in another replica
             };
-            crate::log(&format!("alert {alert_id}: {}", alert.message));
+            tracing::info!(alert_id = %alert_id, rule = %alert.rule, "alert raised: {}", alert.message);
             self.raised.notify_one();
         }
         Ok(())
@@ -100,7 +101,7 @@ pub async fn check_months(state: AppState) {
             }
             // Another replica checks; when the lease comes to this one, it checks at once.
             Ok(false) => next_check = None,
-            Err(error) => crate::log(&format!("taking the alert-check lease: {error}")),
+            Err(error) => tracing::warn!("taking the alert-check lease: {error}"),
         }
         tokio::time::sleep(poll).await;
     }
@@ -116,7 +117,7 @@ pub async fn release_check_lease(state: &AppState) {
 async fn check_pending_months(state: &AppState) {
     let pending = match state.ledger.pending_alert_months().await {
         Ok(pending) => pending,
-        Err(error) => return crate::log(&format!("reading the months waiting for an alert check: {error}")),
+        Err(error) => return tracing::warn!("reading the months waiting for an alert check: {error}"),
     };
     for waiting in pending {
         let checked = match check_month(state, waiting.month).await {
@@ -124,7 +125,7 @@ async fn check_pending_months(state: &AppState) {
             Err(error) => Err(error),
         };
         if let Err(error) = checked {
-            crate::log(&format!("alert check of {} failed (retried next time): {error}", waiting.month));
+            tracing::warn!("alert check of {} failed (retried next time): {error}", waiting.month);
         }
     }
 }
@@ -142,12 +143,23 @@ async fn check_month(state: &AppState, month: Month) -> Result<(), StoreError> {
     state.alerts.raise(&state.ledger, alerts).await
 }
 
+/// The client alerts are POSTed with, when there is a webhook.
+///
+/// # Errors
+/// The webhook's CA file cannot be read, or the system has no root certificates.
+pub fn webhook_client(settings: &AlertSettings) -> Result<Option<HttpClient>, String> {
+    if settings.webhook.is_none() {
+        return Ok(None);
+    }
+    let connector = crate::tls::webhook_connector(settings.webhook_ca.as_deref())?;
+    Ok(Some(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)))
+}
+
 /// Delivers the alerts waiting in the ledger to the webhook (without one, they are in the log
 /// only): sweeps for them every second, and at once when this replica raised one; each alert in
 /// a task of its own, so a failing one does not hold up the others.
-pub async fn deliver(state: AppState) {
+pub async fn deliver(state: AppState, client: HttpClient) {
     let Some(url) = state.settings.alerts.webhook.clone() else { return };
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
     let in_hand: Arc<Mutex<HashSet<String>>> = Arc::default();
     let sweep = state.settings.alerts.check_interval.min(DELIVERY_SWEEP_MAX);
     loop {
@@ -164,7 +176,7 @@ pub async fn deliver(state: AppState) {
                     });
                 }
             }
-            Err(error) => crate::log(&format!("reading the alerts waiting for delivery: {error}")),
+            Err(error) => tracing::warn!("reading the alerts waiting for delivery: {error}"),
         }
         tokio::select! {
             () = state.alerts.raised.notified() => {}
@@ -181,8 +193,8 @@ async fn waiting_alerts(state: &AppState) -> Result<Vec<StoredAlert>, StoreError
     Ok(alerts)
 }
 
-type HttpClient = hyper_util::client::legacy::Client<
-    hyper_util::client::legacy::connect::HttpConnector,
+pub type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     http_body_util::Full<axum::body::Bytes>,
 >;
 
@@ -200,19 +212,21 @@ async fn deliver_one(state: &AppState, client: &HttpClient, url: &str, alert_id:
             Ok(Some(attempt)) => attempt,
             Ok(None) => return,
             Err(error) => {
-                crate::log(&format!("alert {alert_id}: {error} (tried again later)"));
+                tracing::warn!("alert {alert_id}: {error} (tried again later)");
                 return;
             }
         };
         let (number, delivery) = attempt;
         let body = serde_json::to_vec(&delivery).expect("an alert serializes");
-        let outcome = post(client, url, body, answer_max).await;
+        let signature = settings.webhook_secret.as_deref().map(|secret| signature(secret, Timestamp::now(), &body));
+        let outcome = post(client, url, body, signature, answer_max).await;
+        state.metrics.count_webhook_attempt(outcome.is_ok());
         let recorded = match &outcome {
             Ok(()) => "delivered".to_owned(),
             Err(reason) => format!("failed: {reason}"),
         };
         if let Err(error) = ledger.record_alert_delivery(alert_id, number, &recorded, Timestamp::now()).await {
-            crate::log(&format!("alert {alert_id}: recording attempt {number}: {error}"));
+            tracing::warn!("alert {alert_id}: recording attempt {number}: {error}");
         }
         match outcome {
             Ok(()) => {
@@ -221,12 +235,12 @@ async fn deliver_one(state: &AppState, client: &HttpClient, url: &str, alert_id:
                 return;
             }
             Err(reason) => {
-                crate::log(&format!(
+                tracing::warn!(
                     "alert {alert_id}: webhook attempt {number} of {} failed: {reason}",
                     settings.webhook_attempts
-                ));
+                );
                 if number >= i64::from(settings.webhook_attempts) {
-                    crate::log(&format!("alert {alert_id}: not delivered after {number} attempts"));
+                    tracing::warn!("alert {alert_id}: not delivered after {number} attempts");
                     let _ = ledger.release_lease(&lease, &replica.holder).await;
                     return;
                 }
@@ -265,8 +279,32 @@ async fn next_attempt(
     Ok(Some((alert.attempts + 1, delivery)))
 }
 
-async fn post(client: &HttpClient, url: &str, body: Vec<u8>, answer_max: Duration) -> Result<(), String> {
-    let request = axum::http::Request::post(url)
+/// The `Reckon-Signature` header's value for `body` sent at `now`: `t=<unix seconds>,v1=<hex
+/// HMAC-SHA256 with the secret of "<t>.<body>">`. The timestamp is signed with the body so that
+/// a receiver can refuse a replayed POST by its age.
+pub fn signature(secret: &str, now: Timestamp, body: &[u8]) -> String {
+    let seconds = now.as_second();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let mut context = ring::hmac::Context::with_key(&key);
+    context.update(format!("{seconds}.").as_bytes());
+    context.update(body);
+    let tag = context.sign();
+    let hex: String = tag.as_ref().iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("t={seconds},v1={hex}")
+}
+
+async fn post(
+    client: &HttpClient,
+    url: &str,
+    body: Vec<u8>,
+    signature: Option<String>,
+    answer_max: Duration,
+) -> Result<(), String> {
+    let mut request = axum::http::Request::post(url);
+    if let Some(signature) = signature {
+        request = request.header("reckon-signature", signature);
+    }
+    let request = request
         .header(axum::http::header::CONTENT_TYPE, "application/json")
         .body(http_body_util::Full::new(axum::body::Bytes::from(body)))
         .map_err(|error| error.to_string())?;

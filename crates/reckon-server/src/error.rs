@@ -28,6 +28,8 @@ pub enum ApiError {
     /// The ledger refuses: other content under the same key, or an illegal transition.
     Conflict(String),
     PayloadTooLarge(String),
+    /// The key is over its rate: try again after this long.
+    TooManyRequests(std::time::Duration),
     Timeout,
     Internal(String),
 }
@@ -41,9 +43,17 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, message),
             ApiError::Conflict(message) => (StatusCode::CONFLICT, message),
             ApiError::PayloadTooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, message),
+            ApiError::TooManyRequests(wait) => {
+                // Whole seconds (RFC 9110 section 10.2.3), rounded up so that a client waiting
+                // that long finds a token.
+                let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+                let body = ErrorBody { error: format!("this key is over its rate limit; retry after {seconds} s") };
+                let retry_after = [(axum::http::header::RETRY_AFTER, seconds.to_string())];
+                return (StatusCode::TOO_MANY_REQUESTS, retry_after, axum::Json(body)).into_response();
+            }
             ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "the request took too long".to_owned()),
             ApiError::Internal(detail) => {
-                crate::log(&format!("internal error: {detail}"));
+                tracing::error!("internal error: {detail}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
             }
         };

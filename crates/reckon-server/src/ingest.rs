@@ -5,7 +5,6 @@ use crate::{auth, ApiError, AppState, INGEST_BATCH_EVENTS_MAX};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use reckon_core::period::Month;
 use reckon_core::{Decimal, Timestamp, UsageRecord};
@@ -123,12 +122,13 @@ pub struct IngestReport {
 )]
 pub async fn post_usage(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Ingest>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestReport>, ApiError> {
-    auth::require(&state, &headers, "ingest").await?;
     let events = events_of(body)?;
-    Ok(Json(ingest_events(&state, &events, "http").await?))
+    let report = ingest_events(&state, &events, "http").await?;
+    state.metrics.count_ingest("http", &report);
+    Ok(Json(report))
 }
 
 /// The one ingest path of every source (HTTP, NATS): parses each event, stores the good ones in
@@ -251,10 +251,9 @@ pub struct CorrectionReport {
 )]
 pub async fn post_corrections(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: auth::Caller<auth::Admin>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CorrectionReport>, ApiError> {
-    let caller = auth::require(&state, &headers, "admin").await?;
     let events = events_of(body)?;
     // A correction is applied whole: one bad event refuses the request.
     let mut reader = UsageEventReader::default();

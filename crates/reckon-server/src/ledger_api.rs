@@ -8,7 +8,7 @@ use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use reckon_core::dispute::{draft_disputes, DisputeAction};
@@ -116,14 +116,14 @@ pub struct UploadReport {
 )]
 pub async fn post_invoices(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    key: auth::Key,
     options: Result<Query<UploadQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UploadReport>, ApiError> {
     let options = query(options)?;
     let replace = options.replace.unwrap_or(false);
     let period = options.period.as_deref().map(|text| month("period", text)).transpose()?;
-    let caller = auth::require(&state, &headers, if replace { "admin" } else { "ingest" }).await?;
+    let caller = key.require(if replace { "admin" } else { "ingest" })?;
     let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
     let name = std::path::Path::new("upload");
     let lines = reckon_import::invoice::InvoiceReader::from_reader(
@@ -258,10 +258,9 @@ pub struct RunList {
 )]
 pub async fn get_runs(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     parameters: Result<Query<CarrierPeriod>, QueryRejection>,
 ) -> Result<Json<RunList>, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let parameters = query(parameters)?;
     let period = month("period", &parameters.period)?;
     let runs = state.ledger.runs_of(&parameters.carrier, period).await?;
@@ -285,10 +284,9 @@ pub async fn get_runs(
 )]
 pub async fn post_run(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Admin>,
     body: Result<Json<CarrierPeriod>, JsonRejection>,
 ) -> Result<Json<RunView>, ApiError> {
-    auth::require(&state, &headers, "admin").await?;
     let body = json_body(body)?;
     let period = month("period", &body.period)?;
     let run = reconcile(&state, &body.carrier, period).await?;
@@ -330,11 +328,10 @@ pub struct DiscrepancyList {
 )]
 pub async fn get_discrepancies(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     Path(run_id): Path<String>,
     format: Result<Query<FormatQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let format = query(format)?.format.unwrap_or_else(|| "json".to_owned());
     let discrepancies = state
         .ledger
@@ -407,11 +404,10 @@ pub struct OpenedDisputes {
 )]
 pub async fn post_disputes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: auth::Caller<auth::Admin>,
     Path(run_id): Path<String>,
     body: Result<Json<OpenDisputes>, JsonRejection>,
 ) -> Result<Json<OpenedDisputes>, ApiError> {
-    let caller = auth::require(&state, &headers, "admin").await?;
     let body = json_body(body)?;
     let threshold = decimal("threshold", body.threshold.as_deref().unwrap_or("0"))?;
     let opened = state.ledger.open_disputes(&run_id, threshold, &caller.actor(), Timestamp::now()).await?;
@@ -521,10 +517,9 @@ pub struct DisputeList {
 )]
 pub async fn get_disputes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     parameters: Result<Query<CarrierPeriod>, QueryRejection>,
 ) -> Result<Json<DisputeList>, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let parameters = query(parameters)?;
     let period = month("period", &parameters.period)?;
     let disputes = state.ledger.disputes_of(&parameters.carrier, &period.to_string()).await?;
@@ -547,10 +542,9 @@ pub async fn get_disputes(
 )]
 pub async fn get_dispute(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     Path(dispute_id): Path<String>,
 ) -> Result<Json<DisputeView>, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     Ok(Json(dispute_view(state.ledger.dispute(&dispute_id).await?)))
 }
 
@@ -635,11 +629,10 @@ fn credits_once_per_line<'de, D: serde::Deserializer<'de>>(
 )]
 pub async fn post_dispute_action(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: auth::Caller<auth::Admin>,
     Path(dispute_id): Path<String>,
     body: Result<Json<DisputeStep>, JsonRejection>,
 ) -> Result<Json<DisputeView>, ApiError> {
-    let caller = auth::require(&state, &headers, "admin").await?;
     let step = json_body(body)?;
     let action = match (step.action.as_str(), &step.credits) {
         ("submit", None) => DisputeAction::Submit,
@@ -681,10 +674,9 @@ pub async fn post_dispute_action(
 )]
 pub async fn get_evidence(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     Path(dispute_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let evidence = state.ledger.dispute_evidence(&dispute_id).await?;
     let mut bytes = Vec::new();
     reckon_export::disputes::write_evidence(&mut bytes, &evidence)
@@ -774,10 +766,9 @@ fn statement_view(stored: reckon_store::StoredStatement) -> StatementView {
 )]
 pub async fn post_settlement(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Admin>,
     body: Result<Json<SettleRequest>, JsonRejection>,
 ) -> Result<Json<StatementView>, ApiError> {
-    auth::require(&state, &headers, "admin").await?;
     let request = json_body(body)?;
     let period = month("period", &request.period)?;
     let currency = request.currency.as_deref().map(|text| currency_field("currency", text)).transpose()?;
@@ -846,11 +837,10 @@ pub struct StatementQuery {
 )]
 pub async fn get_settlement(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     Path((carrier, period)): Path<(String, String)>,
     query: Result<Query<StatementQuery>, QueryRejection>,
 ) -> Result<Json<StatementView>, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let query = self::query(query)?;
     Ok(Json(statement_view(latest_statement(&state, &carrier, &period, query.currency.as_deref()).await?)))
 }
@@ -885,11 +875,10 @@ pub struct JournalQuery {
 )]
 pub async fn get_journal(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     Path((carrier, period)): Path<(String, String)>,
     options: Result<Query<JournalQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let options = query(options)?;
     let format = reckon_export::journal::JournalFormat::parse(options.format.as_deref().unwrap_or("csv"))
         .map_err(ApiError::BadRequest)?;

@@ -6,9 +6,11 @@
 //! as the files, storage and every ledger operation are `reckon-store`'s, and accruals are
 //! `rating::rate_all` over the stored events, so they equal a batch `reckon rate`.
 //!
-//! Every route but `/healthz` and `/openapi.json` needs a bearer API key with the right scope
-//! (`ingest`, `read`, `admin`). An event is acknowledged only after its batch is committed. The
-//! OpenAPI document is generated from the handlers and types below.
+//! Every route but `/healthz`, `/readyz`, `/metrics` and `/openapi.json` needs a bearer API key
+//! with the right scope (`ingest`, `read`, `admin`), taken by the extractors of `auth`, with the
+//! key's rate limit. An event is acknowledged only after its batch is committed. The OpenAPI
+//! document is generated from the handlers and types below. Every request is timed, counted
+//! and logged (`ops`); the service speaks HTTPS when given a certificate (`tls`).
 
 mod accruals;
 mod alerts;
@@ -17,20 +19,26 @@ mod decks;
 mod error;
 mod ingest;
 mod ledger_api;
+mod metrics;
 mod nats;
+mod ops;
+mod rate_limit;
 mod rejected;
 mod settings;
+mod tls;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use reckon_store::Ledger;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
 
 pub use error::ApiError;
 pub use nats::NatsSource;
+pub use rate_limit::RateLimit;
 pub use settings::{AlertSettings, ConnectionLimits, ReplicaSettings, ServiceSettings};
+pub use tls::TlsFiles;
 
 /// Largest request body accepted.
 pub const HTTP_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
@@ -46,6 +54,12 @@ pub struct AppState {
     pub settings: Arc<ServiceSettings>,
     decks: Arc<decks::DeckCache>,
     alerts: Arc<alerts::Alerts>,
+    metrics: Arc<metrics::Metrics>,
+    /// Each key's token bucket, when keys are rate-limited.
+    key_buckets: Option<Arc<rate_limit::KeyBuckets>>,
+    /// The NATS connection, once made (for `/readyz` and `/metrics`).
+    nats: Arc<OnceLock<nats::NatsProbe>>,
+    nats_configured: bool,
 }
 
 #[derive(OpenApi)]
@@ -56,6 +70,8 @@ pub struct AppState {
     ),
     paths(
         health,
+        ops::readiness,
+        ops::metrics,
         ingest::post_usage,
         ingest::post_corrections,
         accruals::get_accruals,
@@ -91,6 +107,29 @@ impl utoipa::Modify for BearerKeys {
                 HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("rk_<id>_<secret>").build(),
             ),
         );
+        // Every keyed route may answer 429 when its key is over its rate limit.
+        let too_many = utoipa::openapi::ResponseBuilder::new()
+            .description("This key is over its rate limit: retry after `Retry-After` seconds")
+            .header(
+                "Retry-After",
+                utoipa::openapi::HeaderBuilder::new()
+                    .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer))
+                    .build(),
+            )
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                if operation.security.is_some() {
+                    operation.responses.responses.insert("429".to_owned(), too_many.clone().into());
+                }
+            }
+        }
     }
 }
 
@@ -104,6 +143,8 @@ pub fn app(state: AppState) -> Router {
     let document = Arc::new(openapi_document());
     Router::new()
         .route("/healthz", get(health))
+        .route("/readyz", get(ops::readiness))
+        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(move || async move { axum::Json(document.as_ref().clone()) }))
         .route("/v1/usage", post(ingest::post_usage))
         .route("/v1/usage/corrections", post(ingest::post_corrections))
@@ -124,6 +165,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/rejected/{rejected_id}/replay", post(rejected::post_replay))
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }
 
@@ -161,9 +203,8 @@ struct AlertView {
 )]
 async fn get_alerts(
     axum::extract::State(state): axum::extract::State<AppState>,
-    headers: axum::http::HeaderMap,
+    _caller: auth::Caller<auth::Read>,
 ) -> Result<axum::Json<Vec<AlertView>>, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let alerts = state.ledger.alerts().await?;
     Ok(axum::Json(
         alerts
@@ -192,17 +233,13 @@ async fn timeout(request: axum::extract::Request, next: axum::middleware::Next) 
     }
 }
 
-/// A line on stderr, the service's log (stdout carries `listening on ...` only).
-pub(crate) fn log(message: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{} {message}", jiff::Timestamp::now());
-}
-
 /// Serves until SIGTERM or Ctrl-C, then stops accepting, finishes the requests in flight (for
-/// at most the shutdown timeout) and the NATS batch in hand.
+/// at most the shutdown timeout) and the NATS batch in hand. The log goes through `tracing`:
+/// the caller installs the subscriber (stdout carries `listening on ...` only).
 ///
 /// # Errors
-/// When the address cannot be bound or NATS cannot be reached.
+/// When the address cannot be bound, the TLS files or the webhook's CA cannot be read, or NATS
+/// cannot be reached.
 pub async fn serve(
     ledger: Ledger,
     settings: ServiceSettings,
@@ -210,16 +247,24 @@ pub async fn serve(
     listen: &str,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
+    let tls = settings.tls.as_ref().map(tls::acceptor).transpose().map_err(std::io::Error::other)?;
+    let webhook_client = alerts::webhook_client(&settings.alerts).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let alerts = alerts::Alerts::new(&settings.alerts);
     let limits = settings.connections.clone();
     let state = AppState {
         ledger: Arc::new(ledger),
+        key_buckets: settings.key_rate_limit.map(|limit| Arc::new(rate_limit::KeyBuckets::new(limit))),
         settings: Arc::new(settings),
         decks: Arc::default(),
         alerts: Arc::new(alerts),
+        metrics: Arc::default(),
+        nats: Arc::default(),
+        nats_configured: nats.is_some(),
     };
-    tokio::spawn(alerts::deliver(state.clone()));
+    if let Some(client) = webhook_client {
+        tokio::spawn(alerts::deliver(state.clone(), client));
+    }
     if !state.settings.alerts.rules.is_empty() {
         tokio::spawn(alerts::check_months(state.clone()));
     }
@@ -227,12 +272,13 @@ pub async fn serve(
     let consumer = match &nats {
         Some(source) => {
             let connection = nats::connect(source).await.map_err(std::io::Error::other)?;
+            let _ = state.nats.set(connection.probe());
             Some(tokio::spawn(nats::consume(state.clone(), connection, stopped)))
         }
         None => None,
     };
     ready(listener.local_addr()?);
-    accept_until_shutdown(listener, app(state.clone()), &limits).await;
+    accept_until_shutdown(listener, tls, app(state.clone()), &limits).await;
     alerts::release_check_lease(&state).await;
     let _ = stop.send(true);
     if let Some(consumer) = consumer {
@@ -243,8 +289,14 @@ pub async fn serve(
 
 /// Serves connections until the shutdown signal: at most `connections_max` at once (the next
 /// waits in the backlog for a free slot), each closed when it takes longer than the header read
-/// timeout to send a request head; then waits for open connections at most the shutdown timeout.
-async fn accept_until_shutdown(listener: tokio::net::TcpListener, router: Router, limits: &ConnectionLimits) {
+/// timeout to finish its TLS handshake or send a request head; then waits for open connections
+/// at most the shutdown timeout.
+async fn accept_until_shutdown(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    router: Router,
+    limits: &ConnectionLimits,
+) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections_max.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -262,7 +314,7 @@ async fn accept_until_shutdown(listener: tokio::net::TcpListener, router: Router
                 Ok((stream, _)) => stream,
                 Err(error) => {
                     // Out of file descriptors and the like: wait instead of spinning.
-                    log(&format!("accepting a connection: {error}"));
+                    tracing::warn!("accepting a connection: {error}");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
@@ -271,9 +323,24 @@ async fn accept_until_shutdown(listener: tokio::net::TcpListener, router: Router
         };
         let _ = stream.set_nodelay(true);
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let Some(tls) = tls.clone() else {
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                let _ = connection.await;
+                drop(slot);
+            });
+            continue;
+        };
+        let (watcher, http, handshake_max) = (graceful.watcher(), http.clone(), limits.header_read_timeout);
         tokio::spawn(async move {
-            let _ = connection.await;
+            // The handshake happens in the connection's task, so a slow one holds up no other.
+            match tokio::time::timeout(handshake_max, tls.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                }
+                Ok(Err(error)) => tracing::debug!("TLS handshake: {error}"),
+                Err(_) => tracing::debug!("TLS handshake: not done within {handshake_max:?}"),
+            }
             drop(slot);
         });
     }
@@ -281,7 +348,7 @@ async fn accept_until_shutdown(listener: tokio::net::TcpListener, router: Router
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(limits.shutdown_timeout) => {
-            log(&format!("shutdown: connections still open after {:?} are closed", limits.shutdown_timeout));
+            tracing::warn!("shutdown: connections still open after {:?} are closed", limits.shutdown_timeout);
         }
     }
 }

@@ -38,6 +38,18 @@ pub struct NatsConnection {
     dead_letter: String,
 }
 
+/// What `/readyz` and `/metrics` read: the connection's state and the consumer's info.
+pub struct NatsProbe {
+    pub client: async_nats::Client,
+    pub consumer: jetstream::consumer::PullConsumer,
+}
+
+impl NatsConnection {
+    pub fn probe(&self) -> NatsProbe {
+        NatsProbe { client: self.client.clone(), consumer: self.consumer.clone() }
+    }
+}
+
 /// Messages fetched per batch.
 const FETCH_MESSAGES_MAX: usize = 1_000;
 
@@ -81,18 +93,22 @@ pub async fn consume(state: AppState, connection: NatsConnection, mut stop: watc
         let messages = match fetched {
             Ok(messages) => messages,
             Err(error) => {
-                crate::log(&format!("nats: fetching: {error}; retrying"));
+                tracing::warn!("nats: fetching: {error}; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
         let mut group = Group::default();
         for message in messages {
+            if message.info().is_ok_and(|info| info.delivered > 1) {
+                state.metrics.count_nats_redelivery();
+            }
             let events = match serde_json::from_slice::<Value>(&message.payload) {
                 Ok(Value::Array(batch)) => batch,
                 Ok(event) => vec![event],
                 Err(error) => {
                     let reason = format!("the message is not JSON: {error}");
+                    state.metrics.count_rejected_message("nats", crate::metrics::RejectionReason::NotJson);
                     group.dead.push(dead_letter(
                         &message,
                         String::from_utf8_lossy(&message.payload).into_owned(),
@@ -104,6 +120,7 @@ pub async fn consume(state: AppState, connection: NatsConnection, mut stop: watc
             };
             if events.len() > INGEST_BATCH_EVENTS_MAX {
                 let reason = format!("{} events in one message; at most {INGEST_BATCH_EVENTS_MAX}", events.len());
+                state.metrics.count_rejected_message("nats", crate::metrics::RejectionReason::BatchTooLarge);
                 group.dead.push(dead_letter(&message, String::from_utf8_lossy(&message.payload).into_owned(), reason));
                 group.whole_messages.push(message);
                 continue;
@@ -147,22 +164,20 @@ async fn store_group(state: &AppState, connection: &NatsConnection, mut group: G
     if !events.is_empty() {
         match crate::ingest::ingest_events(state, &events, "nats").await {
             Ok(report) => {
+                state.metrics.count_ingest("nats", &report);
                 for ((message_index, event), result) in group.events.iter().zip(&report.results) {
                     let Some(reason) = result.reason.as_deref() else { continue };
-                    crate::log(&format!(
+                    tracing::warn!(
                         "nats: event {} rejected: {reason}; dead-lettered to {}",
                         result.record_id.as_deref().unwrap_or("(no id)"),
                         connection.dead_letter
-                    ));
+                    );
                     group.dead.push(dead_letter(&group.messages[*message_index], event.to_string(), reason.to_owned()));
                 }
             }
             Err(error) => {
                 // Not committed: leave the messages unacknowledged, they come back.
-                crate::log(&format!(
-                    "nats: storing {} events failed: {error:?}; they will be redelivered",
-                    events.len()
-                ));
+                tracing::warn!("nats: storing {} events failed: {error:?}; they will be redelivered", events.len());
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 return false;
             }
@@ -170,7 +185,7 @@ async fn store_group(state: &AppState, connection: &NatsConnection, mut group: G
     }
     if !group.dead.is_empty() {
         if let Err(error) = state.ledger.store_rejected_events(&group.dead, reckon_core::Timestamp::now()).await {
-            crate::log(&format!("nats: keeping {} rejected events failed: {error}; redelivered", group.dead.len()));
+            tracing::warn!("nats: keeping {} rejected events failed: {error}; redelivered", group.dead.len());
             return false;
         }
         for dead in &group.dead {
@@ -178,13 +193,13 @@ async fn store_group(state: &AppState, connection: &NatsConnection, mut group: G
             if let Err(error) =
                 connection.client.publish(connection.dead_letter.clone(), letter.to_string().into()).await
             {
-                crate::log(&format!("nats: publishing to {}: {error} (kept in the ledger)", connection.dead_letter));
+                tracing::warn!("nats: publishing to {}: {error} (kept in the ledger)", connection.dead_letter);
             }
         }
     }
     for message in group.messages.into_iter().chain(group.whole_messages) {
         if let Err(error) = message.ack().await {
-            crate::log(&format!("nats: acknowledging: {error} (the message comes back as a duplicate)"));
+            tracing::warn!("nats: acknowledging: {error} (the message comes back as a duplicate)");
         }
     }
     true

@@ -5,7 +5,6 @@
 use crate::ingest::{ingest_events, EventResult, EventStatus};
 use crate::{auth, ApiError, AppState};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use reckon_core::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -50,10 +49,9 @@ pub struct RejectedQuery {
 )]
 pub async fn get_rejected(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Read>,
     query: Result<Query<RejectedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<RejectedView>>, ApiError> {
-    auth::require(&state, &headers, "read").await?;
     let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let stored = state.ledger.rejected_events(query.pending.unwrap_or(false)).await?;
     Ok(Json(
@@ -90,10 +88,9 @@ pub async fn get_rejected(
 )]
 pub async fn post_replay(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Caller<auth::Ingest>,
     Path(rejected_id): Path<String>,
 ) -> Result<Json<EventResult>, ApiError> {
-    auth::require(&state, &headers, "ingest").await?;
     let stored = state.ledger.rejected_event(&rejected_id).await?;
     let event: serde_json::Value =
         serde_json::from_str(&stored.event.payload).ok().filter(serde_json::Value::is_object).ok_or_else(|| {

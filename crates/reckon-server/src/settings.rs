@@ -25,6 +25,10 @@ pub struct ServiceSettings {
     pub alerts: AlertSettings,
     pub connections: ConnectionLimits,
     pub replica: ReplicaSettings,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Each API key's rate, per replica (`None`: unlimited).
+    pub key_rate_limit: Option<crate::rate_limit::RateLimit>,
 }
 
 /// This process among the replicas of the service on one ledger.
@@ -80,9 +84,15 @@ impl Default for ConnectionLimits {
 #[derive(Debug, Clone)]
 pub struct AlertSettings {
     pub rules: Vec<AlertRule>,
-    /// `http://` URL alerts are POSTed to as JSON (they always go to the log). Across replicas
-    /// each alert is POSTed by one of them at a time (its lease), until one attempt succeeds.
+    /// `http://` or `https://` URL alerts are POSTed to as JSON (they always go to the log).
+    /// Across replicas each alert is POSTed by one of them at a time (its lease), until one
+    /// attempt succeeds.
     pub webhook: Option<String>,
+    /// Signs each POST (`Reckon-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+    /// "<t>.<body>">`) so that the receiver can tell it comes from this service, unaltered.
+    pub webhook_secret: Option<String>,
+    /// Trust this CA (PEM) for an https webhook instead of the system's roots.
+    pub webhook_ca: Option<std::path::PathBuf>,
     /// How often months with new usage are checked against the rules.
     pub check_interval: Duration,
     /// Attempts to deliver an alert before giving up (each recorded in the ledger).
@@ -96,6 +106,8 @@ impl Default for AlertSettings {
         AlertSettings {
             rules: Vec::new(),
             webhook: None,
+            webhook_secret: None,
+            webhook_ca: None,
             check_interval: Duration::from_secs(5),
             webhook_attempts: 8,
             webhook_backoff: Duration::from_millis(500),

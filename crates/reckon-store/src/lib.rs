@@ -12,6 +12,7 @@ mod deck_rows;
 mod dialect;
 mod disputes;
 mod error;
+mod health;
 mod imports;
 mod leases;
 mod runs;

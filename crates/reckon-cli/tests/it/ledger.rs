@@ -11,7 +11,7 @@ pub fn ledger_urls(dir: &std::path::Path) -> Vec<(&'static str, String)> {
     vec![("sqlite", format!("sqlite://{}", dir.join("ledger.db").display())), ("postgres", fresh_postgres())]
 }
 
-fn postgres_base() -> String {
+pub fn postgres_base() -> String {
     std::env::var("RECKON_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 

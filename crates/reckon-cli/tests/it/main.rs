@@ -21,6 +21,7 @@ mod ledger_split;
 mod messages;
 mod nats;
 mod number_bounds;
+mod ops;
 mod parquet;
 mod profiles;
 mod profiles_decks;
