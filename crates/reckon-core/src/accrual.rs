@@ -248,7 +248,7 @@ pub fn month_is_fresh(stored: Option<&str>, current: &RatedWith) -> bool {
 }
 
 /// What a query groups by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AccrualGrouping {
     Day,
     Destination,
@@ -258,6 +258,28 @@ pub enum AccrualGrouping {
 }
 
 impl AccrualGrouping {
+    pub const ALL: [AccrualGrouping; 5] = [
+        AccrualGrouping::Day,
+        AccrualGrouping::Destination,
+        AccrualGrouping::Service,
+        AccrualGrouping::Customer,
+        AccrualGrouping::Carrier,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccrualGrouping::Day => "day",
+            AccrualGrouping::Destination => "destination",
+            AccrualGrouping::Service => "service",
+            AccrualGrouping::Customer => "customer",
+            AccrualGrouping::Carrier => "carrier",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccrualGrouping> {
+        AccrualGrouping::ALL.into_iter().find(|grouping| grouping.as_str() == text)
+    }
+
     /// The group a key falls in.
     pub fn group_of(self, key: &AccrualKey) -> String {
         match self {
@@ -268,6 +290,72 @@ impl AccrualGrouping {
             AccrualGrouping::Carrier => key.carrier.clone(),
         }
     }
+}
+
+/// A group of one grouping over one UTC day or month, all carriers and customers together: what
+/// a query without filters reads, so that it costs the groups it returns (a month by day reads
+/// a row per day, not one per destination and customer of each day).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RollupKey {
+    pub grouping: AccrualGrouping,
+    /// `YYYY-MM-DD` for a day, `YYYY-MM` for a month.
+    pub period: String,
+    pub group: String,
+    pub currency: Option<Currency>,
+    pub price_currency: Option<Currency>,
+}
+
+impl RollupKey {
+    /// The UTC month of the period (its first seven characters).
+    pub fn month(&self) -> &str {
+        &self.period[..7]
+    }
+}
+
+/// The rollups of a table: each group added under every grouping, per day and per month.
+///
+/// # Errors
+/// A total past what it holds.
+pub fn rollups(table: &AccrualTable) -> Result<BTreeMap<RollupKey, AccrualSums>, TotalOverflow> {
+    let mut rolled: BTreeMap<RollupKey, AccrualSums> = BTreeMap::new();
+    for (key, sums) in &table.groups {
+        let (day, month) = (key.day.to_string(), key.month().to_string());
+        for grouping in AccrualGrouping::ALL {
+            let group = grouping.group_of(key);
+            for period in [&day, &month] {
+                let rollup = RollupKey {
+                    grouping,
+                    period: period.clone(),
+                    group: group.clone(),
+                    currency: key.currency,
+                    price_currency: key.price_currency,
+                };
+                rolled.entry(rollup).or_default().add(sums)?;
+            }
+        }
+    }
+    Ok(rolled)
+}
+
+/// The periods a range of whole UTC days `[from_day, to_day)` reads rollups of: its whole
+/// months as `YYYY-MM`, and the days outside them as `YYYY-MM-DD`.
+pub fn rollup_periods(from_day: Date, to_day: Date) -> Vec<String> {
+    let mut periods = Vec::new();
+    let mut day = from_day;
+    while day < to_day {
+        let month_end = day.first_of_month().checked_add(jiff::Span::new().months(1)).unwrap_or(Date::MAX);
+        if day.day() == 1 && month_end <= to_day {
+            periods.push(Month { year: day.year(), month: day.month() }.to_string());
+            day = month_end;
+        } else {
+            periods.push(day.to_string());
+            match day.tomorrow() {
+                Ok(next) => day = next,
+                Err(_) => break,
+            }
+        }
+    }
+    periods
 }
 
 /// A query's groups: the kept sums folded by `grouping` and both currencies, groups without
@@ -283,6 +371,22 @@ pub fn fold(
     for (key, sums) in rows {
         let group = (grouping.group_of(&key), key.currency, key.price_currency);
         groups.entry(group).or_default().add(&sums)?;
+    }
+    groups.retain(|_, sums| sums.records != 0);
+    Ok(groups)
+}
+
+/// A query's groups from rollups of its grouping: added over the periods, groups without
+/// records left out.
+///
+/// # Errors
+/// A total past what it holds.
+pub fn fold_rollups(
+    rows: impl IntoIterator<Item = (RollupKey, AccrualSums)>,
+) -> Result<BTreeMap<(String, Option<Currency>, Option<Currency>), AccrualSums>, TotalOverflow> {
+    let mut groups: BTreeMap<(String, Option<Currency>, Option<Currency>), AccrualSums> = BTreeMap::new();
+    for (key, sums) in rows {
+        groups.entry((key.group, key.currency, key.price_currency)).or_default().add(&sums)?;
     }
     groups.retain(|_, sums| sums.records != 0);
     Ok(groups)
@@ -366,6 +470,39 @@ mod tests {
         assert!(month_is_fresh(Some(&tag), &now));
         assert!(!month_is_fresh(Some(&before), &now));
         assert!(!month_is_fresh(None, &now));
+    }
+
+    #[test]
+    fn a_range_reads_whole_months_as_months_and_the_rest_as_days() {
+        let day = |text: &str| Date::from_str(text).unwrap();
+        assert_eq!(rollup_periods(day("2026-03-01"), day("2026-04-01")), vec!["2026-03"]);
+        assert_eq!(
+            rollup_periods(day("2026-02-27"), day("2026-04-02")),
+            vec!["2026-02-27", "2026-02-28", "2026-03", "2026-04-01"]
+        );
+        assert_eq!(rollup_periods(day("2026-03-15"), day("2026-03-16")), vec!["2026-03-15"]);
+        assert!(rollup_periods(day("2026-03-15"), day("2026-03-15")).is_empty());
+    }
+
+    #[test]
+    fn rollups_add_each_group_under_every_grouping_per_day_and_month() {
+        let mut table = AccrualTable::default();
+        table.add(&key("2026-03-02", "UK"), &sums("1", "2", "0.5")).unwrap();
+        table.add(&key("2026-03-03", "FR"), &sums("3", "4", "1")).unwrap();
+        let rolled = rollups(&table).unwrap();
+        // 2 keys x 5 groupings x (day, month), less the month rollups they share: day 2 + 1,
+        // destination 2 + 2, service 2 + 1, customer 2 + 1, carrier 2 + 1 = 16.
+        assert_eq!(rolled.len(), 16);
+        let march = |grouping: AccrualGrouping, group: &str| RollupKey {
+            grouping,
+            period: "2026-03".into(),
+            group: group.into(),
+            currency: Currency::parse("EUR"),
+            price_currency: Currency::parse("USD"),
+        };
+        // 1 + 3 = 4 cost over the month for acme.
+        assert_eq!(rolled[&march(AccrualGrouping::Carrier, "acme")].cost, d("4"));
+        assert_eq!(rolled[&march(AccrualGrouping::Destination, "FR")].cost, d("3"));
     }
 
     #[test]

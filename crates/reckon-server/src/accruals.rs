@@ -14,7 +14,9 @@ use crate::{auth, ApiError, AppState};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use reckon_core::accrual::{contribution, fold, month_is_fresh, AccrualGrouping, AccrualSums, RatedWith};
+use reckon_core::accrual::{
+    contribution, fold, fold_rollups, month_is_fresh, rollup_periods, AccrualGrouping, AccrualSums, RatedWith,
+};
 use reckon_core::period::Month;
 use reckon_core::{Currency, Decimal, Timestamp};
 use reckon_store::RebuildScope;
@@ -175,8 +177,15 @@ async fn kept_groups(
         }
     }
     let (from_day, to_day) = (reckon_core::period::utc_date(from), reckon_core::period::utc_date(to));
-    let rows = state.ledger.accrual_sums(from_day, to_day, query.carrier.as_deref(), query.customer.as_deref()).await?;
-    fold(rows, grouping).map_err(|_| ApiError::BadRequest("the range's totals are past what a decimal holds".into()))
+    let groups = if query.carrier.is_none() && query.customer.is_none() {
+        // All carriers and customers: the rollups, a row per group and period.
+        let rows = state.ledger.accrual_rollups(grouping, &rollup_periods(from_day, to_day)).await?;
+        fold_rollups(rows)
+    } else {
+        let (carrier, customer) = (query.carrier.as_deref(), query.customer.as_deref());
+        fold(state.ledger.accrual_sums(from_day, to_day, carrier, customer).await?, grouping)
+    };
+    groups.map_err(|_| ApiError::BadRequest("the range's totals are past what a decimal holds".into()))
 }
 
 /// Rates a month's events again and replaces its sums. Untiered, the month streams through in

@@ -13,13 +13,15 @@
 use crate::dialect::{decimal, nanoseconds};
 use crate::{Dialect, Ledger, StoreError};
 use futures_util::TryStreamExt;
-use reckon_core::accrual::{month_update, AccrualKey, AccrualSums, AccrualTable, MonthUpdate, RatedWith};
+use reckon_core::accrual::{
+    month_update, rollups, AccrualGrouping, AccrualKey, AccrualSums, AccrualTable, MonthUpdate, RatedWith, RollupKey,
+};
 use reckon_core::money::TotalOverflow;
 use reckon_core::period::Month;
 use reckon_core::{Currency, Service, UsageRecord};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -120,9 +122,12 @@ impl Ledger {
                 sums.merge(&rate(&chunk).map_err(overflow)?).map_err(overflow)?;
             }
         }
-        let delete = self.dialect.sql("DELETE FROM accrual_sums WHERE month = {1}");
-        sqlx::query(&delete).bind(month.to_string()).execute(&mut *transaction).await?;
+        for table in ["accrual_sums", "accrual_rollups"] {
+            let delete = self.dialect.sql(&format!("DELETE FROM {table} WHERE month = {{1}}"));
+            sqlx::query(&delete).bind(month.to_string()).execute(&mut *transaction).await?;
+        }
         write_sums(&mut transaction, self.dialect, &sums).await?;
+        write_rollups(&mut transaction, self.dialect, &rollups(&sums).map_err(overflow)?).await?;
         let update = self.dialect.sql("UPDATE accrual_months SET rated_with = {1} WHERE month = {2}");
         sqlx::query(&update).bind(tag).bind(month.to_string()).execute(&mut *transaction).await?;
         transaction.commit().await?;
@@ -163,6 +168,37 @@ impl Ledger {
             query = query.bind(bind);
         }
         query.fetch_all(&self.pool).await?.iter().map(sum_of_row).collect()
+    }
+}
+
+impl Ledger {
+    /// The kept rollups of one grouping over some periods (`YYYY-MM` months, `YYYY-MM-DD` days;
+    /// see `reckon_core::accrual::rollup_periods`), all carriers and customers.
+    ///
+    /// # Errors
+    /// A database error, or a stored sum that does not read back.
+    pub async fn accrual_rollups(
+        &self,
+        grouping: AccrualGrouping,
+        periods: &[String],
+    ) -> Result<Vec<(RollupKey, AccrualSums)>, StoreError> {
+        let mut rolled = Vec::new();
+        for chunk in periods.chunks(400) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| self.dialect.param(n)).collect();
+            let select = format!(
+                "SELECT {ROLLUP_COLUMNS} FROM accrual_rollups WHERE grouping = {} AND period IN ({})",
+                self.dialect.param(1),
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&select).bind(grouping.as_str());
+            for period in chunk {
+                query = query.bind(period.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                rolled.push(rollup_of_row(&row)?);
+            }
+        }
+        Ok(rolled)
     }
 }
 
@@ -317,10 +353,69 @@ async fn add_to_sums(
         }
     }
     write_sums(transaction, dialect, &merged).await?;
+    add_to_rollups(transaction, dialect, &rollups(table).map_err(overflow)?).await?;
     // A correction can take a group's last record away.
-    let delete = dialect.sql("DELETE FROM accrual_sums WHERE month = {1} AND records = 0");
-    for month in merged.months() {
-        sqlx::query(&delete).bind(month.to_string()).execute(&mut **transaction).await?;
+    for table_name in ["accrual_sums", "accrual_rollups"] {
+        let delete = dialect.sql(&format!("DELETE FROM {table_name} WHERE month = {{1}} AND records = 0"));
+        for month in merged.months() {
+            sqlx::query(&delete).bind(month.to_string()).execute(&mut **transaction).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds rollups to the stored ones of their keys (the month's row is locked).
+async fn add_to_rollups(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    rolled: &BTreeMap<RollupKey, AccrualSums>,
+) -> Result<(), StoreError> {
+    const KEYS_PER_STATEMENT: usize = 500;
+    let keys: Vec<&RollupKey> = rolled.keys().collect();
+    let mut merged = rolled.clone();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        let select = format!(
+            "SELECT {ROLLUP_COLUMNS} FROM accrual_rollups WHERE (grouping, period, group_key, currency, price_currency) IN (VALUES {})",
+            dialect.values_rows(chunk.len(), 5, &[])
+        );
+        let mut query = sqlx::query(&select);
+        for key in chunk {
+            for value in rollup_columns(key) {
+                query = query.bind(value);
+            }
+        }
+        for row in query.fetch_all(&mut **transaction).await? {
+            let (key, sums) = rollup_of_row(&row)?;
+            merged.entry(key).or_default().add(&sums).map_err(overflow)?;
+        }
+    }
+    write_rollups(transaction, dialect, &merged).await
+}
+
+/// Writes rollups over what is stored under their keys.
+async fn write_rollups(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    rolled: &BTreeMap<RollupKey, AccrualSums>,
+) -> Result<(), StoreError> {
+    const ROWS_PER_STATEMENT: usize = 250;
+    let rows: Vec<(&RollupKey, &AccrualSums)> = rolled.iter().collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        // Columns 8 to 10 (cost, revenue, margin) are exact decimals.
+        let insert = format!(
+            "INSERT INTO accrual_rollups (grouping, period, group_key, currency, price_currency, month, \
+             records, cost, revenue, margin, unrated, unpriced, below_cost, unconvertible) VALUES {} \
+             ON CONFLICT (grouping, period, group_key, currency, price_currency) DO UPDATE SET {FIGURES_UPDATE}",
+            dialect.values_rows(chunk.len(), 14, &[8, 9, 10])
+        );
+        let mut query = sqlx::query(&insert);
+        for (key, sums) in chunk {
+            for value in rollup_columns(key) {
+                query = query.bind(value);
+            }
+            query = bind_figures(query.bind(key.month().to_owned()), sums);
+        }
+        query.execute(&mut **transaction).await?;
     }
     Ok(())
 }
@@ -338,10 +433,7 @@ async fn write_sums(
         let insert = format!(
             "INSERT INTO accrual_sums (day, carrier, customer, destination, service, currency, price_currency, month, \
              records, cost, revenue, margin, unrated, unpriced, below_cost, unconvertible) VALUES {} \
-             ON CONFLICT (day, carrier, customer, destination, service, currency, price_currency) DO UPDATE SET \
-             records = excluded.records, cost = excluded.cost, revenue = excluded.revenue, margin = excluded.margin, \
-             unrated = excluded.unrated, unpriced = excluded.unpriced, below_cost = excluded.below_cost, \
-             unconvertible = excluded.unconvertible",
+             ON CONFLICT (day, carrier, customer, destination, service, currency, price_currency) DO UPDATE SET {FIGURES_UPDATE}",
             dialect.values_rows(chunk.len(), 16, &[10, 11, 12])
         );
         let mut query = sqlx::query(&insert);
@@ -349,25 +441,97 @@ async fn write_sums(
             for value in key_columns(key) {
                 query = query.bind(value);
             }
-            query = query
-                .bind(key.month().to_string())
-                .bind(sums.records)
-                .bind(sums.cost.normalize().to_string())
-                .bind(sums.revenue.normalize().to_string())
-                .bind(sums.margin.normalize().to_string())
-                .bind(sums.unrated)
-                .bind(sums.unpriced)
-                .bind(sums.below_cost)
-                .bind(sums.unconvertible);
+            query = bind_figures(query.bind(key.month().to_string()), sums);
         }
         query.execute(&mut **transaction).await?;
     }
     Ok(())
 }
 
-const SUM_COLUMNS: &str = "day, carrier, customer, destination, service, currency, price_currency, records, \
-     CAST(cost AS TEXT) AS cost, CAST(revenue AS TEXT) AS revenue, CAST(margin AS TEXT) AS margin, \
-     unrated, unpriced, below_cost, unconvertible";
+const FIGURES_UPDATE: &str = "records = excluded.records, cost = excluded.cost, revenue = excluded.revenue, \
+     margin = excluded.margin, unrated = excluded.unrated, unpriced = excluded.unpriced, \
+     below_cost = excluded.below_cost, unconvertible = excluded.unconvertible";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a group's eight figures, in the order of the tables' columns.
+fn bind_figures<'q>(query: AnyQuery<'q>, sums: &AccrualSums) -> AnyQuery<'q> {
+    query
+        .bind(sums.records)
+        .bind(sums.cost.normalize().to_string())
+        .bind(sums.revenue.normalize().to_string())
+        .bind(sums.margin.normalize().to_string())
+        .bind(sums.unrated)
+        .bind(sums.unpriced)
+        .bind(sums.below_cost)
+        .bind(sums.unconvertible)
+}
+
+fn figures_of_row(row: &AnyRow) -> Result<AccrualSums, StoreError> {
+    Ok(AccrualSums {
+        records: row.try_get("records")?,
+        cost: decimal(row, "cost")?,
+        revenue: decimal(row, "revenue")?,
+        margin: decimal(row, "margin")?,
+        unrated: row.try_get("unrated")?,
+        unpriced: row.try_get("unpriced")?,
+        below_cost: row.try_get("below_cost")?,
+        unconvertible: row.try_get("unconvertible")?,
+    })
+}
+
+/// The figure columns as selected (a macro, so that `concat!` can join them into the selects).
+macro_rules! figure_columns {
+    () => {
+        "records, CAST(cost AS TEXT) AS cost, CAST(revenue AS TEXT) AS revenue, \
+         CAST(margin AS TEXT) AS margin, unrated, unpriced, below_cost, unconvertible"
+    };
+}
+
+const ROLLUP_COLUMNS: &str = concat!("grouping, period, group_key, currency, price_currency, ", figure_columns!());
+
+/// A rollup key as its five stored columns, `''` for an absent currency.
+fn rollup_columns(key: &RollupKey) -> [String; 5] {
+    let currency = |currency: Option<Currency>| currency.map(|currency| currency.to_string()).unwrap_or_default();
+    [
+        key.grouping.as_str().to_owned(),
+        key.period.clone(),
+        key.group.clone(),
+        currency(key.currency),
+        currency(key.price_currency),
+    ]
+}
+
+fn rollup_of_row(row: &AnyRow) -> Result<(RollupKey, AccrualSums), StoreError> {
+    let grouping: String = row.try_get("grouping")?;
+    let key = RollupKey {
+        grouping: AccrualGrouping::parse(&grouping).ok_or_else(|| StoreError::Corrupt {
+            column: "grouping",
+            value: grouping.clone(),
+            reason: "not a grouping".into(),
+        })?,
+        period: row.try_get("period")?,
+        group: row.try_get("group_key")?,
+        currency: currency_of_row(row, "currency")?,
+        price_currency: currency_of_row(row, "price_currency")?,
+    };
+    Ok((key, figures_of_row(row)?))
+}
+
+fn currency_of_row(row: &AnyRow, column: &'static str) -> Result<Option<Currency>, StoreError> {
+    let code: String = row.try_get(column)?;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    Currency::parse(&code).map(Some).ok_or_else(|| StoreError::Corrupt {
+        column,
+        value: code,
+        reason: "not a currency code".into(),
+    })
+}
+
+const SUM_COLUMNS: &str =
+    concat!("day, carrier, customer, destination, service, currency, price_currency, ", figure_columns!());
 
 /// A key as its seven stored columns, `''` for an absent customer or currency.
 fn key_columns(key: &AccrualKey) -> [String; 7] {
@@ -391,13 +555,6 @@ fn sum_of_row(row: &AnyRow) -> Result<(AccrualKey, AccrualSums), StoreError> {
     };
     let day: String = row.try_get("day")?;
     let service: String = row.try_get("service")?;
-    let currency = |column: &'static str| -> Result<Option<Currency>, StoreError> {
-        let code: String = row.try_get(column)?;
-        if code.is_empty() {
-            return Ok(None);
-        }
-        Currency::parse(&code).map(Some).ok_or_else(|| corrupt(column, &code, "not a currency code"))
-    };
     let customer: String = row.try_get("customer")?;
     let key = AccrualKey {
         day: jiff::civil::Date::from_str(&day).map_err(|error| corrupt("day", &day, &error.to_string()))?,
@@ -405,20 +562,10 @@ fn sum_of_row(row: &AnyRow) -> Result<(AccrualKey, AccrualSums), StoreError> {
         customer: (!customer.is_empty()).then_some(customer),
         destination: row.try_get("destination")?,
         service: Service::parse(&service).ok_or_else(|| corrupt("service", &service, "unknown service"))?,
-        currency: currency("currency")?,
-        price_currency: currency("price_currency")?,
+        currency: currency_of_row(row, "currency")?,
+        price_currency: currency_of_row(row, "price_currency")?,
     };
-    let sums = AccrualSums {
-        records: row.try_get("records")?,
-        cost: decimal(row, "cost")?,
-        revenue: decimal(row, "revenue")?,
-        margin: decimal(row, "margin")?,
-        unrated: row.try_get("unrated")?,
-        unpriced: row.try_get("unpriced")?,
-        below_cost: row.try_get("below_cost")?,
-        unconvertible: row.try_get("unconvertible")?,
-    };
-    Ok((key, sums))
+    Ok((key, figures_of_row(row)?))
 }
 
 fn overflow(_: TotalOverflow) -> StoreError {

@@ -34,3 +34,25 @@ CREATE TABLE accrual_sums (
     PRIMARY KEY (day, carrier, customer, destination, service, currency, price_currency)
 );
 CREATE INDEX accrual_sums_by_month ON accrual_sums (month);
+
+-- The same sums rolled up per grouping (day, destination, service, customer, carrier) and UTC
+-- day or month, all carriers and customers together: a query without filters reads as many rows
+-- as the groups it returns per period. Written with the sums, in the same transactions.
+CREATE TABLE accrual_rollups (
+    grouping TEXT NOT NULL,
+    period TEXT NOT NULL,               -- YYYY-MM-DD or YYYY-MM
+    group_key TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    price_currency TEXT NOT NULL,
+    month TEXT NOT NULL,
+    records BIGINT NOT NULL,
+    cost NUMERIC(38, 12) NOT NULL,
+    revenue NUMERIC(38, 12) NOT NULL,
+    margin NUMERIC(38, 12) NOT NULL,
+    unrated BIGINT NOT NULL,
+    unpriced BIGINT NOT NULL,
+    below_cost BIGINT NOT NULL,
+    unconvertible BIGINT NOT NULL,
+    PRIMARY KEY (grouping, period, group_key, currency, price_currency)
+);
+CREATE INDEX accrual_rollups_by_month ON accrual_rollups (month);

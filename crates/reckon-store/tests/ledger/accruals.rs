@@ -73,7 +73,7 @@ async fn issue15_concurrent_ingests_and_a_rebuild_keep_the_kept_sums_exact() {
         ledger.rebuild_accrual_month(march, &rated_with, RebuildScope::ByChunk, rate).await.unwrap();
         let mut tasks = Vec::new();
         for batch in 0..BATCHES {
-            let (ledger, rated_with) = (ledger.clone(), rated_with.clone());
+            let (task_ledger, rated_with) = (ledger.clone(), rated_with.clone());
             tasks.push(tokio::spawn(async move {
                 let records: Vec<UsageRecord> = (0..BATCH_RECORDS).map(|n| record(batch, n)).collect();
                 let contributions: Vec<_> = records.iter().map(contribution).collect();
@@ -83,7 +83,10 @@ async fn issue15_concurrent_ingests_and_a_rebuild_keep_the_kept_sums_exact() {
                     tiered: false,
                     rate_superseded: None,
                 };
-                ledger.ingest_usage(&records, Some(&update), "test", false, at("2026-04-01T00:00:00Z")).await.unwrap();
+                task_ledger
+                    .ingest_usage(&records, Some(&update), "test", false, at("2026-04-01T00:00:00Z"))
+                    .await
+                    .unwrap();
             }));
             if batch == BATCHES / 2 {
                 // A rebuild with other reference data among the ingests: batches committed
@@ -108,7 +111,7 @@ async fn issue15_concurrent_ingests_and_a_rebuild_keep_the_kept_sums_exact() {
         // Then concurrent ingests with the month fresh: all of them are added.
         let mut tasks = Vec::new();
         for batch in BATCHES..2 * BATCHES {
-            let (ledger, rated_with) = (ledger.clone(), rated_with.clone());
+            let (task_ledger, rated_with) = (ledger.clone(), rated_with.clone());
             tasks.push(tokio::spawn(async move {
                 let records: Vec<UsageRecord> = (0..BATCH_RECORDS).map(|n| record(batch, n)).collect();
                 let contributions: Vec<_> = records.iter().map(contribution).collect();
@@ -118,7 +121,10 @@ async fn issue15_concurrent_ingests_and_a_rebuild_keep_the_kept_sums_exact() {
                     tiered: false,
                     rate_superseded: None,
                 };
-                ledger.ingest_usage(&records, Some(&update), "test", false, at("2026-04-01T00:00:00Z")).await.unwrap();
+                task_ledger
+                    .ingest_usage(&records, Some(&update), "test", false, at("2026-04-01T00:00:00Z"))
+                    .await
+                    .unwrap();
             }));
         }
         for task in tasks {
