@@ -366,8 +366,8 @@ pub fn rollup_periods(from_day: Date, to_day: Date) -> Vec<String> {
 pub fn fold(
     rows: impl IntoIterator<Item = (AccrualKey, AccrualSums)>,
     grouping: AccrualGrouping,
-) -> Result<BTreeMap<(String, Option<Currency>, Option<Currency>), AccrualSums>, TotalOverflow> {
-    let mut groups: BTreeMap<(String, Option<Currency>, Option<Currency>), AccrualSums> = BTreeMap::new();
+) -> Result<AccrualGroups, TotalOverflow> {
+    let mut groups = AccrualGroups::new();
     for (key, sums) in rows {
         let group = (grouping.group_of(&key), key.currency, key.price_currency);
         groups.entry(group).or_default().add(&sums)?;
@@ -376,15 +376,16 @@ pub fn fold(
     Ok(groups)
 }
 
+/// A query's groups: figures per group and currency pair (cost's, price's).
+pub type AccrualGroups = BTreeMap<(String, Option<Currency>, Option<Currency>), AccrualSums>;
+
 /// A query's groups from rollups of its grouping: added over the periods, groups without
 /// records left out.
 ///
 /// # Errors
 /// A total past what it holds.
-pub fn fold_rollups(
-    rows: impl IntoIterator<Item = (RollupKey, AccrualSums)>,
-) -> Result<BTreeMap<(String, Option<Currency>, Option<Currency>), AccrualSums>, TotalOverflow> {
-    let mut groups: BTreeMap<(String, Option<Currency>, Option<Currency>), AccrualSums> = BTreeMap::new();
+pub fn fold_rollups(rows: impl IntoIterator<Item = (RollupKey, AccrualSums)>) -> Result<AccrualGroups, TotalOverflow> {
+    let mut groups = AccrualGroups::new();
     for (key, sums) in rows {
         groups.entry((key.group, key.currency, key.price_currency)).or_default().add(&sums)?;
     }

@@ -15,14 +15,14 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use reckon_core::accrual::{
-    contribution, fold, fold_rollups, month_is_fresh, rollup_periods, AccrualGrouping, AccrualSums, RatedWith,
+    contribution, fold, fold_rollups, month_is_fresh, rollup_periods, AccrualGrouping, RatedWith,
 };
 use reckon_core::period::Month;
-use reckon_core::{Currency, Decimal, Timestamp};
+use reckon_core::{Decimal, Timestamp};
 use reckon_store::RebuildScope;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// What to add up.
@@ -152,8 +152,7 @@ pub async fn get_accruals(
     }))
 }
 
-/// A query's groups: figures per group and currencies.
-type Groups = BTreeMap<(String, Option<Currency>, Option<Currency>), AccrualSums>;
+type Groups = reckon_core::accrual::AccrualGroups;
 
 /// The groups of a range of whole UTC days, from the sums the ledger keeps: the months of the
 /// range whose sums are stale (or were made with other decks or reference data) are rated again
@@ -190,18 +189,28 @@ async fn kept_groups(
 
 /// Rates a month's events again and replaces its sums. Untiered, the month streams through in
 /// chunks; tiered, it is rated whole, as `reckon rate` settles it.
+///
+/// The rebuild runs on a task of its own: a request that times out leaves it to finish and
+/// commit, so a month longer to rate than the request time limit is still made once.
 pub(crate) async fn rebuild_month(
     state: &AppState,
-    decks: &Decks,
+    decks: &Arc<Decks>,
     month: Month,
     rated_with: &RatedWith,
 ) -> Result<(), ApiError> {
-    let scope = if decks.tiered() { RebuildScope::WholeMonth } else { RebuildScope::ByChunk };
-    let rate = |records: &[reckon_core::UsageRecord]| {
-        crate::decks::accrual_table(decks, records, &state.settings.networks, &state.settings.fx)
-    };
-    state.ledger.rebuild_accrual_month(month, rated_with, scope, rate).await?;
-    Ok(())
+    let (state, decks, rated_with) = (state.clone(), decks.clone(), rated_with.clone());
+    let rebuild = tokio::spawn(async move {
+        let scope = if decks.tiered() { RebuildScope::WholeMonth } else { RebuildScope::ByChunk };
+        let rate = |records: &[reckon_core::UsageRecord]| {
+            crate::decks::accrual_table(&decks, records, &state.settings.networks, &state.settings.fx)
+        };
+        state.ledger.rebuild_accrual_month(month, &rated_with, scope, rate).await
+    });
+    match rebuild.await {
+        Ok(outcome) => outcome.map(|_| ()).map_err(ApiError::from),
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => Err(ApiError::Internal(format!("the rebuild of {month}'s accruals: {error}"))),
+    }
 }
 
 /// Whether an instant is a UTC midnight: the kept sums are per UTC day.
