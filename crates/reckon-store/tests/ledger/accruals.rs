@@ -58,6 +58,22 @@ fn rate(records: &[UsageRecord]) -> Result<AccrualTable, TotalOverflow> {
     Ok(table)
 }
 
+/// Ingests one batch with its made-up contributions on a task of its own.
+fn spawn_ingest(ledger: &reckon_store::Ledger, rated_with: &RatedWith, batch: usize) -> tokio::task::JoinHandle<()> {
+    let (ledger, rated_with) = (ledger.clone(), rated_with.clone());
+    tokio::spawn(async move {
+        let records: Vec<UsageRecord> = (0..BATCH_RECORDS).map(|n| record(batch, n)).collect();
+        let contributions: Vec<_> = records.iter().map(contribution).collect();
+        let update = AccrualUpdate {
+            contributions: &contributions,
+            rated_with: &rated_with,
+            tiered: false,
+            rate_superseded: None,
+        };
+        ledger.ingest_usage(&records, Some(&update), "test", false, at("2026-04-01T00:00:00Z")).await.unwrap();
+    })
+}
+
 /// Records and cost of all kept sums of March.
 async fn march_totals(ledger: &reckon_store::Ledger) -> (i64, Decimal) {
     let from = jiff::civil::date(2026, 3, 1);
@@ -73,21 +89,7 @@ async fn issue15_concurrent_ingests_and_a_rebuild_keep_the_kept_sums_exact() {
         ledger.rebuild_accrual_month(march, &rated_with, RebuildScope::ByChunk, rate).await.unwrap();
         let mut tasks = Vec::new();
         for batch in 0..BATCHES {
-            let (task_ledger, rated_with) = (ledger.clone(), rated_with.clone());
-            tasks.push(tokio::spawn(async move {
-                let records: Vec<UsageRecord> = (0..BATCH_RECORDS).map(|n| record(batch, n)).collect();
-                let contributions: Vec<_> = records.iter().map(contribution).collect();
-                let update = AccrualUpdate {
-                    contributions: &contributions,
-                    rated_with: &rated_with,
-                    tiered: false,
-                    rate_superseded: None,
-                };
-                task_ledger
-                    .ingest_usage(&records, Some(&update), "test", false, at("2026-04-01T00:00:00Z"))
-                    .await
-                    .unwrap();
-            }));
+            tasks.push(spawn_ingest(&ledger, &rated_with, batch));
             if batch == BATCHES / 2 {
                 // A rebuild with other reference data among the ingests: batches committed
                 // before it are in its sums; those after find it made with other data and
@@ -111,21 +113,7 @@ async fn issue15_concurrent_ingests_and_a_rebuild_keep_the_kept_sums_exact() {
         // Then concurrent ingests with the month fresh: all of them are added.
         let mut tasks = Vec::new();
         for batch in BATCHES..2 * BATCHES {
-            let (task_ledger, rated_with) = (ledger.clone(), rated_with.clone());
-            tasks.push(tokio::spawn(async move {
-                let records: Vec<UsageRecord> = (0..BATCH_RECORDS).map(|n| record(batch, n)).collect();
-                let contributions: Vec<_> = records.iter().map(contribution).collect();
-                let update = AccrualUpdate {
-                    contributions: &contributions,
-                    rated_with: &rated_with,
-                    tiered: false,
-                    rate_superseded: None,
-                };
-                task_ledger
-                    .ingest_usage(&records, Some(&update), "test", false, at("2026-04-01T00:00:00Z"))
-                    .await
-                    .unwrap();
-            }));
+            tasks.push(spawn_ingest(&ledger, &rated_with, batch));
         }
         for task in tasks {
             task.await.unwrap();
