@@ -7,6 +7,7 @@
 //! error, and every result can be recomputed from its inputs.
 #![deny(clippy::float_arithmetic)]
 
+pub mod accrual;
 pub mod alert;
 pub mod bounds;
 pub mod charges;

@@ -1,17 +1,27 @@
 //! `GET /v1/accruals`: the running expected carrier cost, customer revenue and margin of the
 //! stored events over a time range, grouped by day, destination, service, customer or carrier.
 //!
-//! The figures are `reckon rate`'s: the same rating over the same events. Tiered prices are
-//! settled per UTC month over the whole month's records, so the range is rated within its whole
-//! months and then cut to `[from, to)`.
+//! The figures are `reckon rate`'s: the same rating over the same events. A range of whole UTC
+//! days reads the sums the ledger keeps per day and group (added to by every ingest in its own
+//! transaction), after rating again the months whose sums are stale: a tiered month (tiers
+//! settle per UTC month over the whole month's records), a month with events stored outside
+//! the service, or sums made with other decks or reference data (`reckon_core::accrual`). Its
+//! cost is then the groups it returns. Another range rates its whole months' events per request
+//! and cuts them to `[from, to)`.
 
+use crate::decks::Decks;
 use crate::{auth, ApiError, AppState};
 use axum::extract::{Query, State};
 use axum::Json;
-use reckon_core::{Currency, Decimal, Timestamp};
+use reckon_core::accrual::{
+    contribution, fold, fold_rollups, month_is_fresh, rollup_periods, AccrualGrouping, RatedWith,
+};
+use reckon_core::period::Month;
+use reckon_core::{Decimal, Timestamp};
+use reckon_store::RebuildScope;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// What to add up.
@@ -105,76 +115,28 @@ pub async fn get_accruals(
     if !GROUPINGS.contains(&group_by.as_str()) {
         return Err(ApiError::BadRequest(format!("group_by: {group_by:?} is not one of {}", GROUPINGS.join(", "))));
     }
-    let decks = state.decks.get(&state.ledger, &state.settings).await?;
-    let (month_start, month_end) = whole_months(from, to)?;
-    // A customer's graduated price counts all its carriers' records: read them all then.
-    let carrier_filter = query.carrier.as_deref().filter(|_| !decks.prices.has_tiers());
-    let usage = state.ledger.usage_of(carrier_filter, month_start, month_end).await?;
-    let rated = crate::decks::rate_records(&decks, &usage, &state.settings.networks, &state.settings.fx);
-    let mut groups: BTreeMap<(String, Option<Currency>, Option<Currency>), Sums> = BTreeMap::new();
-    let mut unrated = 0_u64;
-    for (index, record) in usage.iter().enumerate() {
-        let in_range = record.started_at >= from && record.started_at < to;
-        let wanted = |filter: &Option<String>, value: Option<&str>| filter.as_deref().is_none_or(|f| Some(f) == value);
-        if !in_range
-            || !wanted(&query.carrier, Some(&record.carrier))
-            || !wanted(&query.customer, record.customer.as_deref())
-        {
-            continue;
-        }
-        let (cost, price, margin) = (&rated.costs[index], &rated.prices[index], &rated.margins[index]);
-        let key = match group_by.as_str() {
-            "day" => record.started_at.to_zoned(jiff::tz::TimeZone::UTC).date().to_string(),
-            "service" => record.service.to_string(),
-            "customer" => record.customer.as_deref().unwrap_or("(none)").to_owned(),
-            "carrier" => record.carrier.to_string(),
-            _ => cost.as_ref().map_or_else(
-                || "(no rate)".to_owned(),
-                |rating| {
-                    let row = decks.carriers.row(rating.row);
-                    row.destination_name.clone().unwrap_or_else(|| format!("+{}", row.prefix))
-                },
-            ),
-        };
-        let sums = groups
-            .entry((key, cost.as_ref().map(|rating| rating.currency), price.as_ref().map(|rating| rating.currency)))
-            .or_default();
-        sums.records += 1;
-        match cost {
-            Some(rating) => sums.cost += rating.cost,
-            None => {
-                sums.unrated += 1;
-                unrated += 1;
-            }
-        }
-        match price {
-            Some(rating) => sums.revenue += rating.cost,
-            None => sums.unpriced += 1,
-        }
-        if let Some(value) = margin.margin {
-            sums.margin += value;
-        }
-        match margin.leakage {
-            Some(reckon_core::margin::Leakage::BelowCost) => sums.below_cost += 1,
-            Some(reckon_core::margin::Leakage::Unconvertible) => sums.unconvertible += 1,
-            _ => {}
-        }
-    }
+    let groups = if is_utc_midnight(from) && is_utc_midnight(to) {
+        kept_groups(&state, &query, from, to, grouping_of(&group_by)).await?
+    } else {
+        rated_groups(&state, &query, from, to, &group_by).await?
+    };
+    let unrated = groups.values().fold(0_i64, |total, sums| total.saturating_add(sums.unrated));
     let text = |amount: Decimal| amount.normalize().to_string();
+    let count = |count: i64| u64::try_from(count).unwrap_or(0);
     let groups = groups
         .into_iter()
         .map(|((key, currency, price_currency), sums)| AccrualGroup {
             key,
             currency: currency.map(|currency| currency.to_string()),
-            records: sums.records,
+            records: count(sums.records),
             cost: text(sums.cost),
             price_currency: price_currency.map(|currency| currency.to_string()),
             revenue: text(sums.revenue),
             margin: text(sums.margin),
-            unrated_records: sums.unrated,
-            unpriced_records: sums.unpriced,
-            below_cost_records: sums.below_cost,
-            unconvertible_records: sums.unconvertible,
+            unrated_records: count(sums.unrated),
+            unpriced_records: count(sums.unpriced),
+            below_cost_records: count(sums.below_cost),
+            unconvertible_records: count(sums.unconvertible),
         })
         .collect();
     Ok(Json(Accruals {
@@ -184,25 +146,117 @@ pub async fn get_accruals(
         to: query.to,
         group_by,
         groups,
-        unrated_records: unrated,
+        unrated_records: count(unrated),
     }))
 }
 
-#[derive(Default)]
-struct Sums {
-    records: u64,
-    cost: Decimal,
-    revenue: Decimal,
-    margin: Decimal,
-    unrated: u64,
-    unpriced: u64,
-    below_cost: u64,
-    unconvertible: u64,
+type Groups = reckon_core::accrual::AccrualGroups;
+
+/// The groups of a range of whole UTC days, from the sums the ledger keeps: the months of the
+/// range whose sums are stale (or were made with other decks or reference data) are rated again
+/// first, then the query reads as many rows as the range has groups per day.
+async fn kept_groups(
+    state: &AppState,
+    query: &AccrualQuery,
+    from: Timestamp,
+    to: Timestamp,
+    grouping: AccrualGrouping,
+) -> Result<Groups, ApiError> {
+    if to <= from {
+        return Ok(Groups::new());
+    }
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
+    let rated_with = state.decks.rated_with(&decks, &state.settings);
+    let last = to.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap_or(to);
+    for (month, stored) in state.ledger.accrual_months(Month::of(from), Month::of(last)).await? {
+        if !month_is_fresh(stored.as_deref(), &rated_with) {
+            rebuild_month(state, &decks, month, &rated_with).await?;
+        }
+    }
+    let (from_day, to_day) = (reckon_core::period::utc_date(from), reckon_core::period::utc_date(to));
+    let groups = if query.carrier.is_none() && query.customer.is_none() {
+        // All carriers and customers: the rollups, a row per group and period.
+        let rows = state.ledger.accrual_rollups(grouping, &rollup_periods(from_day, to_day)).await?;
+        fold_rollups(rows)
+    } else {
+        let (carrier, customer) = (query.carrier.as_deref(), query.customer.as_deref());
+        fold(state.ledger.accrual_sums(from_day, to_day, carrier, customer).await?, grouping)
+    };
+    groups.map_err(|_| ApiError::BadRequest("the range's totals are past what a decimal holds".into()))
+}
+
+/// Rates a month's events again and replaces its sums. Untiered, the month streams through in
+/// chunks; tiered, it is rated whole, as `reckon rate` settles it.
+///
+/// The rebuild runs on a task of its own: a request that times out leaves it to finish and
+/// commit, so a month longer to rate than the request time limit is still made once.
+pub(crate) async fn rebuild_month(
+    state: &AppState,
+    decks: &Arc<Decks>,
+    month: Month,
+    rated_with: &RatedWith,
+) -> Result<(), ApiError> {
+    let (state, decks, rated_with) = (state.clone(), decks.clone(), rated_with.clone());
+    let rebuild = tokio::spawn(async move {
+        let scope = if decks.tiered() { RebuildScope::WholeMonth } else { RebuildScope::ByChunk };
+        let rate = |records: &[reckon_core::UsageRecord]| {
+            crate::decks::accrual_table(&decks, records, &state.settings.networks, &state.settings.fx)
+        };
+        state.ledger.rebuild_accrual_month(month, &rated_with, scope, rate).await
+    });
+    match rebuild.await {
+        Ok(outcome) => outcome.map(|_| ()).map_err(ApiError::from),
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => Err(ApiError::Internal(format!("the rebuild of {month}'s accruals: {error}"))),
+    }
+}
+
+/// Whether an instant is a UTC midnight: the kept sums are per UTC day.
+fn is_utc_midnight(instant: Timestamp) -> bool {
+    const DAY_NS: i128 = 86_400_000_000_000;
+    instant.as_nanosecond().rem_euclid(DAY_NS) == 0
+}
+
+fn grouping_of(group_by: &str) -> AccrualGrouping {
+    match group_by {
+        "destination" => AccrualGrouping::Destination,
+        "service" => AccrualGrouping::Service,
+        "customer" => AccrualGrouping::Customer,
+        "carrier" => AccrualGrouping::Carrier,
+        _ => AccrualGrouping::Day,
+    }
+}
+
+/// The groups of a range that does not fall on UTC midnights: its whole months' events rated
+/// now (tiers settle over the whole month), then cut to `[from, to)`.
+async fn rated_groups(
+    state: &AppState,
+    query: &AccrualQuery,
+    from: Timestamp,
+    to: Timestamp,
+    group_by: &str,
+) -> Result<Groups, ApiError> {
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
+    let (month_start, month_end) = whole_months(from, to)?;
+    // A customer's graduated price counts all its carriers' records: read them all then.
+    let carrier_filter = query.carrier.as_deref().filter(|_| !decks.prices.has_tiers());
+    let usage = state.ledger.usage_of(carrier_filter, month_start, month_end).await?;
+    let rated = crate::decks::rate_records(&decks, &usage, &state.settings.networks, &state.settings.fx);
+    let wanted = |filter: &Option<String>, value: Option<&str>| filter.as_deref().is_none_or(|f| Some(f) == value);
+    let rows = usage.iter().enumerate().filter_map(|(index, record)| {
+        let in_range = record.started_at >= from && record.started_at < to;
+        let chosen = in_range
+            && wanted(&query.carrier, Some(&record.carrier))
+            && wanted(&query.customer, record.customer.as_deref());
+        let (cost, price) = (rated.costs[index].as_ref(), rated.prices[index].as_ref());
+        chosen.then(|| contribution(record, cost, price, &rated.margins[index], &decks.carriers))
+    });
+    fold(rows, grouping_of(group_by))
+        .map_err(|_| ApiError::BadRequest("the range's totals are past what a decimal holds".into()))
 }
 
 /// `[from, to)` widened to whole UTC months.
 pub(crate) fn whole_months(from: Timestamp, to: Timestamp) -> Result<(Timestamp, Timestamp), ApiError> {
-    use reckon_core::period::Month;
     let last = to.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap_or(to).max(from);
     let (start, _) =
         Month::of(from).bounds().ok_or_else(|| ApiError::BadRequest("from: past the last month".into()))?;

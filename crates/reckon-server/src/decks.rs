@@ -3,7 +3,9 @@
 //! small query instead of reading every rate row per request.
 
 use crate::ServiceSettings;
+use reckon_core::accrual::{AccrualTable, RatedWith};
 use reckon_core::margin::{record_margin, RecordMargin};
+use reckon_core::money::TotalOverflow;
 use reckon_core::network::NetworkMap;
 use reckon_core::rating::{rate_all, Party, Rating};
 use reckon_core::{FxTable, RateDeck, UsageRecord};
@@ -15,11 +17,23 @@ use std::sync::Arc;
 pub struct Decks {
     pub carriers: RateDeck,
     pub prices: RateDeck,
+    /// The ledger's deck epoch these decks were read at.
+    pub epoch: i64,
+}
+
+impl Decks {
+    /// Whether a record's figures can depend on the other records of its month (tiers).
+    pub fn tiered(&self) -> bool {
+        self.carriers.has_tiers() || self.prices.has_tiers()
+    }
 }
 
 #[derive(Debug, Default)]
 pub struct DeckCache {
     current: tokio::sync::Mutex<Option<(i64, Arc<Decks>)>>,
+    /// The fingerprint of the service's reference data, made once (the settings are fixed for
+    /// the service's life).
+    reference: std::sync::OnceLock<String>,
 }
 
 impl DeckCache {
@@ -43,10 +57,46 @@ impl DeckCache {
         carriers.apply_reference(Party::Carrier, contracts, holidays);
         let mut prices = ledger.price_deck().await?;
         prices.apply_reference(Party::Customer, contracts, holidays);
-        let decks = Arc::new(Decks { carriers, prices });
+        let decks = Arc::new(Decks { carriers, prices, epoch });
         *current = Some((epoch, decks.clone()));
         Ok(decks)
     }
+}
+
+impl DeckCache {
+    /// What accruals rated with `decks` are rated with: their deck epoch and the fingerprint of
+    /// the reference data rating and margins read besides the decks (FX rates, the network
+    /// table; contracts and holidays shape the decks). A replica started with other reference
+    /// data makes the months it queries again, rather than mixing figures of both.
+    pub fn rated_with(&self, decks: &Decks, settings: &ServiceSettings) -> RatedWith {
+        let reference = self.reference.get_or_init(|| reference_fingerprint(settings));
+        RatedWith { deck_epoch: decks.epoch, reference: reference.clone() }
+    }
+}
+
+/// A fingerprint of the reference data that does not depend on the order of its hash maps:
+/// the lines of its pretty debug text, sorted, hashed.
+fn reference_fingerprint(settings: &ServiceSettings) -> String {
+    let holidays: std::collections::BTreeMap<_, _> = settings.holidays.iter().collect();
+    let contracts: std::collections::BTreeMap<_, _> = settings.reconcile.contracts.iter().collect();
+    let text = format!("{:#?}", (&settings.fx, &settings.networks, contracts, holidays));
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    reckon_store::reference_fingerprint(&lines.join("\n"))
+}
+
+/// Rates records into accrual sums, as the ingest of each of them added them.
+///
+/// # Errors
+/// A sum past what it holds.
+pub fn accrual_table(
+    decks: &Decks,
+    records: &[UsageRecord],
+    networks: &NetworkMap,
+    fx: &FxTable,
+) -> Result<AccrualTable, TotalOverflow> {
+    let rated = rate_records(decks, records, networks, fx);
+    reckon_core::accrual::table_of(records, &rated.costs, &rated.prices, &rated.margins, &decks.carriers)
 }
 
 /// Records rated on both sides, with their margins: what `reckon rate` writes per record.

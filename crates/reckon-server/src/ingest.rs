@@ -6,10 +6,11 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
+use reckon_core::accrual::{AccrualKey, AccrualSums};
 use reckon_core::period::Month;
 use reckon_core::{Decimal, Timestamp, UsageRecord};
 use reckon_import::usage::{UsageEventReader, USAGE_COLUMN_COUNT};
-use reckon_store::IngestStatus;
+use reckon_store::{AccrualUpdate, IngestStatus};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -142,8 +143,20 @@ pub async fn ingest_events(state: &AppState, events: &[Value], source: &str) -> 
         events.iter().enumerate().map(|(index, event)| parse_event(&mut reader, index, event)).collect()
     };
     let good: Vec<UsageRecord> = parsed.iter().filter_map(|event| event.as_ref().ok().cloned()).collect();
-    let statuses = state.ledger.ingest_usage(&good, source, state.alerts.month_rules(), Timestamp::now()).await?;
-    let mut ratings = rate_on_arrival(state, &good).await?.into_iter();
+    // Rated before they are stored: their accrual contributions go into the same transaction.
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
+    let rated = crate::decks::rate_records(&decks, &good, &state.settings.networks, &state.settings.fx);
+    let contributions = contributions(&decks, &good, &rated);
+    let rated_with = state.decks.rated_with(&decks, &state.settings);
+    let update = AccrualUpdate {
+        contributions: &contributions,
+        rated_with: &rated_with,
+        tiered: decks.tiered(),
+        rate_superseded: None,
+    };
+    let statuses =
+        state.ledger.ingest_usage(&good, Some(&update), source, state.alerts.month_rules(), Timestamp::now()).await?;
+    let mut ratings = arrival_ratings(rated).into_iter();
     let mut statuses = statuses.into_iter();
     let mut report =
         IngestReport { accepted: 0, duplicates: 0, rejected: 0, results: Vec::with_capacity(events.len()) };
@@ -263,12 +276,29 @@ pub async fn post_corrections(
         .map(|(index, event)| parse_event(&mut reader, index, event))
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::BadRequest)?;
-    let outcome =
-        state.ledger.import_usage(&records, "http correction", &caller.actor(), true, Timestamp::now()).await?;
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
+    let rated = crate::decks::rate_records(&decks, &records, &state.settings.networks, &state.settings.fx);
+    let contributions = contributions(&decks, &records, &rated);
+    let rated_with = state.decks.rated_with(&decks, &state.settings);
+    // The superseded content is rated with the same decks, so its contribution is the one its
+    // month's sums hold when they were made with them (otherwise the month is stale anyway).
+    let rate_superseded = |superseded: &[UsageRecord]| {
+        crate::decks::accrual_table(&decks, superseded, &state.settings.networks, &state.settings.fx)
+    };
+    let update = AccrualUpdate {
+        contributions: &contributions,
+        rated_with: &rated_with,
+        tiered: decks.tiered(),
+        rate_superseded: Some(&rate_superseded),
+    };
+    let outcome = state
+        .ledger
+        .import_usage_rated(&records, Some(&update), "http correction", &caller.actor(), true, Timestamp::now())
+        .await?;
     if state.alerts.month_rules() {
         state.ledger.queue_alert_months(records.iter().map(|record| Month::of(record.started_at))).await?;
     }
-    let ratings = rate_on_arrival(&state, &records).await?;
+    let ratings = arrival_ratings(rated);
     let results = records
         .iter()
         .zip(ratings)
@@ -317,10 +347,8 @@ pub(crate) fn events_of(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value
 
 /// Each event's carrier cost, customer price and margin against the ledger's decks as they
 /// stand, the batch rated together (a tiered price is settled per month in accruals).
-async fn rate_on_arrival(state: &AppState, records: &[UsageRecord]) -> Result<Vec<ArrivalRating>, ApiError> {
-    let decks = state.decks.get(&state.ledger, &state.settings).await?;
-    let rated = crate::decks::rate_records(&decks, records, &state.settings.networks, &state.settings.fx);
-    Ok(rated
+fn arrival_ratings(rated: crate::decks::RatedRecords) -> Vec<ArrivalRating> {
+    rated
         .costs
         .into_iter()
         .zip(rated.prices)
@@ -330,7 +358,23 @@ async fn rate_on_arrival(state: &AppState, records: &[UsageRecord]) -> Result<Ve
             price: price.map(|rating| (rating.cost, rating.currency.to_string())),
             margin: margin.margin,
         })
-        .collect())
+        .collect()
+}
+
+/// What each rated record adds to the accrual sums.
+fn contributions(
+    decks: &crate::decks::Decks,
+    records: &[UsageRecord],
+    rated: &crate::decks::RatedRecords,
+) -> Vec<(AccrualKey, AccrualSums)> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            let (cost, price) = (rated.costs[index].as_ref(), rated.prices[index].as_ref());
+            reckon_core::accrual::contribution(record, cost, price, &rated.margins[index], &decks.carriers)
+        })
+        .collect()
 }
 
 /// An event, fields as in `usage.csv`, into a usage record with the file reader's own field

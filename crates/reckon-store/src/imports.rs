@@ -112,19 +112,48 @@ impl Ledger {
         replace: bool,
         now: Timestamp,
     ) -> Result<ImportOutcome, StoreError> {
+        self.import_usage_rated(records, None, source, actor, replace, now).await
+    }
+
+    /// Stores usage records in one transaction, as [`Ledger::import_usage`], and moves the
+    /// accrual sums with them in the same transaction: with `accruals`, a new record adds its
+    /// contribution and a superseded one takes its old content's away (where the month's sums
+    /// can take them, else the month is marked stale); without, every month touched is marked
+    /// stale.
+    ///
+    /// # Errors
+    /// A record whose id is stored with other content (unless `replace`), a database error, or
+    /// an accrual sum past what it holds.
+    pub async fn import_usage_rated(
+        &self,
+        records: &[UsageRecord],
+        accruals: Option<&crate::AccrualUpdate<'_>>,
+        source: &str,
+        actor: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, StoreError> {
         let mut transaction = self.begin_write().await?;
         let hashes: Vec<String> = records.iter().map(usage_hash).collect();
         let batch_id = content_hash(std::iter::once("usage").chain(hashes.iter().map(String::as_str)));
         let mut outcome = ImportOutcome::default();
         let mut conflicts = Vec::new();
-        for (chunk, chunk_hashes) in
-            records.chunks(USAGE_ROWS_PER_STATEMENT).zip(hashes.chunks(USAGE_ROWS_PER_STATEMENT))
+        // The indexes of the records whose content is stored now (new or superseding).
+        let mut new_content: Vec<usize> = Vec::new();
+        for (chunk_index, (chunk, chunk_hashes)) in
+            records.chunks(USAGE_ROWS_PER_STATEMENT).zip(hashes.chunks(USAGE_ROWS_PER_STATEMENT)).enumerate()
         {
             // Insert what is new in one statement; only the ids already stored are looked at
             // (a lookup per chunk would scan the table after a large rolled-back import).
             let rows: Vec<(&UsageRecord, &String)> = chunk.iter().zip(chunk_hashes).collect();
             let inserted = insert_usage(&mut transaction, self.dialect, &rows, &batch_id).await?;
             outcome.inserted += inserted.len() as u64;
+            new_content.extend(
+                (chunk_index * USAGE_ROWS_PER_STATEMENT..)
+                    .zip(chunk)
+                    .filter(|(_, record)| inserted.contains(record.record_id.as_str()))
+                    .map(|(index, _)| index),
+            );
             let existing: Vec<(&UsageRecord, &String)> =
                 rows.into_iter().filter(|(record, _)| !inserted.contains(record.record_id.as_str())).collect();
             if existing.is_empty() {
@@ -147,6 +176,7 @@ impl Ledger {
                 ids.join(", ")
             )));
         }
+        let superseded = superseded_usage(&mut transaction, self.dialect, &conflicts).await?;
         for (record, hash) in &conflicts {
             // The audit entry keeps the superseded content itself, not only that it changed.
             let old = stored_usage_csv(&mut transaction, self.dialect, record.record_id.as_str()).await?;
@@ -168,6 +198,11 @@ impl Ledger {
             insert_usage(&mut transaction, self.dialect, chunk, &batch_id).await?;
         }
         outcome.replaced = replaced.len() as u64;
+        let by_id: HashMap<&str, usize> =
+            records.iter().enumerate().rev().map(|(index, record)| (record.record_id.as_str(), index)).collect();
+        new_content.extend(conflicts.iter().map(|(record, _)| by_id[record.record_id.as_str()]));
+        crate::accruals::add_imported(&mut transaction, self.dialect, records, &new_content, &superseded, accruals)
+            .await?;
         record_batch(&mut transaction, self.dialect, &batch_id, "usage", source, records.len(), now).await?;
         transaction.commit().await?;
         Ok(outcome)
@@ -877,6 +912,29 @@ fn rate_row_key(row: &RateRow) -> String {
         row.conditions.network.as_deref().unwrap_or(""),
         &row.effective_from.to_string(),
     ])
+}
+
+/// The stored content of records about to be superseded.
+async fn superseded_usage(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    conflicts: &[(&UsageRecord, &String)],
+) -> Result<Vec<UsageRecord>, StoreError> {
+    let mut names = HashMap::new();
+    let mut superseded = Vec::with_capacity(conflicts.len());
+    for chunk in conflicts.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| dialect.param(n)).collect();
+        let select =
+            format!("SELECT {USAGE_COLUMNS} FROM usage_records WHERE record_id IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query(&select);
+        for (record, _) in chunk {
+            query = query.bind(record.record_id.to_string());
+        }
+        for row in query.fetch_all(&mut **transaction).await? {
+            superseded.push(usage_from_row(&row, &mut names)?);
+        }
+    }
+    Ok(superseded)
 }
 
 /// A stored usage record as selected for the audit log: its columns, the quantity as text.

@@ -7,6 +7,7 @@
 //! exact decimals: TEXT in SQLite, NUMERIC in PostgreSQL) live in [`Dialect`]. Every import is
 //! one transaction: a crash leaves all of it or none of it.
 
+mod accruals;
 mod alerts;
 mod deck_rows;
 mod dialect;
@@ -21,6 +22,7 @@ mod settlements;
 mod summary_invoices;
 mod usage_bulk;
 
+pub use accruals::{reference_fingerprint, AccrualUpdate, RateRecords, RebuildScope, REBUILD_RECORDS_PER_CHUNK};
 pub use alerts::{PendingMonth, StoredAlert};
 pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputePractice, DisputeRecord, NotRaisedClaim, OpenedDisputes};

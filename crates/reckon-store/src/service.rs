@@ -3,7 +3,7 @@
 
 use crate::dialect::nanoseconds;
 use crate::imports::usage_hash;
-use crate::{content_hash, Ledger, StoreError};
+use crate::{content_hash, AccrualUpdate, Ledger, StoreError};
 use reckon_core::period::Month;
 use reckon_core::{Timestamp, UsageRecord};
 use reckon_import::rates::DeckKind;
@@ -62,7 +62,10 @@ impl Ledger {
     /// duplicate, or a conflict with a stored event of the same id. Nothing is acknowledged
     /// before the commit. `source` names where they came from (`http`, `nats`). With
     /// `queue_alert_months`, the months of the accepted events are queued for an alert check in
-    /// the same transaction (see [`Ledger::pending_alert_months`]).
+    /// the same transaction (see [`Ledger::pending_alert_months`]). The accepted events' accrual
+    /// contributions (`accruals`, one per event) are added to their months' sums in the same
+    /// transaction too, or the months marked stale where the sums cannot take them (without
+    /// `accruals`, always).
     ///
     /// Replicas of the service may store the same ids at once: the ledger's key on `record_id`
     /// decides (`ON CONFLICT DO NOTHING`; PostgreSQL makes the second writer wait for the
@@ -76,13 +79,14 @@ impl Ledger {
     pub async fn ingest_usage(
         &self,
         records: &[UsageRecord],
+        accruals: Option<&AccrualUpdate<'_>>,
         source: &str,
         queue_alert_months: bool,
         now: Timestamp,
     ) -> Result<Vec<IngestStatus>, StoreError> {
         let mut attempt = 1;
         loop {
-            match self.ingest_usage_once(records, source, queue_alert_months, now).await {
+            match self.ingest_usage_once(records, accruals, source, queue_alert_months, now).await {
                 Err(error) if error.is_transient() && attempt < INGEST_ATTEMPTS_MAX => attempt += 1,
                 outcome => return outcome,
             }
@@ -92,6 +96,7 @@ impl Ledger {
     async fn ingest_usage_once(
         &self,
         records: &[UsageRecord],
+        accruals: Option<&AccrualUpdate<'_>>,
         source: &str,
         queue_alert_months: bool,
         now: Timestamp,
@@ -156,6 +161,9 @@ impl Ledger {
             .bind(nanoseconds(now))
             .execute(&mut *transaction)
             .await?;
+        let accepted: Vec<usize> =
+            (0..records.len()).filter(|&index| statuses[index] == IngestStatus::Accepted).collect();
+        crate::accruals::add_ingested(&mut transaction, self.dialect, records, &accepted, accruals).await?;
         if queue_alert_months {
             let months = records
                 .iter()

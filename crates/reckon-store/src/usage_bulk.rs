@@ -446,11 +446,23 @@ async fn store_staged(
                 ids.join(", ")
             )));
         }
+        // The superseded content leaves its month's accrual sums: the month is made again.
+        let old_months = crate::accruals::stale_months_sql(
+            dialect,
+            "FROM usage_records u JOIN usage_import i ON u.record_id = i.record_id WHERE u.content_sha256 <> i.content_sha256",
+            "u.started_at_ns",
+        );
+        staging.execute(&old_months, &[]).await?;
         supersede(staging, dialect, &stored_otherwise, batch).await?;
         // The superseded ids are free now: the same statement stores their new content.
         outcome.replaced = staging.execute(&insert, &[Param::Text(&staged.batch_id)]).await?;
         assert_eq!(outcome.replaced, conflicts, "every superseded record is stored anew");
     }
+    // Records stored outside the service were not rated: their months' accrual sums are made
+    // again on the next query.
+    staging
+        .execute(&crate::accruals::stale_months_sql(dialect, "FROM usage_import WHERE true", "started_at_ns"), &[])
+        .await?;
     let rows = i64::try_from(staged.rows).unwrap_or(i64::MAX);
     staging
         .execute(

@@ -3,6 +3,7 @@
 //! Method: each test writes or copies its inputs into a fresh temporary folder, runs the built
 //! binary as a user would, and checks the exit code, the files written and stderr.
 
+mod accruals_kept;
 mod apikeys;
 mod audit;
 mod bad_input;

@@ -5,6 +5,7 @@
 //! Method: import the worked example of the data contract (`reckon-cli/tests/fixtures/basic`),
 //! then walk it through reconciliation, disputes and settlement, checking every figure by hand.
 
+mod accruals;
 mod corrections;
 mod delivery;
 mod periods;

@@ -1,0 +1,573 @@
+//! Accruals kept as running sums in the ledger: per UTC month, what its sums were made with
+//! (`accrual_months`), and the sums per day and group (`accrual_sums`). Ingest adds to them in
+//! the events' own transaction; a stale month is made again from its events in one transaction.
+//! Whether a month may be added to is `reckon_core::accrual`'s rule; this module carries it out.
+//!
+//! Every writer of a month's sums first locks the month's row (an upsert, which in PostgreSQL
+//! also waits for a concurrent transaction inserting that row), in month order, and only then
+//! reads what it adds to: two replicas' ingests of one month, or an ingest and a rebuild, take
+//! turns instead of losing each other's figures. A rebuild reads the month's events after
+//! taking the lock, so every event committed before sees its sums, and an event committed
+//! after finds the month made and adds to it.
+
+use crate::dialect::{decimal, nanoseconds};
+use crate::{Dialect, Ledger, StoreError};
+use futures_util::TryStreamExt;
+use reckon_core::accrual::{
+    month_update, rollups, AccrualGrouping, AccrualKey, AccrualSums, AccrualTable, MonthUpdate, RatedWith, RollupKey,
+};
+use reckon_core::money::TotalOverflow;
+use reckon_core::period::Month;
+use reckon_core::{Currency, Service, UsageRecord};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// How many events a rebuild of a month with untiered decks rates at a time: its memory is
+/// this many records, not the month.
+pub const REBUILD_RECORDS_PER_CHUNK: usize = 65_536;
+
+/// The accrual figures of the events an ingest stores: each event's contribution, in the
+/// events' order, and what they were rated with.
+#[derive(Clone, Copy)]
+pub struct AccrualUpdate<'a> {
+    pub contributions: &'a [(AccrualKey, AccrualSums)],
+    pub rated_with: &'a RatedWith,
+    /// Whether the decks have tiered rows (a new record then changes its whole month).
+    pub tiered: bool,
+    /// Rates records as `contributions` were rated: a correction takes the contribution of
+    /// the content it supersedes away. `None`: superseded content marks its month stale.
+    pub rate_superseded: Option<&'a RateRecords<'a>>,
+}
+
+/// Rates records into accrual sums (a closure of the service, which holds the decks).
+pub type RateRecords<'a> = dyn Fn(&[UsageRecord]) -> Result<AccrualTable, TotalOverflow> + Send + Sync + 'a;
+
+/// How a stale month is rated again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RebuildScope {
+    /// Every record on its own: the month streams through in chunks.
+    ByChunk,
+    /// Tiers settle over the whole month: the month is rated at once.
+    WholeMonth,
+}
+
+impl Ledger {
+    /// Each month in `[first, last]` with usage, and what its sums were made with (`None`:
+    /// stale).
+    ///
+    /// # Errors
+    /// A database error, or a stored month that does not read back.
+    pub async fn accrual_months(&self, first: Month, last: Month) -> Result<Vec<(Month, Option<String>)>, StoreError> {
+        let select = self
+            .dialect
+            .sql("SELECT month, rated_with FROM accrual_months WHERE month >= {1} AND month <= {2} ORDER BY month");
+        let rows: Vec<(String, Option<String>)> =
+            sqlx::query_as(&select).bind(first.to_string()).bind(last.to_string()).fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|(month, rated_with)| {
+                let parsed = Month::parse(&month).map_err(|_| StoreError::Corrupt {
+                    column: "month",
+                    value: month,
+                    reason: "not YYYY-MM".into(),
+                })?;
+                Ok((parsed, rated_with))
+            })
+            .collect()
+    }
+
+    /// Makes a month's sums again from its events, rated by `rate` (a chunk of records at a
+    /// time, or the whole month), and marks them made with `rated_with`; all in one
+    /// transaction. Does nothing when another process made them with `rated_with` meanwhile.
+    /// Returns whether it rebuilt.
+    ///
+    /// # Errors
+    /// A database error, a stored event that does not read back, or a sum past what it holds.
+    pub async fn rebuild_accrual_month(
+        &self,
+        month: Month,
+        rated_with: &RatedWith,
+        scope: RebuildScope,
+        mut rate: impl FnMut(&[UsageRecord]) -> Result<AccrualTable, TotalOverflow>,
+    ) -> Result<bool, StoreError> {
+        let (start, end) = month.bounds().ok_or_else(|| StoreError::Invalid(format!("month {month} out of range")))?;
+        let tag = rated_with.tag();
+        let mut transaction = self.begin_write().await?;
+        if lock_month(&mut transaction, self.dialect, month).await?.as_deref() == Some(tag.as_str()) {
+            transaction.commit().await?;
+            return Ok(false);
+        }
+        // Tiers settle in the records' canonical order; untiered records need none.
+        let order = if scope == RebuildScope::WholeMonth { " ORDER BY started_at_ns, record_id" } else { "" };
+        let select = self.dialect.sql(&format!(
+            "SELECT {} FROM usage_records WHERE started_at_ns >= {{1}} AND started_at_ns < {{2}}{order}",
+            crate::imports::USAGE_COLUMNS
+        ));
+        let mut sums = AccrualTable::default();
+        {
+            let mut rows =
+                sqlx::query(&select).bind(nanoseconds(start)).bind(nanoseconds(end)).fetch(&mut *transaction);
+            let mut names: HashMap<String, Arc<str>> = HashMap::new();
+            let mut chunk = Vec::new();
+            while let Some(row) = rows.try_next().await? {
+                chunk.push(crate::imports::usage_from_row(&row, &mut names)?);
+                if scope == RebuildScope::ByChunk && chunk.len() == REBUILD_RECORDS_PER_CHUNK {
+                    sums.merge(&rate(&chunk).map_err(overflow)?).map_err(overflow)?;
+                    chunk.clear();
+                }
+            }
+            if !chunk.is_empty() {
+                sums.merge(&rate(&chunk).map_err(overflow)?).map_err(overflow)?;
+            }
+        }
+        for table in ["accrual_sums", "accrual_rollups"] {
+            let delete = self.dialect.sql(&format!("DELETE FROM {table} WHERE month = {{1}}"));
+            sqlx::query(&delete).bind(month.to_string()).execute(&mut *transaction).await?;
+        }
+        write_sums(&mut transaction, self.dialect, &sums).await?;
+        write_rollups(&mut transaction, self.dialect, &rollups(&sums).map_err(overflow)?).await?;
+        let update = self.dialect.sql("UPDATE accrual_months SET rated_with = {1} WHERE month = {2}");
+        sqlx::query(&update).bind(tag).bind(month.to_string()).execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// The kept sums of the days in `[from_day, to_day)`, of one carrier and one customer when
+    /// given.
+    ///
+    /// # Errors
+    /// A database error, or a stored sum that does not read back.
+    pub async fn accrual_sums(
+        &self,
+        from_day: jiff::civil::Date,
+        to_day: jiff::civil::Date,
+        carrier: Option<&str>,
+        customer: Option<&str>,
+    ) -> Result<Vec<(AccrualKey, AccrualSums)>, StoreError> {
+        // A customer is never empty: the empty text stands for "no customer" in the key.
+        if customer == Some("") || carrier == Some("") {
+            return Ok(Vec::new());
+        }
+        let mut filter = String::new();
+        let mut binds = vec![from_day.to_string(), to_day.to_string()];
+        for (column, value) in [("carrier", carrier), ("customer", customer)] {
+            if let Some(value) = value {
+                binds.push(value.to_owned());
+                filter.push_str(&format!(" AND {column} = {}", self.dialect.param(binds.len())));
+            }
+        }
+        let select = format!(
+            "SELECT {SUM_COLUMNS} FROM accrual_sums WHERE day >= {} AND day < {}{filter}",
+            self.dialect.param(1),
+            self.dialect.param(2)
+        );
+        let mut query = sqlx::query(&select);
+        for bind in binds {
+            query = query.bind(bind);
+        }
+        query.fetch_all(&self.pool).await?.iter().map(sum_of_row).collect()
+    }
+}
+
+impl Ledger {
+    /// The kept rollups of one grouping over some periods (`YYYY-MM` months, `YYYY-MM-DD` days;
+    /// see `reckon_core::accrual::rollup_periods`), all carriers and customers.
+    ///
+    /// # Errors
+    /// A database error, or a stored sum that does not read back.
+    pub async fn accrual_rollups(
+        &self,
+        grouping: AccrualGrouping,
+        periods: &[String],
+    ) -> Result<Vec<(RollupKey, AccrualSums)>, StoreError> {
+        let mut rolled = Vec::new();
+        for chunk in periods.chunks(400) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| self.dialect.param(n)).collect();
+            let select = format!(
+                "SELECT {ROLLUP_COLUMNS} FROM accrual_rollups WHERE grouping = {} AND period IN ({})",
+                self.dialect.param(1),
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&select).bind(grouping.as_str());
+            for period in chunk {
+                query = query.bind(period.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                rolled.push(rollup_of_row(&row)?);
+            }
+        }
+        Ok(rolled)
+    }
+}
+
+/// Hex SHA-256 of a text: the fingerprint of the reference data accruals were rated with.
+pub fn reference_fingerprint(text: &str) -> String {
+    crate::content_hash([text])
+}
+
+/// Adds an ingest's accepted events (`accepted`: their indexes in the batch) to their months'
+/// sums, or marks the months stale where the sums cannot take them
+/// (`reckon_core::accrual::month_update`). Without an update (a path that does not rate), every
+/// month of the accepted events is marked stale.
+pub(crate) async fn add_ingested(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    records: &[UsageRecord],
+    accepted: &[usize],
+    update: Option<&AccrualUpdate<'_>>,
+) -> Result<(), StoreError> {
+    let Some(update) = update else {
+        let months = accepted.iter().map(|&index| Month::of(records[index].started_at));
+        return mark_stale(transaction, dialect, months).await;
+    };
+    assert_eq!(update.contributions.len(), records.len(), "one contribution per event");
+    let mut table = AccrualTable::default();
+    for &index in accepted {
+        let (key, sums) = &update.contributions[index];
+        table.add(key, sums).map_err(overflow)?;
+    }
+    apply(transaction, dialect, &table, update.rated_with, update.tiered).await
+}
+
+/// Moves the sums with an import through [`Ledger::import_usage_rated`]: the records at
+/// `new_content` add their contributions, the `superseded` contents take theirs away.
+pub(crate) async fn add_imported(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    records: &[UsageRecord],
+    new_content: &[usize],
+    superseded: &[UsageRecord],
+    update: Option<&AccrualUpdate<'_>>,
+) -> Result<(), StoreError> {
+    let rate_superseded = update.and_then(|update| update.rate_superseded);
+    let (Some(update), Some(rate_superseded)) = (update, rate_superseded) else {
+        let new_months = new_content.iter().map(|&index| Month::of(records[index].started_at));
+        let old_months = superseded.iter().map(|record| Month::of(record.started_at));
+        return mark_stale(transaction, dialect, new_months.chain(old_months)).await;
+    };
+    assert_eq!(update.contributions.len(), records.len(), "one contribution per record");
+    let mut table = AccrualTable::default();
+    for &index in new_content {
+        let (key, sums) = &update.contributions[index];
+        table.add(key, sums).map_err(overflow)?;
+    }
+    if !superseded.is_empty() {
+        table.merge(&rate_superseded(superseded).map_err(overflow)?.negated()).map_err(overflow)?;
+    }
+    apply(transaction, dialect, &table, update.rated_with, update.tiered).await
+}
+
+/// Adds a table of contributions (new records, or a correction's old content negated and new
+/// content) to its months' sums where `month_update` allows, else marks the months stale.
+pub(crate) async fn apply(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    table: &AccrualTable,
+    rated_with: &RatedWith,
+    tiered: bool,
+) -> Result<(), StoreError> {
+    for month in table.months() {
+        let stored = lock_month(transaction, dialect, month).await?;
+        match month_update(stored.as_deref(), rated_with, tiered) {
+            MonthUpdate::Add => add_to_sums(transaction, dialect, &table.of_month(month)).await?,
+            MonthUpdate::MarkStale => mark_stale(transaction, dialect, std::iter::once(month)).await?,
+            MonthUpdate::Nothing => {}
+        }
+    }
+    Ok(())
+}
+
+/// Marks months stale (creating their rows), in month order: their sums are made again on the
+/// next query.
+pub(crate) async fn mark_stale(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    months: impl Iterator<Item = Month>,
+) -> Result<(), StoreError> {
+    let months: std::collections::BTreeSet<Month> = months.collect();
+    let upsert = dialect.sql(
+        "INSERT INTO accrual_months (month, rated_with) VALUES ({1}, NULL) \
+         ON CONFLICT (month) DO UPDATE SET rated_with = NULL",
+    );
+    for month in months {
+        sqlx::query(&upsert).bind(month.to_string()).execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+/// A statement marking stale the months of the instants (`instant_column`, nanoseconds) of
+/// the rows `from` selects (`FROM ... WHERE ...`; SQLite needs the `WHERE` to read an upsert
+/// after a `SELECT`): set-based, for bulk imports.
+pub(crate) fn stale_months_sql(dialect: Dialect, from: &str, instant_column: &str) -> String {
+    let month = match dialect {
+        Dialect::Sqlite => format!("strftime('%Y-%m', {instant_column} / 1000000000, 'unixepoch')"),
+        Dialect::Postgres => {
+            format!("to_char(to_timestamp({instant_column} / 1000000000) AT TIME ZONE 'UTC', 'YYYY-MM')")
+        }
+    };
+    format!(
+        "INSERT INTO accrual_months (month, rated_with) SELECT DISTINCT {month}, NULL {from} \
+         ON CONFLICT (month) DO UPDATE SET rated_with = NULL"
+    )
+}
+
+/// Locks a month's row (creating it stale when missing) and returns what its sums were made
+/// with.
+async fn lock_month(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    month: Month,
+) -> Result<Option<String>, StoreError> {
+    let upsert = dialect.sql(
+        "INSERT INTO accrual_months (month, rated_with) VALUES ({1}, NULL) \
+         ON CONFLICT (month) DO UPDATE SET month = excluded.month RETURNING rated_with",
+    );
+    Ok(sqlx::query_scalar(&upsert).bind(month.to_string()).fetch_one(&mut **transaction).await?)
+}
+
+/// Adds a table to the stored sums of its keys (the month's row is locked).
+async fn add_to_sums(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    table: &AccrualTable,
+) -> Result<(), StoreError> {
+    const KEYS_PER_STATEMENT: usize = 400;
+    let keys: Vec<&AccrualKey> = table.groups.keys().collect();
+    let mut merged = table.clone();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        let select = format!(
+            "SELECT {SUM_COLUMNS} FROM accrual_sums WHERE (day, carrier, customer, destination, service, currency, price_currency) IN (VALUES {})",
+            dialect.values_rows(chunk.len(), 7, &[])
+        );
+        let mut query = sqlx::query(&select);
+        for key in chunk {
+            for value in key_columns(key) {
+                query = query.bind(value);
+            }
+        }
+        for row in query.fetch_all(&mut **transaction).await? {
+            let (key, sums) = sum_of_row(&row)?;
+            merged.add(&key, &sums).map_err(overflow)?;
+        }
+    }
+    write_sums(transaction, dialect, &merged).await?;
+    add_to_rollups(transaction, dialect, &rollups(table).map_err(overflow)?).await?;
+    // A correction can take a group's last record away.
+    for table_name in ["accrual_sums", "accrual_rollups"] {
+        let delete = dialect.sql(&format!("DELETE FROM {table_name} WHERE month = {{1}} AND records = 0"));
+        for month in merged.months() {
+            sqlx::query(&delete).bind(month.to_string()).execute(&mut **transaction).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds rollups to the stored ones of their keys (the month's row is locked).
+async fn add_to_rollups(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    rolled: &BTreeMap<RollupKey, AccrualSums>,
+) -> Result<(), StoreError> {
+    const KEYS_PER_STATEMENT: usize = 500;
+    let keys: Vec<&RollupKey> = rolled.keys().collect();
+    let mut merged = rolled.clone();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        let select = format!(
+            "SELECT {ROLLUP_COLUMNS} FROM accrual_rollups WHERE (grouping, period, group_key, currency, price_currency) IN (VALUES {})",
+            dialect.values_rows(chunk.len(), 5, &[])
+        );
+        let mut query = sqlx::query(&select);
+        for key in chunk {
+            for value in rollup_columns(key) {
+                query = query.bind(value);
+            }
+        }
+        for row in query.fetch_all(&mut **transaction).await? {
+            let (key, sums) = rollup_of_row(&row)?;
+            merged.entry(key).or_default().add(&sums).map_err(overflow)?;
+        }
+    }
+    write_rollups(transaction, dialect, &merged).await
+}
+
+/// Writes rollups over what is stored under their keys.
+async fn write_rollups(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    rolled: &BTreeMap<RollupKey, AccrualSums>,
+) -> Result<(), StoreError> {
+    const ROWS_PER_STATEMENT: usize = 250;
+    let rows: Vec<(&RollupKey, &AccrualSums)> = rolled.iter().collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        // Columns 8 to 10 (cost, revenue, margin) are exact decimals.
+        let insert = format!(
+            "INSERT INTO accrual_rollups (grouping, period, group_key, currency, price_currency, month, \
+             records, cost, revenue, margin, unrated, unpriced, below_cost, unconvertible) VALUES {} \
+             ON CONFLICT (grouping, period, group_key, currency, price_currency) DO UPDATE SET {FIGURES_UPDATE}",
+            dialect.values_rows(chunk.len(), 14, &[8, 9, 10])
+        );
+        let mut query = sqlx::query(&insert);
+        for (key, sums) in chunk {
+            for value in rollup_columns(key) {
+                query = query.bind(value);
+            }
+            query = bind_figures(query.bind(key.month().to_owned()), sums);
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+/// Writes sums over what is stored under their keys.
+async fn write_sums(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    table: &AccrualTable,
+) -> Result<(), StoreError> {
+    const ROWS_PER_STATEMENT: usize = 200;
+    let rows: Vec<(&AccrualKey, &AccrualSums)> = table.groups.iter().collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        // Columns 10 to 12 (cost, revenue, margin) are exact decimals.
+        let insert = format!(
+            "INSERT INTO accrual_sums (day, carrier, customer, destination, service, currency, price_currency, month, \
+             records, cost, revenue, margin, unrated, unpriced, below_cost, unconvertible) VALUES {} \
+             ON CONFLICT (day, carrier, customer, destination, service, currency, price_currency) DO UPDATE SET {FIGURES_UPDATE}",
+            dialect.values_rows(chunk.len(), 16, &[10, 11, 12])
+        );
+        let mut query = sqlx::query(&insert);
+        for (key, sums) in chunk {
+            for value in key_columns(key) {
+                query = query.bind(value);
+            }
+            query = bind_figures(query.bind(key.month().to_string()), sums);
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+const FIGURES_UPDATE: &str = "records = excluded.records, cost = excluded.cost, revenue = excluded.revenue, \
+     margin = excluded.margin, unrated = excluded.unrated, unpriced = excluded.unpriced, \
+     below_cost = excluded.below_cost, unconvertible = excluded.unconvertible";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a group's eight figures, in the order of the tables' columns.
+fn bind_figures<'q>(query: AnyQuery<'q>, sums: &AccrualSums) -> AnyQuery<'q> {
+    query
+        .bind(sums.records)
+        .bind(sums.cost.normalize().to_string())
+        .bind(sums.revenue.normalize().to_string())
+        .bind(sums.margin.normalize().to_string())
+        .bind(sums.unrated)
+        .bind(sums.unpriced)
+        .bind(sums.below_cost)
+        .bind(sums.unconvertible)
+}
+
+fn figures_of_row(row: &AnyRow) -> Result<AccrualSums, StoreError> {
+    Ok(AccrualSums {
+        records: row.try_get("records")?,
+        cost: decimal(row, "cost")?,
+        revenue: decimal(row, "revenue")?,
+        margin: decimal(row, "margin")?,
+        unrated: row.try_get("unrated")?,
+        unpriced: row.try_get("unpriced")?,
+        below_cost: row.try_get("below_cost")?,
+        unconvertible: row.try_get("unconvertible")?,
+    })
+}
+
+/// The figure columns as selected (a macro, so that `concat!` can join them into the selects).
+macro_rules! figure_columns {
+    () => {
+        "records, CAST(cost AS TEXT) AS cost, CAST(revenue AS TEXT) AS revenue, \
+         CAST(margin AS TEXT) AS margin, unrated, unpriced, below_cost, unconvertible"
+    };
+}
+
+const ROLLUP_COLUMNS: &str = concat!("grouping, period, group_key, currency, price_currency, ", figure_columns!());
+
+/// A rollup key as its five stored columns, `''` for an absent currency.
+fn rollup_columns(key: &RollupKey) -> [String; 5] {
+    let currency = |currency: Option<Currency>| currency.map(|currency| currency.to_string()).unwrap_or_default();
+    [
+        key.grouping.as_str().to_owned(),
+        key.period.clone(),
+        key.group.clone(),
+        currency(key.currency),
+        currency(key.price_currency),
+    ]
+}
+
+fn rollup_of_row(row: &AnyRow) -> Result<(RollupKey, AccrualSums), StoreError> {
+    let grouping: String = row.try_get("grouping")?;
+    let key = RollupKey {
+        grouping: AccrualGrouping::parse(&grouping).ok_or_else(|| StoreError::Corrupt {
+            column: "grouping",
+            value: grouping.clone(),
+            reason: "not a grouping".into(),
+        })?,
+        period: row.try_get("period")?,
+        group: row.try_get("group_key")?,
+        currency: currency_of_row(row, "currency")?,
+        price_currency: currency_of_row(row, "price_currency")?,
+    };
+    Ok((key, figures_of_row(row)?))
+}
+
+fn currency_of_row(row: &AnyRow, column: &'static str) -> Result<Option<Currency>, StoreError> {
+    let code: String = row.try_get(column)?;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    Currency::parse(&code).map(Some).ok_or_else(|| StoreError::Corrupt {
+        column,
+        value: code,
+        reason: "not a currency code".into(),
+    })
+}
+
+const SUM_COLUMNS: &str =
+    concat!("day, carrier, customer, destination, service, currency, price_currency, ", figure_columns!());
+
+/// A key as its seven stored columns, `''` for an absent customer or currency.
+fn key_columns(key: &AccrualKey) -> [String; 7] {
+    let currency = |currency: Option<Currency>| currency.map(|currency| currency.to_string()).unwrap_or_default();
+    [
+        key.day.to_string(),
+        key.carrier.clone(),
+        key.customer.clone().unwrap_or_default(),
+        key.destination.clone(),
+        key.service.as_str().to_owned(),
+        currency(key.currency),
+        currency(key.price_currency),
+    ]
+}
+
+fn sum_of_row(row: &AnyRow) -> Result<(AccrualKey, AccrualSums), StoreError> {
+    let corrupt = |column: &'static str, value: &str, reason: &str| StoreError::Corrupt {
+        column,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let day: String = row.try_get("day")?;
+    let service: String = row.try_get("service")?;
+    let customer: String = row.try_get("customer")?;
+    let key = AccrualKey {
+        day: jiff::civil::Date::from_str(&day).map_err(|error| corrupt("day", &day, &error.to_string()))?,
+        carrier: row.try_get("carrier")?,
+        customer: (!customer.is_empty()).then_some(customer),
+        destination: row.try_get("destination")?,
+        service: Service::parse(&service).ok_or_else(|| corrupt("service", &service, "unknown service"))?,
+        currency: currency_of_row(row, "currency")?,
+        price_currency: currency_of_row(row, "price_currency")?,
+    };
+    Ok((key, figures_of_row(row)?))
+}
+
+fn overflow(_: TotalOverflow) -> StoreError {
+    StoreError::Invalid("an accrual sum is past what a decimal holds".into())
+}
