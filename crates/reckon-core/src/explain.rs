@@ -149,9 +149,6 @@ pub fn explain_line(inputs: &ExplainInputs<'_>, line_index: usize) -> Explanatio
             let mut recorder = StepRecorder::new(inputs, record_index);
             let check = check_with(inputs, &run.facts, line, record_index, rating.as_ref(), &mut recorder);
             steps.extend(recorder.steps);
-            if check.kind == Some(DiscrepancyKind::CurrencyMismatch) {
-                steps.push(step("conversion", refused_conversion(inputs, &run.facts, line)));
-            }
             steps.push(step("check", verdict(line, rating.as_ref(), &check, inputs.config)));
             (check.kind, check.expected_quantity, check.expected_amount)
         }
@@ -559,9 +556,20 @@ fn describe_cost(cost: &CostSteps) -> String {
 }
 
 fn describe_conversion(conversion: &ConversionStep, fx: &FxTable) -> String {
-    let (from, to) = (conversion.from, conversion.to);
+    let (cost, from, to) = (conversion.cost.normalize(), conversion.from, conversion.to);
+    if conversion.deck_currency_only {
+        return format!("the contract bills in the deck's currency only: {cost} {from} is not converted into {to}");
+    }
     let how = match (conversion.policy, conversion.date) {
+        (FxPolicy::Fixed { currency, .. }, _) if currency != to => {
+            return format!("the contract fixes a rate into {currency} only: {cost} {from} is not converted into {to}");
+        }
         (FxPolicy::Fixed { rate, .. }, _) => format!("at the contract's fixed rate {}", rate.normalize()),
+        (FxPolicy::InvoiceDate, None) => {
+            return format!(
+                "the contract converts at the invoice's date, and the invoice has none: {cost} {from} is not converted"
+            );
+        }
         (policy, Some(date)) => {
             let whose = if policy == FxPolicy::InvoiceDate { "the invoice's date" } else { "the record's date" };
             let rates: Vec<String> = [from, to]
@@ -571,17 +579,16 @@ fn describe_conversion(conversion: &ConversionStep, fx: &FxTable) -> String {
                 .collect();
             format!("at the rates of {date} ({whose}): {}", rates.join(", "))
         }
-        (_, None) => "at the invoice's date, which no line gives".to_owned(),
+        (_, None) => String::new(),
     };
     match (conversion.converted, conversion.expected) {
         (Some(converted), Some(expected)) => format!(
-            "{} {from} → {to} {how} = {}; rounded to {}: {} {to}",
-            conversion.cost.normalize(),
+            "{cost} {from} → {to} {how} = {}; rounded to {}: {} {to}",
             converted.normalize(),
             describe_rounding(conversion.rounding),
             expected.normalize()
         ),
-        _ => format!("{} {from} → {to} {how}: not converted", conversion.cost.normalize()),
+        _ => format!("{cost} {from} → {to} {how}: not converted"),
     }
 }
 
@@ -591,26 +598,6 @@ fn per_eur(fx: &FxTable, currency: Currency, date: jiff::civil::Date) -> String 
         (Ok(rate), Some(rate_date)) => format!("{} {currency} per EUR of {rate_date}", rate.normalize()),
         (Ok(rate), None) => format!("{} {currency} per EUR", rate.normalize()),
         (Err(error), _) => error.to_string(),
-    }
-}
-
-/// Why a matched line's expected amount could not reach its currency.
-fn refused_conversion(inputs: &ExplainInputs<'_>, facts: &RunFacts, line: &InvoiceLine) -> String {
-    let terms = inputs.config.terms(&line.carrier);
-    if terms.deck_currency_only {
-        return format!(
-            "{}'s contract bills in the deck's currency only: a line in {} is not converted",
-            line.carrier, line.currency
-        );
-    }
-    match terms.fx_policy {
-        FxPolicy::Fixed { currency, .. } if currency != line.currency => {
-            format!("the contract fixes a rate into {currency} only, not {}", line.currency)
-        }
-        FxPolicy::InvoiceDate if facts.invoice_date(line).is_none() => {
-            "the invoice has no date to convert at".to_owned()
-        }
-        _ => "no exchange rate converts it (see the conversion step)".to_owned(),
     }
 }
 

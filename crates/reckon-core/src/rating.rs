@@ -221,6 +221,8 @@ pub struct ConversionStep {
     pub from: Currency,
     pub to: Currency,
     pub policy: crate::contract::FxPolicy,
+    /// The contract forbids billing in another currency than the deck's: not converted.
+    pub deck_currency_only: bool,
     /// The date whose rates converted it (for [`crate::contract::FxPolicy::Fixed`]: `None`).
     pub date: Option<jiff::civil::Date>,
     /// The exact conversion, and the expected amount after rounding; `None`: not converted.

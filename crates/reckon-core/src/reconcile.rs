@@ -444,6 +444,7 @@ fn expected_in_currency_traced(
         from: rating.currency,
         to: currency,
         policy: conversion.terms.fx_policy,
+        deck_currency_only: conversion.terms.deck_currency_only,
         date: None,
         converted: None,
         rounding: rating.rounding,
