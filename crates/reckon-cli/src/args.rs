@@ -49,6 +49,38 @@ pub enum Command {
     Convert(ConvertArgs),
     /// List the built-in import profiles, or print one's TOML (--show NAME) to adapt.
     Profiles(ProfilesArgs),
+    /// Explain in plain words why a record or an invoice line is expected at its amount: deck
+    /// row, increments, fees, rounding, FX, the match and the comparison that failed.
+    Explain(Box<ExplainArgs>),
+}
+
+/// `reckon explain`: over files (--usage, --rates, --invoice, as `reconcile`) or the ledger.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The usage record to explain.
+    #[arg(long, value_name = "ID", required_unless_present = "line", conflicts_with = "line")]
+    pub record: Option<String>,
+    /// The invoice line to explain.
+    #[arg(long, value_name = "CARRIER/INVOICE/LINE")]
+    pub line: Option<String>,
+    /// Our usage records (usage.csv); without it, the ledger is read.
+    #[arg(long, value_name = "FILE", requires = "rates")]
+    pub usage: Option<PathBuf>,
+    /// The carriers' rate decks (rates.csv); repeat for several files.
+    #[arg(long, value_name = "FILE", requires = "usage")]
+    pub rates: Vec<PathBuf>,
+    /// A carrier invoice (invoice.csv); repeat for several, in the order `reconcile` took them.
+    #[arg(long, value_name = "FILE", requires = "usage")]
+    pub invoice: Vec<PathBuf>,
+    /// The invoices' period (YYYY-MM), as given to `reconcile`.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub period: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub reference: ReferenceArgs,
+    #[command(flatten)]
+    pub tolerances: ToleranceArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -567,19 +599,24 @@ pub struct DeckFromXlsxArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ReconcileArgs {
     /// Our usage records (usage.csv).
-    #[arg(long, value_name = "FILE", required_unless_present = "carrier")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["carrier", "all_carriers"])]
     pub usage: Option<PathBuf>,
     /// The carriers' rate decks (rates.csv); repeat for several files.
-    #[arg(long, value_name = "FILE", required_unless_present = "carrier")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["carrier", "all_carriers"])]
     pub rates: Vec<PathBuf>,
     /// A carrier invoice (invoice.csv); repeat for several, taken in the order given.
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["carrier", "invoice_summary"])]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["carrier", "invoice_summary", "all_carriers"])]
     pub invoice: Vec<PathBuf>,
     #[command(flatten)]
     pub summary: SummaryInvoiceArgs,
     /// Reconcile a carrier's period from the ledger instead of files (with --period).
     #[arg(long, requires = "period", conflicts_with_all = ["usage", "rates", "invoice"])]
     pub carrier: Option<String>,
+    /// Reconcile every carrier of the period (--period) from the ledger, as jobs in the ledger
+    /// that running `reckon serve` replicas share; this command works the queue too and waits
+    /// until its jobs are done.
+    #[arg(long, requires = "period", conflicts_with_all = ["usage", "rates", "invoice", "carrier"])]
+    pub all_carriers: bool,
     #[command(flatten)]
     pub ledger: LedgerArgs,
     #[command(flatten)]
@@ -589,7 +626,7 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "FILE")]
     pub contract_terms: Option<PathBuf>,
     /// Folder for discrepancies.csv, summary.json (and rejected.csv).
-    #[arg(long, value_name = "DIR", required_unless_present = "carrier")]
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["carrier", "all_carriers"])]
     pub out: Option<PathBuf>,
     /// The discrepancies as discrepancies.csv or as discrepancies.parquet (typed columns,
     /// exact decimals); summary.json and rejected.csv are written either way.

@@ -24,11 +24,11 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 /// Runs an async ledger operation to completion on a small runtime.
-fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+pub(crate) fn block_on<T>(future: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
 }
 
-async fn open(ledger: &LedgerArgs) -> anyhow::Result<Ledger> {
+pub(crate) async fn open(ledger: &LedgerArgs) -> anyhow::Result<Ledger> {
     if ledger.database_url.is_none() {
         fs_err::create_dir_all(&ledger.data_dir)?;
     }
@@ -42,7 +42,7 @@ fn ledger_url(ledger: &LedgerArgs) -> String {
 }
 
 /// A progress note on stderr (stdout carries reports only).
-fn note(text: &str) {
+pub(crate) fn note(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

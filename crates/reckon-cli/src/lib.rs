@@ -7,7 +7,9 @@
 mod args;
 mod deck_commands;
 mod demo;
+mod explain_command;
 mod generate_command;
+mod jobs_command;
 mod ledger_commands;
 pub mod pipeline;
 mod profile_commands;
@@ -51,6 +53,7 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Apikey(args::ApikeyCommand::Revoke(arguments)) => {
             ledger_commands::apikey_revoke_command(&arguments)
         }
+        args::Command::Explain(arguments) => explain_command::explain_command(&arguments),
     };
     match outcome {
         Ok(code) => code,

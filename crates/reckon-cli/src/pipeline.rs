@@ -58,6 +58,9 @@ pub struct ReconcileReport {
 
 /// Runs `reckon reconcile`.
 pub fn reconcile_command(arguments: &ReconcileArgs) -> anyhow::Result<ExitCode> {
+    if arguments.all_carriers {
+        return crate::jobs_command::reconcile_all_carriers(arguments);
+    }
     if let Some(carrier) = &arguments.carrier {
         return crate::ledger_commands::reconcile_ledger(arguments, carrier);
     }

@@ -136,6 +136,17 @@ impl FxTable {
         Ok(rate)
     }
 
+    /// The date of the rate [`FxTable::per_eur`] takes for `date` (the latest on or before it);
+    /// `None` for EUR, a currency replaced by the euro, or one without such a rate.
+    pub fn rate_date(&self, currency: Currency, date: Date) -> Option<Date> {
+        if currency == Currency::EUR || irrevocable_per_eur(currency, date).is_some() {
+            return None;
+        }
+        let series = self.rates.get(&currency)?;
+        let after = series.partition_point(|(day, _)| *day <= date);
+        after.checked_sub(1).map(|index| series[index].0)
+    }
+
     /// Converts `amount` from one currency to another at the rates of `date`, exactly (no
     /// rounding: the caller rounds where the contract says).
     ///

@@ -18,6 +18,7 @@ pub mod deck_update;
 pub mod destination;
 pub mod discrepancy;
 pub mod dispute;
+pub mod explain;
 pub mod fx;
 pub mod increments;
 pub mod invoice;

@@ -12,7 +12,7 @@ use crate::money::{round, round_cost};
 use crate::network::NetworkMap;
 use crate::period::Month;
 use crate::rate_deck::{CostRounding, PriceTerms, RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
-use crate::{Currency, Service, UsageRecord};
+use crate::{Currency, Increments, Service, UsageRecord};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,23 +68,47 @@ pub const DEFAULT_PLAN: &str = "*";
 /// - without tiers, each record's rating depends on that record and the deck alone;
 /// - a record that is not [`Rating::undelivered`] is rated as if it had no status.
 pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: &NetworkMap) -> Vec<Option<Rating>> {
+    rate_all_traced(deck, usage, party, networks, &mut NoTrace)
+}
+
+/// [`rate_all`], telling `trace` each step as it prices (see [`RatingTrace`]): the one rating
+/// code, observed. [`rate_all`] passes [`NoTrace`], whose empty steps compile away.
+pub fn rate_all_traced(
+    deck: &RateDeck,
+    usage: &[UsageRecord],
+    party: Party,
+    networks: &NetworkMap,
+    trace: &mut impl RatingTrace,
+) -> Vec<Option<Rating>> {
     let mut ratings: Vec<Option<Rating>> = Vec::with_capacity(usage.len());
     // Look a batch of records up before pricing any: the lookups are independent, so their
     // memory reads overlap instead of waiting for each other (a large deck lives in the
     // processor's outer cache, not its first level).
     let mut rows = [None; LOOKUP_BATCH];
-    for batch in usage.chunks(LOOKUP_BATCH) {
+    for (batch_index, batch) in usage.chunks(LOOKUP_BATCH).enumerate() {
         for (slot, record) in rows.iter_mut().zip(batch) {
             *slot = lookup(deck, record, party, networks);
         }
-        ratings.extend(batch.iter().zip(&rows).map(|(record, found)| {
-            let (row_index, terms) = (*found)?;
+        ratings.extend(batch.iter().zip(&rows).enumerate().map(|(offset, (record, found))| {
+            trace.record(batch_index * LOOKUP_BATCH + offset);
+            let Some((row_index, terms)) = *found else {
+                trace.no_row();
+                return None;
+            };
             // Past the bounds a price could overflow. Every reader refuses such a quantity; a
             // caller that skipped the readers gets no rating rather than a panic.
-            crate::bounds::check_quantity(record.quantity).ok()?;
+            if crate::bounds::check_quantity(record.quantity).is_err() {
+                trace.quantity_past_bounds();
+                return None;
+            }
+            trace.row(row_index);
             let undelivered = !terms.rules.billed_on.unwrap_or_default().bills(record.status);
-            let (billed_quantity, cost) =
-                if undelivered { (Decimal::ZERO, Decimal::ZERO) } else { price_with(&terms, record.quantity) };
+            let (billed_quantity, cost) = if undelivered {
+                trace.undelivered();
+                (Decimal::ZERO, Decimal::ZERO)
+            } else {
+                price_traced(&terms, record.quantity, trace)
+            };
             // A blocked destination has no rate to bill at: a line's rate other than 0 disagrees.
             let rate = if terms.rules.blocked { Decimal::ZERO } else { terms.rate };
             let (currency, rounding) = (terms.currency, terms.rules.rounding);
@@ -92,9 +116,119 @@ pub fn rate_all(deck: &RateDeck, usage: &[UsageRecord], party: Party, networks: 
         }));
     }
     if deck.has_tiers() {
-        settle_tiers(deck, usage, party, &mut ratings);
+        settle_tiers(deck, usage, party, &mut ratings, trace);
     }
     ratings
+}
+
+/// The steps of pricing, told as they happen, so that an explanation is built by the code that
+/// rates and cannot drift from it ([`crate::explain`]). Every step does nothing by default.
+///
+/// Steps come per record: [`RatingTrace::record`] names the record the next steps are about
+/// (once while each record is priced, and again when a month's tiers reprice it).
+pub trait RatingTrace {
+    /// The next steps are about `usage[record_index]`.
+    #[inline(always)]
+    fn record(&mut self, _record_index: usize) {}
+    /// No row of the deck applies to the record.
+    #[inline(always)]
+    fn no_row(&mut self) {}
+    /// The record's quantity is past [`crate::bounds::check_quantity`]: not rated.
+    #[inline(always)]
+    fn quantity_past_bounds(&mut self) {}
+    /// The deck row that prices the record.
+    #[inline(always)]
+    fn row(&mut self, _row: RateRowIndex) {}
+    /// The receipt proves the message undelivered and the row bills on delivery: quantity and
+    /// cost 0.
+    #[inline(always)]
+    fn undelivered(&mut self) {}
+    /// Nothing is billed: the measured quantity is 0, or the row is blocked.
+    #[inline(always)]
+    fn nothing_billed(&mut self, _blocked: bool) {}
+    /// The increments turned the measured quantity into the billed one.
+    #[inline(always)]
+    fn billed_quantity(&mut self, _measured_quantity: Decimal, _increments: Increments, _billed_quantity: Decimal) {}
+    /// The price of the billed units, before dividing by the rate unit.
+    #[inline(always)]
+    fn units_price(&mut self, _units: &UnitsPrice) {}
+    /// Fees, minimum, cap and rounding around the units' price.
+    #[inline(always)]
+    fn cost(&mut self, _cost: &CostSteps) {}
+    /// A month's tiers repriced the record.
+    #[inline(always)]
+    fn tier(&mut self, _tier: &TierStep) {}
+    /// The cost was converted into an invoice's currency.
+    #[inline(always)]
+    fn conversion(&mut self, _conversion: &ConversionStep) {}
+}
+
+/// The trace of the hot path: every step does nothing.
+pub struct NoTrace;
+
+impl RatingTrace for NoTrace {}
+
+/// How the billed units were priced.
+#[derive(Clone, Copy, Debug)]
+pub struct UnitsPrice {
+    /// `(first_rate, units)` of a row that prices its first block apart.
+    pub first_block: Option<(Decimal, Decimal)>,
+    /// The rate of the other units, and how many there are.
+    pub rate: Decimal,
+    pub units: Decimal,
+    /// `rate * units` (plus the first block's price).
+    pub units_price: Decimal,
+}
+
+/// Each step from a units' price to a record's cost, as [`RatingTrace::cost`] tells them.
+#[derive(Clone, Copy, Debug)]
+pub struct CostSteps {
+    pub units_price: Decimal,
+    pub rate_unit: Decimal,
+    pub connect_fee: Decimal,
+    /// `connect_fee + units_price / rate_unit`.
+    pub before_minimum: Decimal,
+    pub min_charge: Decimal,
+    pub per_record_fee: Decimal,
+    /// `max(before_minimum, min_charge) + per_record_fee`.
+    pub with_fees: Decimal,
+    pub max_cost: Option<Decimal>,
+    /// The cost before rounding (capped by `max_cost`).
+    pub unrounded: Decimal,
+    /// `None`: 6 places, half away from zero.
+    pub rounding: Option<CostRounding>,
+    pub cost: Decimal,
+}
+
+/// How a month's tiers priced a record.
+#[derive(Clone, Copy, Debug)]
+pub struct TierStep {
+    pub mode: TierMode,
+    /// The billed quantity of the month's records of the party and service.
+    pub month_quantity: Decimal,
+    /// The month's quantity before and after this record (canonical order).
+    pub position_before: Decimal,
+    pub position_after: Decimal,
+    /// The tier rate (for a graduated tier: the tier of the record's first unit).
+    pub rate: Decimal,
+    pub units_price: Decimal,
+}
+
+/// How a cost reached an invoice's currency, or why it could not.
+#[derive(Clone, Copy, Debug)]
+pub struct ConversionStep {
+    pub cost: Decimal,
+    pub from: Currency,
+    pub to: Currency,
+    pub policy: crate::contract::FxPolicy,
+    /// The contract forbids billing in another currency than the deck's: not converted.
+    pub deck_currency_only: bool,
+    /// The date whose rates converted it (for [`crate::contract::FxPolicy::Fixed`]: `None`).
+    pub date: Option<jiff::civil::Date>,
+    /// The exact conversion, and the expected amount after rounding; `None`: not converted.
+    pub converted: Option<Decimal>,
+    pub rounding: Option<CostRounding>,
+    pub expected: Option<Decimal>,
 }
 
 /// Rates one record as if it were alone in its month (tiers then price it from the first unit).
@@ -140,34 +274,64 @@ pub fn price(row: &RateRow, measured_quantity: Decimal) -> (Decimal, Decimal) {
 
 /// [`price`] from a row's terms.
 pub fn price_with(terms: &PriceTerms, measured_quantity: Decimal) -> (Decimal, Decimal) {
+    price_traced(terms, measured_quantity, &mut NoTrace)
+}
+
+/// [`price_with`], telling `trace` its steps.
+fn price_traced(terms: &PriceTerms, measured_quantity: Decimal, trace: &mut impl RatingTrace) -> (Decimal, Decimal) {
     if measured_quantity.is_zero() || terms.rules.blocked {
+        trace.nothing_billed(terms.rules.blocked);
         return (Decimal::ZERO, Decimal::ZERO);
     }
     let billed_quantity = terms.increments.billed_quantity(measured_quantity);
+    trace.billed_quantity(measured_quantity, terms.increments, billed_quantity);
     // Multiply before dividing so that an exact result (0.0120 * 78 / 60) stays exact.
     let units_price = match terms.rules.first_rate {
         // Carriers that price the first interval apart (a first minute at one price, then per
         // second) bill the first block `A` at `first_rate` and the rest at `rate`.
         Some(first_rate) => {
             let first_units = terms.increments.first.min(billed_quantity);
-            first_rate * first_units + terms.rate * (billed_quantity - first_units)
+            let units = billed_quantity - first_units;
+            let units_price = first_rate * first_units + terms.rate * units;
+            let first_block = Some((first_rate, first_units));
+            trace.units_price(&UnitsPrice { first_block, rate: terms.rate, units, units_price });
+            units_price
         }
-        None => terms.rate * billed_quantity,
+        None => {
+            let units_price = terms.rate * billed_quantity;
+            trace.units_price(&UnitsPrice { first_block: None, rate: terms.rate, units: billed_quantity, units_price });
+            units_price
+        }
     };
-    (billed_quantity, finish_cost(terms, units_price))
+    (billed_quantity, finish_cost(terms, units_price, trace))
 }
 
 /// Connect fee, minimum, surcharge and cap around the units' price (`rate * units`, before
 /// dividing by the rate unit), rounded once: the carrier's way when the row says how, else to
 /// 6 places half away from zero.
-fn finish_cost(row: &PriceTerms, units_price: Decimal) -> Decimal {
-    let cost = (row.connect_fee + units_price / row.rate_unit).max(row.min_charge) + row.per_record_fee;
+fn finish_cost(row: &PriceTerms, units_price: Decimal, trace: &mut impl RatingTrace) -> Decimal {
+    let before_minimum = row.connect_fee + units_price / row.rate_unit;
+    let with_fees = before_minimum.max(row.min_charge) + row.per_record_fee;
     // The cap bounds what the call costs in all, fees included, before rounding.
-    let cost = row.rules.max_cost.map_or(cost, |max_cost| cost.min(max_cost));
-    match row.rules.rounding {
-        Some(rounding) => round(cost, rounding.decimal_places, rounding.mode),
-        None => round_cost(cost),
-    }
+    let unrounded = row.rules.max_cost.map_or(with_fees, |max_cost| with_fees.min(max_cost));
+    let cost = match row.rules.rounding {
+        Some(rounding) => round(unrounded, rounding.decimal_places, rounding.mode),
+        None => round_cost(unrounded),
+    };
+    trace.cost(&CostSteps {
+        units_price,
+        rate_unit: row.rate_unit,
+        connect_fee: row.connect_fee,
+        before_minimum,
+        min_charge: row.min_charge,
+        per_record_fee: row.per_record_fee,
+        with_fees,
+        max_cost: row.rules.max_cost,
+        unrounded,
+        rounding: row.rules.rounding,
+        cost,
+    });
+    cost
 }
 
 /// A month's cumulative quantity is kept per party, service and month: per carrier for costs;
@@ -183,7 +347,13 @@ fn party_of(record: &UsageRecord, party: Party, deck: &RateDeck, rating: &Rating
 }
 
 /// Reprices the tiered records once the month's quantities are known.
-fn settle_tiers(deck: &RateDeck, usage: &[UsageRecord], party: Party, ratings: &mut [Option<Rating>]) {
+fn settle_tiers(
+    deck: &RateDeck,
+    usage: &[UsageRecord],
+    party: Party,
+    ratings: &mut [Option<Rating>],
+    trace: &mut impl RatingTrace,
+) {
     let mut groups: HashMap<TierGroup, Vec<usize>> = HashMap::new();
     for (index, rating) in ratings.iter().enumerate() {
         if let Some(rating) = rating {
@@ -227,7 +397,19 @@ fn settle_tiers(deck: &RateDeck, usage: &[UsageRecord], party: Party, ratings: &
                     (graduated_units_price(tiers, before, position), tier_rate_of_unit_after(tiers, before))
                 }
             };
-            rating.cost = finish_cost(&PriceTerms::of(row), units_price);
+            trace.record(index);
+            let position_before = before;
+            let position_after = position;
+            let month_quantity = total;
+            trace.tier(&TierStep {
+                mode: tiers.mode,
+                month_quantity,
+                position_before,
+                position_after,
+                rate,
+                units_price,
+            });
+            rating.cost = finish_cost(&PriceTerms::of(row), units_price, trace);
             rating.rate = rate;
         }
     }

@@ -7,7 +7,7 @@ use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::matching::{LineMatch, Matcher};
 use crate::money::{round, round_cost, TotalOverflow};
 use crate::period::Month;
-use crate::rating::Rating;
+use crate::rating::{ConversionStep, NoTrace, Rating, RatingTrace};
 use crate::summary::ReportConversion;
 use crate::summary::{Billed, GroupKey, Summary};
 use crate::{Currency, FxTable, InvoiceLine, UsageRecord};
@@ -205,11 +205,11 @@ impl RunFacts {
     }
 
     /// Whether a record's month is one its carrier's invoices cover.
-    fn invoiced_month(&self, record: &UsageRecord) -> bool {
+    pub(crate) fn invoiced_month(&self, record: &UsageRecord) -> bool {
         self.carrier_months.get(&record.carrier).is_some_and(|months| months.contains(&Month::of(record.started_at)))
     }
 
-    fn invoice_date(&self, line: &InvoiceLine) -> Option<Date> {
+    pub(crate) fn invoice_date(&self, line: &InvoiceLine) -> Option<Date> {
         line.invoice_date.or_else(|| self.invoice_dates.get(&(line.carrier.clone(), line.invoice_id.clone())).copied())
     }
 }
@@ -430,6 +430,18 @@ pub fn check_line_with(
     conversion: &Conversion<'_>,
     config: &ReconcileConfig,
 ) -> LineCheck {
+    check_line_traced(line, record, rating, conversion, config, &mut NoTrace)
+}
+
+/// [`check_line_with`], telling `trace` how the expected amount reached the line's currency.
+pub fn check_line_traced(
+    line: &InvoiceLine,
+    record: &UsageRecord,
+    rating: Option<&Rating>,
+    conversion: &Conversion<'_>,
+    config: &ReconcileConfig,
+    trace: &mut impl RatingTrace,
+) -> LineCheck {
     let Some(rating) = rating else {
         return LineCheck { kind: Some(DiscrepancyKind::NoRate), expected_quantity: None, expected_amount: None };
     };
@@ -437,7 +449,7 @@ pub fn check_line_with(
         return check;
     }
     let expected_quantity = Some(rating.billed_quantity);
-    let expected_amount = expected_in_currency(rating, line.currency, record, conversion);
+    let expected_amount = expected_in_currency_traced(rating, line.currency, record, conversion, trace);
     let check = |kind| LineCheck { kind, expected_quantity, expected_amount };
     // Checked: a difference too large to hold is certainly beyond the tolerance.
     let quantity_difference = line.quantity.checked_sub(rating.billed_quantity);
@@ -471,18 +483,56 @@ pub(crate) fn expected_in_currency(
     record: &UsageRecord,
     conversion: &Conversion<'_>,
 ) -> Option<Decimal> {
+    expected_in_currency_traced(rating, currency, record, conversion, &mut NoTrace)
+}
+
+/// [`expected_in_currency`], telling `trace` the conversion.
+fn expected_in_currency_traced(
+    rating: &Rating,
+    currency: Currency,
+    record: &UsageRecord,
+    conversion: &Conversion<'_>,
+    trace: &mut impl RatingTrace,
+) -> Option<Decimal> {
     if rating.currency == currency {
         return Some(rating.cost).filter(|expected| crate::bounds::is_comparable_amount(*expected));
     }
+    let mut step = ConversionStep {
+        cost: rating.cost,
+        from: rating.currency,
+        to: currency,
+        policy: conversion.terms.fx_policy,
+        deck_currency_only: conversion.terms.deck_currency_only,
+        date: None,
+        converted: None,
+        rounding: rating.rounding,
+        expected: None,
+    };
+    let expected = converted_expected(rating, currency, record, conversion, &mut step);
+    trace.conversion(&step);
+    expected
+}
+
+/// The conversion of [`expected_in_currency`] into another currency than the deck's, noting
+/// each step in `step`.
+fn converted_expected(
+    rating: &Rating,
+    currency: Currency,
+    record: &UsageRecord,
+    conversion: &Conversion<'_>,
+    step: &mut ConversionStep,
+) -> Option<Decimal> {
     if conversion.terms.deck_currency_only {
         return None;
     }
     let converted = match conversion.terms.fx_policy {
         FxPolicy::RecordDate => {
             let date = record.started_at.to_zoned(TimeZone::UTC).date();
+            step.date = Some(date);
             conversion.fx.convert(rating.cost, rating.currency, currency, date).ok()?
         }
         FxPolicy::InvoiceDate => {
+            step.date = conversion.invoice_date;
             conversion.fx.convert(rating.cost, rating.currency, currency, conversion.invoice_date?).ok()?
         }
         FxPolicy::Fixed { currency: fixed_currency, rate } => {
@@ -492,12 +542,14 @@ pub(crate) fn expected_in_currency(
             rating.cost.checked_mul(rate)?
         }
     };
+    step.converted = Some(converted);
     // The carrier prices in the invoice's currency the way it rounds in the deck's: an amount
     // rounded to 4 places up is expected as such, not to 6 places.
     let expected = match rating.rounding {
         Some(rounding) => round(converted, rounding.decimal_places, rounding.mode),
         None => round_cost(converted),
     };
+    step.expected = Some(expected);
     // An expected amount that no billed amount could be compared with is as good as unconvertible.
     Some(expected).filter(|expected| crate::bounds::is_comparable_amount(*expected))
 }

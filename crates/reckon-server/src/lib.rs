@@ -17,7 +17,9 @@ mod alerts;
 mod auth;
 mod decks;
 mod error;
+mod explain;
 mod ingest;
+mod jobs;
 mod ledger_api;
 mod metrics;
 mod nats;
@@ -90,6 +92,9 @@ pub struct AppState {
         get_alerts,
         rejected::get_rejected,
         rejected::post_replay,
+        explain::get_explain,
+        jobs::post_jobs,
+        jobs::get_jobs,
     ),
     modifiers(&BearerKeys)
 )]
@@ -163,6 +168,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/alerts", get(get_alerts))
         .route("/v1/rejected", get(rejected::get_rejected))
         .route("/v1/rejected/{rejected_id}/replay", post(rejected::post_replay))
+        .route("/v1/explain", get(explain::get_explain))
+        .route("/v1/jobs", post(jobs::post_jobs))
+        .route("/v1/jobs/{batch_id}", get(jobs::get_jobs))
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(timeout))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
@@ -265,6 +273,7 @@ pub async fn serve(
     if let Some(client) = webhook_client {
         tokio::spawn(alerts::deliver(state.clone(), client));
     }
+    tokio::spawn(jobs::work_jobs(state.clone()));
     if !state.settings.alerts.rules.is_empty() {
         tokio::spawn(alerts::check_months(state.clone()));
     }

@@ -37,6 +37,19 @@ pub struct RunInputs<'a> {
     pub holidays: &'a HashMap<String, HolidayCalendar>,
 }
 
+/// What a carrier's period reads from the ledger ([`Ledger::period_inputs`]).
+pub(crate) struct PeriodInputs {
+    /// The run's settings, with the period set.
+    pub config: ReconcileConfig,
+    pub lines: Vec<InvoiceLine>,
+    pub summaries: Vec<reckon_core::summary_invoice::SummaryLine>,
+    pub usage: Vec<UsageRecord>,
+    pub other_lines: Vec<InvoiceLine>,
+    /// The stored rates' text (a part of the run id).
+    pub deck_text: String,
+    pub deck: reckon_core::RateDeck,
+}
+
 /// A recorded run.
 #[derive(Clone, Debug)]
 pub struct StoredRun {
@@ -322,20 +335,8 @@ impl Ledger {
         inputs: &RunInputs<'_>,
         now: Timestamp,
     ) -> Result<StoredRun, StoreError> {
-        let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
-        let lines = self.invoice_lines_of_period(inputs.carrier, inputs.period).await?;
-        let summaries = self.summary_lines_of_period(inputs.carrier, inputs.period).await?;
-        let (from, to) = usage_window(inputs.period, lines.iter().map(|line| line.started_at), config.time_tolerance)
-            .and_then(|window| crate::summary_invoices::widened_to_summaries(window, &summaries))
-            .ok_or_else(|| StoreError::Invalid(format!("{}: past the last month", inputs.period)))?;
-        let usage = self.usage_between(inputs.carrier, from, to).await?;
-        if usage.is_empty() && lines.is_empty() && summaries.is_empty() {
-            return Err(self.nothing_to_reconcile(inputs).await);
-        }
-        let other_lines = self.invoice_lines_of_other_periods(inputs.carrier, inputs.period, from, to).await?;
-        let (deck_text, mut deck) = self.stored_deck_of(inputs.carrier).await?;
-        // The contract's rounding and the holidays, as every command builds a deck.
-        deck.apply_reference(Party::Carrier, &config.contracts, inputs.holidays);
+        let PeriodInputs { config, lines, summaries, usage, other_lines, deck_text, deck } =
+            self.period_inputs(inputs).await?;
         // The versions of the invoices read, each with its period: what the run reconciled and
         // what it only took records away for.
         let read: std::collections::HashSet<&str> = lines
@@ -395,6 +396,30 @@ impl Ledger {
         // A total past Decimal's range (inputs beyond the documented bounds) fails the run before
         // anything is recorded, never an incomplete summary.
         self.record_reconciliation(run_id, inputs, &versions, reconciliation, read, now).await
+    }
+
+    /// What the run of a carrier's period in memory reads: the period's own lines, its summary
+    /// lines, the usage of its window, the lines of other periods in that window, and the deck
+    /// made ready to rate (also what `explain` reads, so it explains that very run).
+    ///
+    /// # Errors
+    /// As [`Ledger::reconcile_period`].
+    pub(crate) async fn period_inputs(&self, inputs: &RunInputs<'_>) -> Result<PeriodInputs, StoreError> {
+        let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
+        let lines = self.invoice_lines_of_period(inputs.carrier, inputs.period).await?;
+        let summaries = self.summary_lines_of_period(inputs.carrier, inputs.period).await?;
+        let (from, to) = usage_window(inputs.period, lines.iter().map(|line| line.started_at), config.time_tolerance)
+            .and_then(|window| crate::summary_invoices::widened_to_summaries(window, &summaries))
+            .ok_or_else(|| StoreError::Invalid(format!("{}: past the last month", inputs.period)))?;
+        let usage = self.usage_between(inputs.carrier, from, to).await?;
+        if usage.is_empty() && lines.is_empty() && summaries.is_empty() {
+            return Err(self.nothing_to_reconcile(inputs).await);
+        }
+        let other_lines = self.invoice_lines_of_other_periods(inputs.carrier, inputs.period, from, to).await?;
+        let (deck_text, mut deck) = self.stored_deck_of(inputs.carrier).await?;
+        // The contract's rounding and the holidays, as every command builds a deck.
+        deck.apply_reference(Party::Carrier, &config.contracts, inputs.holidays);
+        Ok(PeriodInputs { config, lines, summaries, usage, other_lines, deck_text, deck })
     }
 
     /// Records a run's result (a summary past Decimal's range fails it first, recording

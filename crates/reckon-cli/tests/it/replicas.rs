@@ -53,7 +53,7 @@ fn batch(family: &str, range: std::ops::Range<usize>) -> String {
 
 /// One HTTP/1.1 request on a fresh connection; `None` when the replica is gone (refused, reset,
 /// or closed before a whole answer).
-fn try_http(address: &str, method: &str, path: &str, token: &str, body: &str) -> Option<(u16, String)> {
+pub fn try_http(address: &str, method: &str, path: &str, token: &str, body: &str) -> Option<(u16, String)> {
     let mut stream = std::net::TcpStream::connect(address).ok()?;
     write!(
         stream,
@@ -79,7 +79,7 @@ fn consumer_backlog(stream: &str, durable: &str) -> (u64, usize) {
     })
 }
 
-fn terminate(server: &mut Child) {
+pub fn terminate(server: &mut Child) {
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let _ = server.wait();
 }
