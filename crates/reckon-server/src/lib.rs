@@ -122,9 +122,21 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/alerts", get(get_alerts))
         .route("/v1/rejected", get(rejected::get_rejected))
         .route("/v1/rejected/{rejected_id}/replay", post(rejected::post_replay))
+        .merge(console_router(&state).with_state(()))
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(timeout))
         .with_state(state)
+}
+
+/// The web console at `/` (`reckon-console`), over the same ledger and settings as the API.
+fn console_router(state: &AppState) -> Router {
+    let settings = reckon_console::ConsoleSettings {
+        // Set once the service is served over TLS, so the session cookie travels only there.
+        secure_cookies: false,
+        reconcile: state.settings.reconcile.clone(),
+        fx: state.settings.fx.clone(),
+    };
+    reckon_console::router(state.ledger.clone(), settings)
 }
 
 /// Liveness: answers without a key.

@@ -8,6 +8,7 @@
 //! one transaction: a crash leaves all of it or none of it.
 
 mod alerts;
+mod console;
 mod deck_rows;
 mod dialect;
 mod disputes;
@@ -21,6 +22,7 @@ mod summary_invoices;
 mod usage_bulk;
 
 pub use alerts::{PendingMonth, StoredAlert};
+pub use console::{ConsoleSession, NewConsoleSession, PeriodRun};
 pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputePractice, DisputeRecord, NotRaisedClaim, OpenedDisputes};
 pub use error::StoreError;

@@ -7,6 +7,7 @@ mod apikeys;
 mod audit;
 mod bad_input;
 mod billed_on;
+mod console;
 mod deck_rows;
 mod fuzz_runs;
 mod generate;
