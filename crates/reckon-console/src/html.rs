@@ -58,11 +58,6 @@ pub fn plain_money_cell(value: Decimal, currency: &str) -> String {
     format!("<td class=\"money\">{} {}</td>", escape(&amount(value)), escape(currency))
 }
 
-/// A right-aligned count.
-pub fn number_cell(value: u64) -> String {
-    format!("<td class=\"number\">{value}</td>")
-}
-
 /// The hidden field carrying the session's CSRF token, for every form that changes something.
 pub fn csrf_field(signed: &Signed) -> String {
     format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(&signed.csrf_token))

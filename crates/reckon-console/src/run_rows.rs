@@ -27,6 +27,9 @@ pub struct RunRows {
     pub kinds: Vec<KindTotals>,
     /// Per currency over every kind: overbilled and underbilled (`None`: past Decimal's range).
     pub totals: BTreeMap<Currency, Option<(Decimal, Decimal)>>,
+    /// The rows' positions in each order asked for so far, sorted once per run: a page then
+    /// costs one pass of the filter, not a sort.
+    orders: Mutex<Vec<(RunOrder, Arc<Vec<u32>>)>>,
 }
 
 pub struct KindTotals {
@@ -58,7 +61,34 @@ impl RunRows {
             .into_values()
             .map(|(kind, count, summary)| KindTotals { kind, count, impact: impact(&summary) })
             .collect();
-        RunRows { totals: impact(&whole), discrepancies, kinds }
+        RunRows { totals: impact(&whole), discrepancies, kinds, orders: Mutex::default() }
+    }
+
+    /// The rows' positions in an order other than the report's (stable: equal values stay in
+    /// report order).
+    fn positions(&self, order: RunOrder) -> Arc<Vec<u32>> {
+        let mut orders = self.orders.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, positions)) = orders.iter().find(|(kept, _)| *kept == order) {
+            return positions.clone();
+        }
+        let rows = &self.discrepancies;
+        let mut positions: Vec<u32> = (0..rows.len()).filter_map(|index| u32::try_from(index).ok()).collect();
+        let row = |position: &u32| &rows[*position as usize];
+        let directed =
+            |ordering: std::cmp::Ordering, descending: bool| if descending { ordering.reverse() } else { ordering };
+        match order {
+            RunOrder::Report => {}
+            RunOrder::Difference { descending } => {
+                positions.sort_by(|a, b| directed(row(a).difference.cmp(&row(b).difference), descending))
+            }
+            RunOrder::Billed { descending } => {
+                positions.sort_by(|a, b| directed(row(a).billed_amount.cmp(&row(b).billed_amount), descending))
+            }
+            RunOrder::Destination => positions.sort_by(|a, b| row(a).destination.cmp(&row(b).destination)),
+        }
+        let positions = Arc::new(positions);
+        orders.push((order, positions.clone()));
+        positions
     }
 
     /// The discrepancy stored at `seq` in the run.
@@ -278,33 +308,11 @@ impl RunFilter {
 
     /// The rows kept, in the order asked for.
     pub fn apply<'a>(&self, rows: &'a RunRows) -> Vec<&'a Discrepancy> {
-        let mut kept: Vec<&Discrepancy> = rows.discrepancies.iter().filter(|row| self.keeps(row)).collect();
-        match self.sort {
-            RunOrder::Report => {}
-            // Stable sorts: equal values stay in report order.
-            RunOrder::Difference { descending } => {
-                kept.sort_by(|a, b| {
-                    let order = a.difference.cmp(&b.difference);
-                    if descending {
-                        order.reverse()
-                    } else {
-                        order
-                    }
-                });
-            }
-            RunOrder::Billed { descending } => {
-                kept.sort_by(|a, b| {
-                    let order = a.billed_amount.cmp(&b.billed_amount);
-                    if descending {
-                        order.reverse()
-                    } else {
-                        order
-                    }
-                });
-            }
-            RunOrder::Destination => kept.sort_by(|a, b| a.destination.cmp(&b.destination)),
+        if self.sort == RunOrder::Report {
+            return rows.discrepancies.iter().filter(|row| self.keeps(row)).collect();
         }
-        kept
+        let positions = rows.positions(self.sort);
+        positions.iter().map(|position| &rows.discrepancies[*position as usize]).filter(|row| self.keeps(row)).collect()
     }
 }
 

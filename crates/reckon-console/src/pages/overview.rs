@@ -16,10 +16,23 @@ use std::fmt::Write;
 /// A period's figures in one currency.
 #[derive(Default)]
 struct CurrencyFigures {
+    /// `None` without lines in the currency.
     billed: Option<Decimal>,
     over_under: Option<Option<(Decimal, Decimal)>>,
     disputes_open: u64,
     withheld: Decimal,
+    /// A sum passed Decimal's range: shown as such, never as a wrong figure.
+    billed_overflow: bool,
+    withheld_overflow: bool,
+}
+
+/// A sum cell: the amount, or that it passed Decimal's range.
+fn sum_cell(sum: Decimal, overflow: bool, currency: &str) -> String {
+    if overflow {
+        "<td class=\"money\">out of range</td>".to_owned()
+    } else {
+        plain_money_cell(sum, currency)
+    }
 }
 
 pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageResult {
@@ -31,7 +44,10 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageRes
         let mut figures: BTreeMap<Currency, CurrencyFigures> = BTreeMap::new();
         for line in console.ledger.invoice_lines_of_period(&period_run.carrier, period).await? {
             let entry = figures.entry(line.currency).or_default();
-            entry.billed = Some(entry.billed.unwrap_or(Decimal::ZERO).checked_add(line.amount).unwrap_or(Decimal::MAX));
+            match entry.billed.unwrap_or(Decimal::ZERO).checked_add(line.amount) {
+                Some(billed) => entry.billed = Some(billed),
+                None => entry.billed_overflow = true,
+            }
         }
         let run = console.runs.rows(&console.ledger, &period_run.run_id).await?;
         for (currency, impact) in &run.totals {
@@ -44,7 +60,10 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageRes
                 entry.disputes_open += 1;
             }
             let share = dispute_share(dispute.state, dispute.claimed_total, dispute.credited_total());
-            entry.withheld = entry.withheld.checked_add(share.withheld).unwrap_or(Decimal::MAX);
+            match entry.withheld.checked_add(share.withheld) {
+                Some(withheld) => entry.withheld = withheld,
+                None => entry.withheld_overflow = true,
+            }
         }
         let statement = console.ledger.latest_statement(&period_run.carrier, &period_run.period).await?;
         for (currency, figure) in &figures {
@@ -54,9 +73,9 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageRes
                 Some(None) => ("<td>out of range</td>".to_owned(), "<td>out of range</td>".to_owned()),
                 None => (money_cell(Decimal::ZERO, code), money_cell(Decimal::ZERO, code)),
             };
-            let billed = figure
-                .billed
-                .map_or("<td class=\"money\">–</td>".to_owned(), |billed| plain_money_cell(billed, code));
+            let billed = figure.billed.map_or("<td class=\"money\">–</td>".to_owned(), |billed| {
+                sum_cell(billed, figure.billed_overflow, code)
+            });
             let settled = statement.as_ref().filter(|stored| stored.statement.inputs.currency == *currency).map_or(
                 "<td class=\"muted\">not settled</td>".to_owned(),
                 |stored| {
@@ -73,7 +92,7 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageRes
                 carrier = escape(&period_run.carrier),
                 period = escape(&period_run.period),
                 open = figure.disputes_open,
-                withheld = plain_money_cell(figure.withheld, code),
+                withheld = sum_cell(figure.withheld, figure.withheld_overflow, code),
                 run = url_component(&period_run.run_id),
                 short = escape(period_run.run_id.get(..12).unwrap_or(&period_run.run_id)),
                 at = when(period_run.created_at),
@@ -88,20 +107,12 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageRes
     } else {
         format!(
             "<section class=\"card\"><table id=\"overview\"><caption class=\"muted\">Latest run of each carrier's period; \
-             overbilled is what the carrier billed above the expected amounts, underbilled below ({}).</caption>\
+             overbilled is what the carrier billed above the expected amounts, underbilled below; amounts in the invoices' currency.</caption>\
              <thead><tr><th scope=\"col\">Carrier</th><th scope=\"col\">Period</th><th scope=\"col\" class=\"money\">Billed</th>\
              <th scope=\"col\" class=\"money\">Overbilled</th><th scope=\"col\" class=\"money\">Underbilled</th>\
              <th scope=\"col\" class=\"number\">Open disputes</th><th scope=\"col\" class=\"money\">Withheld</th>\
              <th scope=\"col\" class=\"money\">Settled (net)</th><th scope=\"col\">Last run</th></tr></thead><tbody>{rows}</tbody></table></section>",
-            report_currency_note(&console)
         )
     };
     Ok(crate::html::page("Overview", "/", &signed, &body).into_response())
-}
-
-fn report_currency_note(console: &Console) -> String {
-    match console.settings.reconcile.report_currency {
-        Some(currency) => format!("report currency {}", escape(currency.as_str())),
-        None => "each in its invoice currency".to_owned(),
-    }
 }
