@@ -4,7 +4,7 @@
 //! a lease that lapses when the replica dies) and reconciling it with the service's settings.
 
 use crate::auth;
-use crate::{log, ApiError, AppState};
+use crate::{ApiError, AppState};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,14 +30,14 @@ pub async fn work_jobs(state: AppState) {
         let settings = run_settings(&state);
         match state.ledger.work_next_run_job(&replica.holder, replica.lease_ttl, settings).await {
             Ok(Some((job, Ok(run)))) => {
-                log(&format!("job {}: run {} of {} {}", job.job_id, run.run_id, job.carrier, job.period));
+                tracing::info!("job {}: run {} of {} {}", job.job_id, run.run_id, job.carrier, job.period);
             }
             Ok(Some((job, Err(error)))) => {
-                log(&format!("job {}: {} {} failed: {error}", job.job_id, job.carrier, job.period));
+                tracing::warn!("job {}: {} {} failed: {error}", job.job_id, job.carrier, job.period);
             }
             Ok(None) => tokio::time::sleep(JOB_POLL).await,
             Err(error) => {
-                log(&format!("taking a job: {error}"));
+                tracing::warn!("taking a job: {error}");
                 tokio::time::sleep(JOB_POLL).await;
             }
         }

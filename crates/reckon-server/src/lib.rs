@@ -171,10 +171,24 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/explain", get(explain::get_explain))
         .route("/v1/jobs", post(jobs::post_jobs))
         .route("/v1/jobs/{batch_id}", get(jobs::get_jobs))
+        .merge(console_router(&state).with_state(()))
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(timeout))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
+}
+
+/// The web console at `/` (`reckon-console`), over the same ledger and settings as the API.
+fn console_router(state: &AppState) -> Router {
+    let settings = reckon_console::ConsoleSettings {
+        // Served over TLS, the session cookie travels only there.
+        secure_cookies: state.settings.tls.is_some(),
+        reconcile: state.settings.reconcile.clone(),
+        fx: state.settings.fx.clone(),
+        networks: state.settings.networks.clone(),
+        holidays: state.settings.holidays.clone(),
+    };
+    reckon_console::router(state.ledger.clone(), settings)
 }
 
 /// Liveness: answers without a key.

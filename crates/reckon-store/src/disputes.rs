@@ -232,7 +232,12 @@ impl Ledger {
 
     /// The version of an invoice that a run reconciled: as recorded with the run, or, for runs
     /// recorded before versions were, the latest version imported by the run's time.
-    async fn run_invoice_version(&self, run_id: &str, carrier: &str, invoice_id: &str) -> Result<i64, StoreError> {
+    pub(crate) async fn run_invoice_version(
+        &self,
+        run_id: &str,
+        carrier: &str,
+        invoice_id: &str,
+    ) -> Result<i64, StoreError> {
         let recorded = self
             .dialect
             .sql("SELECT version FROM run_invoices WHERE run_id = {1} AND carrier = {2} AND invoice_id = {3}");

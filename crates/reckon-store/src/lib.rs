@@ -9,12 +9,13 @@
 
 mod accruals;
 mod alerts;
+mod console;
 mod deck_rows;
 mod dialect;
 mod disputes;
 mod error;
-mod health;
 mod explain;
+mod health;
 mod imports;
 mod jobs;
 mod leases;
@@ -26,6 +27,7 @@ mod usage_bulk;
 
 pub use accruals::{reference_fingerprint, AccrualUpdate, RateRecords, RebuildScope, REBUILD_RECORDS_PER_CHUNK};
 pub use alerts::{PendingMonth, StoredAlert};
+pub use console::{ConsoleSession, NewConsoleSession, PeriodRun};
 pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputePractice, DisputeRecord, NotRaisedClaim, OpenedDisputes};
 pub use error::StoreError;

@@ -12,7 +12,7 @@ use std::process::Command;
 
 /// The path of a tool, or `None` when it is not installed. In CI (`CI=true`) a missing tool fails
 /// the test: CI installs both (.ci/run).
-fn tool(name: &str) -> Option<String> {
+pub fn tool(name: &str) -> Option<String> {
     let found = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())

@@ -8,6 +8,7 @@ mod apikeys;
 mod audit;
 mod bad_input;
 mod billed_on;
+mod console;
 mod contract_charges;
 mod deck_rows;
 mod explain;

@@ -1,0 +1,118 @@
+//! Overview: per carrier and period, what was billed, over- and underbilled, the disputes open
+//! and what they withhold, the settlement and the last run.
+
+use super::{month, when};
+use crate::html::{escape, money_cell, plain_money_cell, url_component};
+use crate::session::signed_in;
+use crate::{Console, PageResult};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use reckon_core::dispute::{dispute_share, DisputeState};
+use reckon_core::{Currency, Decimal};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A period's figures in one currency.
+#[derive(Default)]
+struct CurrencyFigures {
+    /// `None` without lines in the currency.
+    billed: Option<Decimal>,
+    over_under: Option<Option<(Decimal, Decimal)>>,
+    disputes_open: u64,
+    withheld: Decimal,
+    /// A sum passed Decimal's range: shown as such, never as a wrong figure.
+    billed_overflow: bool,
+    withheld_overflow: bool,
+}
+
+/// A sum cell: the amount, or that it passed Decimal's range.
+fn sum_cell(sum: Decimal, overflow: bool, currency: &str) -> String {
+    if overflow {
+        "<td class=\"money\">out of range</td>".to_owned()
+    } else {
+        plain_money_cell(sum, currency)
+    }
+}
+
+pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageResult {
+    let signed = signed_in(&console, &headers).await?;
+    let periods = console.ledger.periods_with_runs().await?;
+    let mut rows = String::new();
+    for period_run in &periods {
+        let period = month("period", &period_run.period)?;
+        let mut figures: BTreeMap<Currency, CurrencyFigures> = BTreeMap::new();
+        for line in console.ledger.invoice_lines_of_period(&period_run.carrier, period).await? {
+            let entry = figures.entry(line.currency).or_default();
+            match entry.billed.unwrap_or(Decimal::ZERO).checked_add(line.amount) {
+                Some(billed) => entry.billed = Some(billed),
+                None => entry.billed_overflow = true,
+            }
+        }
+        let run = console.runs.rows(&console.ledger, &period_run.run_id).await?;
+        for (currency, impact) in &run.totals {
+            figures.entry(*currency).or_default().over_under = Some(*impact);
+        }
+        for dispute in console.ledger.disputes_of(&period_run.carrier, &period_run.period).await? {
+            let Some(currency) = Currency::parse(&dispute.currency) else { continue };
+            let entry = figures.entry(currency).or_default();
+            if matches!(dispute.state, DisputeState::Open | DisputeState::Submitted) {
+                entry.disputes_open += 1;
+            }
+            let share = dispute_share(dispute.state, dispute.claimed_total, dispute.credited_total());
+            match entry.withheld.checked_add(share.withheld) {
+                Some(withheld) => entry.withheld = withheld,
+                None => entry.withheld_overflow = true,
+            }
+        }
+        let statement = console.ledger.latest_statement(&period_run.carrier, &period_run.period).await?;
+        for (currency, figure) in &figures {
+            let code = currency.as_str();
+            let (over, under) = match figure.over_under {
+                Some(Some((over, under))) => (money_cell(over, code), money_cell(-under, code)),
+                Some(None) => ("<td>out of range</td>".to_owned(), "<td>out of range</td>".to_owned()),
+                None => (money_cell(Decimal::ZERO, code), money_cell(Decimal::ZERO, code)),
+            };
+            let billed = figure.billed.map_or("<td class=\"money\">–</td>".to_owned(), |billed| {
+                sum_cell(billed, figure.billed_overflow, code)
+            });
+            let settled = statement.as_ref().filter(|stored| stored.statement.inputs.currency == *currency).map_or(
+                "<td class=\"muted\">not settled</td>".to_owned(),
+                |stored| {
+                    format!(
+                        "<td class=\"money\">{} {code}</td>",
+                        escape(&reckon_core::currency::format_amount(stored.statement.net, *currency))
+                    )
+                },
+            );
+            let _ = write!(
+                rows,
+                "<tr><td>{carrier}</td><td>{period}</td>{billed}{over}{under}<td class=\"number\">{open}</td>{withheld}{settled}\
+                 <td><a href=\"/runs/{run}\">{short}</a> <span class=\"muted\">{at} · {count} discrepancies</span></td></tr>",
+                carrier = escape(&period_run.carrier),
+                period = escape(&period_run.period),
+                open = figure.disputes_open,
+                withheld = sum_cell(figure.withheld, figure.withheld_overflow, code),
+                run = url_component(&period_run.run_id),
+                short = escape(period_run.run_id.get(..12).unwrap_or(&period_run.run_id)),
+                at = when(period_run.created_at),
+                count = period_run.discrepancies,
+            );
+        }
+    }
+    let body = if periods.is_empty() {
+        "<section class=\"card\"><p>No run yet. Import usage, rates and an invoice, then \
+         <code>reckon reconcile --carrier C --period YYYY-MM</code> (or upload the invoice to the API).</p></section>"
+            .to_owned()
+    } else {
+        format!(
+            "<section class=\"card\"><table id=\"overview\"><caption class=\"muted\">Latest run of each carrier's period; \
+             overbilled is what the carrier billed above the expected amounts, underbilled below; amounts in the invoices' currency.</caption>\
+             <thead><tr><th scope=\"col\">Carrier</th><th scope=\"col\">Period</th><th scope=\"col\" class=\"money\">Billed</th>\
+             <th scope=\"col\" class=\"money\">Overbilled</th><th scope=\"col\" class=\"money\">Underbilled</th>\
+             <th scope=\"col\" class=\"number\">Open disputes</th><th scope=\"col\" class=\"money\">Withheld</th>\
+             <th scope=\"col\" class=\"money\">Settled (net)</th><th scope=\"col\">Last run</th></tr></thead><tbody>{rows}</tbody></table></section>",
+        )
+    };
+    Ok(crate::html::page("Overview", "/", &signed, &body).into_response())
+}
