@@ -348,7 +348,7 @@ mod tests {
             discrepancy(1, DiscrepancyKind::RateMismatch, "4420", Some("0.030000000000000001")),
             discrepancy(2, DiscrepancyKind::RateMismatch, "4930", Some("0.03")),
             discrepancy(3, DiscrepancyKind::RateMismatch, "4421", Some("-0.5")),
-            discrepancy(4, DiscrepancyKind::UnmatchedLine, "4420", None),
+            discrepancy(4, DiscrepancyKind::UnmatchedCharge, "4420", None),
         ]);
         let query = RunQuery {
             kind: Some("rate_mismatch".into()),
@@ -362,7 +362,7 @@ mod tests {
         let by_prefix = RunQuery { destination: Some("442".into()), ..RunQuery::default() }.filter().unwrap();
         assert_eq!(by_prefix.apply(&rows).len(), 3);
         // rate_mismatch: over 0.030000000000000001 + 0.03, under 0.5.
-        let rate = &rows.kinds[0];
+        let rate = rows.kinds.iter().find(|group| group.kind == DiscrepancyKind::RateMismatch).unwrap();
         assert_eq!((rate.kind, rate.count), (DiscrepancyKind::RateMismatch, 3));
         let eur = Currency::parse("EUR").unwrap();
         assert_eq!(
