@@ -80,26 +80,30 @@ pub fn rate_all_traced(
     networks: &NetworkMap,
     trace: &mut impl RatingTrace,
 ) -> Vec<Option<Rating>> {
-    let mut ratings: Vec<Option<Rating>> = Vec::with_capacity(usage.len());
+    let mut ratings: Vec<Option<Rating>> = vec![None; usage.len()];
     // Look a batch of records up before pricing any: the lookups are independent, so their
     // memory reads overlap instead of waiting for each other (a large deck lives in the
-    // processor's outer cache, not its first level).
+    // processor's outer cache, not its first level). Records are looked up in the order of
+    // their numbers, not the usage's: consecutive walks down a deck's prefix tree then share
+    // their nodes, which a 10M-record month otherwise read from memory for every record.
     let mut rows = [None; LOOKUP_BATCH];
-    for (batch_index, batch) in usage.chunks(LOOKUP_BATCH).enumerate() {
-        for (slot, record) in rows.iter_mut().zip(batch) {
-            *slot = lookup(deck, record, party, networks);
+    for batch in lookup_order(usage).chunks(LOOKUP_BATCH) {
+        for (slot, &index) in rows.iter_mut().zip(batch) {
+            *slot = lookup(deck, &usage[index as usize], party, networks);
         }
-        ratings.extend(batch.iter().zip(&rows).enumerate().map(|(offset, (record, found))| {
-            trace.record(batch_index * LOOKUP_BATCH + offset);
+        for (&index, found) in batch.iter().zip(&rows) {
+            let index = index as usize;
+            let record = &usage[index];
+            trace.record(index);
             let Some((row_index, terms)) = *found else {
                 trace.no_row();
-                return None;
+                continue;
             };
             // Past the bounds a price could overflow. Every reader refuses such a quantity; a
             // caller that skipped the readers gets no rating rather than a panic.
             if crate::bounds::check_quantity(record.quantity).is_err() {
                 trace.quantity_past_bounds();
-                return None;
+                continue;
             }
             trace.row(row_index);
             let undelivered = !terms.rules.billed_on.unwrap_or_default().bills(record.status);
@@ -112,13 +116,41 @@ pub fn rate_all_traced(
             // A blocked destination has no rate to bill at: a line's rate other than 0 disagrees.
             let rate = if terms.rules.blocked { Decimal::ZERO } else { terms.rate };
             let (currency, rounding) = (terms.currency, terms.rules.rounding);
-            Some(Rating { row: row_index, billed_quantity, cost, rate, currency, rounding, undelivered })
-        }));
+            ratings[index] =
+                Some(Rating { row: row_index, billed_quantity, cost, rate, currency, rounding, undelivered });
+        }
     }
     if deck.has_tiers() {
         settle_tiers(deck, usage, party, &mut ratings, trace);
     }
     ratings
+}
+
+/// The order in which [`rate_all_traced`] looks records up: by carrier, service and destination
+/// digits (the first 15, as nibbles), so that neighbours in the order walk the same branch of
+/// the deck's prefix tree. Only the speed depends on it: a record's rating does not depend on
+/// the others (without tiers; tiers are settled after, over the whole month).
+fn lookup_order(usage: &[UsageRecord]) -> Vec<u32> {
+    assert!(u32::try_from(usage.len()).is_ok(), "fewer than 2^32 records");
+    let digits_key = |digits: &str| {
+        digits.bytes().take(15).enumerate().fold(0_u64, |key, (position, digit)| {
+            // 0 marks "no digit": a number sorts before the longer ones it prefixes.
+            key | (u64::from(digit.wrapping_sub(b'0') & 0x0f) + 1).min(15) << (56 - 4 * position)
+        })
+    };
+    // Carriers by number, in order of first appearance (a month has a handful).
+    let mut carriers: rustc_hash::FxHashMap<&str, u32> = rustc_hash::FxHashMap::default();
+    let mut keys: Vec<(u32, u8, u64, u32)> = usage
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            let next = carriers.len() as u32;
+            let carrier = *carriers.entry(&*record.carrier).or_insert(next);
+            (carrier, record.service.index() as u8, digits_key(record.destination.digits()), index as u32)
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|(.., index)| index).collect()
 }
 
 /// The steps of pricing, told as they happen, so that an explanation is built by the code that

@@ -863,3 +863,43 @@ fn issue13_undelivered_messages_add_nothing_to_tiered_volume() {
     // a: 3 × 0.05 = 0.15; b: 0; c: 0.05 + 0.03 = 0.08
     assert_eq!(costs, [Some(d("0.15")), Some(Decimal::ZERO), Some(d("0.08"))]);
 }
+
+#[test]
+fn records_are_looked_up_by_carrier_service_and_digits_and_rated_in_their_own_place() {
+    let mut usage = vec![
+        record(Service::Voice, "+4420", "2026-03-01T00:00:00Z", "60"),
+        record(Service::Sms, "+44", "2026-03-01T00:00:00Z", "1"),
+        record(Service::Voice, "+44", "2026-03-01T00:00:00Z", "60"),
+        record(Service::Voice, "+1212", "2026-03-01T00:00:00Z", "60"),
+        record(Service::Voice, "+4420", "2026-03-01T00:00:00Z", "30"),
+    ];
+    // Each record has its own copy of its carrier's name: carriers are told by their text.
+    usage
+        .push(UsageRecord { carrier: "borealis".into(), ..record(Service::Voice, "+1", "2026-03-01T00:00:00Z", "60") });
+    let order = lookup_order(&usage);
+    let acme: Vec<u32> = order.iter().copied().filter(|&index| index != 5).collect();
+    // Voice before SMS; within voice, by digits: 1212, then 44 before the 4420s it prefixes.
+    let digits: Vec<(Service, &str)> =
+        acme.iter().map(|&index| (usage[index as usize].service, usage[index as usize].destination.digits())).collect();
+    assert_eq!(
+        digits,
+        [
+            (Service::Voice, "1212"),
+            (Service::Voice, "44"),
+            (Service::Voice, "4420"),
+            (Service::Voice, "4420"),
+            (Service::Sms, "44")
+        ]
+    );
+    // Carriers in order of first appearance: acme's records, then borealis's.
+    assert_eq!(order.last(), Some(&5));
+
+    // Whatever the lookup order, each rating lands at its own record: the same as rating each
+    // record alone. acme 44 at 0.0120/60 s: 60 s costs 0.0120, 30 s costs 0.0060.
+    let deck = deck(&[BASE, Row { service: Service::Sms, unit: "1", rate: "0.0050", ..BASE }]);
+    let together = costs(&deck, &usage, &NetworkMap::default());
+    let alone: Vec<Option<Decimal>> =
+        usage.iter().map(|one| costs(&deck, std::slice::from_ref(one), &NetworkMap::default())[0]).collect();
+    assert_eq!(together, alone);
+    assert_eq!(together, [Some(d("0.0120")), Some(d("0.0050")), Some(d("0.0120")), None, Some(d("0.0060")), None]);
+}
