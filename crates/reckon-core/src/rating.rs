@@ -126,12 +126,19 @@ pub fn rate_all_traced(
     ratings
 }
 
+/// Fewer records than this are looked up in usage order.
+const ORDERED_LOOKUP_MIN: usize = 64;
+
 /// The order in which [`rate_all_traced`] looks records up: by carrier, service and destination
 /// digits (the first 15, as nibbles), so that neighbours in the order walk the same branch of
 /// the deck's prefix tree. Only the speed depends on it: a record's rating does not depend on
 /// the others (without tiers; tiers are settled after, over the whole month).
 fn lookup_order(usage: &[UsageRecord]) -> Vec<u32> {
     assert!(u32::try_from(usage.len()).is_ok(), "fewer than 2^32 records");
+    if usage.len() <= ORDERED_LOOKUP_MIN {
+        // A few records (an event, a batch of the service's) fit in cache in any order.
+        return (0..usage.len() as u32).collect();
+    }
     let digits_key = |digits: &str| {
         digits.bytes().take(15).enumerate().fold(0_u64, |key, (position, digit)| {
             // 0 marks "no digit": a number sorts before the longer ones it prefixes.
