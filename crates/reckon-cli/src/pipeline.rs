@@ -248,11 +248,14 @@ fn reconcile_files_with(
             let timings = outcome.timings;
             let _ = writeln!(
                 std::io::stderr(),
-                "{} partitions: spill {:.2?}, join {:.2?}, reconcile {:.2?}; {:.1} MiB spilled",
+                "{} partitions: spill {:.2?}, join {:.2?}, reconcile {:.2?} (the crossing partition: {:.2?}, {} records, {} lines); {:.1} MiB spilled",
                 layout.partitions,
                 timings.spill,
                 timings.join,
                 timings.reconcile,
+                timings.crossing,
+                timings.crossing_records,
+                timings.crossing_lines,
                 outcome.spilled_bytes as f64 / 1_048_576.0
             );
         }

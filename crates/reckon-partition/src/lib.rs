@@ -118,8 +118,13 @@ pub struct Timings {
     pub spill: std::time::Duration,
     /// Finding repeats and references across destinations.
     pub join: std::time::Duration,
-    /// Reconciling the partitions and merging their results.
+    /// Reconciling the partitions and merging their results (the crossing one included).
     pub reconcile: std::time::Duration,
+    /// Of which the crossing partition, reconciled alone after the others.
+    pub crossing: std::time::Duration,
+    /// Records and lines in the crossing partition.
+    pub crossing_records: usize,
+    pub crossing_lines: usize,
 }
 
 /// Where a split run reads its usage records, batch by batch: a usage file
@@ -437,7 +442,12 @@ pub fn reconcile_sources(
     timings.join = started.elapsed() - timings.spill;
     // 3. Reconcile every partition, then the crossing one.
     let parts = reconcile_partitions(&part, layout.workers.max(1))?;
-    let crossing_part = part.reconcile_crossing().map_err(spill_error)?;
+    let crossing_started = std::time::Instant::now();
+    let crossing_inputs = part.read_crossing().map_err(spill_error)?;
+    (timings.crossing_records, timings.crossing_lines) = (crossing_inputs.records.len(), crossing_inputs.lines.len());
+    let crossing_part = part.reconcile(&crossing_inputs);
+    drop(crossing_inputs);
+    timings.crossing = crossing_started.elapsed();
     let spilled_bytes = directory_bytes(&files.dir);
     let reconciliation = Reconciliation::merged(parts.into_iter().chain([crossing_part]));
     timings.reconcile = started.elapsed() - timings.spill - timings.join;
@@ -1064,10 +1074,6 @@ impl Part<'_> {
             }
         }
         reconciler.finish()
-    }
-
-    fn reconcile_crossing(&self) -> io::Result<Reconciliation> {
-        Ok(self.reconcile(&self.read_crossing()?))
     }
 }
 
