@@ -6,7 +6,9 @@
 //! transaction), after rating again the months whose sums are stale: a tiered month (tiers
 //! settle per UTC month over the whole month's records), a month with events stored outside
 //! the service, or sums made with other decks or reference data (`reckon_core::accrual`). Its
-//! cost is then the groups it returns. Another range rates its whole months' events per request
+//! cost is then the groups it returns: rollups per grouping and day or month, of every carrier
+//! and customer, of each carrier and of each customer, answer all queries but one filtered by
+//! both a carrier and a customer, which reads the pair's sums per day. Another range rates its whole months' events per request
 //! and cuts them to `[from, to)`.
 
 use crate::decks::Decks;
@@ -174,12 +176,14 @@ async fn kept_groups(
         }
     }
     let (from_day, to_day) = (reckon_core::period::utc_date(from), reckon_core::period::utc_date(to));
-    let groups = if query.carrier.is_none() && query.customer.is_none() {
-        // All carriers and customers: the rollups, a row per group and period.
-        let rows = state.ledger.accrual_rollups(grouping, &rollup_periods(from_day, to_day)).await?;
-        fold_rollups(rows)
+    let (carrier, customer) = (query.carrier.as_deref(), query.customer.as_deref());
+    let groups = if carrier.is_none() || customer.is_none() {
+        // Every carrier and customer, one carrier or one customer: the rollups, a row per
+        // group and period.
+        let periods = rollup_periods(from_day, to_day);
+        fold_rollups(state.ledger.accrual_rollups(grouping, carrier, customer, &periods).await?)
     } else {
-        let (carrier, customer) = (query.carrier.as_deref(), query.customer.as_deref());
+        // A carrier's customer: the sums per day of the pair.
         fold(state.ledger.accrual_sums(from_day, to_day, carrier, customer).await?, grouping)
     };
     groups.map_err(|_| ApiError::BadRequest("the range's totals are past what a decimal holds".into()))
