@@ -193,7 +193,8 @@ async fn kept_groups(
 /// chunks; tiered, it is rated whole, as `reckon rate` settles it.
 ///
 /// The rebuild runs on a task of its own: a request that times out leaves it to finish and
-/// commit, so a month longer to rate than the request time limit is still made once.
+/// commit, so a month longer to rate than the request time limit is still made once; a request
+/// that comes meanwhile waits for it in this process, holding no database connection.
 pub(crate) async fn rebuild_month(
     state: &AppState,
     decks: &Arc<Decks>,
@@ -202,6 +203,9 @@ pub(crate) async fn rebuild_month(
 ) -> Result<(), ApiError> {
     let (state, decks, rated_with) = (state.clone(), decks.clone(), rated_with.clone());
     let rebuild = tokio::spawn(async move {
+        // A request asked again while the month is being made waits here, not on a database
+        // connection of its own, then finds the month made.
+        let _turn = REBUILDS.lock().await;
         let scope = if decks.tiered() { RebuildScope::WholeMonth } else { RebuildScope::ByChunk };
         let rate = |records: &[reckon_core::UsageRecord]| {
             crate::decks::accrual_table(&decks, records, &state.settings.networks, &state.settings.fx)
@@ -214,6 +218,9 @@ pub(crate) async fn rebuild_month(
         Err(error) => Err(ApiError::Internal(format!("the rebuild of {month}'s accruals: {error}"))),
     }
 }
+
+/// One rebuild at a time in this process (replicas take turns on the month's row).
+static REBUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Whether an instant is a UTC midnight: the kept sums are per UTC day.
 fn is_utc_midnight(instant: Timestamp) -> bool {
