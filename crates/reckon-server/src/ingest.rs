@@ -331,7 +331,7 @@ pub async fn post_corrections(
 pub(crate) fn events_of(body: &[u8]) -> Result<Vec<ReceivedEvent<'_>>, ApiError> {
     let events = match serde_json::from_slice::<ReceivedBody<'_>>(body) {
         Ok(ReceivedBody::Batch(events)) => events,
-        Ok(ReceivedBody::One(event)) => vec![event],
+        Ok(ReceivedBody::One(event)) => vec![*event],
         Ok(ReceivedBody::Neither) => {
             return Err(ApiError::BadRequest("expected an event object or an array of events".into()))
         }
@@ -360,7 +360,7 @@ pub(crate) fn events_of(body: &[u8]) -> Result<Vec<ReceivedEvent<'_>>, ApiError>
 pub(crate) fn message_events(payload: &[u8]) -> Result<Vec<ReceivedEvent<'_>>, serde_json::Error> {
     Ok(match serde_json::from_slice::<ReceivedBody<'_>>(payload)? {
         ReceivedBody::Batch(events) => events,
-        ReceivedBody::One(event) => vec![event],
+        ReceivedBody::One(event) => vec![*event],
         ReceivedBody::Neither => vec![ReceivedEvent::not_an_object()],
     })
 }
@@ -393,7 +393,7 @@ enum ReceivedField<'a> {
 
 /// A request body as received.
 enum ReceivedBody<'a> {
-    One(ReceivedEvent<'a>),
+    One(Box<ReceivedEvent<'a>>),
     Batch(Vec<ReceivedEvent<'a>>),
     /// Neither an object nor an array.
     Neither,
@@ -512,7 +512,7 @@ impl<'de> serde::Deserialize<'de> for ReceivedBody<'de> {
             }
 
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                EventVisitor.visit_map(map).map(ReceivedBody::One)
+                EventVisitor.visit_map(map).map(|event| ReceivedBody::One(Box::new(event)))
             }
 
             fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {

@@ -592,9 +592,9 @@ async fn copy_kept<'k, K: KeptKey + 'k>(
             buffer.push('\t');
         }
         copy_field(&mut buffer, &key.month_text());
-        let _ = write!(
+        let _ = writeln!(
             buffer,
-            "\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            "\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             sums.records,
             sums.cost.normalize(),
             sums.revenue.normalize(),
