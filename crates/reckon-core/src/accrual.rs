@@ -292,12 +292,17 @@ impl AccrualGrouping {
     }
 }
 
-/// A group of one grouping over one UTC day or month, all carriers and customers together: what
-/// a query without filters reads, so that it costs the groups it returns (a month by day reads
-/// a row per day, not one per destination and customer of each day).
+/// A group of one grouping over one UTC day or month, of all carriers and customers, of one
+/// carrier, or of one customer: what a query without filters or with one of them reads, so that
+/// it costs the groups it returns (a month by day reads a row per day, not one per destination
+/// and customer of each day).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RollupKey {
     pub grouping: AccrualGrouping,
+    /// Only this carrier's records (`None`: every carrier).
+    pub carrier: Option<String>,
+    /// Only this customer's records (`None`: every customer, and records without one).
+    pub customer: Option<String>,
     /// `YYYY-MM-DD` for a day, `YYYY-MM` for a month.
     pub period: String,
     pub group: String,
@@ -312,7 +317,8 @@ impl RollupKey {
     }
 }
 
-/// The rollups of a table: each group added under every grouping, per day and per month.
+/// The rollups of a table: each group added under every grouping, per day and per month, for
+/// all carriers and customers, for its carrier, and for its customer when it has one.
 ///
 /// # Errors
 /// A total past what it holds.
@@ -320,17 +326,25 @@ pub fn rollups(table: &AccrualTable) -> Result<BTreeMap<RollupKey, AccrualSums>,
     let mut rolled: BTreeMap<RollupKey, AccrualSums> = BTreeMap::new();
     for (key, sums) in &table.groups {
         let (day, month) = (key.day.to_string(), key.month().to_string());
-        for grouping in AccrualGrouping::ALL {
-            let group = grouping.group_of(key);
-            for period in [&day, &month] {
-                let rollup = RollupKey {
-                    grouping,
-                    period: period.clone(),
-                    group: group.clone(),
-                    currency: key.currency,
-                    price_currency: key.price_currency,
-                };
-                rolled.entry(rollup).or_default().add(sums)?;
+        let mut scopes = vec![(None, None), (Some(key.carrier.clone()), None)];
+        if let Some(customer) = &key.customer {
+            scopes.push((None, Some(customer.clone())));
+        }
+        for (carrier, customer) in scopes {
+            for grouping in AccrualGrouping::ALL {
+                let group = grouping.group_of(key);
+                for period in [&day, &month] {
+                    let rollup = RollupKey {
+                        grouping,
+                        carrier: carrier.clone(),
+                        customer: customer.clone(),
+                        period: period.clone(),
+                        group: group.clone(),
+                        currency: key.currency,
+                        price_currency: key.price_currency,
+                    };
+                    rolled.entry(rollup).or_default().add(sums)?;
+                }
             }
         }
     }
@@ -490,13 +504,23 @@ mod tests {
         let mut table = AccrualTable::default();
         table.add(&key("2026-03-02", "UK"), &sums("1", "2", "0.5")).unwrap();
         table.add(&key("2026-03-03", "FR"), &sums("3", "4", "1")).unwrap();
+        table
+            .add(
+                &AccrualKey { carrier: "bolt".into(), customer: None, ..key("2026-03-02", "UK") },
+                &sums("5", "0", "0"),
+            )
+            .unwrap();
         let rolled = rollups(&table).unwrap();
-        // 2 keys x 5 groupings x (day, month), less the month rollups they share: day 2 + 2
-        // (each day is its own group in the month too), destination 2 + 2, service 2 + 1,
-        // customer 2 + 1, carrier 2 + 1 = 17.
-        assert_eq!(rolled.len(), 17);
+        // Every carrier and customer: 3 keys x 5 groupings x (day, month), less the rollups
+        // they share: day 2 + 2 (each day is its own group in the month too), destination
+        // (UK, FR) 2 + 2, service 2 + 1, customer (shop, (none)) 3 + 2, carrier (acme, bolt)
+        // 3 + 2 = 21. Carrier acme, as the first two keys alone: 17; carrier bolt: 5 x 2 = 10.
+        // Customer shop (bolt's key has none): 17. 21 + 17 + 10 + 17 = 65.
+        assert_eq!(rolled.len(), 65);
         let march = |grouping: AccrualGrouping, group: &str| RollupKey {
             grouping,
+            carrier: None,
+            customer: None,
             period: "2026-03".into(),
             group: group.into(),
             currency: Currency::parse("EUR"),
@@ -505,6 +529,14 @@ mod tests {
         // 1 + 3 = 4 cost over the month for acme.
         assert_eq!(rolled[&march(AccrualGrouping::Carrier, "acme")].cost, d("4"));
         assert_eq!(rolled[&march(AccrualGrouping::Destination, "FR")].cost, d("3"));
+        // UK over the month: 1 (acme) + 5 (bolt) = 6; acme's alone 1; shop's alone 1.
+        assert_eq!(rolled[&march(AccrualGrouping::Destination, "UK")].cost, d("6"));
+        let acme_uk = RollupKey { carrier: Some("acme".into()), ..march(AccrualGrouping::Destination, "UK") };
+        assert_eq!(rolled[&acme_uk].cost, d("1"));
+        let shop_uk = RollupKey { customer: Some("shop".into()), ..march(AccrualGrouping::Destination, "UK") };
+        assert_eq!(rolled[&shop_uk].cost, d("1"));
+        let bolt_by_customer = RollupKey { carrier: Some("bolt".into()), ..march(AccrualGrouping::Customer, "(none)") };
+        assert_eq!(rolled[&bolt_by_customer].cost, d("5"));
     }
 
     #[test]

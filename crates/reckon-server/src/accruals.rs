@@ -6,7 +6,9 @@
 //! transaction), after rating again the months whose sums are stale: a tiered month (tiers
 //! settle per UTC month over the whole month's records), a month with events stored outside
 //! the service, or sums made with other decks or reference data (`reckon_core::accrual`). Its
-//! cost is then the groups it returns. Another range rates its whole months' events per request
+//! cost is then the groups it returns: rollups per grouping and day or month, of every carrier
+//! and customer, of each carrier and of each customer, answer all queries but one filtered by
+//! both a carrier and a customer, which reads the pair's sums per day. Another range rates its whole months' events per request
 //! and cuts them to `[from, to)`.
 
 use crate::decks::Decks;
@@ -174,12 +176,14 @@ async fn kept_groups(
         }
     }
     let (from_day, to_day) = (reckon_core::period::utc_date(from), reckon_core::period::utc_date(to));
-    let groups = if query.carrier.is_none() && query.customer.is_none() {
-        // All carriers and customers: the rollups, a row per group and period.
-        let rows = state.ledger.accrual_rollups(grouping, &rollup_periods(from_day, to_day)).await?;
-        fold_rollups(rows)
+    let (carrier, customer) = (query.carrier.as_deref(), query.customer.as_deref());
+    let groups = if carrier.is_none() || customer.is_none() {
+        // Every carrier and customer, one carrier or one customer: the rollups, a row per
+        // group and period.
+        let periods = rollup_periods(from_day, to_day);
+        fold_rollups(state.ledger.accrual_rollups(grouping, carrier, customer, &periods).await?)
     } else {
-        let (carrier, customer) = (query.carrier.as_deref(), query.customer.as_deref());
+        // A carrier's customer: the sums per day of the pair.
         fold(state.ledger.accrual_sums(from_day, to_day, carrier, customer).await?, grouping)
     };
     groups.map_err(|_| ApiError::BadRequest("the range's totals are past what a decimal holds".into()))
@@ -189,7 +193,8 @@ async fn kept_groups(
 /// chunks; tiered, it is rated whole, as `reckon rate` settles it.
 ///
 /// The rebuild runs on a task of its own: a request that times out leaves it to finish and
-/// commit, so a month longer to rate than the request time limit is still made once.
+/// commit, so a month longer to rate than the request time limit is still made once; a request
+/// that comes meanwhile waits for it in this process, holding no database connection.
 pub(crate) async fn rebuild_month(
     state: &AppState,
     decks: &Arc<Decks>,
@@ -198,6 +203,9 @@ pub(crate) async fn rebuild_month(
 ) -> Result<(), ApiError> {
     let (state, decks, rated_with) = (state.clone(), decks.clone(), rated_with.clone());
     let rebuild = tokio::spawn(async move {
+        // A request asked again while the month is being made waits here, not on a database
+        // connection of its own, then finds the month made.
+        let _turn = REBUILDS.lock().await;
         let scope = if decks.tiered() { RebuildScope::WholeMonth } else { RebuildScope::ByChunk };
         let rate = |records: &[reckon_core::UsageRecord]| {
             crate::decks::accrual_table(&decks, records, &state.settings.networks, &state.settings.fx)
@@ -210,6 +218,9 @@ pub(crate) async fn rebuild_month(
         Err(error) => Err(ApiError::Internal(format!("the rebuild of {month}'s accruals: {error}"))),
     }
 }
+
+/// One rebuild at a time in this process (replicas take turns on the month's row).
+static REBUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Whether an instant is a UTC midnight: the kept sums are per UTC day.
 fn is_utc_midnight(instant: Timestamp) -> bool {

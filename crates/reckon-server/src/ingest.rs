@@ -12,7 +12,6 @@ use reckon_core::{Decimal, Timestamp, UsageRecord};
 use reckon_import::usage::{UsageEventReader, USAGE_COLUMN_COUNT};
 use reckon_store::{AccrualUpdate, IngestStatus};
 use serde::Serialize;
-use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::path::Path;
 use utoipa::ToSchema;
@@ -126,7 +125,8 @@ pub async fn post_usage(
     _caller: auth::Caller<auth::Ingest>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestReport>, ApiError> {
-    let events = events_of(body)?;
+    let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
+    let events = events_of(&body)?;
     let report = ingest_events(&state, &events, "http").await?;
     state.metrics.count_ingest("http", &report);
     Ok(Json(report))
@@ -137,7 +137,11 @@ pub async fn post_usage(
 ///
 /// # Errors
 /// A database error: then nothing of the batch is stored.
-pub async fn ingest_events(state: &AppState, events: &[Value], source: &str) -> Result<IngestReport, ApiError> {
+pub async fn ingest_events(
+    state: &AppState,
+    events: &[ReceivedEvent<'_>],
+    source: &str,
+) -> Result<IngestReport, ApiError> {
     let parsed: Vec<Result<UsageRecord, String>> = {
         let mut reader = UsageEventReader::default();
         events.iter().enumerate().map(|(index, event)| parse_event(&mut reader, index, event)).collect()
@@ -185,7 +189,7 @@ pub async fn ingest_events(state: &AppState, events: &[Value], source: &str) -> 
                 result
             }
             Err(reason) => EventResult {
-                record_id: raw.get("record_id").and_then(Value::as_str).map(str::to_owned),
+                record_id: raw.record_id().map(str::to_owned),
                 status: EventStatus::Rejected,
                 reason: Some(reason.clone()),
                 ..EventResult::empty()
@@ -267,7 +271,8 @@ pub async fn post_corrections(
     caller: auth::Caller<auth::Admin>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CorrectionReport>, ApiError> {
-    let events = events_of(body)?;
+    let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
+    let events = events_of(&body)?;
     // A correction is applied whole: one bad event refuses the request.
     let mut reader = UsageEventReader::default();
     let records = events
@@ -321,20 +326,22 @@ pub async fn post_corrections(
 }
 
 /// The events of a request body: one object or an array of them, at most
-/// [`INGEST_BATCH_EVENTS_MAX`].
-pub(crate) fn events_of(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value>, ApiError> {
-    let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
-    let value: Value = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::BadRequest(format!(
-            "the body is not JSON: {error} (line {}, column {})",
-            error.line(),
-            error.column()
-        ))
-    })?;
-    let events = match value {
-        Value::Array(events) => events,
-        Value::Object(event) => vec![Value::Object(event)],
-        _ => return Err(ApiError::BadRequest("expected an event object or an array of events".into())),
+/// [`INGEST_BATCH_EVENTS_MAX`], read into [`ReceivedEvent`]s that borrow their fields from the
+/// body.
+pub(crate) fn events_of(body: &[u8]) -> Result<Vec<ReceivedEvent<'_>>, ApiError> {
+    let events = match serde_json::from_slice::<ReceivedBody<'_>>(body) {
+        Ok(ReceivedBody::Batch(events)) => events,
+        Ok(ReceivedBody::One(event)) => vec![*event],
+        Ok(ReceivedBody::Neither) => {
+            return Err(ApiError::BadRequest("expected an event object or an array of events".into()))
+        }
+        Err(error) => {
+            return Err(ApiError::BadRequest(format!(
+                "the body is not JSON: {error} (line {}, column {})",
+                error.line(),
+                error.column()
+            )))
+        }
     };
     if events.len() > INGEST_BATCH_EVENTS_MAX {
         return Err(ApiError::PayloadTooLarge(format!(
@@ -343,6 +350,283 @@ pub(crate) fn events_of(body: Result<Bytes, BytesRejection>) -> Result<Vec<Value
         )));
     }
     Ok(events)
+}
+
+/// The events of a NATS message: one event (any JSON value but an array: what is not an object
+/// is rejected as such) or an array of them. The cap is the caller's.
+///
+/// # Errors
+/// The message is not JSON.
+pub(crate) fn message_events(payload: &[u8]) -> Result<Vec<ReceivedEvent<'_>>, serde_json::Error> {
+    Ok(match serde_json::from_slice::<ReceivedBody<'_>>(payload)? {
+        ReceivedBody::Batch(events) => events,
+        ReceivedBody::One(event) => vec![*event],
+        ReceivedBody::Neither => vec![ReceivedEvent::not_an_object()],
+    })
+}
+
+/// An event as received, before its fields are checked: each known field's text borrowed from
+/// the body (owned only when the JSON string has escapes, or for an integer), with no JSON tree
+/// in between. Whatever the JSON value, it reads: what is wrong with it is kept for
+/// [`parse_event`] to name, so that one bad event never fails its batch.
+#[derive(Debug)]
+pub struct ReceivedEvent<'a> {
+    fields: [ReceivedField<'a>; USAGE_COLUMN_COUNT],
+    /// The first field that is not an event field.
+    unknown: Option<Cow<'a, str>>,
+    /// Whether it was a JSON object.
+    object: bool,
+}
+
+/// A field of a received event.
+#[derive(Debug, Default)]
+enum ReceivedField<'a> {
+    /// Absent or `null`.
+    #[default]
+    Absent,
+    Text(Cow<'a, str>),
+    /// A number with a fraction or an exponent: decimals must come as strings.
+    Fraction,
+    /// An object, array or boolean.
+    NotText,
+}
+
+/// A request body as received.
+enum ReceivedBody<'a> {
+    One(Box<ReceivedEvent<'a>>),
+    Batch(Vec<ReceivedEvent<'a>>),
+    /// Neither an object nor an array.
+    Neither,
+}
+
+impl<'a> ReceivedEvent<'a> {
+    /// The event's `record_id`, when it has a readable one.
+    pub fn record_id(&self) -> Option<&str> {
+        match &self.fields[0] {
+            ReceivedField::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Whether it was a JSON object.
+    pub fn is_object(&self) -> bool {
+        self.object
+    }
+
+    /// The same event, its fields owned (to outlive the body).
+    pub fn into_owned(self) -> ReceivedEvent<'static> {
+        let owned = |field: ReceivedField<'a>| match field {
+            ReceivedField::Text(text) => ReceivedField::Text(Cow::Owned(text.into_owned())),
+            ReceivedField::Absent => ReceivedField::Absent,
+            ReceivedField::Fraction => ReceivedField::Fraction,
+            ReceivedField::NotText => ReceivedField::NotText,
+        };
+        ReceivedEvent {
+            fields: self.fields.map(owned),
+            unknown: self.unknown.map(|name| Cow::Owned(name.into_owned())),
+            object: self.object,
+        }
+    }
+
+    fn not_an_object() -> ReceivedEvent<'a> {
+        ReceivedEvent { fields: Default::default(), unknown: None, object: false }
+    }
+}
+
+/// Reads any JSON value: an object as an event, anything else as "not an object".
+struct EventVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EventVisitor {
+    type Value = ReceivedEvent<'de>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a usage event")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut event = ReceivedEvent { fields: Default::default(), unknown: None, object: true };
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            match FIELDS.iter().position(|field| *field == name) {
+                Some(index) => event.fields[index] = map.next_value::<ReceivedField<'de>>()?,
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    event.unknown.get_or_insert(name);
+                }
+            }
+        }
+        Ok(event)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(ReceivedEvent::not_an_object())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(ReceivedEvent::not_an_object())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(ReceivedEvent::not_an_object())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(ReceivedEvent::not_an_object())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(ReceivedEvent::not_an_object())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(ReceivedEvent::not_an_object())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ReceivedEvent::not_an_object())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReceivedEvent<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EventVisitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReceivedBody<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BodyVisitor;
+        impl<'de> serde::de::Visitor<'de> for BodyVisitor {
+            type Value = ReceivedBody<'de>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("an event object or an array of events")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(INGEST_BATCH_EVENTS_MAX));
+                while let Some(event) = seq.next_element::<ReceivedEvent<'de>>()? {
+                    events.push(event);
+                }
+                Ok(ReceivedBody::Batch(events))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                EventVisitor.visit_map(map).map(|event| ReceivedBody::One(Box::new(event)))
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ReceivedBody::Neither)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ReceivedBody::Neither)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ReceivedBody::Neither)
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ReceivedBody::Neither)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(ReceivedBody::Neither)
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ReceivedBody::Neither)
+            }
+        }
+        deserializer.deserialize_any(BodyVisitor)
+    }
+}
+
+/// A JSON string, borrowed from the input when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReceivedField<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl<'de> serde::de::Visitor<'de> for FieldVisitor {
+            type Value = ReceivedField<'de>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a field of a usage event")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(ReceivedField::Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(ReceivedField::Text(Cow::Owned(text.to_owned())))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Self::Value, E> {
+                Ok(ReceivedField::Text(Cow::Owned(text)))
+            }
+
+            // An integer may stand for a quantity: its digits, as `usage.csv` has them.
+            fn visit_i64<E: serde::de::Error>(self, number: i64) -> Result<Self::Value, E> {
+                Ok(ReceivedField::Text(Cow::Owned(number.to_string())))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, number: u64) -> Result<Self::Value, E> {
+                Ok(ReceivedField::Text(Cow::Owned(number.to_string())))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ReceivedField::Fraction)
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ReceivedField::Absent)
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ReceivedField::NotText)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ReceivedField::NotText)
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ReceivedField::NotText)
+            }
+        }
+        deserializer.deserialize_any(FieldVisitor)
+    }
 }
 
 /// Each event's carrier cost, customer price and margin against the ledger's decks as they
@@ -379,35 +663,33 @@ fn contributions(
 
 /// An event, fields as in `usage.csv`, into a usage record with the file reader's own field
 /// parsers; the error names event and field.
-pub(crate) fn parse_event(reader: &mut UsageEventReader, index: usize, event: &Value) -> Result<UsageRecord, String> {
+pub(crate) fn parse_event(
+    reader: &mut UsageEventReader,
+    index: usize,
+    event: &ReceivedEvent<'_>,
+) -> Result<UsageRecord, String> {
     let fail = |field: &str, reason: &str| format!("event {index}: field {field}: {reason}");
-    let object = event.as_object().ok_or_else(|| format!("event {index}: expected an object"))?;
-    check_known_fields(index, object)?;
-    let mut fields: [Option<Cow<'_, str>>; USAGE_COLUMN_COUNT] = Default::default();
-    for (slot, name) in fields.iter_mut().zip(FIELDS) {
-        *slot = match object.get(name) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) => Some(Cow::Borrowed(text.as_str())),
-            Some(Value::Number(number)) if number.is_i64() || number.is_u64() => Some(Cow::Owned(number.to_string())),
-            Some(Value::Number(_)) => {
+    if !event.object {
+        return Err(format!("event {index}: expected an object"));
+    }
+    if let Some(unknown) = &event.unknown {
+        return Err(format!("event {index}: unknown field {unknown:?} (fields: {})", FIELDS.join(", ")));
+    }
+    let mut fields: [Option<&str>; USAGE_COLUMN_COUNT] = [None; USAGE_COLUMN_COUNT];
+    for ((slot, field), name) in fields.iter_mut().zip(&event.fields).zip(FIELDS) {
+        *slot = match field {
+            ReceivedField::Absent => None,
+            ReceivedField::Text(text) => Some(text.as_ref()),
+            ReceivedField::Fraction => {
                 return Err(fail(name, "give decimals as strings (\"61.4\") so they stay exact"));
             }
-            Some(_) => return Err(fail(name, "expected a string")),
+            ReceivedField::NotText => return Err(fail(name, "expected a string")),
         };
     }
-    reader.read(Path::new("event"), index as u64, fields.each_ref().map(Option::as_deref)).map_err(|error| match &error
-        .column
-    {
+    reader.read(Path::new("event"), index as u64, fields).map_err(|error| match &error.column {
         Some((_, name)) => fail(name, &error.kind.to_string()),
         None => format!("event {index}: {}", error.kind),
     })
 }
 
 const FIELDS: [&str; USAGE_COLUMN_COUNT] = reckon_import::usage::USAGE_COLUMN_NAMES;
-
-fn check_known_fields(index: usize, object: &Map<String, Value>) -> Result<(), String> {
-    match object.keys().find(|key| !FIELDS.contains(&key.as_str())) {
-        Some(unknown) => Err(format!("event {index}: unknown field {unknown:?} (fields: {})", FIELDS.join(", "))),
-        None => Ok(()),
-    }
-}

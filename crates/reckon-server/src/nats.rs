@@ -6,6 +6,7 @@
 //! message that is not JSON or holds more than the cap) are published to the dead-letter subject
 //! and kept in the ledger as rejected events, to list and replay.
 
+use crate::ingest::ReceivedEvent;
 use crate::{AppState, INGEST_BATCH_EVENTS_MAX};
 use async_nats::jetstream;
 use futures_util::StreamExt;
@@ -103,9 +104,8 @@ pub async fn consume(state: AppState, connection: NatsConnection, mut stop: watc
             if message.info().is_ok_and(|info| info.delivered > 1) {
                 state.metrics.count_nats_redelivery();
             }
-            let events = match serde_json::from_slice::<Value>(&message.payload) {
-                Ok(Value::Array(batch)) => batch,
-                Ok(event) => vec![event],
+            let events = match crate::ingest::message_events(&message.payload) {
+                Ok(events) => events,
                 Err(error) => {
                     let reason = format!("the message is not JSON: {error}");
                     state.metrics.count_rejected_message("nats", crate::metrics::RejectionReason::NotJson);
@@ -132,7 +132,10 @@ pub async fn consume(state: AppState, connection: NatsConnection, mut stop: watc
             {
                 break;
             }
-            group.events.extend(events.into_iter().map(|event| (group.messages.len(), event)));
+            let message_index = group.messages.len();
+            group.events.extend(
+                events.into_iter().enumerate().map(|(index, event)| (message_index, index, event.into_owned())),
+            );
             group.messages.push(message);
         }
         store_group(&state, &connection, group).await;
@@ -143,11 +146,21 @@ pub async fn consume(state: AppState, connection: NatsConnection, mut stop: watc
 #[derive(Default)]
 struct Group {
     messages: Vec<jetstream::Message>,
-    /// Each event with the index of its message in `messages`.
-    events: Vec<(usize, Value)>,
+    /// Each event with the index of its message in `messages` and its index in the message.
+    events: Vec<(usize, usize, ReceivedEvent<'static>)>,
     /// Messages refused whole (not JSON, over the cap), acknowledged with the group.
     whole_messages: Vec<jetstream::Message>,
     dead: Vec<RejectedEvent>,
+}
+
+/// The text of a message's `index`th event (the message's one event when it is not an
+/// array), for a dead letter: read again from the message, on this rare path only.
+fn event_text(message: &jetstream::Message, index: usize) -> String {
+    match serde_json::from_slice::<Value>(&message.payload) {
+        Ok(Value::Array(mut batch)) if index < batch.len() => batch.swap_remove(index).to_string(),
+        Ok(event) => event.to_string(),
+        Err(_) => String::from_utf8_lossy(&message.payload).into_owned(),
+    }
 }
 
 fn dead_letter(message: &jetstream::Message, payload: String, reason: String) -> RejectedEvent {
@@ -160,19 +173,28 @@ async fn store_group(state: &AppState, connection: &NatsConnection, mut group: G
     if group.messages.is_empty() && group.whole_messages.is_empty() {
         return true;
     }
-    let events: Vec<Value> = group.events.iter().map(|(_, event)| event.clone()).collect();
+    let mut places = Vec::with_capacity(group.events.len());
+    let events: Vec<ReceivedEvent<'static>> = group
+        .events
+        .drain(..)
+        .map(|(message, index, event)| {
+            places.push((message, index));
+            event
+        })
+        .collect();
     if !events.is_empty() {
         match crate::ingest::ingest_events(state, &events, "nats").await {
             Ok(report) => {
                 state.metrics.count_ingest("nats", &report);
-                for ((message_index, event), result) in group.events.iter().zip(&report.results) {
+                for (&(message_index, event_index), result) in places.iter().zip(&report.results) {
                     let Some(reason) = result.reason.as_deref() else { continue };
                     tracing::warn!(
                         "nats: event {} rejected: {reason}; dead-lettered to {}",
                         result.record_id.as_deref().unwrap_or("(no id)"),
                         connection.dead_letter
                     );
-                    group.dead.push(dead_letter(&group.messages[*message_index], event.to_string(), reason.to_owned()));
+                    let message = &group.messages[message_index];
+                    group.dead.push(dead_letter(message, event_text(message, event_index), reason.to_owned()));
                 }
             }
             Err(error) => {

@@ -92,8 +92,10 @@ pub async fn post_replay(
     Path(rejected_id): Path<String>,
 ) -> Result<Json<EventResult>, ApiError> {
     let stored = state.ledger.rejected_event(&rejected_id).await?;
-    let event: serde_json::Value =
-        serde_json::from_str(&stored.event.payload).ok().filter(serde_json::Value::is_object).ok_or_else(|| {
+    let event: crate::ingest::ReceivedEvent<'_> = serde_json::from_str(&stored.event.payload)
+        .ok()
+        .filter(|event: &crate::ingest::ReceivedEvent<'_>| event.is_object())
+        .ok_or_else(|| {
             ApiError::Conflict(format!("rejected event {rejected_id}: its payload is not one JSON event"))
         })?;
     let mut report = ingest_events(&state, &[event], "replay").await?;

@@ -20,10 +20,19 @@ use reckon_core::money::TotalOverflow;
 use reckon_core::period::Month;
 use reckon_core::{Currency, Service, UsageRecord};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Connection as _, PgConnection, Row, Transaction};
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
+
+/// The figure columns as selected (a macro, so that `concat!` can join them into the selects).
+macro_rules! figure_columns {
+    () => {
+        "records, CAST(cost AS TEXT) AS cost, CAST(revenue AS TEXT) AS revenue, \
+         CAST(margin AS TEXT) AS margin, unrated, unpriced, below_cost, unconvertible"
+    };
+}
 
 /// How many events a rebuild of a month with untiered decks rates at a time: its memory is
 /// this many records, not the month.
@@ -92,6 +101,9 @@ impl Ledger {
         scope: RebuildScope,
         mut rate: impl FnMut(&[UsageRecord]) -> Result<AccrualTable, TotalOverflow>,
     ) -> Result<bool, StoreError> {
+        if self.dialect == Dialect::Postgres {
+            return self.rebuild_accrual_month_postgres(month, rated_with, scope, rate).await;
+        }
         let (start, end) = month.bounds().ok_or_else(|| StoreError::Invalid(format!("month {month} out of range")))?;
         let tag = rated_with.tag();
         let mut transaction = self.begin_write().await?;
@@ -134,6 +146,102 @@ impl Ledger {
         Ok(true)
     }
 
+    /// [`Ledger::rebuild_accrual_month`] in PostgreSQL, on a connection of its own: the events
+    /// come through a cursor in time order, and each UTC day's sums and day rollups are written
+    /// by a `COPY` once the day is complete (the month's rollups at the end), so memory holds a
+    /// day's groups and the month's rollups, not the month's groups.
+    async fn rebuild_accrual_month_postgres(
+        &self,
+        month: Month,
+        rated_with: &RatedWith,
+        scope: RebuildScope,
+        mut rate: impl FnMut(&[UsageRecord]) -> Result<AccrualTable, TotalOverflow>,
+    ) -> Result<bool, StoreError> {
+        let (start, end) = month.bounds().ok_or_else(|| StoreError::Invalid(format!("month {month} out of range")))?;
+        let tag = rated_with.tag();
+        let url = &self.url.0;
+        let mut connection = PgConnection::connect(url).await.map_err(|error| StoreError::Open {
+            url: crate::redact_url(url),
+            cause: crate::redact_secret(&error.to_string(), url),
+        })?;
+        let mut transaction = connection.begin().await?;
+        let lock = "INSERT INTO accrual_months (month, rated_with) VALUES ($1, NULL) \
+                    ON CONFLICT (month) DO UPDATE SET month = excluded.month RETURNING rated_with";
+        let stored: Option<String> =
+            sqlx::query_scalar(lock).bind(month.to_string()).fetch_one(&mut *transaction).await?;
+        if stored.as_deref() == Some(tag.as_str()) {
+            transaction.commit().await?;
+            return Ok(false);
+        }
+        for table in [AccrualKey::TABLE, RollupKey::TABLE] {
+            let delete = format!("DELETE FROM {table} WHERE month = $1");
+            sqlx::query(&delete).bind(month.to_string()).execute(&mut *transaction).await?;
+        }
+        // Tiers settle in the records' canonical order; untiered records in time order, so
+        // that the days before a chunk's last are complete.
+        let order = match scope {
+            RebuildScope::WholeMonth => "started_at_ns, record_id",
+            RebuildScope::ByChunk => "started_at_ns",
+        };
+        let declare = format!(
+            "DECLARE accrual_rebuild NO SCROLL CURSOR FOR SELECT {} FROM usage_records \
+             WHERE started_at_ns >= $1 AND started_at_ns < $2 ORDER BY {order}",
+            crate::imports::USAGE_COLUMNS
+        );
+        sqlx::query(&declare).bind(nanoseconds(start)).bind(nanoseconds(end)).execute(&mut *transaction).await?;
+        let fetch = format!("FETCH {REBUILD_RECORDS_PER_CHUNK} FROM accrual_rebuild");
+        let mut names: HashMap<String, Arc<str>> = HashMap::new();
+        let mut chunk: Vec<UsageRecord> = Vec::new();
+        let mut pending = AccrualTable::default();
+        let mut month_rollups: BTreeMap<RollupKey, AccrualSums> = BTreeMap::new();
+        loop {
+            let rows = sqlx::query(&fetch).fetch_all(&mut *transaction).await?;
+            let done = rows.len() < REBUILD_RECORDS_PER_CHUNK;
+            for row in &rows {
+                chunk.push(crate::imports::usage_from_row(&AnyRow::try_from(row)?, &mut names)?);
+            }
+            if scope == RebuildScope::WholeMonth && !done {
+                continue;
+            }
+            let last_day = chunk.last().map(|record| reckon_core::period::utc_date(record.started_at));
+            if !chunk.is_empty() {
+                pending.merge(&rate(&chunk).map_err(overflow)?).map_err(overflow)?;
+                chunk.clear();
+            }
+            // Complete: every day when done, else the days before the chunk's last.
+            let complete = match (done, last_day) {
+                (false, Some(last_day)) => {
+                    let first_open = pending.groups.keys().find(|key| key.day >= last_day).cloned();
+                    let open = first_open.map(|key| pending.groups.split_off(&key)).unwrap_or_default();
+                    std::mem::replace(&mut pending, AccrualTable { groups: open })
+                }
+                _ => std::mem::take(&mut pending),
+            };
+            if !complete.groups.is_empty() {
+                copy_kept(&mut transaction, complete.groups.iter()).await?;
+                let rolled = rollups(&complete).map_err(overflow)?;
+                let (days, months): (Vec<_>, Vec<_>) = rolled.into_iter().partition(|(key, _)| key.period.len() > 7);
+                copy_kept(&mut transaction, days.iter().map(|(key, sums)| (key, sums))).await?;
+                for (key, sums) in months {
+                    month_rollups.entry(key).or_default().add(&sums).map_err(overflow)?;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        sqlx::query("CLOSE accrual_rebuild").execute(&mut *transaction).await?;
+        copy_kept(&mut transaction, month_rollups.iter()).await?;
+        sqlx::query("UPDATE accrual_months SET rated_with = $1 WHERE month = $2")
+            .bind(tag)
+            .bind(month.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        connection.close().await?;
+        Ok(true)
+    }
+
     /// The kept sums of the days in `[from_day, to_day)`, of one carrier and one customer when
     /// given.
     ///
@@ -159,7 +267,9 @@ impl Ledger {
             }
         }
         let select = format!(
-            "SELECT {SUM_COLUMNS} FROM accrual_sums WHERE day >= {} AND day < {}{filter}",
+            "SELECT {}, {} FROM accrual_sums WHERE day >= {} AND day < {}{filter}",
+            AccrualKey::KEY_COLUMNS.join(", "),
+            figure_columns!(),
             self.dialect.param(1),
             self.dialect.param(2)
         );
@@ -167,35 +277,53 @@ impl Ledger {
         for bind in binds {
             query = query.bind(bind);
         }
-        query.fetch_all(&self.pool).await?.iter().map(sum_of_row).collect()
+        query.fetch_all(&self.pool).await?.iter().map(AccrualKey::of_row).collect()
     }
 }
 
 impl Ledger {
     /// The kept rollups of one grouping over some periods (`YYYY-MM` months, `YYYY-MM-DD` days;
-    /// see `reckon_core::accrual::rollup_periods`), all carriers and customers.
+    /// see `reckon_core::accrual::rollup_periods`): of every carrier and customer, of one
+    /// carrier, or of one customer (not both: a query of a carrier's customer reads
+    /// [`Ledger::accrual_sums`]).
     ///
     /// # Errors
     /// A database error, or a stored sum that does not read back.
     pub async fn accrual_rollups(
         &self,
         grouping: AccrualGrouping,
+        carrier: Option<&str>,
+        customer: Option<&str>,
         periods: &[String],
     ) -> Result<Vec<(RollupKey, AccrualSums)>, StoreError> {
+        // '' stands for "every carrier" or "every customer" in the key: no filter has it.
+        if customer == Some("") || carrier == Some("") {
+            return Ok(Vec::new());
+        }
+        if carrier.is_some() && customer.is_some() {
+            return Err(StoreError::Invalid("rollups are kept per carrier or per customer, not both".into()));
+        }
         let mut rolled = Vec::new();
         for chunk in periods.chunks(400) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| self.dialect.param(n)).collect();
+            let placeholders: Vec<String> = (4..chunk.len() + 4).map(|n| self.dialect.param(n)).collect();
             let select = format!(
-                "SELECT {ROLLUP_COLUMNS} FROM accrual_rollups WHERE grouping = {} AND period IN ({})",
+                "SELECT {}, {} FROM accrual_rollups WHERE grouping = {} AND carrier = {} AND customer = {} AND period IN ({})",
+                RollupKey::KEY_COLUMNS.join(", "),
+                figure_columns!(),
                 self.dialect.param(1),
+                self.dialect.param(2),
+                self.dialect.param(3),
                 placeholders.join(", ")
             );
-            let mut query = sqlx::query(&select).bind(grouping.as_str());
+            let mut query = sqlx::query(&select)
+                .bind(grouping.as_str())
+                .bind(carrier.unwrap_or_default().to_owned())
+                .bind(customer.unwrap_or_default().to_owned());
             for period in chunk {
                 query = query.bind(period.as_str());
             }
             for row in query.fetch_all(&self.pool).await? {
-                rolled.push(rollup_of_row(&row)?);
+                rolled.push(RollupKey::of_row(&row)?);
             }
         }
         Ok(rolled)
@@ -327,93 +455,98 @@ async fn lock_month(
     Ok(sqlx::query_scalar(&upsert).bind(month.to_string()).fetch_one(&mut **transaction).await?)
 }
 
-/// Adds a table to the stored sums of its keys (the month's row is locked).
+/// Adds a table to the stored sums of its keys and to the rollups (the month's row is locked).
 async fn add_to_sums(
     transaction: &mut Transaction<'static, Any>,
     dialect: Dialect,
     table: &AccrualTable,
 ) -> Result<(), StoreError> {
-    const KEYS_PER_STATEMENT: usize = 400;
-    let keys: Vec<&AccrualKey> = table.groups.keys().collect();
-    let mut merged = table.clone();
-    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-        let select = format!(
-            "SELECT {SUM_COLUMNS} FROM accrual_sums WHERE (day, carrier, customer, destination, service, currency, price_currency) IN (VALUES {})",
-            dialect.values_rows(chunk.len(), 7, &[])
-        );
-        let mut query = sqlx::query(&select);
-        for key in chunk {
-            for value in key_columns(key) {
-                query = query.bind(value);
-            }
-        }
-        for row in query.fetch_all(&mut **transaction).await? {
-            let (key, sums) = sum_of_row(&row)?;
-            merged.add(&key, &sums).map_err(overflow)?;
-        }
-    }
-    write_sums(transaction, dialect, &merged).await?;
-    add_to_rollups(transaction, dialect, &rollups(table).map_err(overflow)?).await?;
+    let merged = add_to_kept(transaction, dialect, &table.groups).await?;
+    add_to_kept(transaction, dialect, &rollups(table).map_err(overflow)?).await?;
     // A correction can take a group's last record away.
-    for table_name in ["accrual_sums", "accrual_rollups"] {
+    let months: std::collections::BTreeSet<String> = merged.keys().map(|key| key.month().to_string()).collect();
+    for table_name in [AccrualKey::TABLE, RollupKey::TABLE] {
         let delete = dialect.sql(&format!("DELETE FROM {table_name} WHERE month = {{1}} AND records = 0"));
-        for month in merged.months() {
-            sqlx::query(&delete).bind(month.to_string()).execute(&mut **transaction).await?;
+        for month in &months {
+            sqlx::query(&delete).bind(month.clone()).execute(&mut **transaction).await?;
         }
     }
     Ok(())
 }
 
-/// Adds rollups to the stored ones of their keys (the month's row is locked).
-async fn add_to_rollups(
+/// A key of a table of kept figures (`accrual_sums`, `accrual_rollups`): its table, its stored
+/// columns, and how a row reads back. The one select-merge-upsert of both tables goes through it.
+trait KeptKey: Ord + Clone + Sized {
+    const TABLE: &'static str;
+    /// The key's columns, the table's primary key, in order.
+    const KEY_COLUMNS: &'static [&'static str];
+    /// How many rows one statement reads or writes (the binds stay under SQLite's limit).
+    const ROWS_PER_STATEMENT: usize;
+    /// The key's column values, in `KEY_COLUMNS` order.
+    fn key_values(&self) -> Vec<String>;
+    /// Its UTC month, `YYYY-MM`.
+    fn month_text(&self) -> String;
+    fn of_row(row: &AnyRow) -> Result<(Self, AccrualSums), StoreError>;
+}
+
+/// Adds figures to what is stored under their keys (select, merge, upsert) and returns the
+/// merged figures as written.
+async fn add_to_kept<K: KeptKey>(
     transaction: &mut Transaction<'static, Any>,
     dialect: Dialect,
-    rolled: &BTreeMap<RollupKey, AccrualSums>,
-) -> Result<(), StoreError> {
-    const KEYS_PER_STATEMENT: usize = 500;
-    let keys: Vec<&RollupKey> = rolled.keys().collect();
-    let mut merged = rolled.clone();
-    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+    added: &BTreeMap<K, AccrualSums>,
+) -> Result<BTreeMap<K, AccrualSums>, StoreError> {
+    let keys: Vec<&K> = added.keys().collect();
+    let mut merged = added.clone();
+    let key_count = K::KEY_COLUMNS.len();
+    for chunk in keys.chunks(K::ROWS_PER_STATEMENT) {
         let select = format!(
-            "SELECT {ROLLUP_COLUMNS} FROM accrual_rollups WHERE (grouping, period, group_key, currency, price_currency) IN (VALUES {})",
-            dialect.values_rows(chunk.len(), 5, &[])
+            "SELECT {}, {} FROM {} WHERE ({}) IN (VALUES {})",
+            K::KEY_COLUMNS.join(", "),
+            figure_columns!(),
+            K::TABLE,
+            K::KEY_COLUMNS.join(", "),
+            dialect.values_rows(chunk.len(), key_count, &[])
         );
         let mut query = sqlx::query(&select);
         for key in chunk {
-            for value in rollup_columns(key) {
+            for value in key.key_values() {
                 query = query.bind(value);
             }
         }
         for row in query.fetch_all(&mut **transaction).await? {
-            let (key, sums) = rollup_of_row(&row)?;
+            let (key, sums) = K::of_row(&row)?;
             merged.entry(key).or_default().add(&sums).map_err(overflow)?;
         }
     }
-    write_rollups(transaction, dialect, &merged).await
+    write_kept(transaction, dialect, &merged).await?;
+    Ok(merged)
 }
 
-/// Writes rollups over what is stored under their keys.
-async fn write_rollups(
+/// Writes figures over what is stored under their keys.
+async fn write_kept<K: KeptKey>(
     transaction: &mut Transaction<'static, Any>,
     dialect: Dialect,
-    rolled: &BTreeMap<RollupKey, AccrualSums>,
+    rows: &BTreeMap<K, AccrualSums>,
 ) -> Result<(), StoreError> {
-    const ROWS_PER_STATEMENT: usize = 250;
-    let rows: Vec<(&RollupKey, &AccrualSums)> = rolled.iter().collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        // Columns 8 to 10 (cost, revenue, margin) are exact decimals.
+    let rows: Vec<(&K, &AccrualSums)> = rows.iter().collect();
+    let key_count = K::KEY_COLUMNS.len();
+    // After the key: month, records, then cost, revenue and margin, exact decimals.
+    let decimals = [key_count + 3, key_count + 4, key_count + 5];
+    for chunk in rows.chunks(K::ROWS_PER_STATEMENT) {
         let insert = format!(
-            "INSERT INTO accrual_rollups (grouping, period, group_key, currency, price_currency, month, \
-             records, cost, revenue, margin, unrated, unpriced, below_cost, unconvertible) VALUES {} \
-             ON CONFLICT (grouping, period, group_key, currency, price_currency) DO UPDATE SET {FIGURES_UPDATE}",
-            dialect.values_rows(chunk.len(), 14, &[8, 9, 10])
+            "INSERT INTO {} ({}, month, {FIGURE_NAMES}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {FIGURES_UPDATE}",
+            K::TABLE,
+            K::KEY_COLUMNS.join(", "),
+            dialect.values_rows(chunk.len(), key_count + 9, &decimals),
+            K::KEY_COLUMNS.join(", "),
         );
         let mut query = sqlx::query(&insert);
         for (key, sums) in chunk {
-            for value in rollup_columns(key) {
+            for value in key.key_values() {
                 query = query.bind(value);
             }
-            query = bind_figures(query.bind(key.month().to_owned()), sums);
+            query = bind_figures(query.bind(key.month_text()), sums);
         }
         query.execute(&mut **transaction).await?;
     }
@@ -426,27 +559,77 @@ async fn write_sums(
     dialect: Dialect,
     table: &AccrualTable,
 ) -> Result<(), StoreError> {
-    const ROWS_PER_STATEMENT: usize = 200;
-    let rows: Vec<(&AccrualKey, &AccrualSums)> = table.groups.iter().collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        // Columns 10 to 12 (cost, revenue, margin) are exact decimals.
-        let insert = format!(
-            "INSERT INTO accrual_sums (day, carrier, customer, destination, service, currency, price_currency, month, \
-             records, cost, revenue, margin, unrated, unpriced, below_cost, unconvertible) VALUES {} \
-             ON CONFLICT (day, carrier, customer, destination, service, currency, price_currency) DO UPDATE SET {FIGURES_UPDATE}",
-            dialect.values_rows(chunk.len(), 16, &[10, 11, 12])
-        );
-        let mut query = sqlx::query(&insert);
-        for (key, sums) in chunk {
-            for value in key_columns(key) {
-                query = query.bind(value);
-            }
-            query = bind_figures(query.bind(key.month().to_string()), sums);
+    write_kept(transaction, dialect, &table.groups).await
+}
+
+/// Writes rollups over what is stored under their keys.
+async fn write_rollups(
+    transaction: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    rolled: &BTreeMap<RollupKey, AccrualSums>,
+) -> Result<(), StoreError> {
+    write_kept(transaction, dialect, rolled).await
+}
+
+/// Writes figures under keys not stored yet (a rebuilt month's, its old rows deleted) by one
+/// `COPY` in text format.
+async fn copy_kept<'k, K: KeptKey + 'k>(
+    connection: &mut PgConnection,
+    rows: impl Iterator<Item = (&'k K, &'k AccrualSums)>,
+) -> Result<(), StoreError> {
+    const COPY_BUFFER_BYTES: usize = 1 << 20;
+    let mut copy = connection
+        .copy_in_raw(&format!(
+            "COPY {} ({}, month, {FIGURE_NAMES}) FROM STDIN WITH (FORMAT text)",
+            K::TABLE,
+            K::KEY_COLUMNS.join(", ")
+        ))
+        .await?;
+    let mut buffer = String::with_capacity(COPY_BUFFER_BYTES + 4096);
+    for (key, sums) in rows {
+        for value in key.key_values() {
+            copy_field(&mut buffer, &value);
+            buffer.push('\t');
         }
-        query.execute(&mut **transaction).await?;
+        copy_field(&mut buffer, &key.month_text());
+        let _ = writeln!(
+            buffer,
+            "\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            sums.records,
+            sums.cost.normalize(),
+            sums.revenue.normalize(),
+            sums.margin.normalize(),
+            sums.unrated,
+            sums.unpriced,
+            sums.below_cost,
+            sums.unconvertible
+        );
+        if buffer.len() >= COPY_BUFFER_BYTES {
+            copy.send(buffer.as_bytes()).await?;
+            buffer.clear();
+        }
     }
+    if !buffer.is_empty() {
+        copy.send(buffer.as_bytes()).await?;
+    }
+    copy.finish().await?;
     Ok(())
 }
+
+/// A text field of a text-format `COPY` row, its backslashes, tabs and line ends escaped.
+fn copy_field(buffer: &mut String, text: &str) {
+    for character in text.chars() {
+        match character {
+            '\\' => buffer.push_str("\\\\"),
+            '\t' => buffer.push_str("\\t"),
+            '\n' => buffer.push_str("\\n"),
+            '\r' => buffer.push_str("\\r"),
+            other => buffer.push(other),
+        }
+    }
+}
+
+const FIGURE_NAMES: &str = "records, cost, revenue, margin, unrated, unpriced, below_cost, unconvertible";
 
 const FIGURES_UPDATE: &str = "records = excluded.records, cost = excluded.cost, revenue = excluded.revenue, \
      margin = excluded.margin, unrated = excluded.unrated, unpriced = excluded.unpriced, \
@@ -480,42 +663,54 @@ fn figures_of_row(row: &AnyRow) -> Result<AccrualSums, StoreError> {
     })
 }
 
-/// The figure columns as selected (a macro, so that `concat!` can join them into the selects).
-macro_rules! figure_columns {
-    () => {
-        "records, CAST(cost AS TEXT) AS cost, CAST(revenue AS TEXT) AS revenue, \
-         CAST(margin AS TEXT) AS margin, unrated, unpriced, below_cost, unconvertible"
-    };
+impl KeptKey for RollupKey {
+    const TABLE: &'static str = "accrual_rollups";
+    const KEY_COLUMNS: &'static [&'static str] =
+        &["grouping", "carrier", "customer", "period", "group_key", "currency", "price_currency"];
+    const ROWS_PER_STATEMENT: usize = 250;
+
+    /// '' for every carrier or customer, or for an absent currency.
+    fn key_values(&self) -> Vec<String> {
+        vec![
+            self.grouping.as_str().to_owned(),
+            self.carrier.clone().unwrap_or_default(),
+            self.customer.clone().unwrap_or_default(),
+            self.period.clone(),
+            self.group.clone(),
+            currency_text(self.currency),
+            currency_text(self.price_currency),
+        ]
+    }
+
+    fn month_text(&self) -> String {
+        self.month().to_owned()
+    }
+
+    fn of_row(row: &AnyRow) -> Result<(RollupKey, AccrualSums), StoreError> {
+        let grouping: String = row.try_get("grouping")?;
+        let scope = |column: &str| -> Result<Option<String>, StoreError> {
+            let value: String = row.try_get(column)?;
+            Ok((!value.is_empty()).then_some(value))
+        };
+        let key = RollupKey {
+            grouping: AccrualGrouping::parse(&grouping).ok_or_else(|| StoreError::Corrupt {
+                column: "grouping",
+                value: grouping.clone(),
+                reason: "not a grouping".into(),
+            })?,
+            carrier: scope("carrier")?,
+            customer: scope("customer")?,
+            period: row.try_get("period")?,
+            group: row.try_get("group_key")?,
+            currency: currency_of_row(row, "currency")?,
+            price_currency: currency_of_row(row, "price_currency")?,
+        };
+        Ok((key, figures_of_row(row)?))
+    }
 }
 
-const ROLLUP_COLUMNS: &str = concat!("grouping, period, group_key, currency, price_currency, ", figure_columns!());
-
-/// A rollup key as its five stored columns, `''` for an absent currency.
-fn rollup_columns(key: &RollupKey) -> [String; 5] {
-    let currency = |currency: Option<Currency>| currency.map(|currency| currency.to_string()).unwrap_or_default();
-    [
-        key.grouping.as_str().to_owned(),
-        key.period.clone(),
-        key.group.clone(),
-        currency(key.currency),
-        currency(key.price_currency),
-    ]
-}
-
-fn rollup_of_row(row: &AnyRow) -> Result<(RollupKey, AccrualSums), StoreError> {
-    let grouping: String = row.try_get("grouping")?;
-    let key = RollupKey {
-        grouping: AccrualGrouping::parse(&grouping).ok_or_else(|| StoreError::Corrupt {
-            column: "grouping",
-            value: grouping.clone(),
-            reason: "not a grouping".into(),
-        })?,
-        period: row.try_get("period")?,
-        group: row.try_get("group_key")?,
-        currency: currency_of_row(row, "currency")?,
-        price_currency: currency_of_row(row, "price_currency")?,
-    };
-    Ok((key, figures_of_row(row)?))
+fn currency_text(currency: Option<Currency>) -> String {
+    currency.map(|currency| currency.to_string()).unwrap_or_default()
 }
 
 fn currency_of_row(row: &AnyRow, column: &'static str) -> Result<Option<Currency>, StoreError> {
@@ -530,42 +725,49 @@ fn currency_of_row(row: &AnyRow, column: &'static str) -> Result<Option<Currency
     })
 }
 
-const SUM_COLUMNS: &str =
-    concat!("day, carrier, customer, destination, service, currency, price_currency, ", figure_columns!());
+impl KeptKey for AccrualKey {
+    const TABLE: &'static str = "accrual_sums";
+    const KEY_COLUMNS: &'static [&'static str] =
+        &["day", "carrier", "customer", "destination", "service", "currency", "price_currency"];
+    const ROWS_PER_STATEMENT: usize = 200;
 
-/// A key as its seven stored columns, `''` for an absent customer or currency.
-fn key_columns(key: &AccrualKey) -> [String; 7] {
-    let currency = |currency: Option<Currency>| currency.map(|currency| currency.to_string()).unwrap_or_default();
-    [
-        key.day.to_string(),
-        key.carrier.clone(),
-        key.customer.clone().unwrap_or_default(),
-        key.destination.clone(),
-        key.service.as_str().to_owned(),
-        currency(key.currency),
-        currency(key.price_currency),
-    ]
-}
+    /// '' for an absent customer or currency.
+    fn key_values(&self) -> Vec<String> {
+        vec![
+            self.day.to_string(),
+            self.carrier.clone(),
+            self.customer.clone().unwrap_or_default(),
+            self.destination.clone(),
+            self.service.as_str().to_owned(),
+            currency_text(self.currency),
+            currency_text(self.price_currency),
+        ]
+    }
 
-fn sum_of_row(row: &AnyRow) -> Result<(AccrualKey, AccrualSums), StoreError> {
-    let corrupt = |column: &'static str, value: &str, reason: &str| StoreError::Corrupt {
-        column,
-        value: value.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let day: String = row.try_get("day")?;
-    let service: String = row.try_get("service")?;
-    let customer: String = row.try_get("customer")?;
-    let key = AccrualKey {
-        day: jiff::civil::Date::from_str(&day).map_err(|error| corrupt("day", &day, &error.to_string()))?,
-        carrier: row.try_get("carrier")?,
-        customer: (!customer.is_empty()).then_some(customer),
-        destination: row.try_get("destination")?,
-        service: Service::parse(&service).ok_or_else(|| corrupt("service", &service, "unknown service"))?,
-        currency: currency_of_row(row, "currency")?,
-        price_currency: currency_of_row(row, "price_currency")?,
-    };
-    Ok((key, figures_of_row(row)?))
+    fn month_text(&self) -> String {
+        self.month().to_string()
+    }
+
+    fn of_row(row: &AnyRow) -> Result<(AccrualKey, AccrualSums), StoreError> {
+        let corrupt = |column: &'static str, value: &str, reason: &str| StoreError::Corrupt {
+            column,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let day: String = row.try_get("day")?;
+        let service: String = row.try_get("service")?;
+        let customer: String = row.try_get("customer")?;
+        let key = AccrualKey {
+            day: jiff::civil::Date::from_str(&day).map_err(|error| corrupt("day", &day, &error.to_string()))?,
+            carrier: row.try_get("carrier")?,
+            customer: (!customer.is_empty()).then_some(customer),
+            destination: row.try_get("destination")?,
+            service: Service::parse(&service).ok_or_else(|| corrupt("service", &service, "unknown service"))?,
+            currency: currency_of_row(row, "currency")?,
+            price_currency: currency_of_row(row, "price_currency")?,
+        };
+        Ok((key, figures_of_row(row)?))
+    }
 }
 
 fn overflow(_: TotalOverflow) -> StoreError {

@@ -8,7 +8,9 @@
 //!
 //! Method: a real server over SQLite and PostgreSQL; after each step the test rates every event
 //! stored so far with `reckon rate` (the same decks as files), adds up `rated.csv` per group by
-//! hand, and compares each group's records, cost, revenue, margin and counts with the service's.
+//! hand, and compares each group's records, cost, revenue, margin and counts with the service's,
+//! for all events and for each carrier, each customer and a carrier's customer (filtered queries
+//! read rollups of their own, so tiers and late events must reach them too).
 //! Whether a month was added to or made stale is read from the ledger's `accrual_months`.
 
 use crate::ledger::{block_on, ledger_urls, run_ok};
@@ -57,14 +59,32 @@ type Figures = (u64, Decimal, Decimal, Decimal, u64, u64, u64, u64);
 /// Group key, cost currency, price currency.
 type Groups = BTreeMap<(String, String, String), Figures>;
 
-/// `rated.csv` added up by hand per group of `group_by`.
-fn batch_groups(rated: &Path, group_by: &str) -> Groups {
+/// A query's filters: carrier, customer (`None`: all).
+type Filter = (Option<&'static str>, Option<&'static str>);
+
+/// The filters every step checks: none, each carrier, each customer (a rollup each), and a
+/// carrier's customer (the pair's sums per day).
+const FILTERS: [Filter; 6] = [
+    (None, None),
+    (Some("acme"), None),
+    (Some("borealis"), None),
+    (None, Some("bank")),
+    (None, Some("shop")),
+    (Some("acme"), Some("shop")),
+];
+
+/// `rated.csv` added up by hand per group of `group_by`, the rows of `filter` only.
+fn batch_groups(rated: &Path, group_by: &str, filter: Filter) -> Groups {
     let rows = read_csv(rated);
     let column = |name: &str| rows[0].iter().position(|header| header == name).unwrap();
     let decimal = |text: &str| if text.is_empty() { Decimal::ZERO } else { text.parse().unwrap() };
     let mut groups = Groups::new();
     for row in &rows[1..] {
         let field = |name: &str| row[column(name)].as_str();
+        let chosen = |wanted: Option<&str>, name: &str| wanted.is_none_or(|wanted| wanted == field(name));
+        if !(chosen(filter.0, "carrier") && chosen(filter.1, "customer")) {
+            continue;
+        }
         let key = match group_by {
             "day" => field("started_at")[..10].to_owned(),
             "customer" if field("customer").is_empty() => "(none)".to_owned(),
@@ -87,9 +107,15 @@ fn batch_groups(rated: &Path, group_by: &str) -> Groups {
     groups
 }
 
-/// The service's groups for March and April by `group_by`.
-fn served_groups(address: &str, token: &str, group_by: &str) -> Groups {
-    let path = format!("/v1/accruals?from=2026-03-01T00:00:00Z&to=2026-05-01T00:00:00Z&group_by={group_by}");
+/// The service's groups for March and April by `group_by`, of `filter`.
+fn served_groups(address: &str, token: &str, group_by: &str, filter: Filter) -> Groups {
+    let mut path = format!("/v1/accruals?from=2026-03-01T00:00:00Z&to=2026-05-01T00:00:00Z&group_by={group_by}");
+    if let Some(carrier) = filter.0 {
+        path.push_str(&format!("&carrier={carrier}"));
+    }
+    if let Some(customer) = filter.1 {
+        path.push_str(&format!("&customer={customer}"));
+    }
     let (status, body) = http(address, "GET", &path, Some(token), "");
     assert_eq!(status, 200, "{body}");
     let decimal = |value: &serde_json::Value| value.as_str().unwrap().parse::<Decimal>().unwrap();
@@ -116,7 +142,8 @@ fn served_groups(address: &str, token: &str, group_by: &str) -> Groups {
         .collect()
 }
 
-/// Rates the stored events with `reckon rate` and compares every grouping with the service's.
+/// Rates the stored events with `reckon rate` and compares every grouping, without and with
+/// each of [`FILTERS`], with the service's.
 fn assert_equal_to_batch(dir: &Path, address: &str, token: &str, stored: &[String], decks: (&Path, &Path), what: &str) {
     let usage = dir.join("stored.csv");
     std::fs::write(&usage, format!("{HEADER}\n{}\n", stored.join("\n"))).unwrap();
@@ -133,10 +160,12 @@ fn assert_equal_to_batch(dir: &Path, address: &str, token: &str, stored: &[Strin
         "--out",
         &path(&rated),
     ]);
-    for group_by in ["day", "destination", "service", "customer", "carrier"] {
-        let expected = batch_groups(&rated, group_by);
-        assert!(!expected.is_empty());
-        assert_eq!(served_groups(address, token, group_by), expected, "{what}, by {group_by}");
+    for filter in FILTERS {
+        for group_by in ["day", "destination", "service", "customer", "carrier"] {
+            let expected = batch_groups(&rated, group_by, filter);
+            assert!(!expected.is_empty(), "{what}, by {group_by}, {filter:?}");
+            assert_eq!(served_groups(address, token, group_by, filter), expected, "{what}, by {group_by}, {filter:?}");
+        }
     }
 }
 
