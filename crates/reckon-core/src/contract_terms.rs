@@ -316,11 +316,7 @@ impl ChargeTerm {
             so_far,
             projected,
             minimum: *minimum,
-            projected_shortfall: round(
-                due,
-                self.currency.minor_units().unwrap_or(6),
-                RoundMode::HalfAwayFromZero,
-            ),
+            projected_shortfall: round(due, self.currency.minor_units().unwrap_or(6), RoundMode::HalfAwayFromZero),
         })
     }
 }

@@ -321,8 +321,10 @@ fn statement_entries(
     let net = issued.statement.net;
     // What the figures rounded one by one leave unpaid beyond the withheld claims:
     // invoiced - credits - withheld - receivable - net, a few minor units at most.
-    let rounding =
-        [credits, withheld, receivable, net].into_iter().try_fold(invoiced, Decimal::checked_sub).ok_or(overflow.clone())?;
+    let rounding = [credits, withheld, receivable, net]
+        .into_iter()
+        .try_fold(invoiced, Decimal::checked_sub)
+        .ok_or(overflow.clone())?;
     let (payable, statement_id) = (Account::payable(carrier), issued.statement_id);
     let entry = |what: &str, memo: String, postings: [(Account, Decimal); 2]| JournalEntry {
         entry_id: format!("{statement_id}:{what}"),

@@ -84,6 +84,17 @@ pub async fn get_commitments(
     let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let day = reckon_core::contract_terms::forecast_day(period, today)
         .ok_or_else(|| ApiError::BadRequest("period: past the last month".to_owned()))?;
+    // The accruals of the months a commitment may span (its quarter) made fresh first, as
+    // `GET /v1/accruals` makes them.
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
+    let rated_with = state.decks.rated_with(&decks, &state.settings);
+    let last = Month { year: day.year(), month: day.month() };
+    let first = Month { year: day.year(), month: (day.month() - 1) / 3 * 3 + 1 };
+    for (month, stored) in state.ledger.accrual_months(first, last).await? {
+        if !reckon_core::accrual::month_is_fresh(stored.as_deref(), &rated_with) {
+            crate::accruals::rebuild_month(&state, &decks, month, &rated_with).await?;
+        }
+    }
     let statuses = state.ledger.commitment_forecasts(&parameters.carrier, day).await?;
     let text = |amount: reckon_core::Decimal| amount.normalize().to_string();
     let commitments = statuses

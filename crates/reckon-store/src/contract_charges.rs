@@ -174,8 +174,10 @@ impl Ledger {
                 }
                 Some((version, old_row, _, position)) if replace => {
                     let subject = format!("{}/{}/{}", term.carrier, term.code, term.effective_from);
-                    let detail = format!("version {} supersedes version {version}\nold: {old_row}\nnew: {row}", version + 1);
-                    audit(&mut transaction, self.dialect, now, actor, "replace_contract_term", &subject, &detail).await?;
+                    let detail =
+                        format!("version {} supersedes version {version}\nold: {old_row}\nnew: {row}", version + 1);
+                    audit(&mut transaction, self.dialect, now, actor, "replace_contract_term", &subject, &detail)
+                        .await?;
                     outcome.replaced += 1;
                     (version + 1, position)
                 }
@@ -340,7 +342,24 @@ impl Ledger {
             }
             let forecast = match term.measured_by_accruals() {
                 Err(reason) => Err(reason.to_owned()),
-                Ok(()) => {
+                Ok(()) => 'measured: {
+                    // A month whose sums are stale (usage imported outside the service, not yet
+                    // made again) would read as no spend: said, never shown as 0.
+                    let month_of = |date: jiff::civil::Date| Month { year: date.year(), month: date.month() };
+                    let (first, last) = (month_of(first_day), month_of(day));
+                    let stale: Vec<String> = self
+                        .accrual_months(first, last)
+                        .await?
+                        .into_iter()
+                        .filter(|(_, rated_with)| rated_with.is_none())
+                        .map(|(month, _)| month.to_string())
+                        .collect();
+                    if !stale.is_empty() {
+                        break 'measured Err(format!(
+                            "the accruals of {} are not made yet (the service makes them on GET /v1/accruals or /v1/commitments)",
+                            stale.join(", ")
+                        ));
+                    }
                     let next_day = day.tomorrow().map_err(|error| StoreError::Invalid(error.to_string()))?;
                     let sums = self.accrual_sums(first_day, next_day, Some(carrier), None).await?;
                     let mut so_far = reckon_core::Decimal::ZERO;

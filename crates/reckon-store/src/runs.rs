@@ -91,8 +91,11 @@ fn run_settings_text(config: &ReconcileConfig, inputs: &RunInputs<'_>) -> String
     };
     // The contract terms beyond the deck, only when the carrier has some: a run without any
     // keeps the id it had before they were stored.
-    let charge_terms: String =
-        config.charge_terms.iter().map(|term| format!("|term:{}", reckon_import::contract_terms::term_row(term))).collect();
+    let charge_terms: String = config
+        .charge_terms
+        .iter()
+        .map(|term| format!("|term:{}", reckon_import::contract_terms::term_row(term)))
+        .collect();
     format!(
         "{:?}|{}|{}|{}|{:?}|{:?}|fx:{}|networks:{}{holidays}{charge_terms}",
         config.time_tolerance,

@@ -4,6 +4,7 @@
 use crate::dialect::{decimal, instant, nanoseconds};
 use crate::{content_hash, Ledger, StoreError};
 use jiff::civil::Date;
+use reckon_core::charges::ChargeType;
 use reckon_core::dispute::dispute_share;
 use reckon_core::fx::FxTable;
 use reckon_core::period::Month;
@@ -11,7 +12,6 @@ use reckon_core::settlement::{
     journal, settle, settle_in_currency, Conversion, IssuedStatement, JournalEntry, SettlementError, SettlementInputs,
     Statement,
 };
-use reckon_core::charges::ChargeType;
 use reckon_core::{Currency, Decimal, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -280,9 +280,8 @@ impl Ledger {
                 .execute(&mut *transaction)
                 .await?;
         }
-        let insert = self.dialect.sql(
-            "INSERT INTO statement_parts (statement_id, part, amount) VALUES ({1}, {2}, {3:d})",
-        );
+        let insert =
+            self.dialect.sql("INSERT INTO statement_parts (statement_id, part, amount) VALUES ({1}, {2}, {3:d})");
         for (part, amount) in parts {
             sqlx::query(&insert).bind(statement_id.clone()).bind(part).bind(amount).execute(&mut *transaction).await?;
         }
