@@ -250,6 +250,7 @@ impl Ledger {
     ///
     /// # Errors
     /// A database error or a stored record that does not read back.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn add_earlier_quarter_usage(
         &self,
         carrier: &str,
