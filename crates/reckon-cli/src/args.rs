@@ -52,6 +52,22 @@ pub enum Command {
     /// Explain in plain words why a record or an invoice line is expected at its amount: deck
     /// row, increments, fees, rounding, FX, the match and the comparison that failed.
     Explain(Box<ExplainArgs>),
+    /// A carrier's commitments during their period: spend so far from the real-time accruals,
+    /// the minimum, and the shortfall projected at the current run rate.
+    Commitments(CommitmentsArgs),
+}
+
+/// `reckon commitments`.
+#[derive(Debug, Clone, Args)]
+pub struct CommitmentsArgs {
+    #[arg(long)]
+    pub carrier: String,
+    /// The month (YYYY-MM) to forecast, as of today (or its last day, once it is over);
+    /// default: today's.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub period: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 }
 
 /// `reckon explain`: over files (--usage, --rates, --invoice, as `reconcile`) or the ledger.
@@ -314,6 +330,9 @@ pub enum ImportCommand {
     InvoiceSummary(ImportInvoiceArgs),
     /// One of our invoices to a carrier, netted at settlement.
     Receivable(ReceivableArgs),
+    /// Contract terms beyond the deck (contract_terms.csv: recurring charges, commitments,
+    /// rebates, taxes), effective-dated; a ledger run checks the charge lines against them.
+    ContractTerms(ImportFileArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -622,8 +641,9 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     pub reference: ReferenceArgs,
     /// Contract terms beyond the deck (contract_terms.csv: recurring charges, commitments,
-    /// rebates, taxes): the invoice lines that are not usage are checked against them.
-    #[arg(long, value_name = "FILE")]
+    /// rebates, taxes): the invoice lines that are not usage are checked against them. A
+    /// ledger run (--carrier) takes the terms stored by `reckon import contract-terms`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["carrier", "all_carriers"])]
     pub contract_terms: Option<PathBuf>,
     /// Folder for discrepancies.csv, summary.json (and rejected.csv).
     #[arg(long, value_name = "DIR", required_unless_present_any = ["carrier", "all_carriers"])]

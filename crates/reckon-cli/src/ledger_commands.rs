@@ -47,7 +47,7 @@ pub(crate) fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
-fn month(text: &str) -> anyhow::Result<Month> {
+pub(crate) fn month(text: &str) -> anyhow::Result<Month> {
     Month::parse(text).with_context(|| format!("--period {text:?}"))
 }
 
@@ -72,6 +72,12 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
             (arguments.file.file.clone(), ConvertedInputs::none())
         }
         ImportCommand::Receivable(_) => (std::path::PathBuf::new(), ConvertedInputs::none()),
+        ImportCommand::ContractTerms(arguments) => {
+            if let Some(profile) = &arguments.profile {
+                bail!("--profile {profile}: import profiles convert usage, invoices and decks; contract terms are read as contract_terms.csv");
+            }
+            (arguments.file.clone(), ConvertedInputs::none())
+        }
     };
     block_on(async {
         let text = match command {
@@ -102,21 +108,43 @@ pub fn import_command(command: &ImportCommand) -> anyhow::Result<ExitCode> {
             ImportCommand::Invoice(invoice_arguments) => {
                 let arguments = &invoice_arguments.file;
                 let period = invoice_arguments.period.as_deref().map(month).transpose()?;
-                let lines = reckon_import::invoice::load_invoices(
-                    std::slice::from_ref(&file),
-                    BadRowPolicy::Fail,
-                    &mut NoProgress,
-                )?
-                .items;
+                // Usage lines and contract charge lines (kept with their type and code).
+                let (loaded, charges) =
+                    reckon_import::invoice::InvoiceReader::new(std::slice::from_ref(&file), BadRowPolicy::Fail)
+                        .read_all_with_charges(&mut NoProgress)?;
+                let lines = loaded.items;
                 let ledger = open(&arguments.ledger).await?;
-                note(&format!("writing {} invoice lines to the ledger in one transaction", lines.len()));
+                note(&format!(
+                    "writing {} invoice lines to the ledger in one transaction",
+                    lines.len() + charges.len()
+                ));
                 let source = arguments.file.display().to_string();
                 let imported = ledger
-                    .import_invoices_in(&lines, period, &source, &arguments.ledger.actor, arguments.replace, now)
+                    .import_invoices_with_charges(
+                        &lines,
+                        &charges,
+                        period,
+                        &source,
+                        &arguments.ledger.actor,
+                        arguments.replace,
+                        now,
+                    )
                     .await?;
                 imported_invoices_text(&imported, "invoice", "lines")
             }
             ImportCommand::InvoiceSummary(arguments) => import_invoice_summary(arguments, now).await?,
+            ImportCommand::ContractTerms(arguments) => {
+                let terms = reckon_import::contract_terms::load_contract_terms(&arguments.file)?;
+                let ledger = open(&arguments.ledger).await?;
+                let source = arguments.file.display().to_string();
+                let outcome = ledger
+                    .import_contract_terms(&terms, &source, &arguments.ledger.actor, arguments.replace, now)
+                    .await?;
+                format!(
+                    "contract terms {source}: {} stored, {} already stored unchanged, {} replaced\n",
+                    outcome.inserted, outcome.unchanged, outcome.replaced
+                )
+            }
             ImportCommand::Receivable(arguments) => {
                 let amount = decimal(&arguments.amount, "--amount")?;
                 let currency = Currency::parse(&arguments.currency).with_context(|| {
@@ -515,8 +543,28 @@ fn statement_text(stored: &reckon_store::StoredStatement) -> String {
     let currency = inputs.currency;
     // Deductions are shown negated, so a zero one reads 0.00, never -0.
     let amount = |value: Decimal| format_amount(value, currency);
+    // Contract charges (issue 17): each type on its own line under the invoiced figure, the
+    // rebates due under the receivable.
+    let mut charges = String::new();
+    if !inputs.charges.is_empty() {
+        let usage = inputs.usage_invoiced().unwrap_or(inputs.invoiced);
+        let _ = writeln!(charges, "    {:<17}{} {currency}", "usage", amount(usage));
+        for (charge_type, value) in &inputs.charges {
+            // The type's name in invoice.csv (the shortfall's shortened to fit the column).
+            let name = match charge_type {
+                reckon_core::charges::ChargeType::CommitmentShortfall => "shortfall",
+                other => other.as_str(),
+            };
+            let _ = writeln!(charges, "    {name:<17}{} {currency}", amount(*value));
+        }
+    }
+    let rebates = if inputs.rebates_due.is_zero() {
+        String::new()
+    } else {
+        format!("    {:<17}{} {currency}\n", "rebates due", amount(-inputs.rebates_due))
+    };
     let mut text = format!(
-        "statement {} for {} {}{}{}\n  invoiced           {} {currency}\n  accepted credits   {} {currency}\n  withheld (open)    {} {currency}\n  netted receivable  {} {currency}\n  net to pay         {} {currency} (exact {})\n",
+        "statement {} for {} {}{}{}\n  invoiced           {} {currency}\n{charges}  accepted credits   {} {currency}\n  withheld (open)    {} {currency}\n  netted receivable  {} {currency}\n{rebates}  net to pay         {} {currency} (exact {})\n",
         stored.statement_id,
         stored.carrier,
         stored.period,

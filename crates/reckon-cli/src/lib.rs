@@ -5,6 +5,7 @@
 //! only; progress and errors go to stderr.
 
 mod args;
+mod commitments_command;
 mod deck_commands;
 mod demo;
 mod explain_command;
@@ -54,6 +55,7 @@ pub fn run(arguments: impl IntoIterator<Item = OsString>) -> ExitCode {
             ledger_commands::apikey_revoke_command(&arguments)
         }
         args::Command::Explain(arguments) => explain_command::explain_command(&arguments),
+        args::Command::Commitments(arguments) => commitments_command::commitments_command(&arguments),
     };
     match outcome {
         Ok(code) => code,

@@ -22,11 +22,19 @@ pub enum AlertKind {
     UnratedShareOver,
     /// Percentage of an invoice's billed amount that is overbilled above the threshold.
     OverbilledShareOver,
+    /// A carrier's commitment projected to fall short at the current run rate, by a shortfall
+    /// above the threshold (an amount; 0: any shortfall), issue 17.
+    CommitmentAtRisk,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] =
-        [AlertKind::MarginBelow, AlertKind::SpendOver, AlertKind::UnratedShareOver, AlertKind::OverbilledShareOver];
+    pub const ALL: [AlertKind; 5] = [
+        AlertKind::MarginBelow,
+        AlertKind::SpendOver,
+        AlertKind::UnratedShareOver,
+        AlertKind::OverbilledShareOver,
+        AlertKind::CommitmentAtRisk,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +42,7 @@ impl AlertKind {
             AlertKind::SpendOver => "spend_over",
             AlertKind::UnratedShareOver => "unrated_share_over",
             AlertKind::OverbilledShareOver => "overbilled_share_over",
+            AlertKind::CommitmentAtRisk => "commitment_at_risk",
         }
     }
 
@@ -268,7 +277,7 @@ pub fn month_alerts(rules: &[AlertRule], month: &str, figures: &MonthFigures) ->
                     }
                 }
             }
-            AlertKind::OverbilledShareOver => {}
+            AlertKind::OverbilledShareOver | AlertKind::CommitmentAtRisk => {}
         }
     }
     alerts
@@ -313,6 +322,48 @@ pub fn invoice_alerts(
                     "invoice {invoice_id} of {carrier} overbills {} of {} {currency} ({share}%), over {}%",
                     overbilled.normalize(),
                     billed.normalize(),
+                    rule.threshold.normalize()
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The alerts a commitment's forecast raises (`commitment_at_risk`): its projection falls short
+/// of the minimum, by a projected shortfall above the rule's threshold. One per rule, carrier,
+/// commitment and period (`commitment:CODE:FIRST-DAY`).
+pub fn commitment_alerts(
+    rules: &[AlertRule],
+    carrier: &str,
+    term: &crate::contract_terms::ChargeTerm,
+    forecast: &crate::contract_terms::CommitmentForecast,
+) -> Vec<Alert> {
+    if !forecast.at_risk() {
+        return Vec::new();
+    }
+    let currency = term.currency;
+    rules
+        .iter()
+        .filter(|rule| {
+            rule.kind == AlertKind::CommitmentAtRisk
+                && rule.covers(Dimension::Carrier, carrier)
+                && forecast.projected_shortfall > rule.threshold
+        })
+        .map(|rule| {
+            alert(
+                rule,
+                Dimension::Carrier,
+                carrier,
+                &format!("commitment:{}:{}", term.code, forecast.first_day),
+                forecast.projected_shortfall,
+                format!(
+                    "commitment {} of {carrier} is projected at {} {currency} against {} (day {} of {}): a shortfall of {} {currency}, over {}",
+                    term.code,
+                    forecast.projected.round_dp(6).normalize(),
+                    forecast.minimum.normalize(),
+                    forecast.days_elapsed,
+                    forecast.days_in_period,
+                    forecast.projected_shortfall.normalize(),
                     rule.threshold.normalize()
                 ),
             )

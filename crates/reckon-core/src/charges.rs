@@ -91,10 +91,31 @@ pub struct ChargeLine {
 /// merged over the parts of a split run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChargeContext {
-    /// Per carrier and month: its invoices and billed usage.
-    pub billing: BTreeMap<(Arc<str>, Month), MonthBilling>,
+    /// Per carrier and invoice: the months its usage lines start in and its billed usage. An
+    /// invoice's usage belongs to one month, its period ([`InvoiceBilling::month`]), so a line
+    /// just across a month's end does not bring the next month's terms into the check.
+    pub billing: BTreeMap<(Arc<str>, Arc<str>), InvoiceBilling>,
     /// Per term (its index in the config's terms) and month: the usage in its scope.
     pub scope_totals: BTreeMap<(usize, Month), ScopeTotals>,
+}
+
+/// The usage lines of one invoice, as the charge check needs them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InvoiceBilling {
+    /// Usage lines per month they start in (the run's period, when it has one).
+    pub line_months: BTreeMap<Month, u64>,
+    /// The usage lines' billed amounts per currency (a tax's base `usage`).
+    pub usage_billed: BTreeMap<Currency, Decimal>,
+    /// The service of the lowest line, to name a missing charge by.
+    pub service: Option<Service>,
+}
+
+impl InvoiceBilling {
+    /// The invoice's month: the one most of its usage lines start in, the earliest of a tie
+    /// (the rule of [`crate::period::majority_month`], by which the ledger files an invoice).
+    pub fn month(&self) -> Option<Month> {
+        self.line_months.iter().rev().max_by_key(|(_, count)| **count).map(|(month, _)| *month)
+    }
 }
 
 /// A carrier's invoices of a month.
@@ -107,19 +128,28 @@ pub struct MonthBilling {
     pub service: Option<Service>,
 }
 
+fn add_billed(into: &mut BTreeMap<Currency, Decimal>, currency: Currency, amount: Decimal) {
+    let billed = into.entry(currency).or_default();
+    // A sum past the largest decimal is reported by the run's summary (which adds the same
+    // amounts); here it stays at the largest.
+    *billed = billed.checked_add(amount).unwrap_or(Decimal::MAX);
+}
+
+fn lower_service(a: Option<Service>, b: Option<Service>) -> Option<Service> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 impl ChargeContext {
     /// Notes a usage line of the run.
     pub fn add_usage_line(&mut self, line: &InvoiceLine, period: Option<Month>) {
         let month = period.unwrap_or_else(|| Month::of(line.started_at));
-        let billing = self.billing.entry((line.carrier.clone(), month)).or_default();
-        if !billing.invoices.contains(&line.invoice_id) {
-            billing.invoices.insert(line.invoice_id.clone());
-        }
-        billing.service = Some(billing.service.map_or(line.service, |service| service.min(line.service)));
-        let billed = billing.usage_billed.entry(line.currency).or_default();
-        // A sum past the largest decimal is reported by the run's summary (which adds the same
-        // amounts); here it stays at the largest.
-        *billed = billed.checked_add(line.amount).unwrap_or(Decimal::MAX);
+        let billing = self.billing.entry((line.carrier.clone(), line.invoice_id.clone())).or_default();
+        *billing.line_months.entry(month).or_default() += 1;
+        billing.service = lower_service(billing.service, Some(line.service));
+        add_billed(&mut billing.usage_billed, line.currency, line.amount);
     }
 
     /// Adds a rated record to the totals of the terms whose scope holds it.
@@ -141,14 +171,12 @@ impl ChargeContext {
     pub fn merge(&mut self, other: ChargeContext) {
         for (key, theirs) in other.billing {
             let ours = self.billing.entry(key).or_default();
-            ours.invoices.extend(theirs.invoices);
-            ours.service = match (ours.service, theirs.service) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            for (month, count) in theirs.line_months {
+                *ours.line_months.entry(month).or_default() += count;
+            }
+            ours.service = lower_service(ours.service, theirs.service);
             for (currency, amount) in theirs.usage_billed {
-                let billed = ours.usage_billed.entry(currency).or_default();
-                *billed = billed.checked_add(amount).unwrap_or(Decimal::MAX);
+                add_billed(&mut ours.usage_billed, currency, amount);
             }
         }
         for (key, theirs) in other.scope_totals {
@@ -156,6 +184,21 @@ impl ChargeContext {
             ours.spend = ours.spend.checked_add(theirs.spend).unwrap_or(Decimal::MAX);
             ours.volume = ours.volume.checked_add(theirs.volume).unwrap_or(Decimal::MAX);
         }
+    }
+
+    /// The invoices and billed usage per carrier and month, each invoice in its month.
+    fn months(&self) -> BTreeMap<(Arc<str>, Month), MonthBilling> {
+        let mut months: BTreeMap<(Arc<str>, Month), MonthBilling> = BTreeMap::new();
+        for ((carrier, invoice_id), billing) in &self.billing {
+            let Some(month) = billing.month() else { continue };
+            let ours = months.entry((carrier.clone(), month)).or_default();
+            ours.invoices.insert(invoice_id.clone());
+            ours.service = lower_service(ours.service, billing.service);
+            for (currency, amount) in &billing.usage_billed {
+                add_billed(&mut ours.usage_billed, *currency, *amount);
+            }
+        }
+        months
     }
 }
 
@@ -170,8 +213,9 @@ pub struct ChargeCheck {
 }
 
 /// Checks the charge lines of a run (in file order) against the terms of
-/// `config.charge_terms`, per carrier and month (the run's period, else the month of the line's
-/// `started_at`):
+/// `config.charge_terms`, per carrier and month (the run's period, else: a charge line's month
+/// is the month of its `started_at`, an invoice's usage belongs to the month most of its usage
+/// lines start in):
 /// - a line takes the term of its type and code in force (a line without a code: the only
 ///   term of its type in force); several lines of one term are added up, and a discrepancy
 ///   names the first, with their sum;
@@ -189,12 +233,13 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
         let month = config.period.unwrap_or_else(|| Month::of(line.started_at));
         lines_per_month.entry((line.carrier.clone(), month)).or_default().push(index);
     }
+    let month_billing = context.months();
     let months: BTreeSet<(Arc<str>, Month)> =
-        context.billing.keys().cloned().chain(lines_per_month.keys().cloned()).collect();
+        month_billing.keys().cloned().chain(lines_per_month.keys().cloned()).collect();
     let no_billing = MonthBilling::default();
     for (carrier, month) in months {
         let line_indexes = lines_per_month.get(&(carrier.clone(), month)).map_or(&[][..], Vec::as_slice);
-        let billing = context.billing.get(&(carrier.clone(), month)).unwrap_or(&no_billing);
+        let billing = month_billing.get(&(carrier.clone(), month)).unwrap_or(&no_billing);
         let terms_here: Vec<usize> = (0..terms.len())
             .filter(|index| *terms[*index].carrier == *carrier && terms[*index].applies_to(month))
             .collect();

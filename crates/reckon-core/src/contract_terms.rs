@@ -240,3 +240,120 @@ fn days_between(from: Date, to: Date) -> i32 {
     // Both dates lie within a few months of each other: the span in days always fits.
     from.until((jiff::Unit::Day, to)).map_or(0, |span| span.get_days())
 }
+
+/// A commitment's forecast during its period (`reckon commitments`): the spend or volume so far,
+/// and the shortfall the period would end with at the current run rate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitmentForecast {
+    /// The period's first day and the first day after it.
+    pub first_day: Date,
+    pub end_day: Date,
+    /// Whole days of the period up to the day of the forecast (that day included), at most
+    /// the period's days.
+    pub days_elapsed: i32,
+    pub days_in_period: i32,
+    /// The spend or volume in scope so far.
+    pub so_far: Decimal,
+    /// `so_far / days_elapsed × days_in_period`, exact to 28 digits.
+    pub projected: Decimal,
+    pub minimum: Decimal,
+    /// The shortfall due on `projected`, rounded as the one billed ([`ChargeTerm::expected`]):
+    /// zero when the projection meets the minimum.
+    pub projected_shortfall: Decimal,
+}
+
+impl CommitmentForecast {
+    /// Whether the projection falls short of the commitment (an alert `commitment_at_risk`).
+    pub fn at_risk(&self) -> bool {
+        self.projected < self.minimum
+    }
+}
+
+impl ChargeTerm {
+    /// The days of the period of a commitment in force on `day` that holds it (its month, or
+    /// its calendar quarter): `(first day, first day after)`; `None` for other terms.
+    pub fn commitment_period(&self, day: Date) -> Option<(Date, Date)> {
+        let TermRule::Commitment { period, .. } = self.rule else { return None };
+        let first_month = match period {
+            TermPeriod::Month => day.month(),
+            TermPeriod::Quarter => (day.month() - 1) / 3 * 3 + 1,
+        };
+        let first = Date::new(day.year(), first_month, 1).ok()?;
+        let months = if period == TermPeriod::Month { 1 } else { 3 };
+        let end = first.checked_add(jiff::Span::new().months(months)).ok()?;
+        Some((first, end))
+    }
+
+    /// The forecast of a commitment on `day` (its period's day), from the spend or volume in
+    /// scope `so_far` over the period's days up to and including `day`: projected at the run
+    /// rate, `so_far / days elapsed × days in the period`. On or after the period's last day
+    /// the projection is `so_far` itself, so the forecast is the shortfall the period ends
+    /// with. `None` for other terms, or past the largest decimal.
+    ///
+    /// # Properties
+    /// With the whole period elapsed, `projected_shortfall` equals [`ChargeTerm::expected`] on
+    /// the period's usage.
+    pub fn forecast(&self, day: Date, so_far: Decimal) -> Option<CommitmentForecast> {
+        let TermRule::Commitment { minimum, shortfall_rate, .. } = &self.rule else { return None };
+        let (first_day, end_day) = self.commitment_period(day)?;
+        let days_in_period = days_between(first_day, end_day);
+        let days_elapsed = (days_between(first_day, day) + 1).clamp(1, days_in_period);
+        let projected = if days_elapsed == days_in_period {
+            so_far
+        } else {
+            so_far.checked_mul(Decimal::from(days_in_period))?.checked_div(Decimal::from(days_elapsed))?
+        };
+        let short = if projected >= *minimum { Decimal::ZERO } else { minimum.checked_sub(projected)? };
+        let due = match shortfall_rate {
+            Some(rate) => short.checked_mul(*rate)?,
+            None => short,
+        };
+        Some(CommitmentForecast {
+            first_day,
+            end_day,
+            days_elapsed,
+            days_in_period,
+            so_far,
+            projected,
+            minimum: *minimum,
+            projected_shortfall: round(due, self.currency.minor_units().unwrap_or(6), RoundMode::HalfAwayFromZero),
+        })
+    }
+}
+
+impl ChargeTerm {
+    /// Whether the real-time accruals (cost per day, carrier, customer, destination name,
+    /// service and currency: no quantities, no dial codes) measure this commitment, and why not
+    /// otherwise: they give a spend of a service or of all, not a volume, nor a spend under
+    /// some prefixes.
+    ///
+    /// # Errors
+    /// The reason, for a volume commitment, one scoped by prefixes, or another term.
+    pub fn measured_by_accruals(&self) -> Result<(), &'static str> {
+        match &self.rule {
+            TermRule::Commitment { metric: Metric::Volume, .. } => {
+                Err("a volume commitment: the accruals keep costs, not billed quantities")
+            }
+            TermRule::Commitment { scope, .. } if !scope.prefixes.is_empty() => {
+                Err("a commitment scoped by prefixes: the accruals keep destination names, not dial codes")
+            }
+            TermRule::Commitment { .. } => Ok(()),
+            _ => Err("not a commitment"),
+        }
+    }
+
+    /// Whether an accrued cost of `service` in `currency` counts towards this commitment's
+    /// spend (see [`ChargeTerm::measured_by_accruals`]).
+    pub fn counts_accrued(&self, service: Service, currency: Option<Currency>) -> bool {
+        currency == Some(self.currency) && self.scope().is_some_and(|scope| scope.service.is_none_or(|s| s == service))
+    }
+}
+
+/// The day a forecast of `period` is made on: `today` within it, its last day once it is over
+/// (the forecast is then the period's final figure), its first before it starts; `today`
+/// without a period. `None` past the last representable month.
+pub fn forecast_day(period: Option<Month>, today: Date) -> Option<Date> {
+    let Some(period) = period else { return Some(today) };
+    let (first, next) = month_dates(period)?;
+    Some(today.clamp(first, next.yesterday().ok()?))
+}

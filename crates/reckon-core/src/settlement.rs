@@ -9,11 +9,14 @@
 //! A carrier billed in several currencies gets one statement per currency, or, when its contract
 //! names a settlement currency, one statement in that currency with each conversion shown.
 
+use crate::charges::ChargeType;
+use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::fx::{FxError, FxTable};
 use crate::money::{round_cost, round_to_minor_units, NoMinorUnit};
 use crate::Currency;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 
 /// The figures a statement is computed from, all in the settlement currency.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,8 +28,56 @@ pub struct SettlementInputs {
     pub accepted_credits: Decimal,
     /// Amounts claimed in disputes the carrier has not answered yet.
     pub withheld: Decimal,
-    /// What the carrier owes us on our invoices to it, netted against its own.
+    /// What the carrier owes us on our invoices to it, netted against its own, and the
+    /// rebates due to us that its invoices did not credit (`rebates_due`).
     pub receivable: Decimal,
+    /// The part of `invoiced` billed by contract charge lines (issue 17), per charge type
+    /// (never `usage`); empty for invoices of usage only.
+    pub charges: BTreeMap<ChargeType, Decimal>,
+    /// The part of `receivable` that is rebates due to us ([`rebates_due`]).
+    pub rebates_due: Decimal,
+}
+
+impl SettlementInputs {
+    /// No figures yet, in `currency`.
+    pub fn zero(currency: Currency) -> SettlementInputs {
+        SettlementInputs {
+            currency,
+            invoiced: Decimal::ZERO,
+            accepted_credits: Decimal::ZERO,
+            withheld: Decimal::ZERO,
+            receivable: Decimal::ZERO,
+            charges: BTreeMap::new(),
+            rebates_due: Decimal::ZERO,
+        }
+    }
+
+    /// The part of `invoiced` that is usage: the invoiced amount less the charge lines.
+    pub fn usage_invoiced(&self) -> Option<Decimal> {
+        self.charges.values().try_fold(self.invoiced, |sum, amount| sum.checked_sub(*amount))
+    }
+}
+
+/// The rebates due to us per currency from a run's discrepancies: each `rebate_missing` (a
+/// rebate the contract grants that no invoice line credits) becomes a receivable of its
+/// amount, `-expected`, netted at settlement. A rebate credited short (`rebate_mismatch`) is a
+/// line, disputed like any overcharge instead.
+///
+/// # Properties
+/// Every amount is positive; a run without `rebate_missing` rows gives none.
+pub fn rebates_due(discrepancies: &[Discrepancy]) -> BTreeMap<Currency, Decimal> {
+    let mut due: BTreeMap<Currency, Decimal> = BTreeMap::new();
+    for discrepancy in discrepancies {
+        if discrepancy.kind != DiscrepancyKind::RebateMissing {
+            continue;
+        }
+        let Some(credit) = discrepancy.expected_amount.map(|expected| -expected) else { continue };
+        if credit > Decimal::ZERO {
+            let sum = due.entry(discrepancy.currency).or_default();
+            *sum = sum.checked_add(credit).unwrap_or(Decimal::MAX);
+        }
+    }
+    due
 }
 
 /// A settlement statement's figures.
@@ -88,13 +139,7 @@ pub fn settle_in_currency(
     fx: &FxTable,
 ) -> Result<Statement, SettlementError> {
     let overflow = SettlementError::Overflow { currency };
-    let mut total = SettlementInputs {
-        currency,
-        invoiced: Decimal::ZERO,
-        accepted_credits: Decimal::ZERO,
-        withheld: Decimal::ZERO,
-        receivable: Decimal::ZERO,
-    };
+    let mut total = SettlementInputs::zero(currency);
     let mut conversions = Vec::new();
     for figures in per_currency {
         let rate = fx.convert(Decimal::ONE, figures.currency, currency, date)?;
@@ -114,8 +159,14 @@ pub fn settle_in_currency(
         add(&mut total.accepted_credits, figures.accepted_credits)?;
         add(&mut total.withheld, figures.withheld)?;
         add(&mut total.receivable, figures.receivable)?;
+        add(&mut total.rebates_due, figures.rebates_due)?;
+        for (charge_type, amount) in &figures.charges {
+            add(total.charges.entry(*charge_type).or_default(), *amount)?;
+        }
         if !same {
-            conversions.push(Conversion { from: figures.clone(), rate: rate.normalize(), date });
+            // A conversion shows the four figures; their parts are in the statement's.
+            let from = SettlementInputs { charges: BTreeMap::new(), rebates_due: Decimal::ZERO, ..figures.clone() };
+            conversions.push(Conversion { from, rate: rate.normalize(), date });
         }
     }
     conversions.sort_by_key(|conversion| conversion.from.currency);
@@ -162,6 +213,22 @@ impl Account {
     /// The cost of the carrier's services.
     pub fn carrier_costs() -> Account {
         Account { code: "5100", name: "expenses:carrier-costs".to_owned() }
+    }
+
+    /// Where the contract charges of a type are booked (issue 17): usage is the carrier costs;
+    /// the others each have their own account, rebates (credited, or due to us) included.
+    pub fn charges(charge_type: ChargeType) -> Account {
+        let (code, name) = match charge_type {
+            ChargeType::Usage => return Account::carrier_costs(),
+            ChargeType::Recurring => ("5110", "expenses:carrier-charges:recurring"),
+            ChargeType::OneTime => ("5120", "expenses:carrier-charges:one-time"),
+            ChargeType::CommitmentShortfall => ("5130", "expenses:carrier-charges:commitment-shortfall"),
+            ChargeType::Rebate => ("5140", "expenses:carrier-charges:rebate"),
+            ChargeType::Credit => ("5150", "expenses:carrier-charges:credit"),
+            ChargeType::Tax => ("5160", "expenses:carrier-charges:tax"),
+            ChargeType::Adjustment => ("5170", "expenses:carrier-charges:adjustment"),
+        };
+        Account { code, name: name.to_owned() }
     }
 
     /// Differences from rounding each figure to the currency's minor unit on its own.
@@ -254,8 +321,10 @@ fn statement_entries(
     let net = issued.statement.net;
     // What the figures rounded one by one leave unpaid beyond the withheld claims:
     // invoiced - credits - withheld - receivable - net, a few minor units at most.
-    let rounding =
-        [credits, withheld, receivable, net].into_iter().try_fold(invoiced, Decimal::checked_sub).ok_or(overflow)?;
+    let rounding = [credits, withheld, receivable, net]
+        .into_iter()
+        .try_fold(invoiced, Decimal::checked_sub)
+        .ok_or(overflow.clone())?;
     let (payable, statement_id) = (Account::payable(carrier), issued.statement_id);
     let entry = |what: &str, memo: String, postings: [(Account, Decimal); 2]| JournalEntry {
         entry_id: format!("{statement_id}:{what}"),
@@ -264,11 +333,35 @@ fn statement_entries(
         memo: format!("{memo} (statement {statement_id})"),
         lines: postings.into_iter().map(|(account, amount)| posting(account, amount)).collect(),
     };
+    // The invoices: each charge type to its account at its rounded amount, the usage to the
+    // carrier costs at what is left of the rounded total.
+    let mut invoice_postings = Vec::new();
+    let mut usage = invoiced;
+    for (charge_type, amount) in &inputs.charges {
+        let amount = round(*amount)?;
+        usage = usage.checked_sub(amount).ok_or(overflow.clone())?;
+        invoice_postings.push((Account::charges(*charge_type), amount));
+    }
+    invoice_postings.insert(0, (Account::carrier_costs(), usage));
+    invoice_postings.push((payable.clone(), -invoiced));
+    let invoices = JournalEntry {
+        entry_id: format!("{statement_id}:invoices"),
+        date: issued.date,
+        currency,
+        memo: format!("{carrier} invoices for {period} (statement {statement_id})"),
+        lines: invoice_postings
+            .into_iter()
+            .filter(|(_, amount)| !amount.is_zero())
+            .map(|(account, amount)| posting(account, amount))
+            .collect(),
+    };
+    let rebates_due = round(inputs.rebates_due)?;
     let entries = [
+        invoices,
         entry(
-            "invoices",
-            format!("{carrier} invoices for {period}"),
-            [(Account::carrier_costs(), invoiced), (payable.clone(), -invoiced)],
+            "rebates",
+            format!("rebates due from {carrier}, {period}"),
+            [(Account::receivable(carrier), rebates_due), (Account::charges(ChargeType::Rebate), -rebates_due)],
         ),
         entry(
             "credits",
@@ -345,11 +438,11 @@ mod tests {
 
     fn inputs(currency: &str, figures: [&str; 4]) -> SettlementInputs {
         SettlementInputs {
-            currency: Currency::parse(currency).unwrap(),
             invoiced: d(figures[0]),
             accepted_credits: d(figures[1]),
             withheld: d(figures[2]),
             receivable: d(figures[3]),
+            ..SettlementInputs::zero(Currency::parse(currency).unwrap())
         }
     }
 
@@ -477,5 +570,72 @@ mod tests {
         // Without a USD rate the statement cannot be made: an error, never a rate of 1.
         let error = settle_in_currency(&per_currency, Currency::EUR, march_31, &FxTable::new()).unwrap_err();
         assert_eq!(error.to_string(), "converting into the settlement currency: no exchange rate for USD");
+    }
+
+    /// Issue 17: a period with a commitment shortfall (disputed in part) and a rebate due.
+    #[test]
+    fn charge_types_are_booked_to_their_own_accounts_and_a_rebate_due_is_netted() {
+        // Invoiced 120.004 EUR: usage 70.004, a recurring charge 25.00, a shortfall 30.00 and a
+        // tax 5.25, a rebate credited -10.25. 12.00 of the shortfall is disputed (withheld); a
+        // rebate of 3.50 is due to us (never credited), plus 1.00 of our own invoice.
+        let mut figures = inputs("EUR", ["120.004", "0", "12.00", "4.50"]);
+        figures.charges = BTreeMap::from([
+            (ChargeType::Recurring, d("25.00")),
+            (ChargeType::CommitmentShortfall, d("30.00")),
+            (ChargeType::Rebate, d("-10.25")),
+            (ChargeType::Tax, d("5.25")),
+        ]);
+        figures.rebates_due = d("3.50");
+        assert_eq!(figures.usage_invoiced(), Some(d("70.004")));
+        let statement = settle(figures).unwrap();
+        // 120.004 - 12.00 - 4.50 = 103.504 -> 103.50.
+        assert_eq!(statement.net, d("103.50"));
+        let entries = journal(&[issued("s1", 6, &statement)], "acme", "2026-03").unwrap();
+        assert_every_entry_balances(&entries);
+        let balances = balances(&entries);
+        // 120.00 booked (120.004 rounded): 25.00 + 30.00 - 10.25 + 5.25 = 50.00 of charges,
+        // 120.00 - 50.00 = 70.00 of usage.
+        assert_eq!(balances["expenses:carrier-costs"], d("70.00"));
+        assert_eq!(balances["expenses:carrier-charges:recurring"], d("25.00"));
+        assert_eq!(balances["expenses:carrier-charges:commitment-shortfall"], d("30.00"));
+        assert_eq!(balances["expenses:carrier-charges:tax"], d("5.25"));
+        // The rebate credited (-10.25) and the rebate due (-3.50): -13.75.
+        assert_eq!(balances["expenses:carrier-charges:rebate"], d("-13.75"));
+        // The receivable: +3.50 due, then 4.50 (3.50 + 1.00 of our invoice) netted: -1.00.
+        assert_eq!(balances["assets:receivable:acme"], d("-1.00"));
+        // The payable keeps the 12.00 withheld; 103.50 paid.
+        assert_eq!(balances["liabilities:payable:acme"], d("-12.00"));
+        assert_eq!(balances["assets:bank"], d("-103.50"));
+        let codes: Vec<&str> = entries[0].lines.iter().map(|line| line.account.code).collect();
+        assert_eq!(codes, ["5100", "5110", "5130", "5140", "5160", "2100"]);
+    }
+
+    #[test]
+    fn rebate_missing_rows_are_rebates_due_per_currency() {
+        let row = |kind: DiscrepancyKind, expected: &str| Discrepancy {
+            carrier: "acme".into(),
+            invoice_id: Some("A-03".into()),
+            line_id: None,
+            record_id: None,
+            kind,
+            service: crate::Service::Voice,
+            destination: "REB".to_owned(),
+            started_at: jiff::Timestamp::UNIX_EPOCH,
+            billed_quantity: Decimal::ZERO,
+            expected_quantity: None,
+            billed_amount: Decimal::ZERO,
+            expected_amount: Some(d(expected)),
+            difference: Some(-d(expected)),
+            currency: Currency::EUR,
+            line_index: None,
+            record_index: None,
+        };
+        // Two rebates due: 3.50 + 1.25 = 4.75; a missing recurring charge is not a rebate.
+        let rows = [
+            row(DiscrepancyKind::RebateMissing, "-3.50"),
+            row(DiscrepancyKind::MissingCharge, "25.00"),
+            row(DiscrepancyKind::RebateMissing, "-1.25"),
+        ];
+        assert_eq!(rebates_due(&rows), BTreeMap::from([(Currency::EUR, d("4.75"))]));
     }
 }

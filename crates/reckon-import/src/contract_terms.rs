@@ -38,7 +38,102 @@ const COLUMNS: [ColumnSpec; 17] = [
 /// value a term of its kind needs missing, or two terms of one carrier and code in force on
 /// the same day.
 pub fn load_contract_terms(path: &Path) -> Result<Vec<ChargeTerm>, ImportError> {
-    let mut table = CsvTable::open(path)?;
+    read_terms(CsvTable::open(path)?)
+}
+
+/// Reads contract terms from text already in hand (the ledger's stored rows); `name` names it
+/// in errors.
+///
+/// # Errors
+/// As [`load_contract_terms`].
+pub fn read_contract_terms(name: &Path, text: String) -> Result<Vec<ChargeTerm>, ImportError> {
+    read_terms(CsvTable::from_reader(name, Box::new(std::io::Cursor::new(text.into_bytes())))?)
+}
+
+/// The header of `contract_terms.csv`, every column, as [`term_row`] writes a term.
+pub const HEADER: &str = "carrier,term,code,effective_from,effective_to,currency,amount,prorate,period,metric,service,prefixes,minimum,threshold,percent,rate,base";
+
+/// A term as one row of `contract_terms.csv` (every column of [`HEADER`], numbers normalized,
+/// no line end): the canonical text the ledger stores and hashes. Reading it back gives the
+/// term.
+pub fn term_row(term: &ChargeTerm) -> String {
+    fn number(value: Decimal) -> String {
+        value.normalize().to_string()
+    }
+    fn period_text(period: TermPeriod) -> String {
+        match period {
+            TermPeriod::Month => "month",
+            TermPeriod::Quarter => "quarter",
+        }
+        .to_owned()
+    }
+    fn metric_text(metric: Metric) -> String {
+        match metric {
+            Metric::Spend => "spend",
+            Metric::Volume => "volume",
+        }
+        .to_owned()
+    }
+    fn scope_cells(scope: &UsageScope) -> (String, String) {
+        let prefixes: Vec<&str> = scope.prefixes.iter().map(CompactString::as_str).collect();
+        (scope.service.map(|service| service.as_str().to_owned()).unwrap_or_default(), prefixes.join(";"))
+    }
+    // carrier,term,code,effective_from,effective_to,currency, then the eleven rule columns.
+    let mut rule = [(); 11].map(|()| String::new());
+    let [amount, prorate, period, metric, service, prefixes, minimum, threshold, percent, rate, base] = &mut rule;
+    let kind = match &term.rule {
+        TermRule::Recurring { amount: value, prorate: by_days } => {
+            *amount = number(*value);
+            *prorate = if *by_days { "days" } else { "none" }.to_owned();
+            "recurring"
+        }
+        TermRule::Commitment { period: of, metric: measured, scope, minimum: least, shortfall_rate } => {
+            *period = period_text(*of);
+            *metric = metric_text(*measured);
+            (*service, *prefixes) = scope_cells(scope);
+            *minimum = number(*least);
+            *rate = shortfall_rate.map(number).unwrap_or_default();
+            "commitment"
+        }
+        TermRule::Rebate { period: of, metric: measured, scope, threshold: from, reward } => {
+            *period = period_text(*of);
+            *metric = metric_text(*measured);
+            (*service, *prefixes) = scope_cells(scope);
+            *threshold = number(*from);
+            match reward {
+                Reward::Percent(value) => *percent = number(*value),
+                Reward::Amount(value) => *amount = number(*value),
+                Reward::PerUnit(value) => *rate = number(*value),
+            }
+            "rebate"
+        }
+        TermRule::Tax { percent: value, base: types } => {
+            *percent = number(*value);
+            *base = types.iter().map(|charge_type| charge_type.as_str()).collect::<Vec<_>>().join(";");
+            "tax"
+        }
+    };
+    let cells = [
+        quoted(&term.carrier),
+        kind.to_owned(),
+        quoted(&term.code),
+        term.effective_from.to_string(),
+        term.effective_to.map(|to| to.to_string()).unwrap_or_default(),
+        term.currency.to_string(),
+    ];
+    cells.into_iter().chain(rule).collect::<Vec<_>>().join(",")
+}
+
+/// A cell quoted when it needs to be.
+fn quoted(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+fn read_terms(mut table: CsvTable) -> Result<Vec<ChargeTerm>, ImportError> {
     let columns = table.resolve(COLUMNS)?;
     let mut terms: Vec<ChargeTerm> = Vec::new();
     while let Some(row) = table.next_row(&mut NoProgress)? {
@@ -248,5 +343,21 @@ mod tests {
         );
         let error = load(&overlapping).unwrap_err();
         assert!(error.contains(":3") && error.contains("code"), "{error}");
+    }
+
+    #[test]
+    fn a_term_written_as_its_row_reads_back_the_same() {
+        let text = format!(
+            "{HEADER}\n\
+             acme,recurring,NUM-RENT,2026-01-01,,USD,25.00,days,,,,,,,,,\n\
+             acme,commitment,Q-VOL,2026-01-01,2027-01-01,EUR,,,quarter,volume,voice,44;33,1000000,,,0.0003,\n\
+             acme,rebate,REB,2026-01-01,,EUR,,,month,spend,,,,50.00,5,,\n\
+             acme,tax,VAT,2026-01-01,,EUR,,,,,,,,,7.5,,usage;recurring\n"
+        );
+        let terms = load(&text).unwrap();
+        let rows: Vec<String> = terms.iter().map(term_row).collect();
+        let written = format!("{HEADER}\n{}\n", rows.join("\n"));
+        assert_eq!(load(&written).unwrap(), terms);
+        assert_eq!(rows[0], "acme,recurring,NUM-RENT,2026-01-01,,USD,25,days,,,,,,,,,");
     }
 }

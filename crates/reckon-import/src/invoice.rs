@@ -115,6 +115,27 @@ impl InvoiceReader {
         Ok(reader)
     }
 
+    /// Reads every remaining line at once: the usage lines, and the contract charge lines in
+    /// file order (what the ledger stores of an invoice file).
+    ///
+    /// # Errors
+    /// As [`InvoiceReader::next_batch`].
+    pub fn read_all_with_charges(
+        mut self,
+        progress: &mut dyn Progress,
+    ) -> Result<(Loaded<InvoiceLine>, Vec<ChargeLine>), ImportError> {
+        let mut loaded = Loaded::default();
+        loop {
+            let batch = self.next_batch(progress, 65_536)?;
+            if batch.is_empty() {
+                break;
+            }
+            loaded.items.extend(batch);
+        }
+        loaded.rejected = self.rejected;
+        Ok((loaded, self.charge_lines))
+    }
+
     /// Reads every remaining usage line at once (for small inputs and tests; a batch run
     /// streams). Contract charge lines are refused: a caller that reads them takes
     /// [`InvoiceReader::charge_lines`] after [`InvoiceReader::next_batch`].
@@ -136,8 +157,8 @@ impl InvoiceReader {
                 line_number: Some(position.line_number),
                 column: None,
                 kind: ImportErrorKind::Rule(format!(
-                    "a {} line: the ledger stores usage lines only; check contract charges with \
-                     `reckon reconcile --contract-terms` on the files",
+                    "a {} line: only usage lines are read here; check contract charges with \
+                     `reckon reconcile --contract-terms`, or import the invoice into the ledger",
                     line.charge_type.as_str()
                 )),
             }

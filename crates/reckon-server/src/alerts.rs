@@ -139,7 +139,21 @@ async fn check_month(state: &AppState, month: Month) -> Result<(), StoreError> {
     for (index, record) in usage.iter().enumerate() {
         figures.add(record, rated.costs[index].as_ref(), &decks.carriers, &rated.margins[index]);
     }
-    let alerts = month_alerts(&state.settings.alerts.rules, &month.to_string(), &figures);
+    let rules = &state.settings.alerts.rules;
+    let mut alerts = month_alerts(rules, &month.to_string(), &figures);
+    // Commitments projected to fall short (issue 17), as of today within the month.
+    if rules.iter().any(|rule| rule.kind == reckon_core::alert::AlertKind::CommitmentAtRisk) {
+        let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        if let Some(day) = reckon_core::contract_terms::forecast_day(Some(month), today) {
+            for carrier in figures.carriers.keys() {
+                for status in state.ledger.commitment_forecasts(carrier, day).await? {
+                    if let Ok(forecast) = &status.forecast {
+                        alerts.extend(reckon_core::alert::commitment_alerts(rules, carrier, &status.term, forecast));
+                    }
+                }
+            }
+        }
+    }
     state.alerts.raise(&state.ledger, alerts).await
 }
 

@@ -126,20 +126,23 @@ pub async fn post_invoices(
     let caller = key.require(if replace { "admin" } else { "ingest" })?;
     let body = body.map_err(|rejection| ApiError::PayloadTooLarge(format!("the body is refused: {rejection}")))?;
     let name = std::path::Path::new("upload");
-    let lines = reckon_import::invoice::InvoiceReader::from_reader(
+    // Usage lines and contract charge lines (issue 17), stored together.
+    let (loaded, charges) = reckon_import::invoice::InvoiceReader::from_reader(
         name,
         Box::new(std::io::Cursor::new(body.to_vec())),
         BadRowPolicy::Fail,
     )
-    .and_then(|reader| reader.read_all(&mut NoProgress))
-    .map_err(|error| ApiError::BadRequest(error.to_string()))?
-    .items;
-    if lines.is_empty() {
+    .and_then(|reader| reader.read_all_with_charges(&mut NoProgress))
+    .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    let lines = loaded.items;
+    if lines.is_empty() && charges.is_empty() {
         return Err(ApiError::BadRequest("the upload holds no invoice lines".into()));
     }
     let now = Timestamp::now();
-    let imported =
-        state.ledger.import_invoices_in(&lines, period, "http upload", &caller.actor(), replace, now).await?;
+    let imported = state
+        .ledger
+        .import_invoices_with_charges(&lines, &charges, period, "http upload", &caller.actor(), replace, now)
+        .await?;
     let invoices = imported
         .iter()
         .map(|invoice| InvoiceView {

@@ -15,6 +15,7 @@
 mod accruals;
 mod alerts;
 mod auth;
+mod commitments;
 mod decks;
 mod error;
 mod explain;
@@ -93,6 +94,7 @@ pub struct AppState {
         rejected::get_rejected,
         rejected::post_replay,
         explain::get_explain,
+        commitments::get_commitments,
         jobs::post_jobs,
         jobs::get_jobs,
     ),
@@ -169,6 +171,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/rejected", get(rejected::get_rejected))
         .route("/v1/rejected/{rejected_id}/replay", post(rejected::post_replay))
         .route("/v1/explain", get(explain::get_explain))
+        .route("/v1/commitments", get(commitments::get_commitments))
         .route("/v1/jobs", post(jobs::post_jobs))
         .route("/v1/jobs/{batch_id}", get(jobs::get_jobs))
         .merge(console_router(&state).with_state(()))

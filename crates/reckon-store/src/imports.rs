@@ -7,6 +7,7 @@
 use crate::deck_rows::{self, DeckTable};
 use crate::dialect::{decimal, instant, nanoseconds, optional_decimal};
 use crate::{content_hash, Dialect, Ledger, StoreError};
+use reckon_core::charges::ChargeLine;
 use reckon_core::invoice::{check_receivable_amount, invoice_period};
 use reckon_core::period::Month;
 use reckon_core::usage::DeliveryStatus;
@@ -348,33 +349,73 @@ impl Ledger {
         replace: bool,
         now: Timestamp,
     ) -> Result<Vec<InvoiceImport>, StoreError> {
-        // Two imports of one invoice at once (PostgreSQL runs them side by side, SQLite queues
-        // them): the loser's insert violates the key the winner just committed. Read again, as
-        // if it had come second: the same content is then the no-op it would have been.
-        match self.import_invoices_once(lines, period, source, actor, replace, now).await {
-            Err(error) if error.is_unique_violation() => {
-                self.import_invoices_once(lines, period, source, actor, replace, now).await
-            }
-            result => result,
-        }
+        self.import_invoices_with_charges(lines, &[], period, source, actor, replace, now).await
     }
 
-    async fn import_invoices_once(
+    /// Stores the invoices of a file as [`Ledger::import_invoices_in`] does, with their
+    /// contract charge lines (the lines that are not usage, in file order): an invoice's
+    /// charge lines are a part of its content (numbered after its usage lines); an invoice of
+    /// charge lines only takes the month most of them start in as its period, unless `period`.
+    ///
+    /// # Errors
+    /// As [`Ledger::import_invoices_in`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import_invoices_with_charges(
         &self,
         lines: &[InvoiceLine],
+        charges: &[ChargeLine],
         period: Option<Month>,
         source: &str,
         actor: &str,
         replace: bool,
         now: Timestamp,
     ) -> Result<Vec<InvoiceImport>, StoreError> {
-        let invoices = lines_by_invoice(lines, |line| (line.carrier.clone(), line.invoice_id.clone()));
+        // Two imports of one invoice at once (PostgreSQL runs them side by side, SQLite queues
+        // them): the loser's insert violates the key the winner just committed. Read again, as
+        // if it had come second: the same content is then the no-op it would have been.
+        match self.import_invoices_once(lines, charges, period, source, actor, replace, now).await {
+            Err(error) if error.is_unique_violation() => {
+                self.import_invoices_once(lines, charges, period, source, actor, replace, now).await
+            }
+            result => result,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn import_invoices_once(
+        &self,
+        lines: &[InvoiceLine],
+        charges: &[ChargeLine],
+        period: Option<Month>,
+        source: &str,
+        actor: &str,
+        replace: bool,
+        now: Timestamp,
+    ) -> Result<Vec<InvoiceImport>, StoreError> {
+        let mut invoices = lines_by_invoice(lines, |line| (line.carrier.clone(), line.invoice_id.clone()));
+        let charges_by_invoice = lines_by_invoice(charges, |line| (line.carrier.clone(), line.invoice_id.clone()));
+        for (key, _) in &charges_by_invoice {
+            if !invoices.iter().any(|(existing, _)| existing == key) {
+                invoices.push((key.clone(), Vec::new()));
+            }
+        }
         let mut transaction = self.begin_write().await?;
         let mut results = Vec::new();
         for ((carrier, invoice_id), invoice_lines) in &invoices {
-            let line_hashes: Vec<String> = invoice_lines.iter().map(|line| invoice_line_hash(line)).collect();
+            let invoice_charges: &[&ChargeLine] = charges_by_invoice
+                .iter()
+                .find(|(key, _)| key.0 == *carrier && key.1 == *invoice_id)
+                .map_or(&[][..], |(_, charges)| charges.as_slice());
+            let line_hashes: Vec<String> = invoice_lines
+                .iter()
+                .map(|line| invoice_line_hash(line))
+                .chain(invoice_charges.iter().map(|line| crate::contract_charges::charge_line_hash(line)))
+                .collect();
             let hash = content_hash(line_hashes.iter().map(String::as_str));
-            let invoice_period = invoice_period(period, invoice_lines).expect("an invoice is grouped from its lines");
+            let invoice_period = invoice_period(period, invoice_lines)
+                .or_else(|| reckon_core::period::majority_month(invoice_charges.iter().map(|line| line.started_at)))
+                .expect("an invoice is grouped from its lines");
+            let lines_count = invoice_lines.len() + invoice_charges.len();
             let latest = self.dialect.sql("SELECT version, content_sha256, period FROM invoices WHERE carrier = {1} AND invoice_id = {2} ORDER BY version DESC LIMIT 1");
             let stored: Option<(i64, String, Option<String>)> = sqlx::query_as(&latest)
                 .bind(carrier.to_string())
@@ -407,12 +448,20 @@ impl Ledger {
                     .bind(invoice_id.to_string())
                     .bind(version)
                     .bind(hash.clone())
-                    .bind(invoice_lines.len() as i64)
+                    .bind(lines_count as i64)
                     .bind(nanoseconds(now))
                     .bind(invoice_period.to_string())
                     .execute(&mut *transaction)
                     .await?;
                 insert_invoice_lines(&mut transaction, self.dialect, invoice_lines, version).await?;
+                crate::contract_charges::insert_charge_lines(
+                    &mut transaction,
+                    self.dialect,
+                    invoice_charges,
+                    version,
+                    invoice_lines.len(),
+                )
+                .await?;
                 if outcome == InvoiceOutcome::Replaced {
                     let detail = format!(
                         "version {version} supersedes version {}, period {invoice_period}, content {hash}",
@@ -435,14 +484,15 @@ impl Ledger {
                 invoice_id: invoice_id.to_string(),
                 period: invoice_period,
                 version,
-                lines: invoice_lines.len() as u64,
+                lines: lines_count as u64,
                 outcome,
             });
         }
         let batch_id = content_hash(
             std::iter::once("invoice").chain(results.iter().map(|result| result.invoice_id.as_str())).chain([source]),
         );
-        record_batch(&mut transaction, self.dialect, &batch_id, "invoice", source, lines.len(), now).await?;
+        record_batch(&mut transaction, self.dialect, &batch_id, "invoice", source, lines.len() + charges.len(), now)
+            .await?;
         transaction.commit().await?;
         Ok(results)
     }

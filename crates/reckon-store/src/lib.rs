@@ -10,6 +10,7 @@
 mod accruals;
 mod alerts;
 mod console;
+mod contract_charges;
 mod deck_rows;
 mod dialect;
 mod disputes;
@@ -28,6 +29,7 @@ mod usage_bulk;
 pub use accruals::{reference_fingerprint, AccrualUpdate, RateRecords, RebuildScope, REBUILD_RECORDS_PER_CHUNK};
 pub use alerts::{PendingMonth, StoredAlert};
 pub use console::{ConsoleSession, NewConsoleSession, PeriodRun};
+pub use contract_charges::CommitmentStatus;
 pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputePractice, DisputeRecord, NotRaisedClaim, OpenedDisputes};
 pub use error::StoreError;

@@ -45,6 +45,11 @@ pub(crate) struct PeriodInputs {
     pub summaries: Vec<reckon_core::summary_invoice::SummaryLine>,
     pub usage: Vec<UsageRecord>,
     pub other_lines: Vec<InvoiceLine>,
+    /// The contract charge lines of the period's invoices (checked against the stored terms,
+    /// which the config carries).
+    pub charge_lines: Vec<reckon_core::charges::ChargeLine>,
+    /// The start of the usage window.
+    pub from: Timestamp,
     /// The stored rates' text (a part of the run id).
     pub deck_text: String,
     pub deck: reckon_core::RateDeck,
@@ -84,8 +89,15 @@ fn run_settings_text(config: &ReconcileConfig, inputs: &RunInputs<'_>) -> String
         Some(calendar) => format!("|holidays:{}", calendar.canonical_text()),
         None => String::new(),
     };
+    // The contract terms beyond the deck, only when the carrier has some: a run without any
+    // keeps the id it had before they were stored.
+    let charge_terms: String = config
+        .charge_terms
+        .iter()
+        .map(|term| format!("|term:{}", reckon_import::contract_terms::term_row(term)))
+        .collect();
     format!(
-        "{:?}|{}|{}|{}|{:?}|{:?}|fx:{}|networks:{}{holidays}",
+        "{:?}|{}|{}|{}|{:?}|{:?}|fx:{}|networks:{}{holidays}{charge_terms}",
         config.time_tolerance,
         config.quantity_tolerance,
         config.amount_tolerance,
@@ -335,7 +347,7 @@ impl Ledger {
         inputs: &RunInputs<'_>,
         now: Timestamp,
     ) -> Result<StoredRun, StoreError> {
-        let PeriodInputs { config, lines, summaries, usage, other_lines, deck_text, deck } =
+        let PeriodInputs { config, lines, summaries, usage, other_lines, charge_lines, from, deck_text, deck } =
             self.period_inputs(inputs).await?;
         // The versions of the invoices read, each with its period: what the run reconciled and
         // what it only took records away for.
@@ -344,6 +356,7 @@ impl Ledger {
             .chain(&other_lines)
             .map(|line| &*line.invoice_id)
             .chain(summaries.iter().map(|line| &*line.invoice_id))
+            .chain(charge_lines.iter().map(|line| &*line.invoice_id))
             .collect();
         let versions: Vec<(String, i64, String, Option<String>)> = self
             .invoice_versions(inputs.carrier)
@@ -368,7 +381,7 @@ impl Ledger {
         let read = RunReads {
             usage_records: usage.len() as u64,
             rate_rows: deck.rows().len() as u64,
-            invoice_lines: (lines.len() + summaries.len()) as u64,
+            invoice_lines: (lines.len() + summaries.len() + charge_lines.len()) as u64,
         };
         if let Some(stored) = self.run_discrepancies(&run_id).await? {
             return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read });
@@ -382,6 +395,7 @@ impl Ledger {
             reconciler.add_line_of_other_period(line);
         }
         let mut reconciliation = reconciler.finish();
+        self.check_charges(inputs, &config, &deck, from, &charge_lines, &mut reconciliation).await?;
         if !summaries.is_empty() {
             // The same records and ratings, grouped the carriers' way (issue 14).
             let compared = reckon_core::summary_invoice::reconcile_summaries(
@@ -405,21 +419,60 @@ impl Ledger {
     /// # Errors
     /// As [`Ledger::reconcile_period`].
     pub(crate) async fn period_inputs(&self, inputs: &RunInputs<'_>) -> Result<PeriodInputs, StoreError> {
-        let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
+        let config = self.run_config(inputs).await?;
         let lines = self.invoice_lines_of_period(inputs.carrier, inputs.period).await?;
+        let charge_lines = self.charge_lines_of_period(inputs.carrier, inputs.period).await?;
         let summaries = self.summary_lines_of_period(inputs.carrier, inputs.period).await?;
         let (from, to) = usage_window(inputs.period, lines.iter().map(|line| line.started_at), config.time_tolerance)
             .and_then(|window| crate::summary_invoices::widened_to_summaries(window, &summaries))
             .ok_or_else(|| StoreError::Invalid(format!("{}: past the last month", inputs.period)))?;
         let usage = self.usage_between(inputs.carrier, from, to).await?;
-        if usage.is_empty() && lines.is_empty() && summaries.is_empty() {
+        if usage.is_empty() && lines.is_empty() && summaries.is_empty() && charge_lines.is_empty() {
             return Err(self.nothing_to_reconcile(inputs).await);
         }
         let other_lines = self.invoice_lines_of_other_periods(inputs.carrier, inputs.period, from, to).await?;
         let (deck_text, mut deck) = self.stored_deck_of(inputs.carrier).await?;
         // The contract's rounding and the holidays, as every command builds a deck.
         deck.apply_reference(Party::Carrier, &config.contracts, inputs.holidays);
-        Ok(PeriodInputs { config, lines, summaries, usage, other_lines, deck_text, deck })
+        Ok(PeriodInputs { config, lines, summaries, usage, other_lines, charge_lines, from, deck_text, deck })
+    }
+
+    /// A run's settings: the period set, and the carrier's contract terms beyond the deck as
+    /// stored in the ledger (`reckon import contract-terms`).
+    async fn run_config(&self, inputs: &RunInputs<'_>) -> Result<ReconcileConfig, StoreError> {
+        Ok(ReconcileConfig {
+            period: Some(inputs.period),
+            charge_terms: self.contract_terms_of(inputs.carrier).await?,
+            ..inputs.config.clone()
+        })
+    }
+
+    /// Checks the period's charge lines against the stored terms once every usage line and
+    /// record is in, as a file run does; a quarterly term takes the quarter's earlier usage too.
+    async fn check_charges(
+        &self,
+        inputs: &RunInputs<'_>,
+        config: &ReconcileConfig,
+        deck: &reckon_core::RateDeck,
+        from: Timestamp,
+        charge_lines: &[reckon_core::charges::ChargeLine],
+        reconciliation: &mut Reconciliation,
+    ) -> Result<(), StoreError> {
+        if charge_lines.is_empty() && config.charge_terms.is_empty() {
+            return Ok(());
+        }
+        self.add_earlier_quarter_usage(
+            inputs.carrier,
+            inputs.period,
+            from,
+            deck,
+            inputs.networks,
+            config,
+            &mut reconciliation.charge_context,
+        )
+        .await?;
+        reconciliation.add_charges(charge_lines, config, inputs.fx);
+        Ok(())
     }
 
     /// Records a run's result (a summary past Decimal's range fails it first, recording
@@ -521,9 +574,10 @@ impl Ledger {
         now: Timestamp,
         layout: &reckon_partition::Layout,
     ) -> Result<StoredRun, StoreError> {
-        let config = ReconcileConfig { period: Some(inputs.period), ..inputs.config.clone() };
+        let config = self.run_config(inputs).await?;
+        let charge_lines = self.charge_lines_of_period(inputs.carrier, inputs.period).await?;
         let scope = self.run_scope(inputs).await?;
-        if scope.usage_records == 0 && scope.own_lines == 0 {
+        if scope.usage_records == 0 && scope.own_lines == 0 && charge_lines.is_empty() {
             return Err(self.nothing_to_reconcile(inputs).await);
         }
         let (deck_text, mut deck) = self.stored_deck_of(inputs.carrier).await?;
@@ -544,6 +598,7 @@ impl Ledger {
             .fetch_all(&self.pool)
             .await?
             .into_iter()
+            .chain(charge_lines.iter().map(|line| line.invoice_id.to_string()))
             .collect();
         let versions: Vec<(String, i64, String, Option<String>)> = self
             .invoice_versions(inputs.carrier)
@@ -569,7 +624,7 @@ impl Ledger {
         let mut reads = RunReads {
             usage_records: scope.usage_records,
             rate_rows: deck.rows().len() as u64,
-            invoice_lines: scope.own_lines,
+            invoice_lines: scope.own_lines + charge_lines.len() as u64,
         };
         // A run recorded before is found from the stored content hashes, without reading the
         // records (the id that counts is the one of the records reconciled, below).
@@ -603,17 +658,19 @@ impl Ledger {
             let mut usage = StreamedUsage { receiver: usage_receiver, line_number: 0 };
             let mut lines =
                 StreamedLines { receiver: line_receiver, positions: Vec::new(), takes_only: false, line_number: 0 };
-            reckon_partition::reconcile_sources(
+            let outcome = reckon_partition::reconcile_sources(
                 &inputs,
                 &mut usage,
                 &mut lines,
                 &owned.layout,
                 &mut reckon_import::NoProgress,
                 &mut reckon_import::NoProgress,
-            )
+            );
+            // The deck comes back for the charge check (a quarter's earlier usage is rated).
+            (outcome, owned.deck)
         });
         let streamed = self.stream_run_inputs(inputs, &scope, run_id_hasher, usage_sender, line_sender).await;
-        let outcome =
+        let (outcome, deck) =
             reconciling.await.map_err(|error| StoreError::Invalid(format!("the split run failed: {error}")))?;
         // A database error ended the streams early: what was reconciled is not the run.
         let streamed = streamed?;
@@ -622,13 +679,15 @@ impl Ledger {
             spill @ reckon_partition::Error::Spill { .. } => StoreError::Invalid(spill.to_string()),
         })?;
         reads.usage_records = streamed.usage_records;
-        reads.invoice_lines = streamed.own_lines;
+        reads.invoice_lines = streamed.own_lines + charge_lines.len() as u64;
         // Usage imported between the two reads changes the run: its id is that of what was read.
         let run_id = streamed.run_id_hasher.finish();
         if let Some(stored) = self.run_discrepancies(&run_id).await? {
             return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read: reads });
         }
-        self.record_reconciliation(run_id, inputs, &versions, outcome.reconciliation, reads, now).await
+        let mut reconciliation = outcome.reconciliation;
+        self.check_charges(inputs, &config, &deck, scope.from, &charge_lines, &mut reconciliation).await?;
+        self.record_reconciliation(run_id, inputs, &versions, reconciliation, reads, now).await
     }
 
     /// `hasher` fed the stored content hashes of the run's usage, in its order, as its run id

@@ -4,6 +4,7 @@
 use crate::dialect::{decimal, instant, nanoseconds};
 use crate::{content_hash, Ledger, StoreError};
 use jiff::civil::Date;
+use reckon_core::charges::ChargeType;
 use reckon_core::dispute::dispute_share;
 use reckon_core::fx::FxTable;
 use reckon_core::period::Month;
@@ -150,25 +151,34 @@ impl Ledger {
         let overflow = |currency: Currency| {
             StoreError::Invalid(format!("settling {carrier} {period}: {}", SettlementError::Overflow { currency }))
         };
-        let mut add = |currency: Currency, pick: fn(&mut SettlementInputs) -> &mut Decimal, amount: Decimal| {
-            let entry = figures.entry(currency).or_insert(SettlementInputs {
-                currency,
-                invoiced: Decimal::ZERO,
-                accepted_credits: Decimal::ZERO,
-                withheld: Decimal::ZERO,
-                receivable: Decimal::ZERO,
-            });
+        let mut add = |currency: Currency, pick: &dyn Fn(&mut SettlementInputs) -> &mut Decimal, amount: Decimal| {
+            let entry = figures.entry(currency).or_insert_with(|| SettlementInputs::zero(currency));
             let sum = pick(entry);
             *sum = sum.checked_add(amount).ok_or_else(|| overflow(currency))?;
             Ok::<(), StoreError>(())
         };
         // The period's invoices, each counted once, in full, whatever months its lines fall in.
         for line in self.invoice_lines_of_period(carrier, period).await? {
-            add(line.currency, |figures| &mut figures.invoiced, line.amount)?;
+            add(line.currency, &|figures| &mut figures.invoiced, line.amount)?;
+        }
+        // Their contract charge lines count in full too, and each type is shown on its own.
+        for line in self.charge_lines_of_period(carrier, period).await? {
+            add(line.currency, &|figures| &mut figures.invoiced, line.amount)?;
+            let charge_type = line.charge_type;
+            add(line.currency, &move |figures| figures.charges.entry(charge_type).or_default(), line.amount)?;
+        }
+        // Rebates the contract grants that no invoice credits (the latest run's
+        // `rebate_missing`) are due to us: receivables, netted like our own invoices.
+        if let Some(run_id) = self.runs_of(carrier, period).await?.first() {
+            let discrepancies = self.run_discrepancies(run_id).await?.unwrap_or_default();
+            for (currency, due) in reckon_core::settlement::rebates_due(&discrepancies) {
+                add(currency, &|figures| &mut figures.receivable, due)?;
+                add(currency, &|figures| &mut figures.rebates_due, due)?;
+            }
         }
         // Summary invoices count in full too: each group's amount.
         for line in self.summary_lines_of_period(carrier, period).await? {
-            add(line.currency, |figures| &mut figures.invoiced, line.amount)?;
+            add(line.currency, &|figures| &mut figures.invoiced, line.amount)?;
         }
         // A dispute belongs to an invoice version: only those of the versions settled count.
         let current_versions: HashMap<String, i64> = self
@@ -183,8 +193,8 @@ impl Ledger {
             }
             let currency = parse_currency("disputes.currency", &dispute.currency)?;
             let share = dispute_share(dispute.state, dispute.claimed_total, dispute.credited_total());
-            add(currency, |figures| &mut figures.withheld, share.withheld)?;
-            add(currency, |figures| &mut figures.accepted_credits, share.accepted_credits)?;
+            add(currency, &|figures| &mut figures.withheld, share.withheld)?;
+            add(currency, &|figures| &mut figures.accepted_credits, share.accepted_credits)?;
         }
         let select = self.dialect.sql(
             "SELECT CAST(amount AS TEXT) AS amount, currency FROM receivables WHERE carrier = {1} AND period = {2}",
@@ -193,7 +203,7 @@ impl Ledger {
             let currency: String = row.try_get("currency")?;
             add(
                 parse_currency("receivables.currency", &currency)?,
-                |figures| &mut figures.receivable,
+                &|figures| &mut figures.receivable,
                 decimal(&row, "amount")?,
             )?;
         }
@@ -225,6 +235,11 @@ impl Ledger {
             hashed.extend(figures(&conversion.from));
             hashed.push(conversion.rate.normalize().to_string());
             hashed.push(conversion.date.to_string());
+        }
+        // The parts (issue 17) after those, so a statement without any keeps its id too.
+        let parts = statement_parts(&statement.inputs);
+        for (part, amount) in &parts {
+            hashed.push(format!("{part}={amount}"));
         }
         let statement_id = content_hash(hashed.iter().map(String::as_str))[..16].to_owned();
         let mut transaction = self.begin_write().await?;
@@ -264,6 +279,11 @@ impl Ledger {
                 .bind(conversion.date.to_string())
                 .execute(&mut *transaction)
                 .await?;
+        }
+        let insert =
+            self.dialect.sql("INSERT INTO statement_parts (statement_id, part, amount) VALUES ({1}, {2}, {3:d})");
+        for (part, amount) in parts {
+            sqlx::query(&insert).bind(statement_id.clone()).bind(part).bind(amount).execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
         Ok(StoredStatement {
@@ -340,6 +360,34 @@ impl Ledger {
                 stored.statement.conversions.push(conversion);
             }
         }
+        let select = self.dialect.sql(
+            "SELECT p.statement_id, p.part, CAST(p.amount AS TEXT) AS amount \
+             FROM statement_parts p JOIN statements s ON s.statement_id = p.statement_id \
+             WHERE s.carrier = {1} AND s.period = {2} ORDER BY p.statement_id, p.part",
+        );
+        let rows = sqlx::query(&select).bind(carrier.to_owned()).bind(period.to_owned()).fetch_all(&self.pool).await?;
+        for row in &rows {
+            let statement_id: String = row.try_get("statement_id")?;
+            let part: String = row.try_get("part")?;
+            let amount = decimal(row, "amount")?;
+            let Some(stored) = statements.iter_mut().find(|stored| stored.statement_id == statement_id) else {
+                continue;
+            };
+            let inputs = &mut stored.statement.inputs;
+            match ChargeType::parse(&part) {
+                _ if part == REBATES_DUE => inputs.rebates_due = amount,
+                Some(charge_type) => {
+                    inputs.charges.insert(charge_type, amount);
+                }
+                None => {
+                    return Err(StoreError::Corrupt {
+                        column: "statement_parts.part",
+                        value: part,
+                        reason: "not a charge type or rebates_due".into(),
+                    })
+                }
+            }
+        }
         let successor: HashMap<&str, &StoredStatement> = statements
             .iter()
             .filter_map(|statement| statement.supersedes.as_deref().map(|old| (old, statement)))
@@ -381,6 +429,22 @@ impl Ledger {
     }
 }
 
+/// The part of a statement's receivable that is rebates due to us (`statement_parts.part`).
+const REBATES_DUE: &str = "rebates_due";
+
+/// A statement's parts as stored: each charge type's amount, then the rebates due (none zero).
+fn statement_parts(inputs: &SettlementInputs) -> Vec<(String, String)> {
+    let mut parts: Vec<(String, String)> = inputs
+        .charges
+        .iter()
+        .map(|(charge_type, amount)| (charge_type.as_str().to_owned(), amount.normalize().to_string()))
+        .collect();
+    if !inputs.rebates_due.is_zero() {
+        parts.push((REBATES_DUE.to_owned(), inputs.rebates_due.normalize().to_string()));
+    }
+    parts
+}
+
 const STATEMENT_COLUMNS: &str = "statement_id, currency, CAST(invoiced AS TEXT) AS invoiced, \
      CAST(accepted_credits AS TEXT) AS accepted_credits, CAST(withheld AS TEXT) AS withheld, \
      CAST(receivable AS TEXT) AS receivable, CAST(net_exact AS TEXT) AS net_exact, CAST(net AS TEXT) AS net, \
@@ -409,11 +473,11 @@ fn conversion_from_row(row: &AnyRow) -> Result<Conversion, StoreError> {
     let rate_date: String = row.try_get("rate_date")?;
     Ok(Conversion {
         from: SettlementInputs {
-            currency: parse_currency("statement_conversions.from_currency", &currency)?,
             invoiced: decimal(row, "invoiced")?,
             accepted_credits: decimal(row, "accepted_credits")?,
             withheld: decimal(row, "withheld")?,
             receivable: decimal(row, "receivable")?,
+            ..SettlementInputs::zero(parse_currency("statement_conversions.from_currency", &currency)?)
         },
         rate: Decimal::from_str(&rate).map_err(|error| StoreError::Corrupt {
             column: "statement_conversions.rate",
@@ -437,11 +501,11 @@ fn statement_from_row(row: &AnyRow, carrier: &str, period: &str) -> Result<Store
         period: period.to_owned(),
         statement: Statement {
             inputs: SettlementInputs {
-                currency,
                 invoiced: decimal(row, "invoiced")?,
                 accepted_credits: decimal(row, "accepted_credits")?,
                 withheld: decimal(row, "withheld")?,
                 receivable: decimal(row, "receivable")?,
+                ..SettlementInputs::zero(currency)
             },
             net_exact: decimal(row, "net_exact")?,
             net: decimal(row, "net")?,

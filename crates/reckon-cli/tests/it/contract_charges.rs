@@ -174,26 +174,3 @@ fn a_bad_charge_type_is_named_by_file_line_and_column() {
         "{stderr}"
     );
 }
-
-/// The ledger does not store charge lines yet: an import with one is refused, naming it, and
-/// stores nothing (never a silent drop of the charge).
-#[test]
-fn the_ledger_refuses_an_invoice_with_charge_lines_naming_the_line() {
-    let folder = tempfile::tempdir().unwrap();
-    let invoice = invoice_with_charges(
-        "invoice-acme.csv",
-        "acme",
-        "ACME-2026-03",
-        &["C1,sms,2026-03-01T00:00:00Z,25.00,USD,recurring,NUM-RENT"],
-        folder.path(),
-    );
-    let url = format!("sqlite://{}", folder.path().join("ledger.db").display());
-    let output = reckon(&["import", "invoice", &invoice, "--database-url", &url]);
-    assert_eq!(output.status.code(), Some(2), "stdout: {}", text(&output.stdout));
-    let stderr = text(&output.stderr);
-    assert!(stderr.contains("invoice-acme.csv:47") && stderr.contains("a recurring line"), "{stderr}");
-    let plain = fixtures().join("basic/invoice-acme.csv").display().to_string();
-    let stored = reckon(&["import", "invoice", &plain, "--database-url", &url]);
-    // Nothing of the refused file was stored: the plain invoice is new, not a conflict.
-    assert!(text(&stored.stdout).contains("45 lines stored"), "{}", text(&stored.stderr));
-}

@@ -10,6 +10,7 @@ mod bad_input;
 mod billed_on;
 mod console;
 mod contract_charges;
+mod contract_charges_ledger;
 mod deck_rows;
 mod explain;
 mod fuzz_runs;

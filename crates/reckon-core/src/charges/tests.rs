@@ -362,3 +362,80 @@ fn lines_no_term_explains_are_unexpected_and_corrections_are_carried() {
     assert_eq!((totals.billed_total, totals.expected_total, totals.lines_billed), (d("112.00"), d("62.00"), 6));
     assert_eq!(reconciliation.summary.charge_kind_counts()[0], 1);
 }
+
+#[test]
+fn a_usage_line_just_across_the_months_end_brings_no_terms_of_the_next_month() {
+    // A trunk of 310.00 a month from 1 April (not in force in March) and a tax of 7.5% on usage.
+    // The March invoice bills m1..m3 and one more record that started on 31 March 23:59:30 and
+    // is billed as of 1 April 00:00:10 (within the time tolerance): without --period its month
+    // was April's, which brought April's trunk in as a missing charge and a tax on it.
+    let terms = vec![
+        term("TRUNK", "2026-04-01", TermRule::Recurring { amount: d("310.00"), prorate: false }),
+        term("VAT", "2026-01-01", TermRule::Tax { percent: d("7.5"), base: vec![ChargeType::Usage] }),
+    ];
+    let mut records = march_usage();
+    records.extend(usage(&[("m4", "2026-03-31T23:59:30Z", "60")]));
+    let ratings = rate_all(&deck(), &records, Party::Carrier, &NetworkMap::new());
+    let config = ReconcileConfig { charge_terms: terms, ..ReconcileConfig::default() };
+    let fx = FxTable::new();
+    let mut reconciler = Reconciler::new(&records, &ratings, &fx, &config);
+    for (record, rating) in records.iter().zip(&ratings) {
+        let rating = rating.as_ref().unwrap();
+        let started_at = if record.record_id == "m4" { ts("2026-04-01T00:00:10Z") } else { record.started_at };
+        reconciler.add_line(&InvoiceLine {
+            carrier: "acme".into(),
+            invoice_id: "ACME-03".into(),
+            invoice_date: None,
+            line_id: record.record_id.clone(),
+            carrier_ref: record.carrier_ref.clone(),
+            service: Service::Voice,
+            started_at,
+            destination: record.destination.clone(),
+            quantity: rating.billed_quantity,
+            rate: Some(rating.rate),
+            amount: rating.cost,
+            currency: Currency::EUR,
+        });
+    }
+    let mut reconciliation = reconciler.finish();
+    // The tax on all four usage lines, one invoice of March: (70.00 + 0.02) × 7.5% = 5.2515 = 5.25.
+    reconciliation.add_charges(&[charge("X1", ChargeType::Tax, Some("VAT"), "5.25")], &config, &fx);
+    assert_eq!(rows(&reconciliation), []);
+}
+
+#[test]
+fn a_commitment_forecast_projects_the_run_rate_and_equals_the_final_shortfall_at_the_end() {
+    let commitment = min_spend();
+    // 10 March, 70.00 spent so far: 70.00 / 10 days × 31 days = 217.00, above 100.00: no
+    // shortfall expected, not at risk.
+    let early = commitment.forecast(date("2026-03-10"), d("70.00")).unwrap();
+    assert_eq!((early.days_elapsed, early.days_in_period), (10, 31));
+    assert_eq!((early.projected, early.projected_shortfall, early.at_risk()), (d("217"), d("0"), false));
+    // 20 March, 40.00 so far: 40.00 / 20 × 31 = 62.00, short 100.00 - 62.00 = 38.00: at risk.
+    let late = commitment.forecast(date("2026-03-20"), d("40.00")).unwrap();
+    assert_eq!((late.projected, late.projected_shortfall, late.at_risk()), (d("62"), d("38.00"), true));
+    // On the last day (and after it, no further traffic) the forecast is the final figure:
+    // 70.00 so far is the month's spend, 100.00 - 70.00 = 30.00, as the invoice check expects.
+    let march = Month { year: 2026, month: 3 };
+    let month_spend = |_: Month| ScopeTotals { spend: d("70.00"), volume: Decimal::ZERO };
+    let billed = commitment.expected(march, &month_spend, &|_| Decimal::ZERO).unwrap();
+    let last = commitment.forecast(date("2026-03-31"), d("70.00")).unwrap();
+    assert_eq!((last.days_elapsed, last.projected, last.projected_shortfall), (31, d("70.00"), billed));
+    assert_eq!(billed, d("30.00"));
+    // A quarterly term: on 15 February (46 of the quarter's 90 days) 300 so far: 300 / 46 × 90.
+    let quarterly = term(
+        "Q",
+        "2026-01-01",
+        TermRule::Commitment {
+            period: TermPeriod::Quarter,
+            metric: Metric::Spend,
+            scope: UsageScope::default(),
+            minimum: d("1000"),
+            shortfall_rate: None,
+        },
+    );
+    let mid = quarterly.forecast(date("2026-02-15"), d("300")).unwrap();
+    assert_eq!((mid.first_day, mid.end_day), (date("2026-01-01"), date("2026-04-01")));
+    assert_eq!((mid.days_elapsed, mid.days_in_period), (46, 90));
+    assert_eq!(mid.projected, d("300") * d("90") / d("46"));
+}
