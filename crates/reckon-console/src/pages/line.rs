@@ -36,13 +36,7 @@ pub async fn page(
     let mut body = format!("<p><a href=\"/runs/{}\">← Back to the run</a></p>", url_component(&run_id));
     body.push_str(&finding(discrepancy));
     body.push_str(&side_by_side(record.as_ref(), line.as_ref()));
-    let settings = &console.settings;
-    let settings = reckon_store::ExplainSettings {
-        config: &settings.reconcile,
-        fx: &settings.fx,
-        networks: &settings.networks,
-        holidays: &settings.holidays,
-    };
+    let settings = console.settings.reference.reference();
     let explanation = match (&discrepancy.invoice_id, &discrepancy.line_id, &discrepancy.record_id) {
         (Some(invoice_id), Some(line_id), _) => {
             Some(console.ledger.explain_line_with(&discrepancy.carrier, invoice_id, line_id, settings).await)
