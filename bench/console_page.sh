@@ -2,7 +2,7 @@
 # Times the console's run page over a run of about 100,000 discrepancies (issue 16: under 200 ms
 # a page): a generated month of one carrier with a tenth of its records given a planted
 # discrepancy, imported into a SQLite ledger and reconciled, then `reckon serve` and curl.
-# Prints the first (cold: the run read from the ledger) request and the first use of each order
+# Prints the first (cold: the page read from the ledger, the run read in the background) request and the first use of each order
 # (sorted once per run), then the median and p95 of 20 requests cycling through the page's uses: the first page, a far page, a kind filter, the
 # largest differences first, a destination prefix with an amount range.
 #
@@ -41,6 +41,10 @@ server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do grep -q '^listening on' "$dir/serve.out" 2>/dev/null && break; sleep 0.1; done
 address=$(sed -n 's/^listening on //p' "$dir/serve.out")
+# The service's start-up work (its first alert and accrual checks over the month's million
+# records) holds the one SQLite connection for a few seconds: the console's first request is
+# timed once it is done (RECKON_BENCH_SETTLE=0 times it at once).
+sleep "${RECKON_BENCH_SETTLE:-15}"
 cookies=$dir/cookies.txt
 curl -s -o /dev/null -c "$cookies" --data-urlencode "api_key=$key" "http://$address/sign-in"
 

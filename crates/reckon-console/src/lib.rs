@@ -17,23 +17,26 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use reckon_core::{FxTable, ReconcileConfig};
-use reckon_store::{Ledger, StoreError};
+use reckon_store::{ExplainSettings, Ledger, StoreError};
 use std::sync::Arc;
 
-/// What the console is started with besides the ledger: the settings the service reconciles
-/// and settles with, so that a settlement from the console is the API's.
-#[derive(Clone, Debug, Default)]
+/// The settings the service reconciles, settles and explains with: implemented by the
+/// service's own settings value, which the console and the API's handlers then share (the
+/// console keeps no copy of them).
+pub trait ServiceReference: Send + Sync {
+    /// Contracts (settlement currencies, report currency), FX rates, networks and holidays, as a
+    /// run of the service uses them.
+    fn reference(&self) -> ExplainSettings<'_>;
+}
+
+/// What the console is started with besides the ledger.
+#[derive(Clone)]
 pub struct ConsoleSettings {
     /// Mark the session cookie `Secure`: set when the service is served over TLS.
     pub secure_cookies: bool,
-    /// Contracts (settlement currencies) and the report currency.
-    pub reconcile: ReconcileConfig,
-    /// FX rates a settlement currency converts with.
-    pub fx: FxTable,
-    /// Networks and holidays, for the explanation of a line as the run rated it.
-    pub networks: reckon_core::network::NetworkMap,
-    pub holidays: std::collections::HashMap<String, reckon_core::time_band::HolidayCalendar>,
+    /// The service's settings, so that a settlement or an explanation from the console is the
+    /// API's.
+    pub reference: Arc<dyn ServiceReference>,
 }
 
 /// What every page shares.

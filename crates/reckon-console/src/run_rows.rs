@@ -19,6 +19,11 @@ pub const CACHED_DISCREPANCIES_MAX: usize = 2_000_000;
 /// Rows of a run page.
 pub const PAGE_ROWS: usize = 50;
 
+/// A run of at most this many discrepancies is read whole at its first page (a few
+/// milliseconds); a larger one is first served page by page from the ledger while it is read
+/// in the background.
+pub const READ_AT_ONCE_MAX: u64 = 10_000;
+
 /// A run's discrepancies in report order, with its totals per kind.
 pub struct RunRows {
     pub discrepancies: Vec<Discrepancy>,
@@ -113,22 +118,76 @@ fn impact(summary: &Summary) -> BTreeMap<Currency, Option<(Decimal, Decimal)>> {
 #[derive(Default)]
 pub struct RunCache {
     runs: Mutex<Vec<(String, Arc<RunRows>)>>,
+    /// Runs being read, each read once however many requests wait for it.
+    reading: Mutex<std::collections::HashMap<String, Arc<tokio::sync::OnceCell<Arc<RunRows>>>>>,
 }
 
 impl RunCache {
     /// A run's rows, read from the ledger (`Ledger::run_discrepancies`, as the API's) the first
-    /// time.
+    /// time; requests that come while it is being read wait for that one read.
     pub async fn rows(&self, ledger: &Ledger, run_id: &str) -> Result<Arc<RunRows>, Refusal> {
         if let Some(rows) = self.take(run_id) {
             return Ok(rows);
         }
-        let discrepancies = ledger
-            .run_discrepancies(run_id)
-            .await?
-            .ok_or_else(|| Refusal::NotFound(format!("run {run_id} not found")))?;
-        let rows = Arc::new(RunRows::of(discrepancies));
-        self.keep(run_id, rows.clone());
-        Ok(rows)
+        let reading = self
+            .reading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(run_id.to_owned())
+            .or_default()
+            .clone();
+        let read = reading
+            .get_or_try_init(|| async { Ok::<_, Refusal>(Arc::new(RunRows::of(read_run(ledger, run_id).await?))) })
+            .await
+            .cloned();
+        if let Ok(rows) = &read {
+            self.keep(run_id, rows.clone());
+        }
+        self.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(run_id);
+        read
+    }
+
+    /// A run's rows when they are already held.
+    pub fn held(&self, run_id: &str) -> Option<Arc<RunRows>> {
+        self.take(run_id)
+    }
+
+    /// Starts reading a run into the cache unless it is held or being read: call it once the
+    /// page's own queries are done (an SQLite ledger has one connection).
+    pub fn read_later(self: &Arc<Self>, ledger: &Arc<Ledger>, run_id: &str) {
+        if !self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().any(|(id, _)| id == run_id) {
+            self.read_in_background(ledger, run_id);
+        }
+    }
+
+    /// A run's rows when held or small enough to read now ([`READ_AT_ONCE_MAX`]); otherwise
+    /// `None` says to serve from the ledger (and [`RunCache::read_later`]).
+    pub async fn rows_or_read_later(
+        self: &Arc<Self>,
+        ledger: &Arc<Ledger>,
+        run_id: &str,
+        discrepancies: u64,
+    ) -> Result<Option<Arc<RunRows>>, Refusal> {
+        if let Some(rows) = self.take(run_id) {
+            return Ok(Some(rows));
+        }
+        if discrepancies <= READ_AT_ONCE_MAX {
+            return self.rows(ledger, run_id).await.map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Starts reading a run into the cache, unless it is being read already.
+    fn read_in_background(self: &Arc<Self>, ledger: &Arc<Ledger>, run_id: &str) {
+        if self.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(run_id) {
+            return;
+        }
+        let (cache, ledger, run_id) = (self.clone(), ledger.clone(), run_id.to_owned());
+        tokio::spawn(async move {
+            if let Err(refusal) = cache.rows(&ledger, &run_id).await {
+                crate::log(&format!("console: reading run {run_id}: {refusal:?}"));
+            }
+        });
     }
 
     fn take(&self, run_id: &str) -> Option<Arc<RunRows>> {
@@ -150,6 +209,28 @@ impl RunCache {
         // The newest run stays even when it alone passes the bound.
         while held > CACHED_DISCREPANCIES_MAX && runs.len() > 1 {
             held -= runs.remove(0).1.discrepancies.len();
+        }
+    }
+}
+
+/// Discrepancies read from the ledger per query when a run is read whole: an SQLite ledger has
+/// one connection, and other requests get it between two chunks.
+const READ_CHUNK: usize = 10_000;
+
+/// A run's discrepancies in report order, read in chunks of the `(run_id, seq)` key (the same
+/// rows as `Ledger::run_discrepancies`, the API's).
+async fn read_run(ledger: &Ledger, run_id: &str) -> Result<Vec<Discrepancy>, Refusal> {
+    let mut discrepancies = Vec::new();
+    loop {
+        let offset = u64::try_from(discrepancies.len()).unwrap_or(u64::MAX);
+        let (_, chunk) = ledger
+            .run_discrepancy_page(run_id, reckon_store::RunPageFilter::default(), offset, READ_CHUNK as u64)
+            .await?
+            .ok_or_else(|| Refusal::NotFound(format!("run {run_id} not found")))?;
+        let last = chunk.len() < READ_CHUNK;
+        discrepancies.extend(chunk);
+        if last {
+            return Ok(discrepancies);
         }
     }
 }
@@ -290,6 +371,18 @@ impl RunQuery {
 }
 
 impl RunFilter {
+    /// The part of the filter the ledger applies exactly, when that is all of it and the order
+    /// is the report's: such a page can be read from the ledger directly.
+    pub fn in_ledger(&self) -> Option<reckon_store::RunPageFilter<'_>> {
+        (self.sort == RunOrder::Report && self.min.is_none() && self.max.is_none()).then_some(
+            reckon_store::RunPageFilter {
+                kind: self.kind,
+                service: self.service,
+                destination_prefix: &self.destination,
+            },
+        )
+    }
+
     fn keeps(&self, discrepancy: &Discrepancy) -> bool {
         if self.kind.is_some_and(|kind| kind != discrepancy.kind)
             || self.service.is_some_and(|service| service != discrepancy.service)

@@ -8,7 +8,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use reckon_core::explain::Explanation;
-use reckon_store::ExplainSettings;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -93,13 +92,7 @@ pub async fn get_explain(
     parameters: Result<Query<ExplainQuery>, QueryRejection>,
 ) -> Result<Json<ExplanationView>, ApiError> {
     let Query(parameters) = parameters.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let settings = &state.settings;
-    let settings = ExplainSettings {
-        config: &settings.reconcile,
-        fx: &settings.fx,
-        networks: &settings.networks,
-        holidays: &settings.holidays,
-    };
+    let settings = state.settings.reference();
     let explanation = match parameters {
         ExplainQuery { record: Some(record), carrier: None, invoice: None, line: None } => {
             state.ledger.explain_record_with(&record, settings).await?

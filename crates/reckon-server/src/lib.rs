@@ -186,10 +186,8 @@ fn console_router(state: &AppState) -> Router {
     let settings = reckon_console::ConsoleSettings {
         // Served over TLS, the session cookie travels only there.
         secure_cookies: state.settings.tls.is_some(),
-        reconcile: state.settings.reconcile.clone(),
-        fx: state.settings.fx.clone(),
-        networks: state.settings.networks.clone(),
-        holidays: state.settings.holidays.clone(),
+        // The service's own settings value, shared with the API's handlers.
+        reference: state.settings.clone(),
     };
     reckon_console::router(state.ledger.clone(), settings)
 }

@@ -31,6 +31,26 @@ pub struct ServiceSettings {
     pub key_rate_limit: Option<crate::rate_limit::RateLimit>,
 }
 
+impl ServiceSettings {
+    /// The reference data a run, an explanation or a settlement of the service uses, borrowed
+    /// from these settings: the one place it is put together, for the API and the console.
+    pub fn reference(&self) -> reckon_store::ExplainSettings<'_> {
+        reckon_store::ExplainSettings {
+            config: &self.reconcile,
+            fx: &self.fx,
+            networks: &self.networks,
+            holidays: &self.holidays,
+        }
+    }
+}
+
+/// The console reads the same settings value as the API's handlers.
+impl reckon_console::ServiceReference for ServiceSettings {
+    fn reference(&self) -> reckon_store::ExplainSettings<'_> {
+        ServiceSettings::reference(self)
+    }
+}
+
 /// This process among the replicas of the service on one ledger.
 #[derive(Debug, Clone)]
 pub struct ReplicaSettings {

@@ -7,8 +7,9 @@
 
 use crate::dialect::{instant, nanoseconds};
 use crate::imports::{invoice_line_from_row, usage_from_row, INVOICE_LINES_FROM, INVOICE_LINE_COLUMNS, USAGE_COLUMNS};
+use crate::runs::{discrepancy_from_row, DISCREPANCY_COLUMNS};
 use crate::{content_hash, Ledger, StoreError};
-use reckon_core::{InvoiceLine, Timestamp, UsageRecord};
+use reckon_core::{Discrepancy, DiscrepancyKind, InvoiceLine, Service, Timestamp, UsageRecord};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -39,6 +40,16 @@ pub struct PeriodRun {
     pub run_id: String,
     pub created_at: Timestamp,
     pub discrepancies: u64,
+}
+
+/// The filters of a run page that SQL applies exactly (amount ranges and other orders need the
+/// decimals compared as decimals: the console's in-memory rows do those).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunPageFilter<'a> {
+    pub kind: Option<DiscrepancyKind>,
+    pub service: Option<Service>,
+    /// Destinations starting with these digits (empty: all).
+    pub destination_prefix: &'a str,
 }
 
 /// 256 random bits as lowercase hex, from the operating system's cryptographic generator.
@@ -196,6 +207,88 @@ impl Ledger {
         let select = self.dialect.sql(&format!("SELECT {USAGE_COLUMNS} FROM usage_records WHERE record_id = {{1}}"));
         let row = sqlx::query(&select).bind(record_id.to_owned()).fetch_optional(&self.pool).await?;
         row.map(|row| usage_from_row(&row, &mut HashMap::new())).transpose()
+    }
+
+    /// One page of a run's discrepancies in report order, and how many the filter keeps: read
+    /// through the `(run_id, seq)` key without reading the whole run, for the first look at a
+    /// large run. `None` when no such run.
+    ///
+    /// # Errors
+    /// A database error or a stored value that does not read back.
+    pub async fn run_discrepancy_page(
+        &self,
+        run_id: &str,
+        filter: RunPageFilter<'_>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Option<(u64, Vec<Discrepancy>)>, StoreError> {
+        if self.run_header(run_id).await?.is_none() {
+            return Ok(None);
+        }
+        let mut conditions = "run_id = {1}".to_owned();
+        let mut values = vec![run_id.to_owned()];
+        if let Some(kind) = filter.kind {
+            values.push(kind.as_str().to_owned());
+            conditions.push_str(&format!(" AND kind = {{{}}}", values.len()));
+        }
+        if let Some(service) = filter.service {
+            values.push(service.as_str().to_owned());
+            conditions.push_str(&format!(" AND service = {{{}}}", values.len()));
+        }
+        if !filter.destination_prefix.is_empty() {
+            // Digits only (checked by the caller's parser): nothing for LIKE to read as a pattern.
+            if !filter.destination_prefix.bytes().all(|byte| byte.is_ascii_digit()) {
+                return Err(StoreError::Invalid(format!(
+                    "destination: {:?} is not a prefix of digits",
+                    filter.destination_prefix
+                )));
+            }
+            values.push(format!("{}%", filter.destination_prefix));
+            conditions.push_str(&format!(" AND destination LIKE {{{}}}", values.len()));
+        }
+        let count_sql = self.dialect.sql(&format!("SELECT COUNT(*) FROM run_discrepancies WHERE {conditions}"));
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for value in &values {
+            count = count.bind(value.clone());
+        }
+        let kept = u64::try_from(count.fetch_one(&self.pool).await?).unwrap_or(0);
+        let (limit_at, offset_at) = (values.len() + 1, values.len() + 2);
+        let select = self.dialect.sql(&format!(
+            "SELECT {DISCREPANCY_COLUMNS} FROM run_discrepancies WHERE {conditions} ORDER BY seq \
+             LIMIT {{{limit_at}}} OFFSET {{{offset_at}}}"
+        ));
+        let mut query = sqlx::query(&select);
+        for value in values {
+            query = query.bind(value);
+        }
+        let clamp = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        let rows = query.bind(clamp(limit)).bind(clamp(offset)).fetch_all(&self.pool).await?;
+        let mut names = HashMap::new();
+        let page = rows.iter().map(|row| discrepancy_from_row(row, &mut names)).collect::<Result<_, _>>()?;
+        Ok(Some((kept, page)))
+    }
+
+    /// How many discrepancies of each kind a run has (kinds as stored).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn run_kind_counts(&self, run_id: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let select = self.dialect.sql("SELECT kind, COUNT(*) FROM run_discrepancies WHERE run_id = {1} GROUP BY kind");
+        let rows: Vec<(String, i64)> = sqlx::query_as(&select).bind(run_id.to_owned()).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(kind, count)| (kind, u64::try_from(count).unwrap_or(0))).collect())
+    }
+
+    /// The discrepancy stored at `seq` in a run; `None` when there is none.
+    ///
+    /// # Errors
+    /// A database error or a stored value that does not read back.
+    pub async fn run_discrepancy(&self, run_id: &str, seq: u64) -> Result<Option<Discrepancy>, StoreError> {
+        let select = self
+            .dialect
+            .sql(&format!("SELECT {DISCREPANCY_COLUMNS} FROM run_discrepancies WHERE run_id = {{1}} AND seq = {{2}}"));
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        let row = sqlx::query(&select).bind(run_id.to_owned()).bind(seq).fetch_optional(&self.pool).await?;
+        row.map(|row| discrepancy_from_row(&row, &mut HashMap::new())).transpose()
     }
 }
 

@@ -28,7 +28,7 @@ mod usage_bulk;
 
 pub use accruals::{reference_fingerprint, AccrualUpdate, RateRecords, RebuildScope, REBUILD_RECORDS_PER_CHUNK};
 pub use alerts::{PendingMonth, StoredAlert};
-pub use console::{ConsoleSession, NewConsoleSession, PeriodRun};
+pub use console::{ConsoleSession, NewConsoleSession, PeriodRun, RunPageFilter};
 pub use contract_charges::CommitmentStatus;
 pub use dialect::Dialect;
 pub use disputes::{DisputeEvent, DisputePractice, DisputeRecord, NotRaisedClaim, OpenedDisputes};

@@ -878,52 +878,14 @@ impl Ledger {
         if count == 0 {
             return Ok(None);
         }
-        let select = self.dialect.sql(
-            "SELECT seq, carrier, invoice_id, line_id, record_id, kind, service, destination, started_at_ns, \
-             CAST(billed_quantity AS TEXT) AS billed_quantity, CAST(expected_quantity AS TEXT) AS expected_quantity, \
-             CAST(billed_amount AS TEXT) AS billed_amount, CAST(expected_amount AS TEXT) AS expected_amount, \
-             CAST(difference AS TEXT) AS difference, currency FROM run_discrepancies WHERE run_id = {1} ORDER BY seq",
-        );
+        let select = self
+            .dialect
+            .sql(&format!("SELECT {DISCREPANCY_COLUMNS} FROM run_discrepancies WHERE run_id = {{1}} ORDER BY seq"));
         let rows = sqlx::query(&select).bind(run_id.to_owned()).fetch_all(&self.pool).await?;
         let mut names: HashMap<String, Arc<str>> = HashMap::new();
-        let mut intern = |name: String| names.entry(name).or_insert_with_key(|name| Arc::from(name.as_str())).clone();
         let mut discrepancies = Vec::with_capacity(rows.len());
         for row in &rows {
-            let kind: String = row.try_get("kind")?;
-            let service: String = row.try_get("service")?;
-            let currency: String = row.try_get("currency")?;
-            let seq: i64 = row.try_get("seq")?;
-            let invoice_id: Option<String> = row.try_get("invoice_id")?;
-            discrepancies.push(Discrepancy {
-                carrier: intern(row.try_get("carrier")?),
-                invoice_id: invoice_id.map(&mut intern),
-                line_id: row.try_get::<Option<String>, _>("line_id")?.map(CompactString::from),
-                record_id: row.try_get::<Option<String>, _>("record_id")?.map(CompactString::from),
-                kind: DiscrepancyKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
-                    column: "kind",
-                    value: kind.clone(),
-                    reason: "unknown kind".into(),
-                })?,
-                service: Service::parse(&service).ok_or_else(|| StoreError::Corrupt {
-                    column: "service",
-                    value: service.clone(),
-                    reason: "unknown".into(),
-                })?,
-                destination: row.try_get("destination")?,
-                started_at: instant(row, "started_at_ns")?,
-                billed_quantity: decimal(row, "billed_quantity")?,
-                expected_quantity: optional_decimal(row, "expected_quantity")?,
-                billed_amount: decimal(row, "billed_amount")?,
-                expected_amount: optional_decimal(row, "expected_amount")?,
-                difference: optional_decimal(row, "difference")?,
-                currency: Currency::parse(&currency).ok_or_else(|| StoreError::Corrupt {
-                    column: "currency",
-                    value: currency.clone(),
-                    reason: "not a code".into(),
-                })?,
-                line_index: Some(seq as usize),
-                record_index: None,
-            });
+            discrepancies.push(discrepancy_from_row(row, &mut names)?);
         }
         Ok(Some(discrepancies))
     }
@@ -938,6 +900,56 @@ impl Ledger {
             .sql("SELECT run_id FROM runs WHERE carrier = {1} AND period = {2} ORDER BY created_at_ns DESC, run_id");
         Ok(sqlx::query_scalar(&select).bind(carrier.to_owned()).bind(period.to_string()).fetch_all(&self.pool).await?)
     }
+}
+
+/// The columns [`discrepancy_from_row`] reads, decimals as text.
+pub(crate) const DISCREPANCY_COLUMNS: &str = "seq, carrier, invoice_id, line_id, record_id, kind, service, destination, \
+     started_at_ns, CAST(billed_quantity AS TEXT) AS billed_quantity, CAST(expected_quantity AS TEXT) AS expected_quantity, \
+     CAST(billed_amount AS TEXT) AS billed_amount, CAST(expected_amount AS TEXT) AS expected_amount, \
+     CAST(difference AS TEXT) AS difference, currency";
+
+/// A stored discrepancy of a run, selected with [`DISCREPANCY_COLUMNS`]; carrier and invoice
+/// names shared through `names`.
+pub(crate) fn discrepancy_from_row(
+    row: &sqlx::any::AnyRow,
+    names: &mut HashMap<String, Arc<str>>,
+) -> Result<Discrepancy, StoreError> {
+    let mut intern = |name: String| names.entry(name).or_insert_with_key(|name| Arc::from(name.as_str())).clone();
+    let kind: String = row.try_get("kind")?;
+    let service: String = row.try_get("service")?;
+    let currency: String = row.try_get("currency")?;
+    let seq: i64 = row.try_get("seq")?;
+    let invoice_id: Option<String> = row.try_get("invoice_id")?;
+    Ok(Discrepancy {
+        carrier: intern(row.try_get("carrier")?),
+        invoice_id: invoice_id.map(&mut intern),
+        line_id: row.try_get::<Option<String>, _>("line_id")?.map(CompactString::from),
+        record_id: row.try_get::<Option<String>, _>("record_id")?.map(CompactString::from),
+        kind: DiscrepancyKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            column: "kind",
+            value: kind.clone(),
+            reason: "unknown kind".into(),
+        })?,
+        service: Service::parse(&service).ok_or_else(|| StoreError::Corrupt {
+            column: "service",
+            value: service.clone(),
+            reason: "unknown".into(),
+        })?,
+        destination: row.try_get("destination")?,
+        started_at: instant(row, "started_at_ns")?,
+        billed_quantity: decimal(row, "billed_quantity")?,
+        expected_quantity: optional_decimal(row, "expected_quantity")?,
+        billed_amount: decimal(row, "billed_amount")?,
+        expected_amount: optional_decimal(row, "expected_amount")?,
+        difference: optional_decimal(row, "difference")?,
+        currency: Currency::parse(&currency).ok_or_else(|| StoreError::Corrupt {
+            column: "currency",
+            value: currency.clone(),
+            reason: "not a code".into(),
+        })?,
+        line_index: Some(seq as usize),
+        record_index: None,
+    })
 }
 
 #[cfg(test)]

@@ -19,10 +19,14 @@ pub async fn page(
     Path((run_id, seq)): Path<(String, String)>,
 ) -> PageResult {
     let signed = signed_in(&console, &headers).await?;
-    let rows = console.runs.rows(&console.ledger, &run_id).await?;
     let not_found = || Refusal::NotFound(format!("run {run_id} has no discrepancy {seq}"));
     let seq: usize = seq.parse().map_err(|_| not_found())?;
-    let discrepancy = rows.at_seq(seq).ok_or_else(not_found)?;
+    // From the run when it is held, else the one row from the ledger.
+    let discrepancy = match console.runs.held(&run_id) {
+        Some(rows) => rows.at_seq(seq).cloned(),
+        None => console.ledger.run_discrepancy(&run_id, u64::try_from(seq).unwrap_or(u64::MAX)).await?,
+    };
+    let discrepancy = &discrepancy.ok_or_else(not_found)?;
     let line = match (&discrepancy.invoice_id, &discrepancy.line_id) {
         (Some(invoice_id), Some(line_id)) => {
             console.ledger.run_invoice_line(&run_id, &discrepancy.carrier, invoice_id, line_id).await?
@@ -36,13 +40,7 @@ pub async fn page(
     let mut body = format!("<p><a href=\"/runs/{}\">← Back to the run</a></p>", url_component(&run_id));
     body.push_str(&finding(discrepancy));
     body.push_str(&side_by_side(record.as_ref(), line.as_ref()));
-    let settings = &console.settings;
-    let settings = reckon_store::ExplainSettings {
-        config: &settings.reconcile,
-        fx: &settings.fx,
-        networks: &settings.networks,
-        holidays: &settings.holidays,
-    };
+    let settings = console.settings.reference.reference();
     let explanation = match (&discrepancy.invoice_id, &discrepancy.line_id, &discrepancy.record_id) {
         (Some(invoice_id), Some(line_id), _) => {
             Some(console.ledger.explain_line_with(&discrepancy.carrier, invoice_id, line_id, settings).await)

@@ -49,8 +49,14 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageRes
                 None => entry.billed_overflow = true,
             }
         }
-        let run = console.runs.rows(&console.ledger, &period_run.run_id).await?;
-        for (currency, impact) in &run.totals {
+        // A large run not read yet: its amounts follow once it is (read in the background).
+        let run =
+            console.runs.rows_or_read_later(&console.ledger, &period_run.run_id, period_run.discrepancies).await?;
+        let adding_up = run.is_none();
+        if adding_up {
+            console.runs.read_later(&console.ledger, &period_run.run_id);
+        }
+        for (currency, impact) in run.iter().flat_map(|run| run.totals.iter()) {
             figures.entry(*currency).or_default().over_under = Some(*impact);
         }
         for dispute in console.ledger.disputes_of(&period_run.carrier, &period_run.period).await? {
@@ -71,6 +77,10 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageRes
             let (over, under) = match figure.over_under {
                 Some(Some((over, under))) => (money_cell(over, code), money_cell(-under, code)),
                 Some(None) => ("<td>out of range</td>".to_owned(), "<td>out of range</td>".to_owned()),
+                None if adding_up => {
+                    let pending = "<td class=\"muted\">adding up: reload</td>".to_owned();
+                    (pending.clone(), pending)
+                }
                 None => (money_cell(Decimal::ZERO, code), money_cell(Decimal::ZERO, code)),
             };
             let billed = figure.billed.map_or("<td class=\"money\">–</td>".to_owned(), |billed| {
@@ -87,7 +97,7 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap) -> PageRes
             );
             let _ = write!(
                 rows,
-                "<tr><td>{carrier}</td><td>{period}</td>{billed}{over}{under}<td class=\"number\">{open}</td>{withheld}{settled}\
+                "<tr><td>{carrier}</td><td class=\"nowrap\">{period}</td>{billed}{over}{under}<td class=\"number\">{open}</td>{withheld}{settled}\
                  <td><a href=\"/runs/{run}\">{short}</a> <span class=\"muted\">{at} · {count} discrepancies</span></td></tr>",
                 carrier = escape(&period_run.carrier),
                 period = escape(&period_run.period),

@@ -31,32 +31,66 @@ pub async fn page(
         .run_header(&run_id)
         .await?
         .ok_or_else(|| Refusal::NotFound(format!("run {run_id} not found")))?;
-    let rows = console.runs.rows(&console.ledger, &run_id).await?;
-    let kept = filter.apply(&rows);
-    let pages = kept.len().div_ceil(PAGE_ROWS).max(1);
-    let page_number = filter.page.min(pages);
-    let shown = &kept[(page_number - 1) * PAGE_ROWS..(page_number * PAGE_ROWS).min(kept.len())];
+    let held = console.runs.rows_or_read_later(&console.ledger, &run_id, header.discrepancies).await?;
     let run_path = format!("/runs/{}", url_component(&run_id));
+    // A large run not yet held: its first pages come from the ledger, a page at a time, while
+    // it is read whole in the background (the totals per kind then follow).
+    let from_ledger = match (&held, filter.in_ledger()) {
+        (None, Some(in_ledger)) => {
+            let page = |number: usize| {
+                let offset = u64::try_from(number.saturating_sub(1).saturating_mul(PAGE_ROWS)).unwrap_or(u64::MAX);
+                console.ledger.run_discrepancy_page(&run_id, in_ledger, offset, PAGE_ROWS as u64)
+            };
+            let not_found = || Refusal::NotFound(format!("run {run_id} not found"));
+            let (kept, mut shown) = page(filter.page).await?.ok_or_else(not_found)?;
+            let pages = usize::try_from(kept).unwrap_or(usize::MAX).div_ceil(PAGE_ROWS).max(1);
+            if filter.page > pages {
+                shown = page(pages).await?.ok_or_else(not_found)?.1;
+            }
+            let counts = console.ledger.run_kind_counts(&run_id).await?;
+            console.runs.read_later(&console.ledger, &run_id);
+            Some((kept, shown, pages, counts))
+        }
+        _ => None,
+    };
+    let rows = match (held, &from_ledger) {
+        (Some(rows), _) => Some(rows),
+        (None, Some(_)) => None,
+        // Another order or an amount range needs the whole run: read it now.
+        (None, None) => Some(console.runs.rows(&console.ledger, &run_id).await?),
+    };
+    let (chart, kept, shown, pages): (String, usize, Vec<&Discrepancy>, usize) = match (&rows, &from_ledger) {
+        (Some(rows), _) => {
+            let kept = filter.apply(rows);
+            let pages = kept.len().div_ceil(PAGE_ROWS).max(1);
+            let number = filter.page.min(pages);
+            let shown = kept[(number - 1) * PAGE_ROWS..(number * PAGE_ROWS).min(kept.len())].to_vec();
+            (kind_chart(rows), kept.len(), shown, pages)
+        }
+        (None, Some((kept, shown, pages, counts))) => {
+            (kind_counts_chart(counts), usize::try_from(*kept).unwrap_or(usize::MAX), shown.iter().collect(), *pages)
+        }
+        (None, None) => return Err(Refusal::Internal("a run page with neither rows nor a page".into())),
+    };
+    let page_number = filter.page.min(pages);
+    let total = header.discrepancies;
     let mut body = format!(
         "<section class=\"card\"><p>Run <code id=\"run-id\">{}</code> of {} for {}, recorded {}: \
-         <strong id=\"discrepancy-count\">{}</strong> discrepancies.</p>{}</section>",
+         <strong id=\"discrepancy-count\">{}</strong> discrepancies.</p>{chart}</section>",
         escape(&run_id),
         escape(&header.carrier),
         escape(&header.period),
         when(header.created_at),
-        rows.discrepancies.len(),
-        kind_chart(&rows)
+        total,
     );
     body.push_str(&open_disputes_form(&signed, &run_path));
     body.push_str(&filter_form(&parameters, &run_path));
     let _ = write!(
         body,
-        "<section class=\"card\"><p><span id=\"shown\">{} of {} rows</span> · \
+        "<section class=\"card\"><p><span id=\"shown\">{kept} of {total} rows</span> · \
          <a href=\"{run_path}/discrepancies.csv?{}\" id=\"csv\">Download these rows (CSV)</a></p>{}{}</section>",
-        kept.len(),
-        rows.discrepancies.len(),
         escape(&parameters.with_page(1)),
-        discrepancy_table(shown, &run_path),
+        discrepancy_table(&shown, &run_path),
         pager(&parameters, &run_path, page_number, pages)
     );
     let title = format!("Run {} {}", header.carrier, header.period);
@@ -112,6 +146,27 @@ fn kind_chart(rows: &RunRows) -> String {
     format!(
         "<h2>Discrepancies by kind</h2><p class=\"muted\">Bars: how many; text: overbilled / underbilled.</p>{}",
         bars("Discrepancies by kind, with overbilled and underbilled amounts", &bar_list)
+    )
+}
+
+/// The chart of a run not yet read whole: counts per kind from the ledger; the amounts follow.
+fn kind_counts_chart(counts: &[(String, u64)]) -> String {
+    if counts.is_empty() {
+        return "<p>No discrepancies: the invoices match the usage.</p>".to_owned();
+    }
+    let mut bar_list: Vec<(usize, Bar)> = counts
+        .iter()
+        .map(|(kind, count)| {
+            let precedence = DiscrepancyKind::parse(kind).map_or(usize::MAX, DiscrepancyKind::precedence);
+            (precedence, Bar { label: kind.clone(), count: *count, value_text: count.to_string() })
+        })
+        .collect();
+    bar_list.sort_by_key(|(precedence, _)| *precedence);
+    let bar_list: Vec<Bar> = bar_list.into_iter().map(|(_, bar)| bar).collect();
+    format!(
+        "<h2>Discrepancies by kind</h2><p class=\"muted\" id=\"totals-pending\">Bars: how many. The overbilled and \
+         underbilled amounts per kind are being added up from the whole run: reload in a few seconds.</p>{}",
+        bars("Discrepancies by kind", &bar_list)
     )
 }
 

@@ -101,11 +101,12 @@ pub async fn settle(State(console): State<Console>, headers: HeaderMap, Form(fie
         })?),
         None => None,
     };
-    let settlement_currency = console.settings.reconcile.terms(&carrier).settlement_currency;
+    let reference = console.settings.reference.reference();
+    let settlement_currency = reference.config.terms(&carrier).settlement_currency;
     let options = reckon_store::SettleOptions {
         correct: field(&fields, "correct") == Some("true"),
         currency,
-        settlement_currency: settlement_currency.map(|settlement| (settlement, &console.settings.fx)),
+        settlement_currency: settlement_currency.map(|settlement| (settlement, reference.fx)),
     };
     console.ledger.settle_period_with(&carrier, period, &options, Timestamp::now()).await?;
     Ok(see_other("/settlements"))

@@ -278,3 +278,47 @@ async fn an_invoice_from_import_through_dispute_partial_acceptance_and_settlemen
         ledger.close().await;
     }
 }
+
+/// The console's first look at a large run reads one page through the ledger: each page, filter
+/// and count must be exactly that slice of the stored run.
+#[tokio::test]
+async fn a_run_page_read_from_the_ledger_is_that_slice_of_the_stored_run() {
+    use reckon_core::{DiscrepancyKind, Service};
+    use reckon_store::RunPageFilter;
+    for (backend, ledger, _guard) in ledgers().await {
+        import_basic(&ledger).await;
+        let run_id = run(&ledger, "borealis").await.run_id;
+        let all = ledger.run_discrepancies(&run_id).await.unwrap().unwrap();
+        assert_eq!(all.len(), 14, "{backend}");
+        // Pages of 5 in report order: 14 rows make 5, 5 and 4; the third is rows 10 to 13.
+        let whole = RunPageFilter::default();
+        let (kept, third) = ledger.run_discrepancy_page(&run_id, whole, 10, 5).await.unwrap().unwrap();
+        assert_eq!((kept, third.as_slice()), (14, &all[10..14]), "{backend}");
+        // borealis's rate mismatches: lines 14, 23, 36 and 38 of the worked example.
+        let rate = RunPageFilter { kind: Some(DiscrepancyKind::RateMismatch), ..RunPageFilter::default() };
+        let (kept, page) = ledger.run_discrepancy_page(&run_id, rate, 0, 50).await.unwrap().unwrap();
+        let lines: Vec<_> = page.iter().map(|found| found.line_id.as_deref().unwrap_or("").to_owned()).collect();
+        assert_eq!((kept, lines), (4, vec!["14".to_owned(), "23".into(), "36".into(), "38".into()]), "{backend}");
+        // A service and a destination prefix, against the same filter over the whole run.
+        let sms = Service::parse("sms").unwrap();
+        let narrow = RunPageFilter { service: Some(sms), destination_prefix: "336", ..RunPageFilter::default() };
+        let expected: Vec<_> =
+            all.iter().filter(|found| found.service == sms && found.destination.starts_with("336")).cloned().collect();
+        assert!(!expected.is_empty(), "{backend}");
+        let (kept, page) = ledger.run_discrepancy_page(&run_id, narrow, 0, 50).await.unwrap().unwrap();
+        assert_eq!((kept, page), (expected.len() as u64, expected), "{backend}");
+        // Past the last row: the count, no rows.
+        let (kept, past) = ledger.run_discrepancy_page(&run_id, whole, 50, 5).await.unwrap().unwrap();
+        assert_eq!((kept, past.len()), (14, 0), "{backend}");
+        let refused = RunPageFilter { destination_prefix: "33%", ..RunPageFilter::default() };
+        assert!(ledger.run_discrepancy_page(&run_id, refused, 0, 5).await.is_err(), "{backend}");
+        assert!(ledger.run_discrepancy_page("no-such-run", whole, 0, 5).await.unwrap().is_none(), "{backend}");
+        // The counts per kind add up to the run; one row by its seq.
+        let counts = ledger.run_kind_counts(&run_id).await.unwrap();
+        assert_eq!(counts.iter().map(|(_, count)| count).sum::<u64>(), 14, "{backend}");
+        assert!(counts.contains(&("rate_mismatch".to_owned(), 4)), "{backend}: {counts:?}");
+        assert_eq!(ledger.run_discrepancy(&run_id, 3).await.unwrap().as_ref(), all.get(3), "{backend}");
+        assert_eq!(ledger.run_discrepancy(&run_id, 14).await.unwrap(), None, "{backend}");
+        ledger.close().await;
+    }
+}
