@@ -359,7 +359,7 @@ pub fn commitment_alerts(
                 format!(
                     "commitment {} of {carrier} is projected at {} {currency} against {} (day {} of {}): a shortfall of {} {currency}, over {}",
                     term.code,
-                    forecast.projected.round_dp(6).normalize(),
+                    crate::money::round_cost(forecast.projected).normalize(),
                     forecast.minimum.normalize(),
                     forecast.days_elapsed,
                     forecast.days_in_period,

@@ -21,7 +21,7 @@ borealis,tax,VAT,2026-01-01,,EUR,,,20\n";
 
 /// The fixture invoice with the two charge columns (empty on its usage lines) and `extra`
 /// lines appended (`line_id,service,started_at,amount,currency,charge_type,charge_code`).
-fn invoice_with_charges(name: &str, carrier: &str, invoice_id: &str, extra: &[&str], folder: &Path) -> String {
+pub fn invoice_with_charges(name: &str, carrier: &str, invoice_id: &str, extra: &[&str], folder: &Path) -> String {
     let original = std::fs::read_to_string(fixtures().join("basic").join(name)).unwrap();
     let mut lines = original.lines();
     let mut text = format!("{},charge_type,charge_code\n", lines.next().unwrap());

@@ -9,6 +9,7 @@
 //! 0.05 USD per message short: (20 - 14) × 0.05 = 0.30 USD. Counting March alone it would be
 //! (20 - 7) × 0.05 = 0.65.
 
+use crate::contract_charges::invoice_with_charges;
 use crate::ledger::{count, ledger_urls, reckon_ok_on, reckon_on};
 use crate::{fixtures, read_csv, reckon, text};
 use std::path::Path;
@@ -28,28 +29,6 @@ const ACME: [&str; 3] = [
 ];
 /// borealis: the whole month of the trunk (48.39 over) and no tax (0.74 missing).
 const BOREALIS: [&str; 1] = ["C1,voice,2026-03-01T00:00:00Z,100.00,EUR,recurring,TRUNK"];
-
-/// The fixture invoice with the two charge columns and `extra` charge lines
-/// (`line_id,service,started_at,amount,currency,charge_type,charge_code`).
-fn invoice_with_charges(name: &str, carrier: &str, invoice_id: &str, extra: &[&str], folder: &Path) -> String {
-    let original = std::fs::read_to_string(fixtures().join("basic").join(name)).unwrap();
-    let mut lines = original.lines();
-    let mut text = format!("{},charge_type,charge_code\n", lines.next().unwrap());
-    for line in lines {
-        text.push_str(line);
-        text.push_str(",,\n");
-    }
-    for charge in extra {
-        let [line_id, service, started_at, amount, currency, charge_type, charge_code] =
-            charge.split(',').collect::<Vec<_>>().try_into().unwrap();
-        text.push_str(&format!(
-            "{carrier},{invoice_id},{line_id},,{service},{started_at},,,,{amount},{currency},{charge_type},{charge_code}\n"
-        ));
-    }
-    let path = folder.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
 
 /// The worked example's usage with two February SMS of acme to 44 (3 and 4 messages).
 fn usage_with_february(folder: &Path) -> String {
