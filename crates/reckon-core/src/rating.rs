@@ -80,7 +80,33 @@ pub fn rate_all_traced(
     networks: &NetworkMap,
     trace: &mut impl RatingTrace,
 ) -> Vec<Option<Rating>> {
-    let mut ratings: Vec<Option<Rating>> = vec![None; usage.len()];
+    let mut ratings = Vec::new();
+    rate_into(deck, usage, party, networks, trace, &mut ratings);
+    ratings
+}
+
+/// [`rate_all`] into `ratings` (emptied first): a caller that rates part after part keeps one
+/// vector instead of allocating, and having the system zero, a fresh one for each.
+pub fn rate_all_into(
+    deck: &RateDeck,
+    usage: &[UsageRecord],
+    party: Party,
+    networks: &NetworkMap,
+    ratings: &mut Vec<Option<Rating>>,
+) {
+    rate_into(deck, usage, party, networks, &mut NoTrace, ratings);
+}
+
+fn rate_into(
+    deck: &RateDeck,
+    usage: &[UsageRecord],
+    party: Party,
+    networks: &NetworkMap,
+    trace: &mut impl RatingTrace,
+    ratings: &mut Vec<Option<Rating>>,
+) {
+    ratings.clear();
+    ratings.resize(usage.len(), None);
     // Look a batch of records up before pricing any: the lookups are independent, so their
     // memory reads overlap instead of waiting for each other (a large deck lives in the
     // processor's outer cache, not its first level). Records are looked up in the order of
@@ -121,9 +147,8 @@ pub fn rate_all_traced(
         }
     }
     if deck.has_tiers() {
-        settle_tiers(deck, usage, party, &mut ratings, trace);
+        settle_tiers(deck, usage, party, ratings, trace);
     }
-    ratings
 }
 
 /// Fewer records than this are looked up in usage order.

@@ -24,7 +24,7 @@
 pub mod spill;
 
 use reckon_core::network::NetworkMap;
-use reckon_core::rating::{rate_all, Party};
+use reckon_core::rating::{rate_all_into, Party, Rating};
 use reckon_core::reconcile::{Reconciler, RunFacts};
 use reckon_core::{FxTable, InvoiceLine, RateDeck, ReconcileConfig, Reconciliation, Service, UsageRecord};
 use reckon_import::invoice::InvoiceReader;
@@ -445,7 +445,7 @@ pub fn reconcile_sources(
     let crossing_started = std::time::Instant::now();
     let crossing_inputs = part.read_crossing().map_err(spill_error)?;
     (timings.crossing_records, timings.crossing_lines) = (crossing_inputs.records.len(), crossing_inputs.lines.len());
-    let crossing_part = part.reconcile(&crossing_inputs);
+    let crossing_part = part.reconcile(&crossing_inputs, &mut Vec::new());
     drop(crossing_inputs);
     timings.crossing = crossing_started.elapsed();
     let spilled_bytes = directory_bytes(&files.dir);
@@ -969,6 +969,7 @@ impl PartInputs {
 /// partition once, instead of being grown (and their fresh pages zeroed) for every partition.
 struct WorkerBuffers {
     part: PartInputs,
+    ratings: Vec<Option<Rating>>,
     spill_bytes: Vec<u8>,
     /// The worker's own copies of the spills' names: every decoded record and line clones its
     /// carrier's name, and a count shared with the other workers would bounce between cores.
@@ -981,6 +982,7 @@ impl WorkerBuffers {
         let own_copies = |names: &[Arc<str>]| names.iter().map(|name| Arc::<str>::from(&**name)).collect();
         WorkerBuffers {
             part: PartInputs::default(),
+            ratings: Vec::new(),
             spill_bytes: Vec::new(),
             usage_names: own_copies(part.usage_names),
             line_names: own_copies(part.line_names),
@@ -1060,11 +1062,13 @@ impl Part<'_> {
         Ok(PartInputs { records, record_indexes, lines })
     }
 
-    fn reconcile(&self, part: &PartInputs) -> Reconciliation {
+    /// Reconciles one partition, rating its records into `ratings` (a worker's, kept from one
+    /// partition to the next).
+    fn reconcile(&self, part: &PartInputs, ratings: &mut Vec<Option<Rating>>) -> Reconciliation {
         let inputs = self.inputs;
-        let ratings = rate_all(inputs.deck, &part.records, Party::Carrier, inputs.networks);
+        rate_all_into(inputs.deck, &part.records, Party::Carrier, inputs.networks, ratings);
         let mut reconciler =
-            Reconciler::for_part(&part.records, &ratings, &part.record_indexes, self.facts, inputs.fx, inputs.config);
+            Reconciler::for_part(&part.records, ratings, &part.record_indexes, self.facts, inputs.fx, inputs.config);
         // Lines in run order: the run's own, then those that only take records.
         for (index, line) in &part.lines {
             if *index < self.own_lines {
@@ -1102,7 +1106,7 @@ fn reconcile_partitions(part: &Part<'_>, workers: usize) -> Result<Vec<Reconcili
                     }
                     match part.read_partition(partition, &mut buffers) {
                         Ok(()) => {
-                            let reconciliation = part.reconcile(&buffers.part);
+                            let reconciliation = part.reconcile(&buffers.part, &mut buffers.ratings);
                             results.lock().expect("not poisoned").push(reconciliation);
                         }
                         Err(error) => {
