@@ -246,8 +246,15 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
         let mut taken: Vec<Vec<usize>> = vec![Vec::new(); terms_here.len()];
         for &line_index in line_indexes {
             let line = &lines[line_index];
-            let of_type =
-                || terms_here.iter().enumerate().filter(|(_, term)| terms[**term].charge_type() == line.charge_type);
+            // A carrier may pay a rebate on a credit note line: named by the rebate's code, it is
+            // that rebate (else the rebate would be both credited and reported missing).
+            let takes = |term: &ChargeTerm| {
+                term.charge_type() == line.charge_type
+                    || (line.charge_type == ChargeType::Credit
+                        && line.charge_code.is_some()
+                        && term.charge_type() == ChargeType::Rebate)
+            };
+            let of_type = || terms_here.iter().enumerate().filter(|(_, term)| takes(&terms[**term]));
             let term = match &line.charge_code {
                 Some(code) => of_type().find(|(_, term)| terms[**term].code == *code).map(|(position, _)| position),
                 None => {

@@ -263,9 +263,10 @@ pub struct CommitmentForecast {
 }
 
 impl CommitmentForecast {
-    /// Whether the projection falls short of the commitment (an alert `commitment_at_risk`).
+    /// Whether the projection leaves a shortfall to pay (an alert `commitment_at_risk`): the
+    /// rounded shortfall, so that "at risk" never shows beside a shortfall of 0.00.
     pub fn at_risk(&self) -> bool {
-        self.projected < self.minimum
+        self.projected_shortfall > Decimal::ZERO
     }
 }
 

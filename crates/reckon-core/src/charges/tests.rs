@@ -270,6 +270,14 @@ fn a_rebate_above_its_threshold_is_credited() {
     let short = run(&march_usage(), &[charge("R1", ChargeType::Rebate, Some("REB"), "-2.00")], vec![rebate()]);
     assert_eq!(rows(&short), [("rebate_mismatch", Some("R1".into()), d("-2.00"), Some(d("-3.50")), Some(d("1.50")))]);
 
+    // Paid on a credit note line that names the rebate's code, it is that rebate: not also
+    // missing (which would count the 3.50 twice at settlement, once credited, once receivable).
+    let as_credit = run(&march_usage(), &[charge("R1", ChargeType::Credit, Some("REB"), "-3.50")], vec![rebate()]);
+    assert_eq!(rows(&as_credit), []);
+    // A credit line without a code stays a correction, carried unjudged; the rebate is missing.
+    let codeless = run(&march_usage(), &[charge("R1", ChargeType::Credit, None, "-3.50")], vec![rebate()]);
+    assert_eq!(rows(&codeless), [("rebate_missing", None, d("0"), Some(d("-3.50")), Some(d("3.50")))]);
+
     let missing = run(&march_usage(), &[], vec![rebate()]);
     assert_eq!(rows(&missing), [("rebate_missing", None, d("0"), Some(d("-3.50")), Some(d("3.50")))]);
 
@@ -414,6 +422,10 @@ fn a_commitment_forecast_projects_the_run_rate_and_equals_the_final_shortfall_at
     // 20 March, 40.00 so far: 40.00 / 20 × 31 = 62.00, short 100.00 - 62.00 = 38.00: at risk.
     let late = commitment.forecast(date("2026-03-20"), d("40.00")).unwrap();
     assert_eq!((late.projected, late.projected_shortfall, late.at_risk()), (d("62"), d("38.00"), true));
+    // Short by less than half a cent: 100.00 - 99.996 = 0.004, a shortfall due of 0.00: not at
+    // risk (no alert beside a shortfall shown as 0.00).
+    let just = commitment.forecast(date("2026-03-31"), d("99.996")).unwrap();
+    assert_eq!((just.projected, just.projected_shortfall, just.at_risk()), (d("99.996"), d("0"), false));
     // On the last day (and after it, no further traffic) the forecast is the final figure:
     // 70.00 so far is the month's spend, 100.00 - 70.00 = 30.00, as the invoice check expects.
     let march = Month { year: 2026, month: 3 };
