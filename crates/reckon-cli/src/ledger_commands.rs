@@ -538,6 +538,14 @@ fn currency_code(text: &str) -> anyhow::Result<Currency> {
     Currency::parse(text).with_context(|| format!("--currency {text:?}: expected an ISO 4217 code, like EUR"))
 }
 
+/// A charge type's name in invoice.csv, the shortfall's shortened to fit a statement's column.
+fn charge_label(charge_type: reckon_core::charges::ChargeType) -> &'static str {
+    match charge_type {
+        reckon_core::charges::ChargeType::CommitmentShortfall => "shortfall",
+        other => other.as_str(),
+    }
+}
+
 fn statement_text(stored: &reckon_store::StoredStatement) -> String {
     let inputs = &stored.statement.inputs;
     let currency = inputs.currency;
@@ -550,21 +558,26 @@ fn statement_text(stored: &reckon_store::StoredStatement) -> String {
         let usage = inputs.usage_invoiced().unwrap_or(inputs.invoiced);
         let _ = writeln!(charges, "    {:<17}{} {currency}", "usage", amount(usage));
         for (charge_type, value) in &inputs.charges {
-            // The type's name in invoice.csv (the shortfall's shortened to fit the column).
-            let name = match charge_type {
-                reckon_core::charges::ChargeType::CommitmentShortfall => "shortfall",
-                other => other.as_str(),
-            };
-            let _ = writeln!(charges, "    {name:<17}{} {currency}", amount(*value));
+            let _ = writeln!(charges, "    {:<17}{} {currency}", charge_label(*charge_type), amount(*value));
         }
     }
-    let rebates = if inputs.rebates_due.is_zero() {
+    let mut rebates = if inputs.rebates_due.is_zero() {
         String::new()
     } else {
         format!("    {:<17}{} {currency}\n", "rebates due", amount(-inputs.rebates_due))
     };
+    if !inputs.rebates_netted_before.is_zero() {
+        // Credited late on these invoices, taken already by their own period: paid back.
+        let _ = writeln!(rebates, "  {:<19}{} {currency}", "late rebates", amount(inputs.rebates_netted_before));
+    }
+    // The credits granted on charge lines, each type under the accepted credits.
+    let mut credits = String::new();
+    for (charge_type, value) in &inputs.credited_charges {
+        let _ =
+            writeln!(credits, "    {:<17}{} {currency}", format!("on {}", charge_label(*charge_type)), amount(-*value));
+    }
     let mut text = format!(
-        "statement {} for {} {}{}{}\n  invoiced           {} {currency}\n{charges}  accepted credits   {} {currency}\n  withheld (open)    {} {currency}\n  netted receivable  {} {currency}\n{rebates}  net to pay         {} {currency} (exact {})\n",
+        "statement {} for {} {}{}{}\n  invoiced           {} {currency}\n{charges}  accepted credits   {} {currency}\n{credits}  withheld (open)    {} {currency}\n  netted receivable  {} {currency}\n{rebates}  net to pay         {} {currency} (exact {})\n",
         stored.statement_id,
         stored.carrier,
         stored.period,

@@ -216,6 +216,11 @@ impl RatedWith {
     pub fn tag(&self) -> String {
         format!("{}/{}", self.deck_epoch, self.reference)
     }
+
+    /// The deck epoch a stored tag ([`RatedWith::tag`]) names; `None` for another text.
+    pub fn deck_epoch_of(tag: &str) -> Option<i64> {
+        tag.split_once('/').and_then(|(epoch, _)| epoch.parse().ok())
+    }
 }
 
 /// What new records (ingested, or the new content of a correction) do to their month's sums.

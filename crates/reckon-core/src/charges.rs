@@ -202,6 +202,66 @@ impl ChargeContext {
     }
 }
 
+impl ChargeLine {
+    /// The type the line is booked as at settlement: a `credit` line naming a rebate term's
+    /// code is that rebate (as [`check_charges`] takes it), any other line its own type.
+    pub fn booked_as(&self, terms: &[ChargeTerm]) -> ChargeType {
+        let names_a_rebate = self.charge_type == ChargeType::Credit
+            && self.charge_code.as_ref().is_some_and(|code| {
+                terms.iter().any(|term| {
+                    term.charge_type() == ChargeType::Rebate && *term.carrier == *self.carrier && term.code == *code
+                })
+            });
+        if names_a_rebate {
+            ChargeType::Rebate
+        } else {
+            self.charge_type
+        }
+    }
+}
+
+/// A rebate of an earlier period that a later invoice's line pays ([`late_rebate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LateRebate {
+    /// The rebate's term (its index in the terms given).
+    pub term_index: usize,
+    /// The month the rebate's period was checked on, whose run found it due.
+    pub due_month: Month,
+}
+
+/// Whether a line of `month`'s invoices pays the rebate of an earlier period late: a `rebate`
+/// line (or a `credit` line naming a rebate's code) dated, by its `started_at`, in a period of
+/// one of its carrier's rebate terms that was checked before `month`, a term that applied to
+/// that period (in force on the first day of its last month). A line without a code pays the
+/// only such rebate term of its carrier. Such a line is not the rebate of `month`: its own
+/// period's run judged that rebate, and settlement takes it once ([`crate::settlement::
+/// late_rebate_already_netted`]).
+pub fn late_rebate(line: &ChargeLine, terms: &[ChargeTerm], month: Month) -> Option<LateRebate> {
+    let names_a_rebate = match line.charge_type {
+        ChargeType::Rebate => true,
+        ChargeType::Credit => line.charge_code.is_some(),
+        _ => false,
+    };
+    if !names_a_rebate {
+        return None;
+    }
+    let line_month = Month::of(line.started_at);
+    let mut candidates = terms.iter().enumerate().filter_map(|(term_index, term)| {
+        if term.charge_type() != ChargeType::Rebate
+            || *term.carrier != *line.carrier
+            || line.charge_code.as_ref().is_some_and(|code| *code != term.code)
+        {
+            return None;
+        }
+        let due_month = term.checked_on(line_month)?;
+        (due_month < month && term.applies_to(due_month)).then_some(LateRebate { term_index, due_month })
+    });
+    match (candidates.next(), candidates.next()) {
+        (Some(late), None) => Some(late),
+        _ => None,
+    }
+}
+
 /// What the charge check found.
 #[derive(Debug, Default)]
 pub struct ChargeCheck {
@@ -244,8 +304,18 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
             .filter(|index| *terms[*index].carrier == *carrier && terms[*index].applies_to(month))
             .collect();
         let mut taken: Vec<Vec<usize>> = vec![Vec::new(); terms_here.len()];
+        // Rebate lines without a code while several rebates are in force, and what the rebates
+        // no line names make due together (`None`: not known, or in several currencies).
+        let mut joint_rebates: Vec<usize> = Vec::new();
+        let mut joint_expected = Some(Decimal::ZERO);
+        let mut joint_currency: Option<Currency> = None;
         for &line_index in line_indexes {
             let line = &lines[line_index];
+            if late_rebate(line, terms, month).is_some() {
+                // An earlier period's rebate, paid late: carried, judged by its own period.
+                check.line_expected[line_index] = Some(line.amount);
+                continue;
+            }
             // A carrier may pay a rebate on a credit note line: named by the rebate's code, it is
             // that rebate (else the rebate would be both credited and reported missing).
             let takes = |term: &ChargeTerm| {
@@ -268,6 +338,12 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
             match term {
                 Some(position) => taken[position].push(line_index),
                 None if line.charge_type.is_correction() => check.line_expected[line_index] = Some(line.amount),
+                None if line.charge_type == ChargeType::Rebate
+                    && line.charge_code.is_none()
+                    && of_type().count() > 1 =>
+                {
+                    joint_rebates.push(line_index);
+                }
                 None => {
                     check.line_expected[line_index] = Some(Decimal::ZERO);
                     let row = ChargeRow {
@@ -291,41 +367,69 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
                 |types: &[crate::charges::ChargeType]| tax_base(types, term.currency, billing, line_indexes, lines);
             let expected = term.expected(month, &usage, &base);
             let taken = &taken[position];
-            let Some(first) = taken.first().map(|index| &lines[*index]) else {
+            if taken.is_empty() && term.charge_type() == ChargeType::Rebate && !joint_rebates.is_empty() {
+                joint_currency = joint_currency.or(Some(term.currency));
+                joint_expected = match (joint_expected, expected) {
+                    (Some(sum), Some(expected)) if term.currency == joint_currency.unwrap_or(term.currency) => {
+                        sum.checked_add(expected)
+                    }
+                    _ => None,
+                };
+                continue;
+            }
+            if taken.is_empty() {
                 if let (Some(expected), Some(invoice_id)) = (expected, &first_invoice) {
                     if !expected.is_zero() {
                         check.discrepancies.push(missing_row(term, month, invoice_id, billing, expected));
                     }
                 }
                 continue;
-            };
-            if taken.iter().any(|index| lines[*index].currency != term.currency) {
-                // Billed in another currency than the term's: not comparable.
-                let billed = lines[taken[0]].amount;
-                let row = ChargeRow { kind: DiscrepancyKind::CurrencyMismatch, billed, expected: None };
-                check.discrepancies.push(row.on_line(first));
-                continue;
             }
-            for index in taken {
-                check.line_expected[*index] = Some(Decimal::ZERO);
-            }
-            check.line_expected[taken[0]] = expected;
-            let Some(expected) = expected else { continue };
-            let billed = taken.iter().try_fold(Decimal::ZERO, |sum, index| sum.checked_add(lines[*index].amount));
-            let agrees = billed
-                .and_then(|billed| billed.checked_sub(expected))
-                .is_some_and(|difference| difference.abs() <= config.amount_tolerance);
-            if !agrees {
-                let row = ChargeRow {
-                    kind: mismatch_kind(&term.rule),
-                    billed: billed.unwrap_or(Decimal::MAX),
-                    expected: Some(expected),
-                };
-                check.discrepancies.push(row.on_line(first));
-            }
+            judge_lines(lines, taken, term.currency, expected, mismatch_kind(&term.rule), config, &mut check);
+        }
+        if !joint_rebates.is_empty() {
+            // Lines without a code where several rebates are in force credit those no line
+            // names, together: their sum against the sum of those rebates.
+            let currency = joint_currency.unwrap_or(lines[joint_rebates[0]].currency);
+            let kind = DiscrepancyKind::RebateMismatch;
+            judge_lines(lines, &joint_rebates, currency, joint_expected, kind, config, &mut check);
         }
     }
     check
+}
+
+/// Judges the lines a term (or rebates together) takes against its expected amount: the first
+/// line carries the expected amount and the others 0; their sum differing from it by more than
+/// the amount tolerance is `kind`, named on the first line; a line in another currency than
+/// `currency` is a `currency_mismatch` (nothing compares).
+fn judge_lines(
+    lines: &[ChargeLine],
+    taken: &[usize],
+    currency: Currency,
+    expected: Option<Decimal>,
+    kind: DiscrepancyKind,
+    config: &ReconcileConfig,
+    check: &mut ChargeCheck,
+) {
+    let Some(first) = taken.first().map(|index| &lines[*index]) else { return };
+    if taken.iter().any(|index| lines[*index].currency != currency) {
+        let row = ChargeRow { kind: DiscrepancyKind::CurrencyMismatch, billed: first.amount, expected: None };
+        check.discrepancies.push(row.on_line(first));
+        return;
+    }
+    for index in taken {
+        check.line_expected[*index] = Some(Decimal::ZERO);
+    }
+    check.line_expected[taken[0]] = expected;
+    let Some(expected) = expected else { return };
+    let billed = taken.iter().try_fold(Decimal::ZERO, |sum, index| sum.checked_add(lines[*index].amount));
+    let agrees = billed
+        .and_then(|billed| billed.checked_sub(expected))
+        .is_some_and(|difference| difference.abs() <= config.amount_tolerance);
+    if !agrees {
+        let row = ChargeRow { kind, billed: billed.unwrap_or(Decimal::MAX), expected: Some(expected) };
+        check.discrepancies.push(row.on_line(first));
+    }
 }
 
 /// The billed base of a tax: the usage lines (`usage`) and the charge lines of the named types

@@ -201,6 +201,22 @@ impl UsageScope {
     }
 }
 
+impl ChargeTerm {
+    /// The month a commitment's or rebate's period holding `month` is checked on: the month
+    /// itself for a monthly term, the quarter's last month for a quarterly one; `None` for
+    /// other terms.
+    pub fn checked_on(&self, month: Month) -> Option<Month> {
+        let period = match self.rule {
+            TermRule::Commitment { period, .. } | TermRule::Rebate { period, .. } => period,
+            _ => return None,
+        };
+        Some(match period {
+            TermPeriod::Month => month,
+            TermPeriod::Quarter => Month { year: month.year, month: (month.month - 1) / 3 * 3 + 3 },
+        })
+    }
+}
+
 /// The months a period ending with `month` covers; `None` when `month` ends no period (a
 /// quarterly term is checked on its quarter's last month only).
 fn period_months(period: TermPeriod, month: Month) -> Option<Vec<Month>> {
@@ -285,6 +301,15 @@ impl ChargeTerm {
         Some((first, end))
     }
 
+    /// Whether a commitment's forecast on `day` forecasts a shortfall that will be checked: the
+    /// period holding `day` is checked on a month the term applies to (in force on that month's
+    /// first day, [`ChargeTerm::applies_to`]), as the shortfall itself is.
+    pub fn forecast_applies(&self, day: Date) -> bool {
+        let month = Month { year: day.year(), month: day.month() };
+        matches!(self.rule, TermRule::Commitment { .. })
+            && self.checked_on(month).is_some_and(|checked_on| self.applies_to(checked_on))
+    }
+
     /// The forecast of a commitment on `day` (its period's day), from the spend or volume in
     /// scope `so_far` over the period's days up to and including `day`: projected at the run
     /// rate, `so_far / days elapsed × days in the period`. On or after the period's last day
@@ -348,6 +373,13 @@ impl ChargeTerm {
     pub fn counts_accrued(&self, service: Service, currency: Option<Currency>) -> bool {
         currency == Some(self.currency) && self.scope().is_some_and(|scope| scope.service.is_none_or(|s| s == service))
     }
+}
+
+/// The months the forecasts of commitments on `day` read the accruals of: from the first month
+/// of `day`'s quarter (a quarterly commitment's period) to `day`'s month.
+pub fn forecast_months(day: Date) -> (Month, Month) {
+    let last = Month { year: day.year(), month: day.month() };
+    (Month { year: last.year, month: (last.month - 1) / 3 * 3 + 1 }, last)
 }
 
 /// The day a forecast of `period` is made on: `today` within it, its last day once it is over

@@ -52,6 +52,15 @@ impl Month {
         Ok(Month { year, month })
     }
 
+    /// The month after this one.
+    pub fn next(self) -> Month {
+        if self.month == 12 {
+            Month { year: self.year + 1, month: 1 }
+        } else {
+            Month { year: self.year, month: self.month + 1 }
+        }
+    }
+
     /// The month's instants: from its first midnight (UTC), inclusive, to the next month's,
     /// exclusive. `None` only for 9999-12, whose end no instant can hold.
     pub fn bounds(self) -> Option<(Timestamp, Timestamp)> {

@@ -36,6 +36,14 @@ pub struct SettlementInputs {
     pub charges: BTreeMap<ChargeType, Decimal>,
     /// The part of `receivable` that is rebates due to us ([`rebates_due`]).
     pub rebates_due: Decimal,
+    /// The part of `accepted_credits` granted on contract charge lines, per charge type (never
+    /// `usage`): a credited shortfall is booked back to the shortfall's account, not to the
+    /// carrier costs.
+    pub credited_charges: BTreeMap<ChargeType, Decimal>,
+    /// Rebates this period's invoices credit for an earlier period whose own statement netted
+    /// them as due already ([`late_rebate_already_netted`]): added back to what we pay, so that
+    /// a rebate is taken once.
+    pub rebates_netted_before: Decimal,
 }
 
 impl SettlementInputs {
@@ -49,6 +57,8 @@ impl SettlementInputs {
             receivable: Decimal::ZERO,
             charges: BTreeMap::new(),
             rebates_due: Decimal::ZERO,
+            credited_charges: BTreeMap::new(),
+            rebates_netted_before: Decimal::ZERO,
         }
     }
 
@@ -80,11 +90,54 @@ pub fn rebates_due(discrepancies: &[Discrepancy]) -> BTreeMap<Currency, Decimal>
     due
 }
 
+/// Why a period's latest run cannot tell the rebates due at settlement, when it cannot: it
+/// reconciled other invoice versions than the period's current ones (`reconciled` and
+/// `current`: version per invoice id), so an invoice replaced or added since may credit a
+/// rebate the run reports missing (netted twice) or drop one it credited (never claimed); or
+/// contract terms were stored after it. Settlement then refuses until the period is reconciled
+/// again.
+pub fn run_staleness(
+    reconciled: &BTreeMap<String, i64>,
+    current: &BTreeMap<String, i64>,
+    terms_stored_after_run: bool,
+) -> Option<String> {
+    for (invoice_id, version) in current {
+        match reconciled.get(invoice_id) {
+            None => return Some(format!("invoice {invoice_id} was imported after it")),
+            Some(run_version) if run_version != version => {
+                return Some(format!(
+                    "invoice {invoice_id} is at version {version}, it reconciled version {run_version}"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(invoice_id) = reconciled.keys().find(|invoice_id| !current.contains_key(*invoice_id)) {
+        return Some(format!("invoice {invoice_id}, which it reconciled, is no longer of the period"));
+    }
+    terms_stored_after_run.then(|| "contract terms were stored after it".to_owned())
+}
+
+/// How much of the rebate a later period's invoices credit for an earlier period (`credited_now`,
+/// a positive amount) its own period's statement netted already: that period took the whole
+/// rebate due (`due`, its latest run's `rebate_missing`) as a receivable, so a credit paying it
+/// later would take it a second time. The part of `due` that credits on periods before this one
+/// covered (`credited_before`) is not added back twice; a credit beyond the due is the
+/// carrier's, paid as invoiced.
+///
+/// # Properties
+/// The result lies between 0 and `credited_now`, and over the later periods in order the
+/// results add up to at most `due`.
+pub fn late_rebate_already_netted(due: Decimal, credited_before: Decimal, credited_now: Decimal) -> Decimal {
+    let left = due.checked_sub(credited_before).unwrap_or(Decimal::ZERO).max(Decimal::ZERO);
+    credited_now.max(Decimal::ZERO).min(left)
+}
+
 /// A settlement statement's figures.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Statement {
     pub inputs: SettlementInputs,
-    /// `invoiced - accepted_credits - withheld - receivable`, exact.
+    /// `invoiced - accepted_credits - withheld - receivable + rebates_netted_before`, exact.
     pub net_exact: Decimal,
     /// The net rounded to the currency's minor unit, half to even: positive, we pay the
     /// carrier; negative, the carrier pays us.
@@ -112,11 +165,13 @@ pub struct Conversion {
 /// When the currency has no minor unit, or the net overflows.
 ///
 /// # Properties
-/// `net` is within half a minor unit of `invoiced - accepted_credits - withheld - receivable`.
+/// `net` is within half a minor unit of `invoiced - accepted_credits - withheld - receivable +
+/// rebates_netted_before`.
 pub fn settle(inputs: SettlementInputs) -> Result<Statement, SettlementError> {
     let net_exact = [inputs.accepted_credits, inputs.withheld, inputs.receivable]
         .into_iter()
         .try_fold(inputs.invoiced, Decimal::checked_sub)
+        .and_then(|net| net.checked_add(inputs.rebates_netted_before))
         .ok_or(SettlementError::Overflow { currency: inputs.currency })?;
     let net = round_to_minor_units(net_exact, inputs.currency)?;
     Ok(Statement { inputs, net_exact, net, conversions: Vec::new() })
@@ -160,12 +215,22 @@ pub fn settle_in_currency(
         add(&mut total.withheld, figures.withheld)?;
         add(&mut total.receivable, figures.receivable)?;
         add(&mut total.rebates_due, figures.rebates_due)?;
+        add(&mut total.rebates_netted_before, figures.rebates_netted_before)?;
         for (charge_type, amount) in &figures.charges {
             add(total.charges.entry(*charge_type).or_default(), *amount)?;
         }
+        for (charge_type, amount) in &figures.credited_charges {
+            add(total.credited_charges.entry(*charge_type).or_default(), *amount)?;
+        }
         if !same {
             // A conversion shows the four figures; their parts are in the statement's.
-            let from = SettlementInputs { charges: BTreeMap::new(), rebates_due: Decimal::ZERO, ..figures.clone() };
+            let from = SettlementInputs {
+                invoiced: figures.invoiced,
+                accepted_credits: figures.accepted_credits,
+                withheld: figures.withheld,
+                receivable: figures.receivable,
+                ..SettlementInputs::zero(figures.currency)
+            };
             conversions.push(Conversion { from, rate: rate.normalize(), date });
         }
     }
@@ -318,12 +383,15 @@ fn statement_entries(
     let credits = round(inputs.accepted_credits)?;
     let withheld = round(inputs.withheld)?;
     let receivable = round(inputs.receivable)?;
+    let rebates_netted_before = round(inputs.rebates_netted_before)?;
     let net = issued.statement.net;
     // What the figures rounded one by one leave unpaid beyond the withheld claims:
-    // invoiced - credits - withheld - receivable - net, a few minor units at most.
+    // invoiced - credits - withheld - receivable + rebates netted before - net, a few minor
+    // units at most.
     let rounding = [credits, withheld, receivable, net]
         .into_iter()
         .try_fold(invoiced, Decimal::checked_sub)
+        .and_then(|left| left.checked_add(rebates_netted_before))
         .ok_or(overflow.clone())?;
     let (payable, statement_id) = (Account::payable(carrier), issued.statement_id);
     let entry = |what: &str, memo: String, postings: [(Account, Decimal); 2]| JournalEntry {
@@ -355,6 +423,27 @@ fn statement_entries(
             .map(|(account, amount)| posting(account, amount))
             .collect(),
     };
+    // The accepted credits: each charge type's back to its account at its rounded amount, the
+    // usage's to the carrier costs at what is left of the rounded total.
+    let mut credit_postings = vec![(payable.clone(), credits)];
+    let mut usage_credits = credits;
+    for (charge_type, amount) in &inputs.credited_charges {
+        let amount = round(*amount)?;
+        usage_credits = usage_credits.checked_sub(amount).ok_or(overflow.clone())?;
+        credit_postings.push((Account::charges(*charge_type), -amount));
+    }
+    credit_postings.insert(1, (Account::carrier_costs(), -usage_credits));
+    let credits_entry = JournalEntry {
+        entry_id: format!("{statement_id}:credits"),
+        date: issued.date,
+        currency,
+        memo: format!("{carrier} accepted dispute credits, {period} (statement {statement_id})"),
+        lines: credit_postings
+            .into_iter()
+            .filter(|(_, amount)| !amount.is_zero())
+            .map(|(account, amount)| posting(account, amount))
+            .collect(),
+    };
     let rebates_due = round(inputs.rebates_due)?;
     let entries = [
         invoices,
@@ -364,10 +453,11 @@ fn statement_entries(
             [(Account::receivable(carrier), rebates_due), (Account::charges(ChargeType::Rebate), -rebates_due)],
         ),
         entry(
-            "credits",
-            format!("{carrier} accepted dispute credits, {period}"),
-            [(payable.clone(), credits), (Account::carrier_costs(), -credits)],
+            "late-rebates",
+            format!("rebates {carrier} credits late, netted before as due, {period}"),
+            [(Account::charges(ChargeType::Rebate), rebates_netted_before), (payable.clone(), -rebates_netted_before)],
         ),
+        credits_entry,
         entry(
             "netting",
             format!("netting of our invoices to {carrier}, {period}"),
@@ -608,6 +698,71 @@ mod tests {
         assert_eq!(balances["assets:bank"], d("-103.50"));
         let codes: Vec<&str> = entries[0].lines.iter().map(|line| line.account.code).collect();
         assert_eq!(codes, ["5100", "5110", "5130", "5140", "5160", "2100"]);
+    }
+
+    /// Issue 17, review: an accepted credit on a shortfall was booked to the carrier costs, and
+    /// a rebate credited a period late was taken a second time.
+    #[test]
+    fn a_credited_shortfall_goes_back_to_its_account_and_a_rebate_netted_before_is_paid_back() {
+        // April, EUR: invoiced 50.00 = usage 40.00 + shortfall 12.00 + the first quarter's rebate
+        // credited late -2.00. Accepted credits 6.00: 5.00 on the shortfall, 1.00 on a usage
+        // line. March's statement netted that rebate (2.00) as due already: added back.
+        let mut figures = inputs("EUR", ["50.00", "6.00", "0", "0"]);
+        figures.charges =
+            BTreeMap::from([(ChargeType::CommitmentShortfall, d("12.00")), (ChargeType::Rebate, d("-2.00"))]);
+        figures.credited_charges = BTreeMap::from([(ChargeType::CommitmentShortfall, d("5.00"))]);
+        figures.rebates_netted_before = d("2.00");
+        let statement = settle(figures).unwrap();
+        // 50.00 - 6.00 - 0 - 0 + 2.00 = 46.00: the 2.00 the April invoice takes off is paid, since
+        // March took it.
+        assert_eq!((statement.net_exact, statement.net), (d("46.00"), d("46.00")));
+        let entries = journal(&[issued("s4", 6, &statement)], "acme", "2026-04").unwrap();
+        assert_every_entry_balances(&entries);
+        let balances = balances(&entries);
+        // Usage 40.00 less its 1.00 credit; the shortfall 12.00 less its 5.00 credit.
+        assert_eq!(balances["expenses:carrier-costs"], d("39.00"));
+        assert_eq!(balances["expenses:carrier-charges:commitment-shortfall"], d("7.00"));
+        // -2.00 credited, +2.00 paid back: the rebate is March's income alone.
+        assert_eq!(balances["expenses:carrier-charges:rebate"], d("0"));
+        // -50.00 invoiced + 6.00 credited - 2.00 paid back + 46.00 paid = 0 left.
+        assert_eq!(balances["liabilities:payable:acme"], d("0"));
+        assert_eq!(balances["assets:bank"], d("-46.00"));
+        let credits = entries.iter().find(|entry| entry.entry_id == "s4:credits").unwrap();
+        let codes: Vec<&str> = credits.lines.iter().map(|line| line.account.code).collect();
+        assert_eq!(codes, ["2100", "5100", "5130"]);
+    }
+
+    #[test]
+    fn a_rebate_credited_late_is_added_back_up_to_what_its_period_netted() {
+        // Due 2.00 (netted by its period), credited late 2.00: all of it added back.
+        assert_eq!(late_rebate_already_netted(d("2.00"), d("0"), d("2.00")), d("2.00"));
+        // Credited 3.00: the 1.00 beyond the due is the carrier's, paid as invoiced.
+        assert_eq!(late_rebate_already_netted(d("2.00"), d("0"), d("3.00")), d("2.00"));
+        // In two parts: 1.50 in April, then 1.50 in May: 1.50, then 2.00 - 1.50 = 0.50.
+        assert_eq!(late_rebate_already_netted(d("2.00"), d("0"), d("1.50")), d("1.50"));
+        assert_eq!(late_rebate_already_netted(d("2.00"), d("1.50"), d("1.50")), d("0.50"));
+        // Nothing was due (its run found it credited, or not reached): nothing added back.
+        assert_eq!(late_rebate_already_netted(d("0"), d("0"), d("2.00")), d("0"));
+    }
+
+    #[test]
+    fn a_run_of_other_invoice_versions_or_older_terms_cannot_tell_the_rebates_due() {
+        let versions = |pairs: &[(&str, i64)]| pairs.iter().map(|(id, version)| ((*id).to_owned(), *version)).collect();
+        let run: BTreeMap<String, i64> = versions(&[("A-03", 1), ("B-03", 1)]);
+        assert_eq!(run_staleness(&run, &versions(&[("A-03", 1), ("B-03", 1)]), false), None);
+        assert_eq!(
+            run_staleness(&run, &versions(&[("A-03", 2), ("B-03", 1)]), false).as_deref(),
+            Some("invoice A-03 is at version 2, it reconciled version 1")
+        );
+        assert_eq!(
+            run_staleness(&run, &versions(&[("A-03", 1), ("B-03", 1), ("C-03", 1)]), false).as_deref(),
+            Some("invoice C-03 was imported after it")
+        );
+        assert_eq!(
+            run_staleness(&run, &versions(&[("A-03", 1)]), false).as_deref(),
+            Some("invoice B-03, which it reconciled, is no longer of the period")
+        );
+        assert_eq!(run_staleness(&run, &run, true).as_deref(), Some("contract terms were stored after it"));
     }
 
     #[test]

@@ -88,8 +88,7 @@ pub async fn get_commitments(
     // `GET /v1/accruals` makes them.
     let decks = state.decks.get(&state.ledger, &state.settings).await?;
     let rated_with = state.decks.rated_with(&decks, &state.settings);
-    let last = Month { year: day.year(), month: day.month() };
-    let first = Month { year: day.year(), month: (day.month() - 1) / 3 * 3 + 1 };
+    let (first, last) = reckon_core::contract_terms::forecast_months(day);
     for (month, stored) in state.ledger.accrual_months(first, last).await? {
         if !reckon_core::accrual::month_is_fresh(stored.as_deref(), &rated_with) {
             crate::accruals::rebuild_month(&state, &decks, month, &rated_with).await?;

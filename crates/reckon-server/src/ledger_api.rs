@@ -730,11 +730,42 @@ pub struct StatementView {
     pub created_at: String,
     /// False: the same statement was stored before.
     pub created: bool,
+    /// The part of `invoiced` billed by contract charge lines, per charge type (issue 17);
+    /// `invoiced` less them is the usage.
+    pub charges: Vec<ChargePartView>,
+    /// The part of `accepted_credits` granted on charge lines, per charge type.
+    pub credited_charges: Vec<ChargePartView>,
+    /// The part of `receivable` that is rebates due to us (credited by no invoice line).
+    pub rebates_due: String,
+    /// Rebates of earlier periods credited on this period's invoices that their own period
+    /// netted already: added back to the net.
+    pub late_rebates: String,
+}
+
+/// One charge type's part of a statement figure.
+#[derive(Serialize, ToSchema)]
+pub struct ChargePartView {
+    /// `recurring`, `one_time`, `commitment_shortfall`, `rebate`, `credit`, `tax` or `adjustment`.
+    pub charge_type: String,
+    pub amount: String,
 }
 
 fn statement_view(stored: reckon_store::StoredStatement) -> StatementView {
     let inputs = &stored.statement.inputs;
+    let parts = |parts: &std::collections::BTreeMap<reckon_core::charges::ChargeType, reckon_core::Decimal>| {
+        parts
+            .iter()
+            .map(|(charge_type, amount)| ChargePartView {
+                charge_type: charge_type.as_str().to_owned(),
+                amount: text(*amount),
+            })
+            .collect()
+    };
     StatementView {
+        charges: parts(&inputs.charges),
+        credited_charges: parts(&inputs.credited_charges),
+        rebates_due: text(inputs.rebates_due),
+        late_rebates: text(inputs.rebates_netted_before),
         currency: inputs.currency.to_string(),
         invoiced: text(inputs.invoiced),
         accepted_credits: text(inputs.accepted_credits),

@@ -149,6 +149,12 @@ impl Ledger {
             std::iter::once("contract_terms").chain(rows.iter().map(|(_, _, hash)| hash.as_str())).chain([source]),
         );
         let mut transaction = self.begin_write().await?;
+        if self.dialect == crate::Dialect::Postgres {
+            // Two imports at once would each check overlaps against the terms stored before
+            // either: one writer at a time (readers go on). SQLite's write transaction is one
+            // writer already.
+            sqlx::query("LOCK TABLE contract_terms IN SHARE ROW EXCLUSIVE MODE").execute(&mut *transaction).await?;
+        }
         let mut outcome = ImportOutcome::default();
         let mut conflicts = Vec::new();
         let latest = self.dialect.sql(
@@ -240,6 +246,16 @@ impl Ledger {
     /// A database error or stored terms that do not read back.
     pub async fn contract_terms_of(&self, carrier: &str) -> Result<Vec<ChargeTerm>, StoreError> {
         read_terms(carrier, self.contract_terms_csv(carrier).await?)
+    }
+
+    /// When a carrier's contract terms were last stored (nanoseconds since the epoch); `None`
+    /// without terms.
+    ///
+    /// # Errors
+    /// A database error.
+    pub(crate) async fn contract_terms_stored_at(&self, carrier: &str) -> Result<Option<i64>, StoreError> {
+        let select = self.dialect.sql("SELECT MAX(imported_at_ns) FROM contract_terms WHERE carrier = {1}");
+        Ok(sqlx::query_scalar(&select).bind(carrier.to_owned()).fetch_one(&self.pool).await?)
     }
 
     /// Adds to a ledger run's charge context the usage of the earlier months of the quarter that
@@ -335,24 +351,28 @@ impl Ledger {
         day: jiff::civil::Date,
     ) -> Result<Vec<CommitmentStatus>, StoreError> {
         let mut statuses = Vec::new();
+        let deck_epoch = self.deck_epoch().await?;
         for term in self.contract_terms_of(carrier).await? {
             let Some((first_day, _)) = term.commitment_period(day) else { continue };
-            let in_force = term.effective_from <= day && term.effective_to.is_none_or(|to| to > day);
-            if !in_force {
+            if !term.forecast_applies(day) {
                 continue;
             }
             let forecast = match term.measured_by_accruals() {
                 Err(reason) => Err(reason.to_owned()),
                 Ok(()) => 'measured: {
-                    // A month whose sums are stale (usage imported outside the service, not yet
-                    // made again) would read as no spend: said, never shown as 0.
+                    // A month whose sums are stale (usage imported outside the service, or
+                    // rated before the last deck import, not yet made again) would read as
+                    // other spend: said, never shown as a figure.
                     let month_of = |date: jiff::civil::Date| Month { year: date.year(), month: date.month() };
                     let (first, last) = (month_of(first_day), month_of(day));
                     let stale: Vec<String> = self
                         .accrual_months(first, last)
                         .await?
                         .into_iter()
-                        .filter(|(_, rated_with)| rated_with.is_none())
+                        .filter(|(_, rated_with)| {
+                            rated_with.as_deref().and_then(reckon_core::accrual::RatedWith::deck_epoch_of)
+                                != Some(deck_epoch)
+                        })
                         .map(|(month, _)| month.to_string())
                         .collect();
                     if !stale.is_empty() {

@@ -890,6 +890,25 @@ impl Ledger {
         Ok(Some(discrepancies))
     }
 
+    /// The invoice versions a run reconciled (version per invoice id) and when it was made
+    /// (nanoseconds since the epoch).
+    ///
+    /// # Errors
+    /// No such run, or a database error.
+    pub(crate) async fn run_invoice_versions(
+        &self,
+        run_id: &str,
+    ) -> Result<(std::collections::BTreeMap<String, i64>, i64), StoreError> {
+        let select = self.dialect.sql("SELECT created_at_ns FROM runs WHERE run_id = {1}");
+        let created_at: Option<i64> =
+            sqlx::query_scalar(&select).bind(run_id.to_owned()).fetch_optional(&self.pool).await?;
+        let created_at = created_at.ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
+        let select = self.dialect.sql("SELECT invoice_id, version FROM run_invoices WHERE run_id = {1}");
+        let versions: Vec<(String, i64)> =
+            sqlx::query_as(&select).bind(run_id.to_owned()).fetch_all(&self.pool).await?;
+        Ok((versions.into_iter().collect(), created_at))
+    }
+
     /// The ids of a carrier's runs for a period, newest first.
     ///
     /// # Errors

@@ -12,7 +12,7 @@ use reckon_core::settlement::{
     journal, settle, settle_in_currency, Conversion, IssuedStatement, JournalEntry, SettlementError, SettlementInputs,
     Statement,
 };
-use reckon_core::{Currency, Decimal, Timestamp};
+use reckon_core::{Currency, Decimal, Discrepancy, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::{BTreeMap, HashMap};
@@ -162,24 +162,61 @@ impl Ledger {
             add(line.currency, &|figures| &mut figures.invoiced, line.amount)?;
         }
         // Their contract charge lines count in full too, and each type is shown on its own.
-        for line in self.charge_lines_of_period(carrier, period).await? {
+        let charge_lines = self.charge_lines_of_period(carrier, period).await?;
+        let terms = self.contract_terms_of(carrier).await?;
+        for line in &charge_lines {
             add(line.currency, &|figures| &mut figures.invoiced, line.amount)?;
-            let charge_type = line.charge_type;
+            let charge_type = line.booked_as(&terms);
             add(line.currency, &move |figures| figures.charges.entry(charge_type).or_default(), line.amount)?;
         }
-        // Rebates the contract grants that no invoice credits (the latest run's
-        // `rebate_missing`) are due to us: receivables, netted like our own invoices.
-        if let Some(run_id) = self.runs_of(carrier, period).await?.first() {
-            let discrepancies = self.run_discrepancies(run_id).await?.unwrap_or_default();
+        if terms.iter().any(|term| term.charge_type() == ChargeType::Rebate) {
+            // Rebates the contract grants that no invoice credits (the latest run's
+            // `rebate_missing`) are due to us: receivables, netted like our own invoices.
+            let Some(discrepancies) = self.rebate_run(carrier, period).await? else {
+                return Err(StoreError::Conflict(format!(
+                    "{carrier} has rebate terms and {period} was never reconciled, so the rebates due are not known: \
+                     run `reckon reconcile --carrier {carrier} --period {period}` before settling"
+                )));
+            };
             for (currency, due) in reckon_core::settlement::rebates_due(&discrepancies) {
                 add(currency, &|figures| &mut figures.receivable, due)?;
                 add(currency, &|figures| &mut figures.rebates_due, due)?;
+            }
+            // A rebate of an earlier period credited on this period's invoices was netted by
+            // that period already when its run found it missing: added back, taken once.
+            for ((term_index, due_month, currency), credited_now) in late_rebate_credits(&charge_lines, &terms, period)
+            {
+                let code = terms[term_index].code.as_str();
+                let due_rows: Vec<Discrepancy> = match self.rebate_run(carrier, due_month).await? {
+                    Some(rows) => {
+                        rows.into_iter().filter(|row| row.destination == code && row.currency == currency).collect()
+                    }
+                    None => Vec::new(),
+                };
+                let due = reckon_core::settlement::rebates_due(&due_rows).get(&currency).copied().unwrap_or_default();
+                let mut credited_before = Decimal::ZERO;
+                let mut between = due_month.next();
+                while between < period {
+                    let lines = self.charge_lines_of_period(carrier, between).await?;
+                    if let Some(credited) =
+                        late_rebate_credits(&lines, &terms, between).get(&(term_index, due_month, currency))
+                    {
+                        credited_before = credited_before.checked_add(*credited).ok_or_else(|| overflow(currency))?;
+                    }
+                    between = between.next();
+                }
+                let netted = reckon_core::settlement::late_rebate_already_netted(due, credited_before, credited_now);
+                add(currency, &|figures| &mut figures.rebates_netted_before, netted)?;
             }
         }
         // Summary invoices count in full too: each group's amount.
         for line in self.summary_lines_of_period(carrier, period).await? {
             add(line.currency, &|figures| &mut figures.invoiced, line.amount)?;
         }
+        let charge_types: HashMap<(&str, &str), ChargeType> = charge_lines
+            .iter()
+            .map(|line| ((&*line.invoice_id, line.line_id.as_str()), line.booked_as(&terms)))
+            .collect();
         // A dispute belongs to an invoice version: only those of the versions settled count.
         let current_versions: HashMap<String, i64> = self
             .invoice_versions(carrier)
@@ -195,6 +232,15 @@ impl Ledger {
             let share = dispute_share(dispute.state, dispute.claimed_total, dispute.credited_total());
             add(currency, &|figures| &mut figures.withheld, share.withheld)?;
             add(currency, &|figures| &mut figures.accepted_credits, share.accepted_credits)?;
+            // A credit granted on a charge line goes back to its charge type's account.
+            for (line, credited) in &dispute.lines {
+                let Some(charge_type) = charge_types.get(&(dispute.invoice_id.as_str(), line.line_id.as_str())) else {
+                    continue;
+                };
+                let credit = dispute_share(dispute.state, line.claimed, *credited).accepted_credits;
+                let charge_type = *charge_type;
+                add(currency, &move |figures| figures.credited_charges.entry(charge_type).or_default(), credit)?;
+            }
         }
         let select = self.dialect.sql(
             "SELECT CAST(amount AS TEXT) AS amount, currency FROM receivables WHERE carrier = {1} AND period = {2}",
@@ -211,6 +257,35 @@ impl Ledger {
             return Err(StoreError::NotFound(format!("invoices of {carrier} for {period}")));
         }
         Ok(figures.into_values().collect())
+    }
+
+    /// The discrepancies of a carrier's period's latest run, to read its rebates due from;
+    /// `None` without a run.
+    ///
+    /// # Errors
+    /// A run that reconciled other invoice versions than the current ones, or made before
+    /// contract terms were stored ([`reckon_core::settlement::run_staleness`]), or a database
+    /// error.
+    async fn rebate_run(&self, carrier: &str, period: Month) -> Result<Option<Vec<Discrepancy>>, StoreError> {
+        let Some(run_id) = self.runs_of(carrier, period).await?.into_iter().next() else { return Ok(None) };
+        let period_text = period.to_string();
+        let current: BTreeMap<String, i64> = self
+            .invoice_versions(carrier)
+            .await?
+            .into_iter()
+            .filter(|(.., invoice_period)| invoice_period.as_deref() == Some(period_text.as_str()))
+            .map(|(invoice_id, version, ..)| (invoice_id, version))
+            .collect();
+        let (reconciled, run_created_at) = self.run_invoice_versions(&run_id).await?;
+        let terms_stored_at = self.contract_terms_stored_at(carrier).await?;
+        let terms_after = terms_stored_at.is_some_and(|stored_at| stored_at > run_created_at);
+        if let Some(reason) = reckon_core::settlement::run_staleness(&reconciled, &current, terms_after) {
+            return Err(StoreError::Conflict(format!(
+                "the rebates due of {carrier} {period} come from its latest run, which is out of date ({reason}): \
+                 run `reckon reconcile --carrier {carrier} --period {period}` again before settling"
+            )));
+        }
+        self.run_discrepancies(&run_id).await
     }
 
     async fn store_statement(
@@ -374,8 +449,13 @@ impl Ledger {
                 continue;
             };
             let inputs = &mut stored.statement.inputs;
+            let credited = part.strip_prefix(CREDITED).and_then(ChargeType::parse);
             match ChargeType::parse(&part) {
                 _ if part == REBATES_DUE => inputs.rebates_due = amount,
+                _ if part == REBATES_NETTED_BEFORE => inputs.rebates_netted_before = amount,
+                _ if credited.is_some() => {
+                    inputs.credited_charges.extend(credited.map(|charge_type| (charge_type, amount)));
+                }
                 Some(charge_type) => {
                     inputs.charges.insert(charge_type, amount);
                 }
@@ -383,7 +463,7 @@ impl Ledger {
                     return Err(StoreError::Corrupt {
                         column: "statement_parts.part",
                         value: part,
-                        reason: "not a charge type or rebates_due".into(),
+                        reason: "not a charge type, rebates_due, rebates_netted_before or credited:<type>".into(),
                     })
                 }
             }
@@ -431,8 +511,14 @@ impl Ledger {
 
 /// The part of a statement's receivable that is rebates due to us (`statement_parts.part`).
 const REBATES_DUE: &str = "rebates_due";
+/// Rebates credited late that an earlier period netted already (`statement_parts.part`).
+const REBATES_NETTED_BEFORE: &str = "rebates_netted_before";
+/// The prefix of the part of the accepted credits granted on a charge type's lines.
+const CREDITED: &str = "credited:";
 
-/// A statement's parts as stored: each charge type's amount, then the rebates due (none zero).
+/// A statement's parts as stored: each charge type's amount, the rebates due, the rebates
+/// netted before, and each charge type's accepted credits (none zero; the ones after the
+/// charges only when present, so that statements without them keep their ids).
 fn statement_parts(inputs: &SettlementInputs) -> Vec<(String, String)> {
     let mut parts: Vec<(String, String)> = inputs
         .charges
@@ -442,7 +528,34 @@ fn statement_parts(inputs: &SettlementInputs) -> Vec<(String, String)> {
     if !inputs.rebates_due.is_zero() {
         parts.push((REBATES_DUE.to_owned(), inputs.rebates_due.normalize().to_string()));
     }
+    if !inputs.rebates_netted_before.is_zero() {
+        parts.push((REBATES_NETTED_BEFORE.to_owned(), inputs.rebates_netted_before.normalize().to_string()));
+    }
+    for (charge_type, amount) in &inputs.credited_charges {
+        if !amount.is_zero() {
+            parts.push((format!("{CREDITED}{}", charge_type.as_str()), amount.normalize().to_string()));
+        }
+    }
     parts
+}
+
+/// The rebates of earlier periods that lines of `period`'s invoices credit late
+/// ([`reckon_core::charges::late_rebate`]), as positive amounts per term, month checked on and
+/// currency.
+fn late_rebate_credits(
+    lines: &[reckon_core::charges::ChargeLine],
+    terms: &[reckon_core::contract_terms::ChargeTerm],
+    period: Month,
+) -> BTreeMap<(usize, Month, Currency), Decimal> {
+    let mut credits: BTreeMap<(usize, Month, Currency), Decimal> = BTreeMap::new();
+    for line in lines {
+        if let Some(late) = reckon_core::charges::late_rebate(line, terms, period) {
+            let credit = credits.entry((late.term_index, late.due_month, line.currency)).or_default();
+            // Past the largest decimal the amounts were refused at import (FORMATS.md bounds).
+            *credit = credit.checked_sub(line.amount).unwrap_or(Decimal::MAX);
+        }
+    }
+    credits
 }
 
 const STATEMENT_COLUMNS: &str = "statement_id, currency, CAST(invoiced AS TEXT) AS invoiced, \

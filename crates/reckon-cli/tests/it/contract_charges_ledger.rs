@@ -337,6 +337,7 @@ fn settlement_and_journal_of_a_disputed_shortfall_and_a_rebate_due_by_hand() {
             &["settle", "--carrier", "acme", "--period", "2026-03", "--currency", "USD", "--correct"],
         );
         assert!(corrected.contains("  net to pay         24.77 USD"), "{backend}: {corrected}");
+        assert!(corrected.contains("    on shortfall     -0.20 USD"), "{backend}: {corrected}");
         let journal = folder.path().join(format!("journal-{backend}.csv"));
         reckon_ok_on(
             &url,
@@ -356,10 +357,11 @@ fn settlement_and_journal_of_a_disputed_shortfall_and_a_rebate_due_by_hand() {
                 .sum()
         };
         let d = |text: &str| text.parse::<rust_decimal::Decimal>().unwrap();
-        // Usage 1.20 less the 0.20 credited (booked against the carrier costs) = 1.00.
-        assert_eq!(balance("5100"), d("1.00"), "{backend}");
+        // The usage 1.20; the shortfall 0.65 less the 0.20 credited on it (back to its own
+        // account, not to the carrier costs) = 0.45.
+        assert_eq!(balance("5100"), d("1.20"), "{backend}");
         assert_eq!(balance("5110"), d("25.00"), "{backend}: recurring");
-        assert_eq!(balance("5130"), d("0.65"), "{backend}: shortfall");
+        assert_eq!(balance("5130"), d("0.45"), "{backend}: shortfall");
         assert_eq!(balance("5160"), d("0.12"), "{backend}: tax");
         assert_eq!(balance("5140"), d("-2.00"), "{backend}: the rebate due");
         // The receivable: +2.00 due, 2.00 netted.
@@ -371,6 +373,103 @@ fn settlement_and_journal_of_a_disputed_shortfall_and_a_rebate_due_by_hand() {
         let credits: rust_decimal::Decimal =
             rows[1..].iter().filter_map(|row| row[5].parse::<rust_decimal::Decimal>().ok()).sum();
         assert_eq!(debits, credits, "{backend}");
+    }
+}
+
+/// Review of issue 17: a rebate its month's run found missing (netted by that month's
+/// statement as due) and credited on the next month's invoice was taken twice; and a run made
+/// before an invoice was replaced still gave the rebates due. acme's rebate REB is 2.00 USD a
+/// month once its SMS to 44 reach 5 (7 in March). March's invoice credits no rebate.
+#[test]
+fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled() {
+    let acme = [ACME[0], "C2,sms,2026-03-31T00:00:00Z,0.12,USD,tax,VAT", ACME[2]];
+    let folder = tempfile::tempdir().unwrap();
+    let inputs = inputs(folder.path(), &acme, &BOREALIS);
+    std::fs::write(&inputs.terms, terms_with_rebate()).unwrap();
+    // April's invoice: the rent, and March's rebate on a credit note (dated in March).
+    let april = folder.path().join("invoice-acme-04.csv");
+    std::fs::write(
+        &april,
+        "carrier,invoice_id,line_id,carrier_ref,service,started_at,destination,quantity,rate,amount,currency,charge_type,charge_code
+         acme,ACME-2026-04,C1,,sms,2026-04-01T00:00:00Z,,,,25.00,USD,recurring,NUM-RENT
+         acme,ACME-2026-04,R1,,sms,2026-03-01T00:00:00Z,,,,-2.00,USD,credit,REB
+",
+    )
+    .unwrap();
+    let april = april.display().to_string();
+    for (backend, url) in ledger_urls(folder.path()) {
+        import_all(&url, &inputs);
+        let settle = |period: &str, correct: bool| {
+            let mut arguments = vec!["settle", "--carrier", "acme", "--period", period, "--currency", "USD"];
+            if correct {
+                arguments.push("--correct");
+            }
+            reckon_on(&url, &arguments)
+        };
+        // Never reconciled: the rebates due are not known, nothing is settled.
+        let (code, _, stderr) = settle("2026-03", false);
+        assert_eq!(code, Some(2), "{backend}: {stderr}");
+        assert!(stderr.contains("never reconciled"), "{backend}: {stderr}");
+        reckon_ok_on(&url, &["reconcile", "--carrier", "acme", "--period", "2026-03", "--quiet"]);
+        // March: 1.20 + 25.00 + 0.12 + 0.30 = 26.62 invoiced, the rebate 2.00 due: 24.62.
+        let (code, march, stderr) = settle("2026-03", false);
+        assert_eq!(code, Some(0), "{backend}: {stderr}");
+        assert!(march.contains("    rebates due      -2.00 USD"), "{backend}: {march}");
+        assert!(march.contains("  net to pay         24.62 USD"), "{backend}: {march}");
+
+        reckon_ok_on(&url, &["import", "invoice", &april, "--period", "2026-04"]);
+        let out = folder.path().join(format!("april-{backend}"));
+        reckon_ok_on(
+            &url,
+            &["reconcile", "--carrier", "acme", "--period", "2026-04", "--out", &out.display().to_string(), "--quiet"],
+        );
+        // The late credit is March's rebate: not judged as April's (nothing due in April).
+        assert_eq!(charge_rows(&read_csv(&out.join("discrepancies.csv"))), Vec::<Vec<String>>::new(), "{backend}");
+        // April: 25.00 - 2.00 = 23.00 invoiced; March took the 2.00 already: paid back, 25.00.
+        let (code, april_statement, stderr) = settle("2026-04", false);
+        assert_eq!(code, Some(0), "{backend}: {stderr}");
+        assert!(april_statement.contains("  invoiced           23.00 USD"), "{backend}: {april_statement}");
+        assert!(april_statement.contains("  late rebates       2.00 USD"), "{backend}: {april_statement}");
+        assert!(april_statement.contains("  net to pay         25.00 USD"), "{backend}: {april_statement}");
+        // Over both months the rebate is income once: -2.00 due in March, -2.00 + 2.00 in April.
+        let journal = folder.path().join(format!("journal-04-{backend}.csv"));
+        reckon_ok_on(
+            &url,
+            &["journal", "--carrier", "acme", "--period", "2026-04", "--out", &journal.display().to_string()],
+        );
+        let rebate_balance: rust_decimal::Decimal = read_csv(&journal)[1..]
+            .iter()
+            .filter(|row| row[2] == "5140")
+            .map(|row| {
+                let number = |cell: &str| cell.parse::<rust_decimal::Decimal>().unwrap_or_default();
+                number(&row[4]) - number(&row[5])
+            })
+            .sum();
+        assert_eq!(rebate_balance, rust_decimal::Decimal::ZERO, "{backend}");
+
+        // March's invoice replaced (the tax corrected to 0.13) after its run: the run no longer
+        // tells the rebates due of the current version, and settling is refused until run again.
+        let replaced_folder = folder.path().join(format!("replaced-{backend}"));
+        std::fs::create_dir_all(&replaced_folder).unwrap();
+        let replaced = invoice_with_charges(
+            "invoice-acme.csv",
+            "acme",
+            "ACME-2026-03",
+            &[ACME[0], "C2,sms,2026-03-31T00:00:00Z,0.13,USD,tax,VAT", ACME[2]],
+            &replaced_folder,
+        );
+        reckon_ok_on(&url, &["import", "invoice", &replaced, "--replace"]);
+        let (code, _, stderr) = settle("2026-03", true);
+        assert_eq!(code, Some(2), "{backend}: {stderr}");
+        assert!(
+            stderr.contains("out of date") && stderr.contains("invoice ACME-2026-03 is at version 2"),
+            "{backend}: {stderr}"
+        );
+        reckon_ok_on(&url, &["reconcile", "--carrier", "acme", "--period", "2026-03", "--quiet"]);
+        // 26.63 - 2.00 = 24.63, a correction.
+        let (code, corrected, stderr) = settle("2026-03", true);
+        assert_eq!(code, Some(0), "{backend}: {stderr}");
+        assert!(corrected.contains("  net to pay         24.63 USD"), "{backend}: {corrected}");
     }
 }
 

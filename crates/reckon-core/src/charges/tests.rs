@@ -411,6 +411,124 @@ fn a_usage_line_just_across_the_months_end_brings_no_terms_of_the_next_month() {
     assert_eq!(rows(&reconciliation), []);
 }
 
+/// Review of issue 17: a quarter's rebate credited on April's invoice was judged as April's
+/// rebate (`rebate_mismatch`, -2.00 where nothing is due mid-quarter) while March's run had
+/// reported it missing: taken twice at settlement.
+#[test]
+fn a_rebate_of_an_earlier_period_credited_late_is_carried_not_judged_again() {
+    let rebate = |code: &str, period: TermPeriod| {
+        term(
+            code,
+            "2026-01-01",
+            TermRule::Rebate {
+                period,
+                metric: Metric::Spend,
+                scope: UsageScope::default(),
+                threshold: d("50.00"),
+                reward: Reward::Amount(d("2.00")),
+            },
+        )
+    };
+    let april = Month { year: 2026, month: 4 };
+    let march = Month { year: 2026, month: 3 };
+    let terms = vec![rebate("QREB", TermPeriod::Quarter), rebate("MREB", TermPeriod::Month)];
+    let config = ReconcileConfig { charge_terms: terms.clone(), period: Some(april), ..ReconcileConfig::default() };
+    let on_april_invoice = |code: Option<&str>, charge_type: ChargeType, dated: &str| ChargeLine {
+        invoice_id: "ACME-04".into(),
+        started_at: ts(dated),
+        ..charge("R1", charge_type, code, "-2.00")
+    };
+    // Dated in the first quarter: that quarter's rebate (checked on March), paid late.
+    let late = on_april_invoice(Some("QREB"), ChargeType::Rebate, "2026-02-01T00:00:00Z");
+    assert_eq!(late_rebate(&late, &terms, april), Some(LateRebate { term_index: 0, due_month: march }));
+    let check = check_charges(std::slice::from_ref(&late), &ChargeContext::default(), &config);
+    assert!(check.discrepancies.is_empty(), "{:?}", check.discrepancies);
+    assert_eq!(check.line_expected, [Some(d("-2.00"))]);
+    // On a credit note naming the code, the same.
+    let as_credit = on_april_invoice(Some("QREB"), ChargeType::Credit, "2026-03-01T00:00:00Z");
+    assert_eq!(late_rebate(&as_credit, &terms, april), Some(LateRebate { term_index: 0, due_month: march }));
+    // A monthly rebate dated in March: March's, late.
+    let monthly = on_april_invoice(Some("MREB"), ChargeType::Rebate, "2026-03-01T00:00:00Z");
+    assert_eq!(late_rebate(&monthly, &terms, april), Some(LateRebate { term_index: 1, due_month: march }));
+    // Dated in April it is April's: mid-quarter nothing is due, -2.00 - 0 = -2.00.
+    let current = on_april_invoice(Some("QREB"), ChargeType::Rebate, "2026-04-01T00:00:00Z");
+    assert_eq!(late_rebate(&current, &terms, april), None);
+    let check = check_charges(&[current], &ChargeContext::default(), &config);
+    let kinds: Vec<(DiscrepancyKind, Option<Decimal>)> =
+        check.discrepancies.iter().map(|row| (row.kind, row.difference)).collect();
+    assert_eq!(kinds, [(DiscrepancyKind::RebateMismatch, Some(d("-2.00")))]);
+    // Without a code, two rebate terms could be paid: neither is guessed.
+    let codeless = on_april_invoice(None, ChargeType::Rebate, "2026-03-01T00:00:00Z");
+    assert_eq!(late_rebate(&codeless, &terms, april), None);
+    // A credit without a code is a correction, never a rebate.
+    let correction = on_april_invoice(None, ChargeType::Credit, "2026-03-01T00:00:00Z");
+    assert_eq!(late_rebate(&correction, &terms[..1], april), None);
+}
+
+/// Review of issue 17: a rebate line without a code while two rebates were in force was an
+/// `unexpected_charge` and both rebates `rebate_missing`: credited and receivable at once.
+#[test]
+fn a_rebate_line_without_a_code_credits_the_rebates_in_force_together() {
+    let rebate = |code: &str, amount: &str| {
+        term(
+            code,
+            "2026-01-01",
+            TermRule::Rebate {
+                period: TermPeriod::Month,
+                metric: Metric::Spend,
+                scope: UsageScope::default(),
+                threshold: d("50.00"),
+                reward: Reward::Amount(d(amount)),
+            },
+        )
+    };
+    let terms = || vec![rebate("REB-A", "2.00"), rebate("REB-B", "3.00")];
+    // March's spend 70.00 reaches both: 2.00 + 3.00 = 5.00 due, credited in one line.
+    let right = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-5.00")], terms());
+    assert_eq!(rows(&right), []);
+    // -4.00 credited: -4.00 - (-5.00) = 1.00 overbilled, one row, nothing missing.
+    let short = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-4.00")], terms());
+    assert_eq!(rows(&short), [("rebate_mismatch", Some("R1".into()), d("-4.00"), Some(d("-5.00")), Some(d("1.00")))]);
+    // One named, one not: the codeless line credits the other alone (REB-B, 3.00).
+    let named = run(
+        &march_usage(),
+        &[charge("R1", ChargeType::Rebate, Some("REB-A"), "-2.00"), charge("R2", ChargeType::Rebate, None, "-3.00")],
+        terms(),
+    );
+    assert_eq!(rows(&named), []);
+}
+
+#[test]
+fn a_forecast_is_made_for_a_commitment_checked_on_its_periods_last_month() {
+    // A quarterly commitment from 1 March is checked on March with the quarter's usage: its
+    // forecast on 15 February counts; one that ends on 15 February is never checked.
+    let quarterly = |from: &str, to: Option<&str>| ChargeTerm {
+        effective_to: to.map(date),
+        ..term(
+            "Q",
+            from,
+            TermRule::Commitment {
+                period: TermPeriod::Quarter,
+                metric: Metric::Spend,
+                scope: UsageScope::default(),
+                minimum: d("1000"),
+                shortfall_rate: None,
+            },
+        )
+    };
+    assert!(quarterly("2026-03-01", None).forecast_applies(date("2026-02-15")));
+    assert!(!quarterly("2026-01-01", Some("2026-02-15")).forecast_applies(date("2026-02-10")));
+    // A monthly one from the 10th is first checked the month after.
+    let mut monthly = min_spend();
+    monthly.effective_from = date("2026-03-10");
+    assert!(!monthly.forecast_applies(date("2026-03-20")));
+    assert!(monthly.forecast_applies(date("2026-04-02")));
+    assert_eq!(
+        crate::contract_terms::forecast_months(date("2026-05-20")),
+        (Month { year: 2026, month: 4 }, Month { year: 2026, month: 5 })
+    );
+}
+
 #[test]
 fn a_commitment_forecast_projects_the_run_rate_and_equals_the_final_shortfall_at_the_end() {
     let commitment = min_spend();
