@@ -346,16 +346,7 @@ fn settlement_and_journal_of_a_disputed_shortfall_and_a_rebate_due_by_hand() {
         let rows = read_csv(&journal);
         // Net per account over the journal (debit - credit): the first statement is reversed,
         // so only the correction counts.
-        let balance = |code: &str| -> rust_decimal::Decimal {
-            rows[1..]
-                .iter()
-                .filter(|row| row[2] == code)
-                .map(|row| {
-                    let number = |cell: &str| cell.parse::<rust_decimal::Decimal>().unwrap_or_default();
-                    number(&row[4]) - number(&row[5])
-                })
-                .sum()
-        };
+        let balance = |code: &str| account_balance(&rows, code);
         let d = |text: &str| text.parse::<rust_decimal::Decimal>().unwrap();
         // The usage 1.20; the shortfall 0.65 less the 0.20 credited on it (back to its own
         // account, not to the carrier costs) = 0.45.
@@ -374,6 +365,12 @@ fn settlement_and_journal_of_a_disputed_shortfall_and_a_rebate_due_by_hand() {
             rows[1..].iter().filter_map(|row| row[5].parse::<rust_decimal::Decimal>().ok()).sum();
         assert_eq!(debits, credits, "{backend}");
     }
+}
+
+/// An account's balance (debits less credits) over a journal CSV's rows (header first).
+fn account_balance(rows: &[Vec<String>], code: &str) -> rust_decimal::Decimal {
+    let number = |cell: &str| cell.parse::<rust_decimal::Decimal>().unwrap_or_default();
+    rows[1..].iter().filter(|row| row[2] == code).map(|row| number(&row[4]) - number(&row[5])).sum()
 }
 
 /// Review of issue 17: a rebate its month's run found missing (netted by that month's
@@ -437,15 +434,7 @@ fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled()
             &url,
             &["journal", "--carrier", "acme", "--period", "2026-04", "--out", &journal.display().to_string()],
         );
-        let rebate_balance: rust_decimal::Decimal = read_csv(&journal)[1..]
-            .iter()
-            .filter(|row| row[2] == "5140")
-            .map(|row| {
-                let number = |cell: &str| cell.parse::<rust_decimal::Decimal>().unwrap_or_default();
-                number(&row[4]) - number(&row[5])
-            })
-            .sum();
-        assert_eq!(rebate_balance, rust_decimal::Decimal::ZERO, "{backend}");
+        assert_eq!(account_balance(&read_csv(&journal), "5140"), rust_decimal::Decimal::ZERO, "{backend}");
 
         // March's invoice replaced (the tax corrected to 0.13) after its run: the run no longer
         // tells the rebates due of the current version, and settling is refused until run again.

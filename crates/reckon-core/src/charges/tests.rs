@@ -156,6 +156,15 @@ fn rows(reconciliation: &Reconciliation) -> Vec<Row> {
         .collect()
 }
 
+/// A rebate of acme's spend from 2026-01-01, once the period's spend reaches 50.00.
+fn spend_rebate(code: &str, period: TermPeriod, reward: Reward) -> ChargeTerm {
+    term(
+        code,
+        "2026-01-01",
+        TermRule::Rebate { period, metric: Metric::Spend, scope: UsageScope::default(), threshold: d("50.00"), reward },
+    )
+}
+
 fn min_spend() -> ChargeTerm {
     term(
         "MIN",
@@ -250,19 +259,7 @@ fn a_quarterly_volume_commitment_is_checked_in_march_with_three_months_of_usage(
 #[test]
 fn a_rebate_above_its_threshold_is_credited() {
     // 5% of the month's spend once it reaches 50.00: 70.00 × 5% = 3.50 credited (-3.50).
-    let rebate = || {
-        term(
-            "REB",
-            "2026-01-01",
-            TermRule::Rebate {
-                period: TermPeriod::Month,
-                metric: Metric::Spend,
-                scope: UsageScope::default(),
-                threshold: d("50.00"),
-                reward: Reward::Percent(d("5")),
-            },
-        )
-    };
+    let rebate = || spend_rebate("REB", TermPeriod::Month, Reward::Percent(d("5")));
     let right = run(&march_usage(), &[charge("R1", ChargeType::Rebate, Some("REB"), "-3.50")], vec![rebate()]);
     assert_eq!(rows(&right), []);
 
@@ -416,19 +413,7 @@ fn a_usage_line_just_across_the_months_end_brings_no_terms_of_the_next_month() {
 /// reported it missing: taken twice at settlement.
 #[test]
 fn a_rebate_of_an_earlier_period_credited_late_is_carried_not_judged_again() {
-    let rebate = |code: &str, period: TermPeriod| {
-        term(
-            code,
-            "2026-01-01",
-            TermRule::Rebate {
-                period,
-                metric: Metric::Spend,
-                scope: UsageScope::default(),
-                threshold: d("50.00"),
-                reward: Reward::Amount(d("2.00")),
-            },
-        )
-    };
+    let rebate = |code: &str, period: TermPeriod| spend_rebate(code, period, Reward::Amount(d("2.00")));
     let april = Month { year: 2026, month: 4 };
     let march = Month { year: 2026, month: 3 };
     let terms = vec![rebate("QREB", TermPeriod::Quarter), rebate("MREB", TermPeriod::Month)];
@@ -469,19 +454,7 @@ fn a_rebate_of_an_earlier_period_credited_late_is_carried_not_judged_again() {
 /// `unexpected_charge` and both rebates `rebate_missing`: credited and receivable at once.
 #[test]
 fn a_rebate_line_without_a_code_credits_the_rebates_in_force_together() {
-    let rebate = |code: &str, amount: &str| {
-        term(
-            code,
-            "2026-01-01",
-            TermRule::Rebate {
-                period: TermPeriod::Month,
-                metric: Metric::Spend,
-                scope: UsageScope::default(),
-                threshold: d("50.00"),
-                reward: Reward::Amount(d(amount)),
-            },
-        )
-    };
+    let rebate = |code: &str, amount: &str| spend_rebate(code, TermPeriod::Month, Reward::Amount(d(amount)));
     let terms = || vec![rebate("REB-A", "2.00"), rebate("REB-B", "3.00")];
     // March's spend 70.00 reaches both: 2.00 + 3.00 = 5.00 due, credited in one line.
     let right = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-5.00")], terms());
