@@ -221,21 +221,28 @@ impl ChargeLine {
 }
 
 /// A rebate of an earlier period that a later invoice's line pays ([`late_rebate`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LateRebate {
-    /// The rebate's term (its index in the terms given).
-    pub term_index: usize,
+    /// The rebate's terms (their indexes in the terms given, ascending): one for a line naming
+    /// its code, those no code names together for a line without one.
+    pub term_indexes: Vec<usize>,
     /// The month the rebate's period was checked on, whose run found it due.
     pub due_month: Month,
 }
 
+/// How far before a month's first midnight (UTC) a line may start and still be that month's:
+/// the largest time zone offset (UTC+14), so that a carrier dating a line at its own first
+/// midnight of the month dates it in the month.
+const MONTH_START_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_hours(14);
+
 /// Whether a line of `month`'s invoices pays the rebate of an earlier period late: a `rebate`
-/// line (or a `credit` line naming a rebate's code) dated, by its `started_at`, in a period of
-/// one of its carrier's rebate terms that was checked before `month`, a term that applied to
-/// that period (in force on the first day of its last month). A line without a code pays the
-/// only such rebate term of its carrier. Such a line is not the rebate of `month`: its own
-/// period's run judged that rebate, and settlement takes it once ([`crate::settlement::
-/// late_rebate_already_netted`]).
+/// line (or a `credit` line naming a rebate's code), in the rebate's currency, dated (its
+/// `started_at`, give or take [`MONTH_START_GRACE`]) in a period of one of its carrier's rebate
+/// terms that was checked before `month`, a term that applied to that period (in force on the
+/// first day of its last month). A line naming a code pays that term; a `rebate` line without
+/// one pays together the carrier's rebate terms in its currency checked on the same earlier
+/// month. Such a line is not the rebate of `month`: its own period's run judged that rebate,
+/// and settlement takes it once ([`crate::settlement::late_rebate_already_netted`]).
 pub fn late_rebate(line: &ChargeLine, terms: &[ChargeTerm], month: Month) -> Option<LateRebate> {
     let names_a_rebate = match line.charge_type {
         ChargeType::Rebate => true,
@@ -245,21 +252,28 @@ pub fn late_rebate(line: &ChargeLine, terms: &[ChargeTerm], month: Month) -> Opt
     if !names_a_rebate {
         return None;
     }
-    let line_month = Month::of(line.started_at);
-    let mut candidates = terms.iter().enumerate().filter_map(|(term_index, term)| {
+    let line_month = Month::of(line.started_at.checked_add(MONTH_START_GRACE).unwrap_or(line.started_at));
+    let mut found: Option<LateRebate> = None;
+    for (term_index, term) in terms.iter().enumerate() {
         if term.charge_type() != ChargeType::Rebate
             || *term.carrier != *line.carrier
+            || term.currency != line.currency
             || line.charge_code.as_ref().is_some_and(|code| *code != term.code)
         {
-            return None;
+            continue;
         }
-        let due_month = term.checked_on(line_month)?;
-        (due_month < month && term.applies_to(due_month)).then_some(LateRebate { term_index, due_month })
-    });
-    match (candidates.next(), candidates.next()) {
-        (Some(late), None) => Some(late),
-        _ => None,
+        let Some(due_month) = term.checked_on(line_month) else { continue };
+        if due_month >= month || !term.applies_to(due_month) {
+            continue;
+        }
+        match &mut found {
+            None => found = Some(LateRebate { term_indexes: vec![term_index], due_month }),
+            // Several terms checked on different months: which one it pays is not guessed.
+            Some(late) if late.due_month != due_month => return None,
+            Some(late) => late.term_indexes.push(term_index),
+        }
     }
+    found
 }
 
 /// What the charge check found.
@@ -305,10 +319,9 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
             .collect();
         let mut taken: Vec<Vec<usize>> = vec![Vec::new(); terms_here.len()];
         // Rebate lines without a code while several rebates are in force, and what the rebates
-        // no line names make due together (`None`: not known, or in several currencies).
+        // no line names in their currency (the first's) make due together (`None`: not known).
         let mut joint_rebates: Vec<usize> = Vec::new();
         let mut joint_expected = Some(Decimal::ZERO);
-        let mut joint_currency: Option<Currency> = None;
         for &line_index in line_indexes {
             let line = &lines[line_index];
             if late_rebate(line, terms, month).is_some() {
@@ -367,14 +380,9 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
                 |types: &[crate::charges::ChargeType]| tax_base(types, term.currency, billing, line_indexes, lines);
             let expected = term.expected(month, &usage, &base);
             let taken = &taken[position];
-            if taken.is_empty() && term.charge_type() == ChargeType::Rebate && !joint_rebates.is_empty() {
-                joint_currency = joint_currency.or(Some(term.currency));
-                joint_expected = match (joint_expected, expected) {
-                    (Some(sum), Some(expected)) if term.currency == joint_currency.unwrap_or(term.currency) => {
-                        sum.checked_add(expected)
-                    }
-                    _ => None,
-                };
+            let joint_currency = joint_rebates.first().map(|index| lines[*index].currency);
+            if taken.is_empty() && term.charge_type() == ChargeType::Rebate && joint_currency == Some(term.currency) {
+                joint_expected = joint_expected.zip(expected).and_then(|(sum, expected)| sum.checked_add(expected));
                 continue;
             }
             if taken.is_empty() {
@@ -387,10 +395,10 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
             }
             judge_lines(lines, taken, term.currency, expected, mismatch_kind(&term.rule), config, &mut check);
         }
-        if !joint_rebates.is_empty() {
+        if let Some(first) = joint_rebates.first() {
             // Lines without a code where several rebates are in force credit those no line
-            // names, together: their sum against the sum of those rebates.
-            let currency = joint_currency.unwrap_or(lines[joint_rebates[0]].currency);
+            // names in their currency, together: their sum against the sum of those rebates.
+            let currency = lines[*first].currency;
             let kind = DiscrepancyKind::RebateMismatch;
             judge_lines(lines, &joint_rebates, currency, joint_expected, kind, config, &mut check);
         }

@@ -202,6 +202,17 @@ impl UsageScope {
 }
 
 impl ChargeTerm {
+    /// The first month a commitment or rebate checked on `month` counts the usage of (the
+    /// quarter's first for a quarterly one); `None` for other terms, or when `month` ends no
+    /// period of the term.
+    pub fn measured_from(&self, month: Month) -> Option<Month> {
+        let period = match self.rule {
+            TermRule::Commitment { period, .. } | TermRule::Rebate { period, .. } => period,
+            _ => return None,
+        };
+        period_months(period, month).and_then(|months| months.first().copied())
+    }
+
     /// The month a commitment's or rebate's period holding `month` is checked on: the month
     /// itself for a monthly term, the quarter's last month for a quarterly one; `None` for
     /// other terms.

@@ -90,16 +90,16 @@ pub fn rebates_due(discrepancies: &[Discrepancy]) -> BTreeMap<Currency, Decimal>
     due
 }
 
-/// Why a period's latest run cannot tell the rebates due at settlement, when it cannot: it
-/// reconciled other invoice versions than the period's current ones (`reconciled` and
-/// `current`: version per invoice id), so an invoice replaced or added since may credit a
-/// rebate the run reports missing (netted twice) or drop one it credited (never claimed); or
-/// contract terms were stored after it. Settlement then refuses until the period is reconciled
-/// again.
+/// Why a period's run cannot tell the rebates due at settlement, when it cannot: it reconciled
+/// other invoice versions than the period's current ones (`reconciled` and `current`: version
+/// per invoice id), so an invoice replaced or added since may credit a rebate the run reports
+/// missing (netted twice) or drop one it credited (never claimed); or it measured the rebates on
+/// another deck, other contract terms or other usage than the ledger holds now (`same_basis`
+/// false). Settlement then refuses until the period is reconciled again.
 pub fn run_staleness(
     reconciled: &BTreeMap<String, i64>,
     current: &BTreeMap<String, i64>,
-    terms_stored_after_run: bool,
+    same_basis: bool,
 ) -> Option<String> {
     for (invoice_id, version) in current {
         match reconciled.get(invoice_id) {
@@ -115,7 +115,7 @@ pub fn run_staleness(
     if let Some(invoice_id) = reconciled.keys().find(|invoice_id| !current.contains_key(*invoice_id)) {
         return Some(format!("invoice {invoice_id}, which it reconciled, is no longer of the period"));
     }
-    terms_stored_after_run.then(|| "contract terms were stored after it".to_owned())
+    (!same_basis).then(|| "the deck, the contract terms or the usage its rebates count changed since".to_owned())
 }
 
 /// How much of the rebate a later period's invoices credit for an earlier period (`credited_now`,
@@ -219,7 +219,7 @@ pub fn settle_in_currency(
         for (charge_type, amount) in &figures.charges {
             add(total.charges.entry(*charge_type).or_default(), *amount)?;
         }
-        for (charge_type, amount) in &figures.credited_charges {
+        for (charge_type, amount) in figures.credited_charges.iter().filter(|(_, amount)| !amount.is_zero()) {
             add(total.credited_charges.entry(*charge_type).or_default(), *amount)?;
         }
         if !same {
@@ -746,23 +746,26 @@ mod tests {
     }
 
     #[test]
-    fn a_run_of_other_invoice_versions_or_older_terms_cannot_tell_the_rebates_due() {
+    fn a_run_of_other_invoice_versions_or_another_basis_cannot_tell_the_rebates_due() {
         let versions = |pairs: &[(&str, i64)]| pairs.iter().map(|(id, version)| ((*id).to_owned(), *version)).collect();
         let run: BTreeMap<String, i64> = versions(&[("A-03", 1), ("B-03", 1)]);
-        assert_eq!(run_staleness(&run, &versions(&[("A-03", 1), ("B-03", 1)]), false), None);
+        assert_eq!(run_staleness(&run, &versions(&[("A-03", 1), ("B-03", 1)]), true), None);
         assert_eq!(
-            run_staleness(&run, &versions(&[("A-03", 2), ("B-03", 1)]), false).as_deref(),
+            run_staleness(&run, &versions(&[("A-03", 2), ("B-03", 1)]), true).as_deref(),
             Some("invoice A-03 is at version 2, it reconciled version 1")
         );
         assert_eq!(
-            run_staleness(&run, &versions(&[("A-03", 1), ("B-03", 1), ("C-03", 1)]), false).as_deref(),
+            run_staleness(&run, &versions(&[("A-03", 1), ("B-03", 1), ("C-03", 1)]), true).as_deref(),
             Some("invoice C-03 was imported after it")
         );
         assert_eq!(
-            run_staleness(&run, &versions(&[("A-03", 1)]), false).as_deref(),
+            run_staleness(&run, &versions(&[("A-03", 1)]), true).as_deref(),
             Some("invoice B-03, which it reconciled, is no longer of the period")
         );
-        assert_eq!(run_staleness(&run, &run, true).as_deref(), Some("contract terms were stored after it"));
+        assert_eq!(
+            run_staleness(&run, &run, false).as_deref(),
+            Some("the deck, the contract terms or the usage its rebates count changed since")
+        );
     }
 
     #[test]

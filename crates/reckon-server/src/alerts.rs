@@ -146,7 +146,11 @@ async fn check_month(state: &AppState, month: Month) -> Result<(), StoreError> {
         let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
         if let Some(day) = reckon_core::contract_terms::forecast_day(Some(month), today) {
             for carrier in figures.carriers.keys() {
-                for status in state.ledger.commitment_forecasts(carrier, day).await? {
+                // The accruals a forecast reads made fresh first, as `GET /v1/commitments` does.
+                let statuses = crate::commitments::forecasts_made_fresh(state, carrier, day)
+                    .await
+                    .map_err(|error| StoreError::Invalid(format!("the commitments of {carrier}: {error:?}")))?;
+                for status in statuses {
                     if let Ok(forecast) = &status.forecast {
                         alerts.extend(reckon_core::alert::commitment_alerts(rules, carrier, &status.term, forecast));
                     }

@@ -56,6 +56,28 @@ pub struct CommitmentsView {
     pub commitments: Vec<CommitmentView>,
 }
 
+/// The forecasts of a carrier's commitments on `day`, the accruals of the months a commitment
+/// may span (its quarter) made fresh first, as `GET /v1/accruals` makes them (a month never
+/// queried, or rated before the last deck import, would read as not made).
+///
+/// # Errors
+/// A database error, or a month that cannot be rated.
+pub(crate) async fn forecasts_made_fresh(
+    state: &AppState,
+    carrier: &str,
+    day: jiff::civil::Date,
+) -> Result<Vec<reckon_store::CommitmentStatus>, ApiError> {
+    let decks = state.decks.get(&state.ledger, &state.settings).await?;
+    let rated_with = state.decks.rated_with(&decks, &state.settings);
+    let (first, last) = reckon_core::contract_terms::forecast_months(day);
+    for (month, stored) in state.ledger.accrual_months(first, last).await? {
+        if !reckon_core::accrual::month_is_fresh(stored.as_deref(), &rated_with) {
+            crate::accruals::rebuild_month(state, &decks, month, &rated_with).await?;
+        }
+    }
+    Ok(state.ledger.commitment_forecasts(carrier, day).await?)
+}
+
 /// A carrier's commitments: spend so far, minimum, projected shortfall.
 #[utoipa::path(
     get,
@@ -84,17 +106,7 @@ pub async fn get_commitments(
     let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let day = reckon_core::contract_terms::forecast_day(period, today)
         .ok_or_else(|| ApiError::BadRequest("period: past the last month".to_owned()))?;
-    // The accruals of the months a commitment may span (its quarter) made fresh first, as
-    // `GET /v1/accruals` makes them.
-    let decks = state.decks.get(&state.ledger, &state.settings).await?;
-    let rated_with = state.decks.rated_with(&decks, &state.settings);
-    let (first, last) = reckon_core::contract_terms::forecast_months(day);
-    for (month, stored) in state.ledger.accrual_months(first, last).await? {
-        if !reckon_core::accrual::month_is_fresh(stored.as_deref(), &rated_with) {
-            crate::accruals::rebuild_month(&state, &decks, month, &rated_with).await?;
-        }
-    }
-    let statuses = state.ledger.commitment_forecasts(&parameters.carrier, day).await?;
+    let statuses = forecasts_made_fresh(&state, &parameters.carrier, day).await?;
     let text = |amount: reckon_core::Decimal| amount.normalize().to_string();
     let commitments = statuses
         .into_iter()

@@ -248,16 +248,6 @@ impl Ledger {
         read_terms(carrier, self.contract_terms_csv(carrier).await?)
     }
 
-    /// When a carrier's contract terms were last stored (nanoseconds since the epoch); `None`
-    /// without terms.
-    ///
-    /// # Errors
-    /// A database error.
-    pub(crate) async fn contract_terms_stored_at(&self, carrier: &str) -> Result<Option<i64>, StoreError> {
-        let select = self.dialect.sql("SELECT MAX(imported_at_ns) FROM contract_terms WHERE carrier = {1}");
-        Ok(sqlx::query_scalar(&select).bind(carrier.to_owned()).fetch_one(&self.pool).await?)
-    }
-
     /// Adds to a ledger run's charge context the usage of the earlier months of the quarter that
     /// `period` ends (from the quarter's first instant up to `from`, the start of the run's
     /// window), rated with the run's deck, when a quarterly term of the carrier applies to it:
@@ -339,7 +329,8 @@ pub struct CommitmentStatus {
 }
 
 impl Ledger {
-    /// The forecast on `day` of each commitment of a carrier in force that day, from the
+    /// The forecast on `day` of each commitment of a carrier that its period holding `day` is
+    /// checked for ([`ChargeTerm::forecast_applies`]), from the
     /// real-time accruals: the spend so far in the commitment's period (its first day to `day`
     /// included), projected at the run rate ([`ChargeTerm::forecast`]).
     ///

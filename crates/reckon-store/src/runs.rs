@@ -243,6 +243,31 @@ impl reckon_partition::LineSource for StreamedLines {
 #[derive(Clone)]
 struct ContentHasher(sha2::Sha256);
 
+/// A run as recorded: its id, carrier, period, the invoice versions of the period it
+/// reconciled, and what it measured rebates on.
+#[derive(Clone, Copy)]
+struct RecordedRun<'a> {
+    run_id: &'a str,
+    carrier: &'a str,
+    period: Month,
+    invoice_versions: &'a [(&'a str, i64)],
+    rebate_basis: Option<&'a str>,
+}
+
+/// The first month a rebate checked on `period` counts (the quarter's first for a quarterly
+/// one) when one of the carrier's rebate terms is checked on `period`; `None` otherwise.
+pub(crate) fn rebate_checked_on(terms: &[reckon_core::contract_terms::ChargeTerm], period: Month) -> Option<Month> {
+    terms
+        .iter()
+        .filter(|term| {
+            term.charge_type() == reckon_core::charges::ChargeType::Rebate
+                && term.checked_on(period) == Some(period)
+                && term.applies_to(period)
+        })
+        .filter_map(|term| term.measured_from(period))
+        .min()
+}
+
 impl Default for ContentHasher {
     fn default() -> ContentHasher {
         ContentHasher(<sha2::Sha256 as sha2::Digest>::new())
@@ -254,6 +279,12 @@ impl ContentHasher {
         use sha2::Digest;
         self.0.update(text.as_bytes());
         self.0.update([0x1f]);
+    }
+
+    fn parts<'a>(&mut self, texts: impl IntoIterator<Item = &'a str>) {
+        for text in texts {
+            self.part(text);
+        }
     }
 
     fn finish(self) -> String {
@@ -372,11 +403,13 @@ impl Ledger {
                 format!("{invoice_id}|{version}|{hash}|{}", period.as_deref().unwrap_or(""))
             })
             .collect();
+        let basis = self.rebate_basis(inputs.carrier, inputs.period, &config.charge_terms).await?;
         let run_id = content_hash(
             [inputs.carrier, fingerprint.as_str(), deck_text.as_str()]
                 .into_iter()
                 .chain(version_parts.iter().map(String::as_str))
-                .chain(usage_ids.iter().map(String::as_str)),
+                .chain(usage_ids.iter().map(String::as_str))
+                .chain(basis.as_deref()),
         );
         let read = RunReads {
             usage_records: usage.len() as u64,
@@ -409,7 +442,7 @@ impl Ledger {
         }
         // A total past Decimal's range (inputs beyond the documented bounds) fails the run before
         // anything is recorded, never an incomplete summary.
-        self.record_reconciliation(run_id, inputs, &versions, reconciliation, read, now).await
+        self.record_reconciliation(run_id, inputs, &versions, basis, reconciliation, read, now).await
     }
 
     /// What the run of a carrier's period in memory reads: the period's own lines, its summary
@@ -477,11 +510,13 @@ impl Ledger {
 
     /// Records a run's result (a summary past Decimal's range fails it first, recording
     /// nothing) with the versions of the period's own invoices it reconciled.
+    #[allow(clippy::too_many_arguments)]
     async fn record_reconciliation(
         &self,
         run_id: String,
         inputs: &RunInputs<'_>,
         versions: &[(String, i64, String, Option<String>)],
+        rebate_basis: Option<String>,
         reconciliation: Reconciliation,
         read: RunReads,
         now: Timestamp,
@@ -495,8 +530,14 @@ impl Ledger {
             .filter(|(.., period)| period.as_deref() == Some(period_text.as_str()))
             .map(|(invoice_id, version, ..)| (invoice_id.as_str(), *version))
             .collect();
-        self.record_run(&run_id, inputs.carrier, inputs.period, &reconciled, &reconciliation.discrepancies, now)
-            .await?;
+        let run = RecordedRun {
+            run_id: &run_id,
+            carrier: inputs.carrier,
+            period: inputs.period,
+            invoice_versions: &reconciled,
+            rebate_basis: rebate_basis.as_deref(),
+        };
+        self.record_run(&run, &reconciliation.discrepancies, now).await?;
         Ok(StoredRun {
             run_id,
             created: true,
@@ -628,7 +669,10 @@ impl Ledger {
         };
         // A run recorded before is found from the stored content hashes, without reading the
         // records (the id that counts is the one of the records reconciled, below).
-        let run_id = self.stored_usage_hashes(inputs.carrier, &scope, run_id_hasher.clone()).await?.finish();
+        let basis = self.rebate_basis(inputs.carrier, inputs.period, &config.charge_terms).await?;
+        let mut stored_hasher = self.stored_usage_hashes(inputs.carrier, &scope, run_id_hasher.clone()).await?;
+        stored_hasher.parts(basis.as_deref());
+        let run_id = stored_hasher.finish();
         if let Some(stored) = self.run_discrepancies(&run_id).await? {
             return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read: reads });
         }
@@ -681,13 +725,53 @@ impl Ledger {
         reads.usage_records = streamed.usage_records;
         reads.invoice_lines = streamed.own_lines + charge_lines.len() as u64;
         // Usage imported between the two reads changes the run: its id is that of what was read.
-        let run_id = streamed.run_id_hasher.finish();
+        let mut run_id_hasher = streamed.run_id_hasher;
+        run_id_hasher.parts(basis.as_deref());
+        let run_id = run_id_hasher.finish();
         if let Some(stored) = self.run_discrepancies(&run_id).await? {
             return Ok(StoredRun { run_id, created: false, discrepancies: stored, summary: None, read: reads });
         }
         let mut reconciliation = outcome.reconciliation;
         self.check_charges(inputs, &config, &deck, scope.from, &charge_lines, &mut reconciliation).await?;
-        self.record_reconciliation(run_id, inputs, &versions, reconciliation, reads, now).await
+        self.record_reconciliation(run_id, inputs, &versions, basis, reconciliation, reads, now).await
+    }
+
+    /// What a carrier's rebates due in `period` are measured on, when a rebate term is checked
+    /// on it ([`rebate_checked_on`]): a hash of the stored deck, the contract terms, and the
+    /// content hashes of the carrier's usage of the months the rebates count (the quarter's,
+    /// for a quarterly one). It is a part of the run's id (so a record imported into an earlier
+    /// month of the quarter makes a new run) and stored with the run, so that settlement reads
+    /// rebates due only from a run of what the ledger holds now. `None` otherwise.
+    ///
+    /// # Errors
+    /// A database error.
+    pub(crate) async fn rebate_basis(
+        &self,
+        carrier: &str,
+        period: Month,
+        terms: &[reckon_core::contract_terms::ChargeTerm],
+    ) -> Result<Option<String>, StoreError> {
+        use futures_util::TryStreamExt;
+        let Some(first_month) = rebate_checked_on(terms, period) else { return Ok(None) };
+        let from = first_month.bounds().map(|(start, _)| start);
+        let to = period.bounds().map(|(_, end)| end);
+        let (Some(from), Some(to)) = (from, to) else { return Ok(None) };
+        let mut hasher = ContentHasher::default();
+        hasher.part(&self.rates_csv(carrier).await?);
+        hasher.part(&self.contract_terms_csv(carrier).await?);
+        let select = self.dialect.sql(
+            "SELECT content_sha256 FROM usage_records WHERE carrier = {1} AND started_at_ns >= {2} \
+             AND started_at_ns < {3} ORDER BY started_at_ns, record_id",
+        );
+        let mut rows = sqlx::query_scalar::<_, String>(&select)
+            .bind(carrier.to_owned())
+            .bind(nanoseconds(from))
+            .bind(nanoseconds(to))
+            .fetch(&self.pool);
+        while let Some(hash) = rows.try_next().await? {
+            hasher.part(&hash);
+        }
+        Ok(Some(hasher.finish()))
     }
 
     /// `hasher` fed the stored content hashes of the run's usage, in its order, as its run id
@@ -801,16 +885,14 @@ impl Ledger {
 
     async fn record_run(
         &self,
-        run_id: &str,
-        carrier: &str,
-        period: Month,
-        invoice_versions: &[(&str, i64)],
+        run: &RecordedRun<'_>,
         discrepancies: &[Discrepancy],
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let RecordedRun { run_id, carrier, period, invoice_versions, rebate_basis } = *run;
         let mut transaction = self.begin_write().await?;
         let insert = self.dialect.sql(
-            "INSERT INTO runs (run_id, carrier, period, discrepancies_count, created_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}) ON CONFLICT (run_id) DO NOTHING",
+            "INSERT INTO runs (run_id, carrier, period, discrepancies_count, created_at_ns, rebate_basis) VALUES ({1}, {2}, {3}, {4}, {5}, {6}) ON CONFLICT (run_id) DO NOTHING",
         );
         let inserted = sqlx::query(&insert)
             .bind(run_id.to_owned())
@@ -818,6 +900,7 @@ impl Ledger {
             .bind(period.to_string())
             .bind(discrepancies.len() as i64)
             .bind(nanoseconds(now))
+            .bind(rebate_basis.map(str::to_owned))
             .execute(&mut *transaction)
             .await?
             .rows_affected();
@@ -890,23 +973,40 @@ impl Ledger {
         Ok(Some(discrepancies))
     }
 
-    /// The invoice versions a run reconciled (version per invoice id) and when it was made
-    /// (nanoseconds since the epoch).
+    /// The invoice versions a run reconciled (version per invoice id) and what it measured
+    /// rebates on ([`Ledger::rebate_basis`]; `None` for a run made without).
     ///
     /// # Errors
     /// No such run, or a database error.
-    pub(crate) async fn run_invoice_versions(
+    pub(crate) async fn run_rebate_inputs(
         &self,
         run_id: &str,
-    ) -> Result<(std::collections::BTreeMap<String, i64>, i64), StoreError> {
-        let select = self.dialect.sql("SELECT created_at_ns FROM runs WHERE run_id = {1}");
-        let created_at: Option<i64> =
+    ) -> Result<(std::collections::BTreeMap<String, i64>, Option<String>), StoreError> {
+        let select = self.dialect.sql("SELECT rebate_basis FROM runs WHERE run_id = {1}");
+        let basis: Option<Option<String>> =
             sqlx::query_scalar(&select).bind(run_id.to_owned()).fetch_optional(&self.pool).await?;
-        let created_at = created_at.ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
+        let basis = basis.ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
         let select = self.dialect.sql("SELECT invoice_id, version FROM run_invoices WHERE run_id = {1}");
         let versions: Vec<(String, i64)> =
             sqlx::query_as(&select).bind(run_id.to_owned()).fetch_all(&self.pool).await?;
-        Ok((versions.into_iter().collect(), created_at))
+        Ok((versions.into_iter().collect(), basis))
+    }
+
+    /// The `rebate_missing` rows of a recorded run, in report order.
+    ///
+    /// # Errors
+    /// A database error or a stored value that does not read back.
+    pub(crate) async fn run_rebates_missing(&self, run_id: &str) -> Result<Vec<Discrepancy>, StoreError> {
+        let select = self.dialect.sql(&format!(
+            "SELECT {DISCREPANCY_COLUMNS} FROM run_discrepancies WHERE run_id = {{1}} AND kind = {{2}} ORDER BY seq"
+        ));
+        let rows = sqlx::query(&select)
+            .bind(run_id.to_owned())
+            .bind(reckon_core::DiscrepancyKind::RebateMissing.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut names: HashMap<String, Arc<str>> = HashMap::new();
+        rows.iter().map(|row| discrepancy_from_row(row, &mut names)).collect()
     }
 
     /// The ids of a carrier's runs for a period, newest first.

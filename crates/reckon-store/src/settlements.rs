@@ -169,42 +169,46 @@ impl Ledger {
             let charge_type = line.booked_as(&terms);
             add(line.currency, &move |figures| figures.charges.entry(charge_type).or_default(), line.amount)?;
         }
-        if terms.iter().any(|term| term.charge_type() == ChargeType::Rebate) {
-            // Rebates the contract grants that no invoice credits (the latest run's
-            // `rebate_missing`) are due to us: receivables, netted like our own invoices.
-            let Some(discrepancies) = self.rebate_run(carrier, period).await? else {
-                return Err(StoreError::Conflict(format!(
-                    "{carrier} has rebate terms and {period} was never reconciled, so the rebates due are not known: \
-                     run `reckon reconcile --carrier {carrier} --period {period}` before settling"
-                )));
-            };
-            for (currency, due) in reckon_core::settlement::rebates_due(&discrepancies) {
-                add(currency, &|figures| &mut figures.receivable, due)?;
-                add(currency, &|figures| &mut figures.rebates_due, due)?;
-            }
-            // A rebate of an earlier period credited on this period's invoices was netted by
-            // that period already when its run found it missing: added back, taken once.
-            for ((term_index, due_month, currency), credited_now) in late_rebate_credits(&charge_lines, &terms, period)
-            {
-                let code = terms[term_index].code.as_str();
-                let due_rows: Vec<Discrepancy> = match self.rebate_run(carrier, due_month).await? {
-                    Some(rows) => {
-                        rows.into_iter().filter(|row| row.destination == code && row.currency == currency).collect()
-                    }
-                    None => Vec::new(),
-                };
-                let due = reckon_core::settlement::rebates_due(&due_rows).get(&currency).copied().unwrap_or_default();
-                let mut credited_before = Decimal::ZERO;
-                let mut between = due_month.next();
-                while between < period {
-                    let lines = self.charge_lines_of_period(carrier, between).await?;
-                    if let Some(credited) =
-                        late_rebate_credits(&lines, &terms, between).get(&(term_index, due_month, currency))
-                    {
-                        credited_before = credited_before.checked_add(*credited).ok_or_else(|| overflow(currency))?;
-                    }
-                    between = between.next();
+        // Rebates the contract grants that no invoice credits (the `rebate_missing` of the
+        // period's run of what the ledger holds now) are due to us: receivables, netted like our
+        // own invoices.
+        for (currency, due) in
+            reckon_core::settlement::rebates_due(&self.rebates_missing_of(carrier, period, &terms).await?)
+        {
+            add(currency, &|figures| &mut figures.receivable, due)?;
+            add(currency, &|figures| &mut figures.rebates_due, due)?;
+        }
+        // A rebate of an earlier period credited on this period's invoices was netted by that
+        // period already when its run found it missing: added back, taken once.
+        let late = late_rebate_credits(&charge_lines, &terms, period);
+        if let Some(first_due) = late.keys().map(|(_, due_month, _)| *due_month).min() {
+            // What the invoices of the months between credited late before (each month's
+            // lines read once).
+            let mut credited_between: BTreeMap<(Vec<usize>, Month, Currency), Decimal> = BTreeMap::new();
+            let mut between = first_due.next();
+            while between < period {
+                let lines = self.charge_lines_of_period(carrier, between).await?;
+                for (key, credited) in late_rebate_credits(&lines, &terms, between) {
+                    let currency = key.2;
+                    let sum = credited_between.entry(key).or_default();
+                    *sum = sum.checked_add(credited).ok_or_else(|| overflow(currency))?;
                 }
+                between = between.next();
+            }
+            let mut missing_by_month: HashMap<Month, Vec<Discrepancy>> = HashMap::new();
+            for ((term_indexes, due_month, currency), credited_now) in late {
+                if let std::collections::hash_map::Entry::Vacant(entry) = missing_by_month.entry(due_month) {
+                    entry.insert(self.rebates_missing_of(carrier, due_month, &terms).await?);
+                }
+                let codes: Vec<&str> = term_indexes.iter().map(|index| terms[*index].code.as_str()).collect();
+                let due_rows: Vec<Discrepancy> = missing_by_month[&due_month]
+                    .iter()
+                    .filter(|row| row.currency == currency && codes.contains(&row.destination.as_str()))
+                    .cloned()
+                    .collect();
+                let due = reckon_core::settlement::rebates_due(&due_rows).get(&currency).copied().unwrap_or_default();
+                let credited_before =
+                    credited_between.get(&(term_indexes, due_month, currency)).copied().unwrap_or_default();
                 let netted = reckon_core::settlement::late_rebate_already_netted(due, credited_before, credited_now);
                 add(currency, &|figures| &mut figures.rebates_netted_before, netted)?;
             }
@@ -238,6 +242,10 @@ impl Ledger {
                     continue;
                 };
                 let credit = dispute_share(dispute.state, line.claimed, *credited).accepted_credits;
+                if credit.is_zero() {
+                    // No part of zero: a statement read back has none, and must compare equal.
+                    continue;
+                }
                 let charge_type = *charge_type;
                 add(currency, &move |figures| figures.credited_charges.entry(charge_type).or_default(), credit)?;
             }
@@ -259,15 +267,23 @@ impl Ledger {
         Ok(figures.into_values().collect())
     }
 
-    /// The discrepancies of a carrier's period's latest run, to read its rebates due from;
-    /// `None` without a run.
+    /// The `rebate_missing` rows of a carrier's period, from its newest run of what the ledger
+    /// holds now: none when no rebate term of the carrier is checked on the period, or when the
+    /// period has no invoice of the carrier (a rebate is reported missing on one).
     ///
     /// # Errors
-    /// A run that reconciled other invoice versions than the current ones, or made before
-    /// contract terms were stored ([`reckon_core::settlement::run_staleness`]), or a database
-    /// error.
-    async fn rebate_run(&self, carrier: &str, period: Month) -> Result<Option<Vec<Discrepancy>>, StoreError> {
-        let Some(run_id) = self.runs_of(carrier, period).await?.into_iter().next() else { return Ok(None) };
+    /// A period with invoices and a rebate checked on it but no run, or only runs that
+    /// [`reckon_core::settlement::run_staleness`] finds out of date (the latest's reason is
+    /// given), or a database error.
+    async fn rebates_missing_of(
+        &self,
+        carrier: &str,
+        period: Month,
+        terms: &[reckon_core::contract_terms::ChargeTerm],
+    ) -> Result<Vec<Discrepancy>, StoreError> {
+        if crate::runs::rebate_checked_on(terms, period).is_none() {
+            return Ok(Vec::new());
+        }
         let period_text = period.to_string();
         let current: BTreeMap<String, i64> = self
             .invoice_versions(carrier)
@@ -276,16 +292,31 @@ impl Ledger {
             .filter(|(.., invoice_period)| invoice_period.as_deref() == Some(period_text.as_str()))
             .map(|(invoice_id, version, ..)| (invoice_id, version))
             .collect();
-        let (reconciled, run_created_at) = self.run_invoice_versions(&run_id).await?;
-        let terms_stored_at = self.contract_terms_stored_at(carrier).await?;
-        let terms_after = terms_stored_at.is_some_and(|stored_at| stored_at > run_created_at);
-        if let Some(reason) = reckon_core::settlement::run_staleness(&reconciled, &current, terms_after) {
+        if current.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reconcile = format!("run `reckon reconcile --carrier {carrier} --period {period}` before settling");
+        let runs = self.runs_of(carrier, period).await?;
+        if runs.is_empty() {
             return Err(StoreError::Conflict(format!(
-                "the rebates due of {carrier} {period} come from its latest run, which is out of date ({reason}): \
-                 run `reckon reconcile --carrier {carrier} --period {period}` again before settling"
+                "{carrier} has rebates checked on {period} and {period} was never reconciled, so the rebates due are not known: {reconcile}"
             )));
         }
-        self.run_discrepancies(&run_id).await
+        let basis = self.rebate_basis(carrier, period, terms).await?;
+        let mut latest_reason = None;
+        for run_id in &runs {
+            let (reconciled, run_basis) = self.run_rebate_inputs(run_id).await?;
+            match reckon_core::settlement::run_staleness(&reconciled, &current, run_basis == basis) {
+                None => return self.run_rebates_missing(run_id).await,
+                Some(reason) => {
+                    latest_reason.get_or_insert(reason);
+                }
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "the rebates due of {carrier} {period} come from a run of it, and its latest is out of date ({}): {reconcile}",
+            latest_reason.unwrap_or_default()
+        )))
     }
 
     async fn store_statement(
@@ -516,9 +547,9 @@ const REBATES_NETTED_BEFORE: &str = "rebates_netted_before";
 /// The prefix of the part of the accepted credits granted on a charge type's lines.
 const CREDITED: &str = "credited:";
 
-/// A statement's parts as stored: each charge type's amount, the rebates due, the rebates
-/// netted before, and each charge type's accepted credits (none zero; the ones after the
-/// charges only when present, so that statements without them keep their ids).
+/// A statement's parts as stored: each charge type's amount (zero too), then the rebates due,
+/// the rebates netted before and each charge type's accepted credits, those only when not zero
+/// (so that statements without them keep their ids).
 fn statement_parts(inputs: &SettlementInputs) -> Vec<(String, String)> {
     let mut parts: Vec<(String, String)> = inputs
         .charges
@@ -540,17 +571,17 @@ fn statement_parts(inputs: &SettlementInputs) -> Vec<(String, String)> {
 }
 
 /// The rebates of earlier periods that lines of `period`'s invoices credit late
-/// ([`reckon_core::charges::late_rebate`]), as positive amounts per term, month checked on and
-/// currency.
+/// ([`reckon_core::charges::late_rebate`]), as positive amounts per rebate (its terms), month
+/// checked on and currency.
 fn late_rebate_credits(
     lines: &[reckon_core::charges::ChargeLine],
     terms: &[reckon_core::contract_terms::ChargeTerm],
     period: Month,
-) -> BTreeMap<(usize, Month, Currency), Decimal> {
-    let mut credits: BTreeMap<(usize, Month, Currency), Decimal> = BTreeMap::new();
+) -> BTreeMap<(Vec<usize>, Month, Currency), Decimal> {
+    let mut credits: BTreeMap<(Vec<usize>, Month, Currency), Decimal> = BTreeMap::new();
     for line in lines {
         if let Some(late) = reckon_core::charges::late_rebate(line, terms, period) {
-            let credit = credits.entry((late.term_index, late.due_month, line.currency)).or_default();
+            let credit = credits.entry((late.term_indexes, late.due_month, line.currency)).or_default();
             // Past the largest decimal the amounts were refused at import (FORMATS.md bounds).
             *credit = credit.checked_sub(line.amount).unwrap_or(Decimal::MAX);
         }

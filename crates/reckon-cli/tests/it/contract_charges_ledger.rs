@@ -329,6 +329,9 @@ fn settlement_and_journal_of_a_disputed_shortfall_and_a_rebate_due_by_hand() {
         ] {
             assert!(settled.contains(line), "{backend}: {line:?} in\n{settled}");
         }
+        // Settled again while the dispute is open: the same statement, no correction.
+        let again = reckon_ok_on(&url, &["settle", "--carrier", "acme", "--period", "2026-03", "--currency", "USD"]);
+        assert!(again.contains("(unchanged: stored before)"), "{backend}: {again}");
         // The carrier accepts 0.20 of the 0.35: 26.97 - 0.20 - 2.00 = 24.77, a correction.
         reckon_ok_on(&url, &["dispute", "submit", &dispute_id, "--reason", "sent"]);
         reckon_ok_on(&url, &["dispute", "accept", &dispute_id, "--credit", "C3=0.20", "--reason", "CN-1"]);
@@ -407,6 +410,12 @@ fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled()
         let (code, _, stderr) = settle("2026-03", false);
         assert_eq!(code, Some(2), "{backend}: {stderr}");
         assert!(stderr.contains("never reconciled"), "{backend}: {stderr}");
+        // April, which credits March's rebate late, cannot be settled before March is known.
+        reckon_ok_on(&url, &["import", "invoice", &april, "--period", "2026-04"]);
+        reckon_ok_on(&url, &["reconcile", "--carrier", "acme", "--period", "2026-04", "--quiet"]);
+        let (code, _, stderr) = settle("2026-04", false);
+        assert_eq!(code, Some(2), "{backend}: {stderr}");
+        assert!(stderr.contains("2026-03 was never reconciled"), "{backend}: {stderr}");
         reckon_ok_on(&url, &["reconcile", "--carrier", "acme", "--period", "2026-03", "--quiet"]);
         // March: 1.20 + 25.00 + 0.12 + 0.30 = 26.62 invoiced, the rebate 2.00 due: 24.62.
         let (code, march, stderr) = settle("2026-03", false);
@@ -414,7 +423,6 @@ fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled()
         assert!(march.contains("    rebates due      -2.00 USD"), "{backend}: {march}");
         assert!(march.contains("  net to pay         24.62 USD"), "{backend}: {march}");
 
-        reckon_ok_on(&url, &["import", "invoice", &april, "--period", "2026-04"]);
         let out = folder.path().join(format!("april-{backend}"));
         reckon_ok_on(
             &url,
@@ -459,6 +467,19 @@ fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled()
         let (code, corrected, stderr) = settle("2026-03", true);
         assert_eq!(code, Some(0), "{backend}: {stderr}");
         assert!(corrected.contains("  net to pay         24.63 USD"), "{backend}: {corrected}");
+        // A late March record (an SMS to 44 the rebate counts) after the run: out of date again.
+        let late_usage = folder.path().join(format!("late-usage-{backend}.csv"));
+        std::fs::write(
+            &late_usage,
+            "record_id,service,carrier,carrier_ref,customer,started_at,origin,destination,quantity
+             late1,sms,acme,,c1,2026-03-30T10:00:00Z,,+44770000003,1
+",
+        )
+        .unwrap();
+        reckon_ok_on(&url, &["import", "usage", &late_usage.display().to_string()]);
+        let (code, _, stderr) = settle("2026-03", true);
+        assert_eq!(code, Some(2), "{backend}: {stderr}");
+        assert!(stderr.contains("the usage its rebates count changed"), "{backend}: {stderr}");
     }
 }
 
@@ -531,5 +552,73 @@ fn the_commitment_forecast_equals_the_final_shortfall_when_the_month_ends_withou
             [["acme", "", "missing_charge", "MIN-VOICE", "0", "0.96", "-0.96", "USD"].map(str::to_owned).to_vec()],
             "{backend}"
         );
+    }
+}
+
+/// Issue 17, alert: `commitment_at_risk` reaches the webhook once, through a real server, on
+/// SQLite and PostgreSQL. acme commits to 1.00 USD of voice in March; three calls of 60 s to
+/// +44 2071234567 cost 0.013 each (see the forecast test above): 0.039 spent when March is over,
+/// a projected shortfall of 1.00 - 0.039 = 0.961 = 0.96, over the rule's 0.50. A 1.00 threshold
+/// on borealis's commitments (none) fires nothing.
+#[test]
+fn commitment_at_risk_reaches_the_webhook_once() {
+    use crate::serve::{event, http, json, start_server_with, wait_for, webhook_receiver};
+    let folder = tempfile::tempdir().unwrap();
+    let terms = folder.path().join("terms.csv");
+    std::fs::write(
+        &terms,
+        "carrier,term,code,effective_from,effective_to,currency,period,metric,service,minimum\n\
+         acme,commitment,MIN-VOICE,2026-01-01,,USD,month,spend,voice,1.00\n",
+    )
+    .unwrap();
+    let rules = folder.path().join("alerts.csv");
+    std::fs::write(
+        &rules,
+        "rule,subject,threshold\ncommitment_at_risk,carrier:acme,0.50\ncommitment_at_risk,carrier:borealis,0\n",
+    )
+    .unwrap();
+    let rules = rules.display().to_string();
+    let rates = fixtures().join("basic/rates.csv").display().to_string();
+    for (backend, url) in ledger_urls(folder.path()) {
+        reckon_ok_on(&url, &["import", "rates", &rates]);
+        reckon_ok_on(&url, &["import", "contract-terms", &terms.display().to_string()]);
+        let token = reckon_ok_on(&url, &["apikey", "create", "--scope", "ingest,read"]).trim().to_owned();
+        let (hook, received) = webhook_receiver(0);
+        let (mut server, address) =
+            start_server_with(&url, &["--alerts", &rules, "--webhook", &hook, "--alert-interval-ms", "100"]);
+        let calls = [("w1", "2026-03-05T10:00:00Z"), ("w2", "2026-03-10T10:00:00Z"), ("w3", "2026-03-20T10:00:00Z")];
+        let events: Vec<String> = calls.iter().map(|(id, at)| event(id, "+442071234567", at, "60")).collect();
+        let (status, body) = http(&address, "POST", "/v1/usage", Some(&token), &format!("[{}]", events.join(",")));
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert!(wait_for(20, || !received.lock().unwrap().is_empty()), "{backend}: no alert delivered");
+        // A fourth call (0.013 more: 0.948 short, still over 0.50) changes nothing: it fired once.
+        let (status, body) = http(
+            &address,
+            "POST",
+            "/v1/usage",
+            Some(&token),
+            &event("w4", "+442071234567", "2026-03-25T10:00:00Z", "60"),
+        );
+        assert_eq!(status, 200, "{backend}: {body}");
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let deliveries = received.lock().unwrap().clone();
+        assert_eq!(deliveries.len(), 1, "{backend}: {deliveries:?}");
+        let alert = json(&deliveries[0].1);
+        assert_eq!(
+            (alert["rule"].as_str(), alert["subject"].as_str(), alert["period"].as_str()),
+            (
+                Some("commitment_at_risk carrier:acme 0.5"),
+                Some("carrier:acme"),
+                Some("commitment:MIN-VOICE:2026-03-01")
+            ),
+            "{backend}: {alert}"
+        );
+        let message = alert["message"].as_str().unwrap();
+        assert!(
+            message.contains("projected at 0.039 USD against 1 (day 31 of 31): a shortfall of 0.96 USD, over 0.5"),
+            "{backend}: {message}"
+        );
+        let _ = server.kill();
+        let _ = server.wait();
     }
 }

@@ -425,16 +425,16 @@ fn a_rebate_of_an_earlier_period_credited_late_is_carried_not_judged_again() {
     };
     // Dated in the first quarter: that quarter's rebate (checked on March), paid late.
     let late = on_april_invoice(Some("QREB"), ChargeType::Rebate, "2026-02-01T00:00:00Z");
-    assert_eq!(late_rebate(&late, &terms, april), Some(LateRebate { term_index: 0, due_month: march }));
+    assert_eq!(late_rebate(&late, &terms, april), Some(LateRebate { term_indexes: vec![0], due_month: march }));
     let check = check_charges(std::slice::from_ref(&late), &ChargeContext::default(), &config);
     assert!(check.discrepancies.is_empty(), "{:?}", check.discrepancies);
     assert_eq!(check.line_expected, [Some(d("-2.00"))]);
     // On a credit note naming the code, the same.
     let as_credit = on_april_invoice(Some("QREB"), ChargeType::Credit, "2026-03-01T00:00:00Z");
-    assert_eq!(late_rebate(&as_credit, &terms, april), Some(LateRebate { term_index: 0, due_month: march }));
+    assert_eq!(late_rebate(&as_credit, &terms, april), Some(LateRebate { term_indexes: vec![0], due_month: march }));
     // A monthly rebate dated in March: March's, late.
     let monthly = on_april_invoice(Some("MREB"), ChargeType::Rebate, "2026-03-01T00:00:00Z");
-    assert_eq!(late_rebate(&monthly, &terms, april), Some(LateRebate { term_index: 1, due_month: march }));
+    assert_eq!(late_rebate(&monthly, &terms, april), Some(LateRebate { term_indexes: vec![1], due_month: march }));
     // Dated in April it is April's: mid-quarter nothing is due, -2.00 - 0 = -2.00.
     let current = on_april_invoice(Some("QREB"), ChargeType::Rebate, "2026-04-01T00:00:00Z");
     assert_eq!(late_rebate(&current, &terms, april), None);
@@ -442,9 +442,20 @@ fn a_rebate_of_an_earlier_period_credited_late_is_carried_not_judged_again() {
     let kinds: Vec<(DiscrepancyKind, Option<Decimal>)> =
         check.discrepancies.iter().map(|row| (row.kind, row.difference)).collect();
     assert_eq!(kinds, [(DiscrepancyKind::RebateMismatch, Some(d("-2.00")))]);
-    // Without a code, two rebate terms could be paid: neither is guessed.
+    // Without a code, the rebates checked on March pay together: both terms here.
     let codeless = on_april_invoice(None, ChargeType::Rebate, "2026-03-01T00:00:00Z");
-    assert_eq!(late_rebate(&codeless, &terms, april), None);
+    assert_eq!(late_rebate(&codeless, &terms, april), Some(LateRebate { term_indexes: vec![0, 1], due_month: march }));
+    // Dated in February, the monthly one is February's and the quarterly one March's: not
+    // guessed.
+    let ambiguous = on_april_invoice(None, ChargeType::Rebate, "2026-02-01T00:00:00Z");
+    assert_eq!(late_rebate(&ambiguous, &terms, april), None);
+    // A carrier in UTC+2 dates April's own rebate at its first midnight of April: 31 March
+    // 22:00 UTC is April's, not March's paid late.
+    let local_midnight = on_april_invoice(Some("MREB"), ChargeType::Rebate, "2026-03-31T22:00:00Z");
+    assert_eq!(late_rebate(&local_midnight, &terms, april), None);
+    // In another currency than the rebate's it is no payment of it (judged as a line of April).
+    let in_usd = ChargeLine { currency: Currency::parse("USD").unwrap(), ..late.clone() };
+    assert_eq!(late_rebate(&in_usd, &terms, april), None);
     // A credit without a code is a correction, never a rebate.
     let correction = on_april_invoice(None, ChargeType::Credit, "2026-03-01T00:00:00Z");
     assert_eq!(late_rebate(&correction, &terms[..1], april), None);
@@ -469,6 +480,29 @@ fn a_rebate_line_without_a_code_credits_the_rebates_in_force_together() {
         terms(),
     );
     assert_eq!(rows(&named), []);
+    // A rebate in another currency is no part of the joint credit: still reported missing. A
+    // USD volume rebate of 4.00 once any volume is reached (210,000 s in March) is due.
+    let usd = term(
+        "REB-USD",
+        "2026-01-01",
+        TermRule::Rebate {
+            period: TermPeriod::Month,
+            metric: Metric::Volume,
+            scope: UsageScope::default(),
+            threshold: d("1"),
+            reward: Reward::Amount(d("4.00")),
+        },
+    );
+    let usd = ChargeTerm { currency: Currency::parse("USD").unwrap(), ..usd };
+    let mixed = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-5.00")], {
+        let mut terms = terms();
+        terms.push(usd);
+        terms
+    });
+    let kinds: Vec<(&str, Option<Decimal>, &str)> =
+        mixed.discrepancies.iter().map(|row| (row.kind.as_str(), row.expected_amount, row.currency.as_str())).collect();
+    // The EUR ones credited right together (-5.00); the USD one missing, -4.00.
+    assert_eq!(kinds, [("rebate_missing", Some(d("-4.00")), "USD")]);
 }
 
 #[test]
