@@ -495,8 +495,7 @@ impl Ledger {
             .filter(|(.., period)| period.as_deref() == Some(period_text.as_str()))
             .map(|(invoice_id, version, ..)| (invoice_id.as_str(), *version))
             .collect();
-        self.record_run(&run_id, inputs.carrier, inputs.period, &reconciled, &reconciliation.discrepancies, now)
-            .await?;
+        self.record_run(&run_id, inputs.carrier, inputs.period, &reconciled, &reconciliation, now).await?;
         Ok(StoredRun {
             run_id,
             created: true,
@@ -805,9 +804,10 @@ impl Ledger {
         carrier: &str,
         period: Month,
         invoice_versions: &[(&str, i64)],
-        discrepancies: &[Discrepancy],
+        reconciliation: &Reconciliation,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let discrepancies = &reconciliation.discrepancies;
         let mut transaction = self.begin_write().await?;
         let insert = self.dialect.sql(
             "INSERT INTO runs (run_id, carrier, period, discrepancies_count, created_at_ns) VALUES ({1}, {2}, {3}, {4}, {5}) ON CONFLICT (run_id) DO NOTHING",
@@ -864,6 +864,9 @@ impl Ledger {
                 .execute(&mut *transaction)
                 .await?;
         }
+        // The totals `reckon reconcile` printed, kept with the run (the console's billed vs
+        // expected).
+        self.insert_run_summary(&mut transaction, run_id, &reconciliation.summary).await?;
         transaction.commit().await?;
         Ok(())
     }
