@@ -48,7 +48,10 @@ pub async fn section(console: &Console, month: Month) -> String {
     if pairs.is_empty() {
         body.push_str("<p>No usage in this month.</p>");
     }
-    for (currencies, days) in &pairs {
+    // Priced pairs first, then the cost alone, then records with neither a rate nor a price.
+    let mut ordered: Vec<(&Currencies, &BTreeMap<String, AccrualSums>)> = pairs.iter().collect();
+    ordered.sort_by_key(|((currency, price_currency), _)| (price_currency.is_none(), currency.is_none()));
+    for (currencies, days) in ordered {
         body.push_str(&pair_section(month, *currencies, days));
     }
     format!(
@@ -90,6 +93,13 @@ fn pair_section(month: Month, currencies: Currencies, days: &BTreeMap<String, Ac
         .collect();
     let title = format!("{month} per day: {cost_legend}, {revenue_legend}, {margin_legend}");
     let id = pair_id(currencies);
+    if currency.is_none() && price_currency.is_none() {
+        // Nothing to draw: no cost and no price.
+        return format!(
+            "<h3>Records without a carrier rate or a customer price</h3>{}",
+            day_table(&id, currencies, days)
+        );
+    }
     format!(
         "<h3>{}</h3>{}{}",
         escape(&format!("{cost_legend}; {revenue_legend}, {margin_legend}")),

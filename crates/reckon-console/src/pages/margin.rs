@@ -107,8 +107,8 @@ fn dimension_table(
         let code = currency.as_ref().map_or("", Currency::as_str);
         let _ = write!(
             rows,
-            "<tr><th scope=\"row\">{}</th><td>{code}</td><td class=\"number\">{}</td>{}{}{}{}<td class=\"number\">{}</td>\
-             <td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td>{}</tr>",
+            "<tr><th scope=\"row\">{}</th><td class=\"number\">{}</td>{}{}{}{}<td class=\"number\">{}</td>\
+             <td>{}</td>{}</tr>",
             escape(name),
             totals.records,
             plain_money_cell(totals.revenue, code),
@@ -116,9 +116,7 @@ fn dimension_table(
             plain_money_cell(totals.unpriced_cost, code),
             margin_cell(totals.margin, code),
             totals.margin_percent().map_or("–".to_owned(), |percent| format!("{} %", amount(percent))),
-            totals.leakage_counts[Leakage::BelowCost as usize],
-            totals.leakage_counts[Leakage::NoPrice as usize],
-            totals.leakage_counts[Leakage::NoRate as usize],
+            leaking_text(totals),
             report_cells(totals, report_currency),
         );
     }
@@ -132,13 +130,32 @@ fn dimension_table(
         )
     });
     format!(
-        "<table id=\"margin-{id}\" class=\"margins\"><thead><tr><th scope=\"col\">{heading}</th><th scope=\"col\">Currency</th><th scope=\"col\" class=\"number\">Records</th>\
+        "<table id=\"margin-{id}\" class=\"margins\"><thead><tr><th scope=\"col\">{heading}</th><th scope=\"col\" class=\"number\">Records</th>\
          <th scope=\"col\" class=\"money\">Revenue</th><th scope=\"col\" class=\"money\">Cost</th>\
-         <th scope=\"col\" class=\"money\">of it unpriced</th><th scope=\"col\" class=\"money\">Margin</th>\
-         <th scope=\"col\" class=\"number\">Margin %</th><th scope=\"col\" class=\"number\">Below cost</th>\
-         <th scope=\"col\" class=\"number\">No price</th><th scope=\"col\" class=\"number\">No rate</th>{report_head}</tr></thead>\
+         <th scope=\"col\" class=\"money\">Unpriced cost</th><th scope=\"col\" class=\"money\">Margin</th>\
+         <th scope=\"col\" class=\"number\">Margin %</th><th scope=\"col\">Leaking</th>{report_head}</tr></thead>\
          <tbody>{rows}</tbody></table>"
     )
+}
+
+/// The group's leaking records by kind, those it has: `5 below cost, 1 no price`, or `none`.
+fn leaking_text(totals: &MarginTotals) -> String {
+    let kinds = [
+        (Leakage::BelowCost, "below cost"),
+        (Leakage::NoPrice, "no price"),
+        (Leakage::NoRate, "no rate"),
+        (Leakage::Unconvertible, "unconvertible"),
+    ];
+    let parts: Vec<String> = kinds
+        .iter()
+        .filter(|(leakage, _)| totals.leakage_counts[*leakage as usize] > 0)
+        .map(|(leakage, name)| format!("{} {name}", totals.leakage_counts[*leakage as usize]))
+        .collect();
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// The group's figures in the report currency, or why they could not be converted.
