@@ -13,12 +13,15 @@ use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use reckon_core::margin::{Leakage, MarginDimension, MarginTotals};
 use reckon_core::period::Month;
-use reckon_core::Currency;
+use reckon_core::{Currency, Decimal};
 use reckon_store::PeriodMargins;
 use std::fmt::Write;
 
 /// Leaking records per page.
 const PAGE_ROWS: usize = 50;
+
+/// Groups shown per dimension at most.
+const GROUP_ROWS_MAX: usize = 100;
 
 #[derive(serde::Deserialize)]
 pub struct MarginQuery {
@@ -99,11 +102,17 @@ fn dimension_table(
     (heading, id): (&str, &str),
     report_currency: Option<Currency>,
 ) -> String {
+    // The lowest margins first (no revenue: a pure leak, first of all), at most
+    // GROUP_ROWS_MAX of them: a month may have thousands of destinations.
+    let mut groups: Vec<_> = margins.report.groups.iter().filter(|((kept, ..), _)| *kept == dimension).collect();
+    groups.sort_by(|(a_key, a), (b_key, b)| {
+        let percent =
+            |totals: &MarginTotals| totals.margin_percent().map_or((0, Decimal::ZERO), |percent| (1, percent));
+        percent(a).cmp(&percent(b)).then_with(|| a_key.cmp(b_key))
+    });
+    let group_count = groups.len();
     let mut rows = String::new();
-    for ((group_dimension, name, currency), totals) in &margins.report.groups {
-        if *group_dimension != dimension {
-            continue;
-        }
+    for ((_, name, currency), totals) in groups.into_iter().take(GROUP_ROWS_MAX) {
         let code = currency.as_ref().map_or("", Currency::as_str);
         let _ = write!(
             rows,
@@ -123,6 +132,14 @@ fn dimension_table(
     if rows.is_empty() {
         return "<p>No usage in this month.</p>".to_owned();
     }
+    let shown = if group_count > GROUP_ROWS_MAX {
+        format!(
+            "<p class=\"muted\">The {GROUP_ROWS_MAX} lowest margins of {group_count} groups; <code>reckon margin</code> \
+             lists them all.</p>"
+        )
+    } else {
+        format!("<p class=\"muted\">{group_count} groups, the lowest margin % first (no revenue first of all).</p>")
+    };
     let report_head = report_currency.map_or(String::new(), |currency| {
         format!(
             "<th scope=\"col\" class=\"money\">Revenue ({currency})</th><th scope=\"col\" class=\"money\">Cost ({currency})</th>\
@@ -134,7 +151,7 @@ fn dimension_table(
          <th scope=\"col\" class=\"money\">Revenue</th><th scope=\"col\" class=\"money\">Cost</th>\
          <th scope=\"col\" class=\"money\">Unpriced cost</th><th scope=\"col\" class=\"money\">Margin</th>\
          <th scope=\"col\" class=\"number\">Margin %</th><th scope=\"col\">Leaking</th>{report_head}</tr></thead>\
-         <tbody>{rows}</tbody></table>"
+         <tbody>{rows}</tbody></table>{shown}"
     )
 }
 
@@ -183,7 +200,7 @@ fn leaking_section(margins: &PeriodMargins, page_number: usize) -> String {
     for index in shown {
         let (record, margin) = (&margins.usage[*index], &margins.margins[*index]);
         let code = margin.currency.as_ref().map_or("", Currency::as_str);
-        let optional = |value: Option<reckon_core::Decimal>| {
+        let optional = |value: Option<Decimal>| {
             value.map_or("<td class=\"money muted\">–</td>".to_owned(), |value| plain_money_cell(value, code))
         };
         let _ = write!(

@@ -66,17 +66,20 @@ pub async fn page(
     for period_run in &periods {
         let period = month("period", &period_run.period)?;
         let mut figures: BTreeMap<Currency, CurrencyFigures> = BTreeMap::new();
-        for line in console.ledger.invoice_lines_of_period(&period_run.carrier, period).await? {
-            let entry = figures.entry(line.currency).or_default();
-            match entry.billed.unwrap_or(Decimal::ZERO).checked_add(line.amount) {
-                Some(billed) => entry.billed = Some(billed),
-                None => entry.billed_overflow = true,
+        // The run's summary as `reckon reconcile` printed it, kept with the run: billed and
+        // expected side by side. A run recorded before summaries were kept adds up the
+        // period's lines for what was billed.
+        let summary = console.ledger.run_summary(&period_run.run_id).await?;
+        if summary.is_none() {
+            for line in console.ledger.invoice_lines_of_period(&period_run.carrier, period).await? {
+                add_billed(figures.entry(line.currency).or_default(), line.amount);
             }
         }
-        // The run's summary as `reckon reconcile` printed it, kept with the run.
-        let summary = console.ledger.run_summary(&period_run.run_id).await?;
         for group in summary.iter().flatten() {
             let entry = figures.entry(group.currency).or_default();
+            if group.lines_billed > 0 {
+                add_billed(entry, group.billed_total);
+            }
             let (expected, unverified) = entry.expected.unwrap_or((Decimal::ZERO, Decimal::ZERO));
             match (expected.checked_add(group.expected_total), unverified.checked_add(group.unverified_total)) {
                 (Some(expected), Some(unverified)) => entry.expected = Some((expected, unverified)),
@@ -165,6 +168,13 @@ pub async fn page(
     let mut body = body;
     body.push_str(&super::accruals::section(&console, chart_month).await);
     Ok(crate::html::page("Overview", "/", &signed, &body).into_response())
+}
+
+fn add_billed(figure: &mut CurrencyFigures, amount: Decimal) {
+    match figure.billed.unwrap_or(Decimal::ZERO).checked_add(amount) {
+        Some(billed) => figure.billed = Some(billed),
+        None => figure.billed_overflow = true,
+    }
 }
 
 /// The expected cell: the summary's sum, with what could not be checked; "—" without a kept
