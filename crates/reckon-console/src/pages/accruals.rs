@@ -13,6 +13,9 @@ use reckon_core::Currency;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// How long the overview waits for the month's accruals before it shows the rest without them.
+const ACCRUALS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A pair of currencies: the cost's (`None`: records without a rate) and the price's (`None`:
 /// records without a price).
 type Currencies = (Option<Currency>, Option<Currency>);
@@ -30,9 +33,18 @@ pub async fn section(console: &Console, month: Month) -> String {
             "<section class=\"card\" id=\"accruals\">{heading}{form}<p>{month}: past the last month.</p></section>"
         );
     };
-    let groups = match console.settings.accruals.daily_accruals(from, to).await {
-        Ok(groups) => groups,
-        Err(message) => {
+    let groups = match tokio::time::timeout(ACCRUALS_WAIT, console.settings.accruals.daily_accruals(from, to)).await {
+        Ok(Ok(groups)) => groups,
+        Err(_) => {
+            // The month is being rated again (usage stored by `reckon import usage`, or other
+            // decks): the service finishes that on its own; the rest of the page need not wait.
+            return format!(
+                "<section class=\"card\" id=\"accruals\">{heading}{form}<p class=\"muted\" id=\"accruals-pending\">\
+                 The accruals of {month} are being made again from its usage (imported outside the service, or \
+                 rated with other decks since): reload in a moment.</p></section>"
+            );
+        }
+        Ok(Err(message)) => {
             return format!(
                 "<section class=\"card\" id=\"accruals\">{heading}{form}<p class=\"message refused\" role=\"alert\">\
                  The accruals could not be read: {}</p></section>",
