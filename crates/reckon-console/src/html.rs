@@ -58,14 +58,25 @@ pub fn plain_money_cell(value: Decimal, currency: &str) -> String {
     format!("<td class=\"money\">{} {}</td>", escape(&amount(value)), escape(currency))
 }
 
+/// A right-aligned margin cell with its currency: a loss (below zero) in the warning colour.
+pub fn margin_cell(value: Decimal, currency: &str) -> String {
+    let class = if value < Decimal::ZERO { "money over" } else { "money" };
+    format!("<td class=\"{class}\">{} {}</td>", escape(&amount(value)), escape(currency))
+}
+
 /// The hidden field carrying the session's CSRF token, for every form that changes something.
 pub fn csrf_field(signed: &Signed) -> String {
     format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(&signed.csrf_token))
 }
 
 /// The sections of the navigation, by path.
-const SECTIONS: [(&str, &str); 4] =
-    [("/", "Overview"), ("/disputes", "Disputes"), ("/settlements", "Settlements"), ("/alerts", "Alerts")];
+const SECTIONS: [(&str, &str); 5] = [
+    ("/", "Overview"),
+    ("/disputes", "Disputes"),
+    ("/settlements", "Settlements"),
+    ("/margin", "Margin"),
+    ("/alerts", "Alerts"),
+];
 
 /// A whole page: header with navigation and sign-out, then `body`.
 pub fn page(title: &str, section: &str, signed: &Signed, body: &str) -> Html<String> {

@@ -29,6 +29,22 @@ pub trait ServiceReference: Send + Sync {
     fn reference(&self) -> ExplainSettings<'_>;
 }
 
+/// A future the service hands back to the console.
+pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The service's running accruals: implemented by the service with the code that answers
+/// `GET /v1/accruals`, so the console's chart shows that very answer (the console adds no rule,
+/// and reaches none of the service's private code).
+pub trait AccrualSource: Send + Sync {
+    /// The accruals of `[from, to)` (UTC midnights) of every carrier and customer, grouped per
+    /// UTC day (`YYYY-MM-DD`) and currencies; the error is a message fit to show.
+    fn daily_accruals(
+        &self,
+        from: reckon_core::Timestamp,
+        to: reckon_core::Timestamp,
+    ) -> Pending<'_, Result<reckon_core::accrual::AccrualGroups, String>>;
+}
+
 /// What the console is started with besides the ledger.
 #[derive(Clone)]
 pub struct ConsoleSettings {
@@ -37,6 +53,8 @@ pub struct ConsoleSettings {
     /// The service's settings, so that a settlement or an explanation from the console is the
     /// API's.
     pub reference: Arc<dyn ServiceReference>,
+    /// The service's accruals, for the overview's chart.
+    pub accruals: Arc<dyn AccrualSource>,
 }
 
 /// What every page shares.
@@ -64,6 +82,8 @@ pub fn router(ledger: Arc<Ledger>, settings: ConsoleSettings) -> Router {
         .route("/disputes/{dispute_id}/evidence.csv", get(pages::disputes::evidence))
         .route("/settlements", get(pages::settlements::page).post(pages::settlements::settle))
         .route("/settlements/{carrier}/{period}/journal", get(pages::settlements::journal))
+        .route("/margin", get(pages::margin::page))
+        .route("/margin/leakage.csv", get(pages::margin::leakage_csv))
         .route("/alerts", get(pages::alerts::page))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(console)

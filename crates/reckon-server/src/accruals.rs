@@ -154,6 +154,15 @@ pub async fn get_accruals(
 
 type Groups = reckon_core::accrual::AccrualGroups;
 
+/// The groups per UTC day of `[from, to)` (whole UTC days) of every carrier and customer:
+/// exactly what `GET /v1/accruals?group_by=day` answers for that range (the same code), for
+/// the console's chart.
+pub(crate) async fn daily_groups(state: &AppState, from: Timestamp, to: Timestamp) -> Result<Groups, ApiError> {
+    let query =
+        AccrualQuery { carrier: None, customer: None, from: from.to_string(), to: to.to_string(), group_by: None };
+    kept_groups(state, &query, from, to, AccrualGrouping::Day).await
+}
+
 /// The groups of a range of whole UTC days, from the sums the ledger keeps: the months of the
 /// range whose sums are stale (or were made with other decks or reference data) are rated again
 /// first, then the query reads as many rows as the range has groups per day.

@@ -188,8 +188,34 @@ fn console_router(state: &AppState) -> Router {
         secure_cookies: state.settings.tls.is_some(),
         // The service's own settings value, shared with the API's handlers.
         reference: state.settings.clone(),
+        // The accruals of `GET /v1/accruals`, by the same code.
+        accruals: Arc::new(ConsoleAccruals(state.clone())),
     };
     reckon_console::router(state.ledger.clone(), settings)
+}
+
+/// The service's accruals as the console reads them: `accruals::daily_groups`, the code of
+/// `GET /v1/accruals?group_by=day`.
+struct ConsoleAccruals(AppState);
+
+impl reckon_console::AccrualSource for ConsoleAccruals {
+    fn daily_accruals(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> reckon_console::Pending<'_, Result<reckon_core::accrual::AccrualGroups, String>> {
+        Box::pin(async move {
+            accruals::daily_groups(&self.0, from, to).await.map_err(|error| match error {
+                ApiError::BadRequest(message) | ApiError::NotFound(message) | ApiError::Conflict(message) => message,
+                ApiError::Timeout => "the accruals took too long".to_owned(),
+                other => {
+                    // Details to the log only, as the API does.
+                    tracing::error!("console accruals: {other:?}");
+                    "internal error".to_owned()
+                }
+            })
+        })
+    }
 }
 
 /// Liveness: answers without a key.

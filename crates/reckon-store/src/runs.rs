@@ -537,7 +537,7 @@ impl Ledger {
             invoice_versions: &reconciled,
             rebate_basis: rebate_basis.as_deref(),
         };
-        self.record_run(&run, &reconciliation.discrepancies, now).await?;
+        self.record_run(&run, &reconciliation, now).await?;
         Ok(StoredRun {
             run_id,
             created: true,
@@ -886,10 +886,11 @@ impl Ledger {
     async fn record_run(
         &self,
         run: &RecordedRun<'_>,
-        discrepancies: &[Discrepancy],
+        reconciliation: &Reconciliation,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let RecordedRun { run_id, carrier, period, invoice_versions, rebate_basis } = *run;
+        let discrepancies = &reconciliation.discrepancies;
         let mut transaction = self.begin_write().await?;
         let insert = self.dialect.sql(
             "INSERT INTO runs (run_id, carrier, period, discrepancies_count, created_at_ns, rebate_basis) VALUES ({1}, {2}, {3}, {4}, {5}, {6}) ON CONFLICT (run_id) DO NOTHING",
@@ -947,6 +948,9 @@ impl Ledger {
                 .execute(&mut *transaction)
                 .await?;
         }
+        // The totals `reckon reconcile` printed, kept with the run (the console's billed vs
+        // expected).
+        self.insert_run_summary(&mut transaction, run_id, &reconciliation.summary).await?;
         transaction.commit().await?;
         Ok(())
     }

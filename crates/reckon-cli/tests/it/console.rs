@@ -1,6 +1,8 @@
 //! The web console (issue 16) in a real headless Chromium, driven over WebDriver
-//! (`chromedriver`): the worked example imported into a fresh SQLite ledger through the CLI,
-//! then sign in, the overview, the run filtered by `rate_mismatch`, a line and its explanation,
+//! (`chromedriver`): the worked example imported into a fresh SQLite ledger through the CLI
+//! (with a price plan for its French numbers), then sign in, the overview (billed vs expected,
+//! the month's accruals per day), the margin and leakage page (figures and CSV against `reckon
+//! margin`), the run filtered by `rate_mismatch`, a line and its explanation,
 //! a dispute opened, submitted and partly accepted, the period settled, and the settlement
 //! amount compared with `reckon settle` on the same ledger. A `read` key sees the pages without
 //! their action forms, and every action it posts anyway is refused. Each page is saved as a PNG
@@ -12,8 +14,9 @@
 //! without a browser (`.ci/run` installs both).
 
 use crate::journal::tool;
-use crate::ledger::{import_basic, reckon_ok_on, run_ok};
+use crate::ledger::{execute_sql, import_basic, reckon_ok_on, run_ok};
 use crate::serve::start_server_with;
+use reckon_core::Decimal;
 use serde_json::{json, Value};
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -268,6 +271,176 @@ fn post_form(address: &str, path: &str, session: &str, form: &str) -> (u16, Stri
     (status, body)
 }
 
+/// A price plan for the worked example's French numbers: voice 0.08 EUR a minute billed per
+/// started minute, SMS 0.05 EUR each (below borealis's 0.055 EUR: every French SMS leaks).
+const PRICES: &str = "customer,service,prefix,destination_name,rate,currency,rate_unit,increments,effective_from\n\
+    *,voice,33,France,0.0800,EUR,60,60/60,2026-01-01T00:00:00Z\n\
+    *,sms,33,France SMS,0.0500,EUR,1,1/1,2026-01-01T00:00:00Z\n";
+
+/// The overview's accruals of March 2026: the chart and its table, one day computed by hand,
+/// and the month's totals equal to `GET /v1/accruals` (the same code).
+fn check_accruals(browser: &Browser, base: &str, address: &str, admin: &str) {
+    assert_eq!(browser.attribute("#month", "value"), "2026-03");
+    assert!(browser.text("#accruals").contains("cost EUR; revenue EUR, margin EUR"));
+    assert!(!browser.find_all("#accruals svg.days rect.revenue").is_empty(), "the chart is drawn");
+    // 24 March, borealis (cost and price in EUR):
+    //   u00064 SMS to 33, 1 message: cost 0.055, price 0.05, margin -0.005 (below cost)
+    //   u00057 call to 336, 75 s: cost 90 s at 0.06/min = 0.09, price 120 s at 0.08/min = 0.16, margin 0.07
+    //   u00036 call to 33, 1 s: cost 1 s at 0.015/min = 0.00025, price 60 s at 0.08/min = 0.08, margin 0.07975
+    // 3 records; cost 0.055 + 0.09 + 0.00025 = 0.14525; revenue 0.05 + 0.16 + 0.08 = 0.29;
+    // margin -0.005 + 0.07 + 0.07975 = 0.14475; 0 without a price, 1 below cost, 0 without a rate.
+    assert_eq!(browser.text("#day-EUR-EUR-2026-03-24"), "2026-03-24 3 0.14525 EUR 0.29 EUR 0.14475 EUR 0 1 0");
+    // The three SMS to Germany have a cost (1 + 3 + 2 messages at 0.071 = 0.426 EUR) and no
+    // price: a pair of their own.
+    assert_eq!(browser.text("#total-EUR-none"), "Total 3 0.426 EUR – – 3 0 0");
+    // The month's totals are the API's answer for the same month.
+    let (status, _, body) = exchange(
+        address,
+        "GET",
+        "/v1/accruals?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&group_by=day",
+        &format!("Authorization: Bearer {admin}\r\n"),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let (mut records, mut cost, mut revenue, mut margin) = (0, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    for group in answer["groups"].as_array().unwrap() {
+        if group["currency"] == "EUR" && group["price_currency"] == "EUR" {
+            records += group["records"].as_u64().unwrap();
+            let amount = |name: &str| Decimal::from_str_exact(group[name].as_str().unwrap()).unwrap();
+            cost += amount("cost");
+            revenue += amount("revenue");
+            margin += amount("margin");
+        }
+    }
+    let totals = format!(
+        "Total {records} {} EUR {} EUR {} EUR 0 8 0",
+        cost.normalize(),
+        revenue.normalize(),
+        margin.normalize()
+    );
+    assert_eq!(browser.text("#total-EUR-EUR"), totals);
+    browser.go(&format!("{base}/#accruals"));
+    browser.screenshot("overview-accruals");
+}
+
+/// The margin page of March 2026: figures computed by hand, paging of the leaking records, and
+/// the CSV equal to `reckon margin`'s leakage.csv over the same files.
+fn check_margin(browser: &Browser, address: &str, out: &std::path::Path, prices: &std::path::Path) {
+    browser.click("header nav a[href='/margin']");
+    assert_eq!(browser.attribute("#period", "value"), "2026-03");
+    // Leaking: the 8 French SMS (0.05 < 0.055 each); 41 records without a price (acme's 38
+    // answered ones, its only plan being for French numbers, and the 3 SMS to Germany); acme's
+    // 3 calls to China without a rate.
+    assert_eq!(
+        browser.text("#leakage-counts"),
+        "52 leaking records: 8 below cost, 41 without a customer price, 3 without a carrier rate, 0 unconvertible."
+    );
+    // borealis's 16 calls to 336 (0.06 EUR a minute, 30/30) priced 0.08 a minute (60/60),
+    // billed seconds cost / price per record:
+    //   59 -> 60/60, 5.3 -> 30/60, 121.6 -> 150/180, 5 -> 30/60, 75 -> 90/120, 5 -> 30/60,
+    //   29 -> 30/60, 119 -> 120/120, 59 -> 60/60, 121 -> 150/180, 31.2 -> 60/60,
+    //   600.2 -> 630/660, 600 -> 600/600, 119 -> 120/120, 75 -> 90/120, 121 -> 150/180
+    // cost 2400 s * 0.06 / 60 = 2.4 EUR; revenue 2700 s * 0.08 / 60 = 3.6 EUR; margin 1.2 EUR;
+    // margin % 1.2 * 100 / 3.6 = 33.33.. -> 33.3; nothing leaks. The same in the service's
+    // report currency (EUR, the default of `serve`): no conversion.
+    let destinations = browser.text("#margin-destination");
+    assert!(
+        destinations
+            .lines()
+            .any(|line| line == "dest 336 16 3.6 EUR 2.4 EUR 0 EUR 1.2 EUR 33.3 % none 3.6 EUR 2.4 EUR 1.2 EUR"),
+        "{destinations}"
+    );
+    // The 3 SMS to Germany: cost 0.426 EUR, all unpriced, margin -0.426 EUR, no margin %.
+    assert!(
+        destinations.lines().any(
+            |line| line == "dest 49 3 0 EUR 0.426 EUR 0.426 EUR -0.426 EUR – 3 no price 0 EUR 0.426 EUR -0.426 EUR"
+        ),
+        "{destinations}"
+    );
+    // 52 leaking records: 50 on the first page, 2 on the second.
+    assert_eq!(browser.find_all("#leaking tbody tr").len(), 50);
+    let first_page = browser.text("#leaking");
+    // u00064: 1 SMS, price 0.05 - cost 0.055 = -0.005 EUR.
+    assert!(first_page.contains("u00064 borealis c1 sms"), "{first_page}");
+    assert!(first_page.contains("33611064745 1 0.055 EUR 0.05 EUR -0.005 EUR below_cost"), "{first_page}");
+    browser.screenshot("margin");
+    browser.click("a[rel='next']");
+    assert_eq!(browser.find_all("#leaking tbody tr").len(), 2);
+    // The CSV is `reckon margin`'s leakage.csv over the same files (the ledger lists the
+    // records in time order, the file command in file order).
+    let session = browser.cookie("reckon_session");
+    let (status, _, csv) = exchange(
+        address,
+        "GET",
+        "/margin/leakage.csv?period=2026-03",
+        &format!("Cookie: reckon_session={session}\r\n"),
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 1 + 52);
+    let basic = crate::fixtures().join("basic");
+    let path = |name: &str| basic.join(name).display().to_string();
+    run_ok(&[
+        "margin",
+        "--usage",
+        &path("usage.csv"),
+        "--rates",
+        &path("rates.csv"),
+        "--prices",
+        &prices.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&csv), sorted(&std::fs::read_to_string(out.join("leakage.csv")).unwrap()));
+}
+
+/// A run recorded before runs kept their summary (migration 0016) shows no expected amount: a
+/// dash, never a figure the console made up.
+#[test]
+fn an_older_run_without_its_summary_shows_no_expected_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
+    import_basic(&url);
+    reckon_ok_on(&url, &["reconcile", "--carrier", "borealis", "--period", "2026-03"]);
+    let sign_in_and_get_overview = |url: &str| {
+        let admin = run_ok(&["apikey", "create", "--scope", "admin", "--database-url", url]).trim().to_owned();
+        let (server, address) = start_server_with(url, &[]);
+        let _service = Service(Some(server));
+        let (_, head, _) = exchange(
+            &address,
+            "POST",
+            "/sign-in",
+            "Content-Type: application/x-www-form-urlencoded\r\n",
+            &format!("api_key={admin}"),
+        );
+        let cookie = head
+            .lines()
+            .find_map(|line| line.strip_prefix("set-cookie: "))
+            .and_then(|value| value.split(';').next())
+            .unwrap_or_else(|| panic!("{head}"))
+            .to_owned();
+        let (status, _, body) = exchange(&address, "GET", "/", &format!("Cookie: {cookie}\r\n"), "");
+        assert_eq!(status, 200, "{body}");
+        // The overview's table, before the accruals (whose EUR cost is also 3.697).
+        body.split("id=\"accruals\"").next().unwrap().to_owned()
+    };
+    // As recorded: 3.5395 + 0.1575 = 3.697 EUR expected.
+    let body = sign_in_and_get_overview(&url);
+    assert!(body.contains("<td class=\"money\">3.697 EUR</td>"), "{body}");
+    // The run as a ledger from before the migration holds it: no summary kept.
+    execute_sql(&url, "DELETE FROM run_summaries").unwrap();
+    assert_eq!(execute_sql(&url, "UPDATE runs SET summary_groups_count = NULL"), Ok(1));
+    let body = sign_in_and_get_overview(&url);
+    assert!(!body.contains("3.697 EUR"), "{body}");
+    assert!(body.contains("title=\"recorded before runs kept their summary\">—</td>"), "{body}");
+}
+
 #[test]
 fn the_console_walks_the_worked_example_from_sign_in_to_settlement_in_chromium() {
     // Never passes without a browser: a missing one fails the test, under CI and off it.
@@ -280,6 +453,9 @@ fn the_console_walks_the_worked_example_from_sign_in_to_settlement_in_chromium()
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
     import_basic(&url);
+    let prices = dir.path().join("prices.csv");
+    std::fs::write(&prices, PRICES).unwrap();
+    reckon_ok_on(&url, &["import", "prices", &prices.display().to_string()]);
     let reconciled = reckon_ok_on(&url, &["reconcile", "--carrier", "borealis", "--period", "2026-03"]);
     let run_id = reconciled.split_whitespace().nth(1).unwrap().to_owned();
     let key = |scope: &str| run_ok(&["apikey", "create", "--scope", scope, "--database-url", &url]).trim().to_owned();
@@ -299,7 +475,14 @@ fn the_console_walks_the_worked_example_from_sign_in_to_settlement_in_chromium()
     assert!(overview.contains("borealis") && overview.contains("2026-03"), "{overview}");
     // The worked example: 14 discrepancies; nothing disputed or settled yet.
     assert!(overview.contains("14 discrepancies") && overview.contains("not settled"), "{overview}");
+    // Billed vs expected, as `reckon reconcile` printed them: billed 3.724983 EUR; expected
+    // 3.5395 (the invoice's lines) + 0.1575 (usage no line billed) = 3.697 EUR.
+    assert!(reconciled.contains("3.724983    3.5395") && reconciled.contains("0    0.1575"), "{reconciled}");
+    assert!(overview.contains("3.724983 EUR 3.697 EUR 0.185483 EUR -0.1575 EUR"), "{overview}");
     browser.screenshot("overview");
+    check_accruals(&browser, &base, &address, &admin);
+    check_margin(&browser, &address, &dir.path().join("margin"), &prices);
+    browser.go(&format!("{base}/"));
     // The page carries the strict policy and the cookie is HttpOnly and SameSite=Strict.
     let session = browser.cookie("reckon_session");
     let (status, head, _) = exchange(&address, "GET", "/", &format!("Cookie: reckon_session={session}\r\n"), "");

@@ -1,9 +1,11 @@
 //! The console's pages, one module per section; each handler reads its request, calls the
 //! ledger as the API does, and renders.
 
+pub mod accruals;
 pub mod alerts;
 pub mod disputes;
 pub mod line;
+pub mod margin;
 pub mod overview;
 pub mod run;
 pub mod settlements;

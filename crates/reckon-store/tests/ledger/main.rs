@@ -6,6 +6,7 @@
 //! then walk it through reconciliation, disputes and settlement, checking every figure by hand.
 
 mod accruals;
+mod console;
 mod corrections;
 mod delivery;
 mod periods;
