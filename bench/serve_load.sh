@@ -51,6 +51,17 @@ for replica in $(seq "$replicas"); do
     addresses+=("$(sed -n 's/listening on //p' "$dir/serve$replica.out")")
 done
 stored() { psql -tA "$url" -c 'SELECT COUNT(*) FROM usage_records'; }
+# The load's month (2026-03) made fresh before the load: one event stored, then an accrual query,
+# which makes the month's sums. Otherwise the month stays stale (never queried) and every batch
+# skips its accrual sums and rollups.
+read_token=$($reckon apikey create --scope read --database-url "$url")
+curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"record_id":"warm-1","service":"voice","carrier":"acme","customer":"cust0","started_at":"2026-03-01T10:00:00Z","destination":"+442000000000","quantity":"60"}' \
+    "http://${addresses[0]}/v1/usage"
+curl -sf -o /dev/null -H "Authorization: Bearer $read_token" \
+    "http://${addresses[0]}/v1/accruals?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&group_by=day"
+[ -n "$(psql -tA "$url" -c "SELECT rated_with FROM accrual_months WHERE month = '2026-03'")" ] ||
+    { echo "the month's accrual sums were not made before the load" >&2; exit 1; }
 
 echo "== $replicas replica(s): batches of $events new events for ${duration}s ($(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg))"
 # CPU seconds used so far: the replicas, and every PostgreSQL process (its backends included).
@@ -83,6 +94,11 @@ for index in $(seq "$replicas"); do
 done
 new=$((after - before))
 reckon_rate=$(python3 -c "print(round($new / ($end - $start)))")
+# Every stored event is in the month's kept sums (the carrier rollup of all customers), and the
+# month is still fresh: the load added to the sums rather than marking them stale.
+kept=$(psql -tA "$url" -c "SELECT COALESCE(SUM(records), 0) FROM accrual_rollups WHERE grouping = 'carrier' AND carrier = '' AND customer = '' AND period = '2026-03'")
+fresh=$(psql -tA "$url" -c "SELECT rated_with IS NOT NULL FROM accrual_months WHERE month = '2026-03'")
+echo "   accrual sums: $kept events kept of $after stored (month fresh: $fresh)"
 echo "   Reckon: $new new events stored in $(python3 -c "print(f'{$end - $start:.1f}')") s = $reckon_rate events/s"
 
 echo "== PostgreSQL's own COPY of the same $new rows into an empty ledger of the same schema"

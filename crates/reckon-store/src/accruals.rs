@@ -21,7 +21,7 @@ use reckon_core::period::Month;
 use reckon_core::{Currency, Service, UsageRecord};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Connection as _, PgConnection, Row, Transaction};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -357,6 +357,165 @@ pub(crate) async fn add_ingested(
         table.add(key, sums).map_err(overflow)?;
     }
     apply(transaction, dialect, &table, update.rated_with, update.tiered).await
+}
+
+/// [`add_ingested`] in PostgreSQL, on a concrete connection, for many concurrent ingests at
+/// once. Each month's row is locked `FOR SHARE`: ingests of one month go side by side, and a
+/// rebuild (which takes the row exclusively) waits for them or they for it, as with
+/// [`lock_month`]. Ingests do not read the sums: each adds its batch's figures, summed per group
+/// in Rust, by one upsert per table (`x = x + excluded.x`, in key order, so two ingests lock
+/// shared groups in one order), and the database adds them to whatever is committed. A month
+/// whose sums can no longer be added to is marked stale, under an exclusive lock (with tiered
+/// decks taken at once, since every new record marks its month stale).
+pub(crate) async fn add_ingested_postgres(
+    connection: &mut PgConnection,
+    records: &[UsageRecord],
+    accepted: &[usize],
+    update: Option<&AccrualUpdate<'_>>,
+) -> Result<(), StoreError> {
+    let months: BTreeSet<String> =
+        accepted.iter().map(|&index| Month::of(records[index].started_at).to_string()).collect();
+    if months.is_empty() {
+        return Ok(());
+    }
+    let months: Vec<String> = months.into_iter().collect();
+    let Some(update) = update else {
+        return mark_stale_postgres(connection, &months).await;
+    };
+    assert_eq!(update.contributions.len(), records.len(), "one contribution per event");
+    let stored = lock_months_postgres(connection, &months, update.tiered).await?;
+    let mut add = AccrualTable::default();
+    let mut stale = Vec::new();
+    for (month, rated_with) in &stored {
+        match month_update(rated_with.as_deref(), update.rated_with, update.tiered) {
+            MonthUpdate::Add => {
+                for &index in accepted {
+                    let (key, sums) = &update.contributions[index];
+                    if key.month().to_string() == *month {
+                        add.add(key, sums).map_err(overflow)?;
+                    }
+                }
+            }
+            MonthUpdate::MarkStale => stale.push(month.clone()),
+            MonthUpdate::Nothing => {}
+        }
+    }
+    if !stale.is_empty() {
+        mark_stale_postgres(connection, &stale).await?;
+    }
+    if !add.groups.is_empty() {
+        upsert_added(connection, &add.groups).await?;
+        upsert_added(connection, &rollups(&add).map_err(overflow)?).await?;
+    }
+    Ok(())
+}
+
+/// Locks the months' rows (in month order; creating missing ones stale), `FOR SHARE`, or
+/// `FOR UPDATE` when `exclusive`, and returns what each month's sums were made with.
+async fn lock_months_postgres(
+    connection: &mut PgConnection,
+    months: &[String],
+    exclusive: bool,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    let select = format!(
+        "SELECT month, rated_with FROM accrual_months WHERE month = ANY($1) ORDER BY month {}",
+        if exclusive { "FOR UPDATE" } else { "FOR SHARE" }
+    );
+    let mut stored: Vec<(String, Option<String>)> =
+        sqlx::query_as(&select).bind(months).fetch_all(&mut *connection).await?;
+    if stored.len() < months.len() {
+        // New months: created stale (another transaction creating one too makes this wait for
+        // its commit), then locked like the others.
+        sqlx::query(
+            "INSERT INTO accrual_months (month, rated_with) SELECT month, NULL FROM UNNEST($1::text[]) AS months (month) \
+             ORDER BY month ON CONFLICT (month) DO NOTHING",
+        )
+        .bind(months)
+        .execute(&mut *connection)
+        .await?;
+        stored = sqlx::query_as(&select).bind(months).fetch_all(&mut *connection).await?;
+    }
+    Ok(stored)
+}
+
+/// [`mark_stale`] in PostgreSQL: all the months in one statement, in month order.
+async fn mark_stale_postgres(connection: &mut PgConnection, months: &[String]) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO accrual_months (month, rated_with) SELECT month, NULL FROM UNNEST($1::text[]) AS months (month) \
+         ORDER BY month ON CONFLICT (month) DO UPDATE SET rated_with = NULL",
+    )
+    .bind(months)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+/// Adds figures to what is stored under their keys (in key order) by one upsert of binary
+/// array binds: the database adds them to the committed figures under the row lock, so
+/// concurrent ingests never lose each other's.
+async fn upsert_added<K: KeptKey>(
+    connection: &mut PgConnection,
+    added: &BTreeMap<K, AccrualSums>,
+) -> Result<(), StoreError> {
+    let key_count = K::KEY_COLUMNS.len();
+    let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(added.len()); key_count];
+    let mut months = Vec::with_capacity(added.len());
+    let (mut records, mut unrated, mut unpriced, mut below_cost, mut unconvertible) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut cost, mut revenue, mut margin) = (Vec::new(), Vec::new(), Vec::new());
+    for (key, sums) in added {
+        for (column, value) in keys.iter_mut().zip(key.key_values()) {
+            column.push(value);
+        }
+        months.push(key.month_text());
+        records.push(sums.records);
+        cost.push(sums.cost.normalize().to_string());
+        revenue.push(sums.revenue.normalize().to_string());
+        margin.push(sums.margin.normalize().to_string());
+        unrated.push(sums.unrated);
+        unpriced.push(sums.unpriced);
+        below_cost.push(sums.below_cost);
+        unconvertible.push(sums.unconvertible);
+    }
+    let key_columns = K::KEY_COLUMNS.join(", ");
+    let arrays: Vec<String> = (1..=key_count + 1)
+        .map(|n| format!("${n}::text[]"))
+        .chain((0..8).map(|offset| {
+            let n = key_count + 2 + offset;
+            // records, cost, revenue, margin, then the four counts
+            if (1..=3).contains(&offset) { format!("${n}::text[]") } else { format!("${n}::int8[]") }
+        }))
+        .collect();
+    let upsert = format!(
+        "INSERT INTO {table} ({key_columns}, month, {FIGURE_NAMES}) \
+         SELECT {key_columns}, month, records, CAST(cost AS NUMERIC), CAST(revenue AS NUMERIC), \
+         CAST(margin AS NUMERIC), unrated, unpriced, below_cost, unconvertible \
+         FROM UNNEST({arrays}) AS added ({key_columns}, month, {FIGURE_NAMES}) \
+         ON CONFLICT ({key_columns}) DO UPDATE SET records = {table}.records + excluded.records, \
+         cost = {table}.cost + excluded.cost, revenue = {table}.revenue + excluded.revenue, \
+         margin = {table}.margin + excluded.margin, unrated = {table}.unrated + excluded.unrated, \
+         unpriced = {table}.unpriced + excluded.unpriced, below_cost = {table}.below_cost + excluded.below_cost, \
+         unconvertible = {table}.unconvertible + excluded.unconvertible",
+        table = K::TABLE,
+        arrays = arrays.join(", "),
+    );
+    let mut query = sqlx::query(&upsert);
+    for column in keys {
+        query = query.bind(column);
+    }
+    query
+        .bind(months)
+        .bind(records)
+        .bind(cost)
+        .bind(revenue)
+        .bind(margin)
+        .bind(unrated)
+        .bind(unpriced)
+        .bind(below_cost)
+        .bind(unconvertible)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
 }
 
 /// Moves the sums with an import through [`Ledger::import_usage_rated`]: the records at
