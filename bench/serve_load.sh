@@ -94,11 +94,13 @@ for index in $(seq "$replicas"); do
 done
 new=$((after - before))
 reckon_rate=$(python3 -c "print(round($new / ($end - $start)))")
-# Every stored event is in the month's kept sums (the carrier rollup of all customers), and the
-# month is still fresh: the load added to the sums rather than marking them stale.
-kept=$(psql -tA "$url" -c "SELECT COALESCE(SUM(records), 0) FROM accrual_rollups WHERE grouping = 'carrier' AND carrier = '' AND customer = '' AND period = '2026-03'")
+# The month is still fresh (the load added to its sums rather than marking them stale), and
+# the accruals the service answers from its kept sums count every stored event.
 fresh=$(psql -tA "$url" -c "SELECT rated_with IS NOT NULL FROM accrual_months WHERE month = '2026-03'")
-echo "   accrual sums: $kept events kept of $after stored (month fresh: $fresh)"
+kept=$(curl -sf -H "Authorization: Bearer $read_token" -w '\n%{time_total}' \
+    "http://${addresses[0]}/v1/accruals?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&group_by=carrier" |
+    python3 -c 'import json, sys; body, seconds = sys.stdin.read().rsplit("\n", 1); print(sum(group["records"] for group in json.loads(body)["groups"]), f"(query {float(seconds) * 1000:.0f} ms)")')
+echo "   accrual sums: $kept events of $after stored in them (month fresh before the query: $fresh)"
 echo "   Reckon: $new new events stored in $(python3 -c "print(f'{$end - $start:.1f}')") s = $reckon_rate events/s"
 
 echo "== PostgreSQL's own COPY of the same $new rows into an empty ledger of the same schema"

@@ -134,7 +134,7 @@ impl Ledger {
                 sums.merge(&rate(&chunk).map_err(overflow)?).map_err(overflow)?;
             }
         }
-        for table in ["accrual_sums", "accrual_rollups"] {
+        for table in ["accrual_sums", "accrual_rollups", DELTAS_TABLE] {
             let delete = self.dialect.sql(&format!("DELETE FROM {table} WHERE month = {{1}}"));
             sqlx::query(&delete).bind(month.to_string()).execute(&mut *transaction).await?;
         }
@@ -173,7 +173,7 @@ impl Ledger {
             transaction.commit().await?;
             return Ok(false);
         }
-        for table in [AccrualKey::TABLE, RollupKey::TABLE] {
+        for table in [AccrualKey::TABLE, RollupKey::TABLE, DELTAS_TABLE] {
             let delete = format!("DELETE FROM {table} WHERE month = $1");
             sqlx::query(&delete).bind(month.to_string()).execute(&mut *transaction).await?;
         }
@@ -266,13 +266,26 @@ impl Ledger {
                 filter.push_str(&format!(" AND {column} = {}", self.dialect.param(binds.len())));
             }
         }
-        let select = format!(
-            "SELECT {}, {} FROM accrual_sums WHERE day >= {} AND day < {}{filter}",
-            AccrualKey::KEY_COLUMNS.join(", "),
-            figure_columns!(),
-            self.dialect.param(1),
-            self.dialect.param(2)
-        );
+        let keys = AccrualKey::KEY_COLUMNS.join(", ");
+        let select = match self.dialect {
+            Dialect::Sqlite => format!(
+                "SELECT {keys}, {} FROM accrual_sums WHERE day >= {} AND day < {}{filter}",
+                figure_columns!(),
+                self.dialect.param(1),
+                self.dialect.param(2)
+            ),
+            // The kept sums and the ingests' sums not folded yet, in one statement (one
+            // snapshot: a fold moving rows from one to the other is seen whole or not at all).
+            Dialect::Postgres => format!(
+                "SELECT {keys}, CAST(SUM(records) AS BIGINT) AS records, CAST(SUM(cost) AS TEXT) AS cost, \
+                 CAST(SUM(revenue) AS TEXT) AS revenue, CAST(SUM(margin) AS TEXT) AS margin, \
+                 CAST(SUM(unrated) AS BIGINT) AS unrated, CAST(SUM(unpriced) AS BIGINT) AS unpriced, \
+                 CAST(SUM(below_cost) AS BIGINT) AS below_cost, CAST(SUM(unconvertible) AS BIGINT) AS unconvertible \
+                 FROM (SELECT {keys}, {FIGURE_NAMES} FROM accrual_sums UNION ALL \
+                 SELECT {keys}, {FIGURE_NAMES} FROM {DELTAS_TABLE}) AS kept \
+                 WHERE day >= $1 AND day < $2{filter} GROUP BY {keys} HAVING SUM(records) <> 0"
+            ),
+        };
         let mut query = sqlx::query(&select);
         for bind in binds {
             query = query.bind(bind);
@@ -303,6 +316,11 @@ impl Ledger {
         if carrier.is_some() && customer.is_some() {
             return Err(StoreError::Invalid("rollups are kept per carrier or per customer, not both".into()));
         }
+        // PostgreSQL: the rollups and the ingests' sums not folded yet, read in one snapshot.
+        let mut transaction = self.pool.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *transaction).await?;
+        }
         let mut rolled = Vec::new();
         for chunk in periods.chunks(400) {
             let placeholders: Vec<String> = (4..chunk.len() + 4).map(|n| self.dialect.param(n)).collect();
@@ -322,17 +340,157 @@ impl Ledger {
             for period in chunk {
                 query = query.bind(period.as_str());
             }
-            for row in query.fetch_all(&self.pool).await? {
+            for row in query.fetch_all(&mut *transaction).await? {
                 rolled.push(RollupKey::of_row(&row)?);
             }
         }
+        if self.dialect == Dialect::Postgres {
+            rolled.extend(unfolded_rollups(&mut transaction, grouping, carrier, customer, periods).await?);
+        }
+        transaction.commit().await?;
         Ok(rolled)
+    }
+
+    /// Folds the accrual sums ingests appended (PostgreSQL, see [`add_ingested_postgres`]) into
+    /// the kept sums and rollups, a month per transaction under the month's shared lock: the
+    /// rows are deleted and their figures added by one upsert per table, so a fold running
+    /// twice at once moves each row once. Returns how many rows it folded.
+    ///
+    /// # Errors
+    /// A database error (the month's rows stay to be folded next time), a stored sum that does
+    /// not read back, or a sum past what it holds.
+    pub async fn fold_accrual_deltas(&self) -> Result<u64, StoreError> {
+        let Some(pool) = &self.pg else { return Ok(0) };
+        let months: Vec<String> = sqlx::query_scalar(&format!("SELECT DISTINCT month FROM {DELTAS_TABLE} ORDER BY month"))
+            .fetch_all(pool)
+            .await?;
+        let mut folded = 0;
+        for month in months {
+            let mut transaction = pool.begin().await?;
+            lock_months_postgres(&mut transaction, std::slice::from_ref(&month), false).await?;
+            let delete = format!(
+                "DELETE FROM {DELTAS_TABLE} WHERE month = $1 RETURNING {}, {}",
+                AccrualKey::KEY_COLUMNS.join(", "),
+                figure_columns!()
+            );
+            let rows = sqlx::query(&delete).bind(&month).fetch_all(&mut *transaction).await?;
+            let mut table = AccrualTable::default();
+            for row in &rows {
+                let (key, sums) = AccrualKey::of_row(&AnyRow::try_from(row)?)?;
+                table.add(&key, &sums).map_err(overflow)?;
+            }
+            if !table.groups.is_empty() {
+                upsert_added(&mut transaction, AccrualKey::TABLE, &table.groups).await?;
+                upsert_added(&mut transaction, RollupKey::TABLE, &rollups(&table).map_err(overflow)?).await?;
+            }
+            transaction.commit().await?;
+            folded += rows.len() as u64;
+        }
+        Ok(folded)
     }
 }
 
 /// Hex SHA-256 of a text: the fingerprint of the reference data accruals were rated with.
 pub fn reference_fingerprint(text: &str) -> String {
     crate::content_hash([text])
+}
+
+/// How often at most a process folds the sums ingests appended: often enough that readers
+/// add few rows (a fold moves a fraction of a second of ingest), rarely enough that folds
+/// cost little beside the ingests.
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// When this process last started a fold, and whether one is running.
+#[derive(Debug)]
+pub(crate) struct FoldTimer {
+    last: std::sync::Mutex<std::time::Instant>,
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Default for FoldTimer {
+    fn default() -> FoldTimer {
+        FoldTimer { last: std::sync::Mutex::new(std::time::Instant::now()), running: Default::default() }
+    }
+}
+
+impl Ledger {
+    /// Starts a fold of the appended accrual sums on a task of its own when none ran for
+    /// [`FOLD_EVERY`] in this process and none is running (an ingest calls it after its commit).
+    /// A fold that fails leaves its rows to the next one; readers add them meanwhile.
+    pub(crate) fn fold_now_and_then(&self) {
+        use std::sync::atomic::Ordering;
+        let due = match self.folds.last.lock() {
+            Ok(mut last) if last.elapsed() >= FOLD_EVERY => {
+                *last = std::time::Instant::now();
+                true
+            }
+            _ => false,
+        };
+        if !due || self.folds.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let ledger = self.clone();
+        tokio::spawn(async move {
+            let _ = ledger.fold_accrual_deltas().await;
+            ledger.folds.running.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// The table ingests append their sums to (PostgreSQL), until a fold moves them into the kept
+/// sums and rollups.
+const DELTAS_TABLE: &str = "accrual_sum_deltas";
+
+/// The rollups of the sums not folded yet of one grouping, scope and periods: the rows of the
+/// periods' months (of the carrier or customer when given), rolled up as a fold would.
+async fn unfolded_rollups(
+    transaction: &mut Transaction<'static, Any>,
+    grouping: AccrualGrouping,
+    carrier: Option<&str>,
+    customer: Option<&str>,
+    periods: &[String],
+) -> Result<Vec<(RollupKey, AccrualSums)>, StoreError> {
+    let months: BTreeSet<&str> = periods.iter().filter_map(|period| period.get(..7)).collect();
+    if months.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut binds: Vec<String> = months.iter().map(|month| (*month).to_owned()).collect();
+    let placeholders: Vec<String> = (1..=binds.len()).map(|n| format!("${n}")).collect();
+    let mut select = format!(
+        "SELECT {}, {} FROM {DELTAS_TABLE} WHERE month IN ({})",
+        AccrualKey::KEY_COLUMNS.join(", "),
+        figure_columns!(),
+        placeholders.join(", ")
+    );
+    for (column, value) in [("carrier", carrier), ("customer", customer)] {
+        if let Some(value) = value {
+            binds.push(value.to_owned());
+            let _ = write!(select, " AND {column} = ${}", binds.len());
+        }
+    }
+    let mut query = sqlx::query(&select);
+    for bind in binds {
+        query = query.bind(bind);
+    }
+    let mut table = AccrualTable::default();
+    for row in query.fetch_all(&mut **transaction).await? {
+        let (key, sums) = AccrualKey::of_row(&row)?;
+        table.add(&key, &sums).map_err(overflow)?;
+    }
+    if table.groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let periods: std::collections::HashSet<&str> = periods.iter().map(String::as_str).collect();
+    Ok(rollups(&table)
+        .map_err(overflow)?
+        .into_iter()
+        .filter(|(key, _)| {
+            key.grouping == grouping
+                && key.carrier.as_deref() == carrier
+                && key.customer.as_deref() == customer
+                && periods.contains(key.period.as_str())
+        })
+        .collect())
 }
 
 /// Adds an ingest's accepted events (`accepted`: their indexes in the batch) to their months'
@@ -404,8 +562,7 @@ pub(crate) async fn add_ingested_postgres(
         mark_stale_postgres(connection, &stale).await?;
     }
     if !add.groups.is_empty() {
-        upsert_added(connection, &add.groups).await?;
-        upsert_added(connection, &rollups(&add).map_err(overflow)?).await?;
+        append_added(connection, &add.groups).await?;
     }
     Ok(())
 }
@@ -455,7 +612,28 @@ async fn mark_stale_postgres(connection: &mut PgConnection, months: &[String]) -
 /// concurrent ingests never lose each other's.
 async fn upsert_added<K: KeptKey>(
     connection: &mut PgConnection,
+    table: &str,
     added: &BTreeMap<K, AccrualSums>,
+) -> Result<(), StoreError> {
+    write_added(connection, table, added, true).await
+}
+
+/// Appends a batch's sums to the rows not folded yet.
+async fn append_added(
+    connection: &mut PgConnection,
+    added: &BTreeMap<AccrualKey, AccrualSums>,
+) -> Result<(), StoreError> {
+    write_added(connection, DELTAS_TABLE, added, false).await
+}
+
+/// Inserts figures into `table` by one statement of binary array binds, in key order; with
+/// `add`, adds them to the figures stored under the same keys (`table` has the keys' primary
+/// key).
+async fn write_added<K: KeptKey>(
+    connection: &mut PgConnection,
+    table: &str,
+    added: &BTreeMap<K, AccrualSums>,
+    add: bool,
 ) -> Result<(), StoreError> {
     let key_count = K::KEY_COLUMNS.len();
     let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(added.len()); key_count];
@@ -486,17 +664,22 @@ async fn upsert_added<K: KeptKey>(
             if (1..=3).contains(&offset) { format!("${n}::text[]") } else { format!("${n}::int8[]") }
         }))
         .collect();
+    let on_conflict = if add {
+        format!(
+            " ON CONFLICT ({key_columns}) DO UPDATE SET records = {table}.records + excluded.records, \
+             cost = {table}.cost + excluded.cost, revenue = {table}.revenue + excluded.revenue, \
+             margin = {table}.margin + excluded.margin, unrated = {table}.unrated + excluded.unrated, \
+             unpriced = {table}.unpriced + excluded.unpriced, below_cost = {table}.below_cost + excluded.below_cost, \
+             unconvertible = {table}.unconvertible + excluded.unconvertible"
+        )
+    } else {
+        String::new()
+    };
     let upsert = format!(
         "INSERT INTO {table} ({key_columns}, month, {FIGURE_NAMES}) \
          SELECT {key_columns}, month, records, CAST(cost AS NUMERIC), CAST(revenue AS NUMERIC), \
          CAST(margin AS NUMERIC), unrated, unpriced, below_cost, unconvertible \
-         FROM UNNEST({arrays}) AS added ({key_columns}, month, {FIGURE_NAMES}) \
-         ON CONFLICT ({key_columns}) DO UPDATE SET records = {table}.records + excluded.records, \
-         cost = {table}.cost + excluded.cost, revenue = {table}.revenue + excluded.revenue, \
-         margin = {table}.margin + excluded.margin, unrated = {table}.unrated + excluded.unrated, \
-         unpriced = {table}.unpriced + excluded.unpriced, below_cost = {table}.below_cost + excluded.below_cost, \
-         unconvertible = {table}.unconvertible + excluded.unconvertible",
-        table = K::TABLE,
+         FROM UNNEST({arrays}) AS added ({key_columns}, month, {FIGURE_NAMES}){on_conflict}",
         arrays = arrays.join(", "),
     );
     let mut query = sqlx::query(&upsert);

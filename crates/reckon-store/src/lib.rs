@@ -59,6 +59,8 @@ pub struct Ledger {
     /// driver cannot do (binary `COPY`, array binds) on the service's ingest path. Lazy: it
     /// connects on first use.
     pg: Option<sqlx::PgPool>,
+    /// When this process last folded the accrual sums ingests appended (PostgreSQL).
+    folds: std::sync::Arc<accruals::FoldTimer>,
 }
 
 /// A database URL that prints without its password.
@@ -134,7 +136,7 @@ impl Ledger {
                     .connect_lazy(&url)?,
             ),
         };
-        let ledger = Ledger { pool, dialect, url: LedgerUrl(url), pg };
+        let ledger = Ledger { pool, dialect, url: LedgerUrl(url), pg, folds: Default::default() };
         deck_rows::convert_legacy_rows(&ledger).await?;
         Ok(ledger)
     }

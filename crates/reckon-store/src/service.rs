@@ -106,12 +106,14 @@ impl Ledger {
             Some(pool) => {
                 let batch = IngestBatch::new(records);
                 let ingest = PgIngest { pool, batch: &batch, accruals, source, queue_alert_months, now };
-                match ingest.attempt(NewRows::Copy).await {
+                let statuses = match ingest.attempt(NewRows::Copy).await {
                     // Another replica stored one of the ids after the probe: the careful path
                     // lets the key decide row by row.
                     Err(error) if is_unique_violation(&error) => ingest.attempt(NewRows::InsertOnConflict).await,
                     outcome => outcome,
-                }
+                }?;
+                self.fold_now_and_then();
+                Ok(statuses)
             }
             None => self.ingest_usage_any(records, accruals, source, queue_alert_months, now).await,
         }
