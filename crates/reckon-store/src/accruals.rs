@@ -451,16 +451,16 @@ async fn unfolded_rollups(
     periods: &[String],
 ) -> Result<Vec<(RollupKey, AccrualSums)>, StoreError> {
     let months: BTreeSet<&str> = periods.iter().filter_map(|period| period.get(..7)).collect();
-    if months.is_empty() {
+    let (Some(first), Some(last)) = (months.first(), months.last()) else {
         return Ok(Vec::new());
-    }
-    let mut binds: Vec<String> = months.iter().map(|month| (*month).to_owned()).collect();
-    let placeholders: Vec<String> = (1..=binds.len()).map(|n| format!("${n}")).collect();
+    };
+    // The months' range (a query over centuries has more months than a statement has binds);
+    // the rollups are cut to the periods below.
+    let mut binds: Vec<String> = vec![(*first).to_owned(), (*last).to_owned()];
     let mut select = format!(
-        "SELECT {}, {} FROM {DELTAS_TABLE} WHERE month IN ({})",
+        "SELECT {}, {} FROM {DELTAS_TABLE} WHERE month >= $1 AND month <= $2",
         AccrualKey::KEY_COLUMNS.join(", "),
         figure_columns!(),
-        placeholders.join(", ")
     );
     for (column, value) in [("carrier", carrier), ("customer", customer)] {
         if let Some(value) = value {
@@ -519,29 +519,44 @@ pub(crate) async fn add_ingested(
 
 /// [`add_ingested`] in PostgreSQL, on a concrete connection, for many concurrent ingests at
 /// once. Each month's row is locked `FOR SHARE`: ingests of one month go side by side, and a
-/// rebuild (which takes the row exclusively) waits for them or they for it, as with
-/// [`lock_month`]. Ingests do not read the sums: each adds its batch's figures, summed per group
-/// in Rust, by one upsert per table (`x = x + excluded.x`, in key order, so two ingests lock
-/// shared groups in one order), and the database adds them to whatever is committed. A month
-/// whose sums can no longer be added to is marked stale, under an exclusive lock (with tiered
-/// decks taken at once, since every new record marks its month stale).
+/// rebuild or a fold (which take the row exclusively, or share it and delete what they fold)
+/// waits for them or they for it, as with [`lock_month`]. Ingests neither read nor update the
+/// kept sums, which every ingest of the month shares: each appends its batch's sums per group
+/// (summed in Rust) to `accrual_sum_deltas` by one insert; readers add those rows and
+/// [`Ledger::fold_accrual_deltas`] moves them into the kept sums and rollups now and then. A
+/// month whose sums can no longer be added to is marked stale, which needs the row exclusively:
+/// then nothing is written and [`Added::NeedsExclusive`] asks for the ingest again with
+/// `exclusive` locks from the start.
 pub(crate) async fn add_ingested_postgres(
     connection: &mut PgConnection,
     records: &[UsageRecord],
     accepted: &[usize],
     update: Option<&AccrualUpdate<'_>>,
-) -> Result<(), StoreError> {
+    exclusive: bool,
+) -> Result<Added, StoreError> {
     let months: BTreeSet<String> =
         accepted.iter().map(|&index| Month::of(records[index].started_at).to_string()).collect();
     if months.is_empty() {
-        return Ok(());
+        return Ok(Added::Done);
     }
     let months: Vec<String> = months.into_iter().collect();
     let Some(update) = update else {
-        return mark_stale_postgres(connection, &months).await;
+        mark_stale_postgres(connection, &months).await?;
+        return Ok(Added::Done);
     };
     assert_eq!(update.contributions.len(), records.len(), "one contribution per event");
-    let stored = lock_months_postgres(connection, &months, update.tiered).await?;
+    let stored = lock_months_postgres(connection, &months, exclusive).await?;
+    if !exclusive
+        && stored.iter().any(|(_, rated_with)| {
+            month_update(rated_with.as_deref(), update.rated_with, update.tiered) == MonthUpdate::MarkStale
+        })
+    {
+        // Marking a month stale takes its row exclusively: upgrading the shared lock while
+        // other ingests hold it too would deadlock them, so the ingest starts again with the
+        // months locked exclusively from the start (rare: a month made with other decks or
+        // reference data, or tiered decks, once per rebuild).
+        return Ok(Added::NeedsExclusive);
+    }
     let mut add = AccrualTable::default();
     let mut stale = Vec::new();
     for (month, rated_with) in &stored {
@@ -564,7 +579,15 @@ pub(crate) async fn add_ingested_postgres(
     if !add.groups.is_empty() {
         append_added(connection, &add.groups).await?;
     }
-    Ok(())
+    Ok(Added::Done)
+}
+
+/// What [`add_ingested_postgres`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Added {
+    Done,
+    /// Nothing: a month must be marked stale, which needs the months locked exclusively.
+    NeedsExclusive,
 }
 
 /// Locks the months' rows (in month order; creating missing ones stale), `FOR SHARE`, or

@@ -106,14 +106,28 @@ impl Ledger {
             Some(pool) => {
                 let batch = IngestBatch::new(records);
                 let ingest = PgIngest { pool, batch: &batch, accruals, source, queue_alert_months, now };
-                let statuses = match ingest.attempt(NewRows::Copy).await {
-                    // Another replica stored one of the ids after the probe: the careful path
-                    // lets the key decide row by row.
-                    Err(error) if is_unique_violation(&error) => ingest.attempt(NewRows::InsertOnConflict).await,
-                    outcome => outcome,
-                }?;
-                self.fold_now_and_then();
-                Ok(statuses)
+                let (mut new_rows, mut exclusive) = (NewRows::Copy, false);
+                loop {
+                    match ingest.attempt(new_rows, exclusive).await {
+                        Ok(Some(statuses)) => {
+                            self.fold_now_and_then();
+                            return Ok(statuses);
+                        }
+                        Ok(None) if !exclusive => exclusive = true,
+                        // Another replica stored one of the ids after the probe: the careful
+                        // path lets the key decide row by row.
+                        Err(error) if is_unique_violation(&error) && new_rows == NewRows::Copy => {
+                            new_rows = NewRows::InsertOnConflict;
+                        }
+                        Ok(None) => {
+                            return Err(StoreError::Invalid(
+                                "the accrual months were locked exclusively, yet the ingest asked for it again"
+                                    .to_owned(),
+                            ))
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
             }
             None => self.ingest_usage_any(records, accruals, source, queue_alert_months, now).await,
         }
@@ -281,7 +295,9 @@ struct PgIngest<'a> {
 }
 
 impl PgIngest<'_> {
-    async fn attempt(&self, new_rows: NewRows) -> Result<Vec<IngestStatus>, StoreError> {
+    /// One transaction; `None` when it must be done again with the accrual months locked
+    /// exclusively (`exclusive`; see [`crate::accruals::add_ingested_postgres`]).
+    async fn attempt(&self, new_rows: NewRows, exclusive: bool) -> Result<Option<Vec<IngestStatus>>, StoreError> {
         let batch = self.batch;
         let mut transaction = self.pool.begin().await?;
         let ids: Vec<&str> = batch.firsts.iter().map(|&index| batch.id(index)).collect();
@@ -334,7 +350,12 @@ impl PgIngest<'_> {
             (0..statuses.len()).filter(|&index| statuses[index] == IngestStatus::Accepted).collect();
         // The rows every concurrent ingest of a month shares (its accrual sums, its alert
         // queue entry) last, so that they are locked for as short a time as can be.
-        crate::accruals::add_ingested_postgres(&mut transaction, batch.records, &accepted, self.accruals).await?;
+        let added =
+            crate::accruals::add_ingested_postgres(&mut transaction, batch.records, &accepted, self.accruals, exclusive)
+                .await?;
+        if added == crate::accruals::Added::NeedsExclusive {
+            return Ok(None);
+        }
         if self.queue_alert_months {
             let months: BTreeSet<String> =
                 accepted.iter().map(|&index| Month::of(batch.records[index].started_at).to_string()).collect();
@@ -351,7 +372,7 @@ impl PgIngest<'_> {
             }
         }
         transaction.commit().await?;
-        Ok(statuses)
+        Ok(Some(statuses))
     }
 }
 
