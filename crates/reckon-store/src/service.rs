@@ -301,7 +301,11 @@ impl PgIngest<'_> {
         let batch = self.batch;
         let mut transaction = self.pool.begin().await?;
         let ids: Vec<&str> = batch.firsts.iter().map(|&index| batch.id(index)).collect();
-        let mut stored = stored_hashes_postgres(&mut transaction, &ids).await?;
+        // The COPY path does not probe: any id stored (or being stored) fails it whole.
+        let mut stored = match new_rows {
+            NewRows::Copy => HashMap::new(),
+            NewRows::InsertOnConflict => stored_hashes_postgres(&mut transaction, &ids).await?,
+        };
         let new: Vec<usize> =
             batch.firsts.iter().copied().filter(|&index| !stored.contains_key(batch.id(index))).collect();
         let inserted: HashSet<&str> = match new_rows {
