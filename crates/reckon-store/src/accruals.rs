@@ -319,7 +319,9 @@ impl Ledger {
         // PostgreSQL: the rollups and the ingests' sums not folded yet, read in one snapshot.
         let mut transaction = self.pool.begin().await?;
         if self.dialect == Dialect::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *transaction).await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *transaction)
+                .await?;
         }
         let mut rolled = Vec::new();
         for chunk in periods.chunks(400) {
@@ -361,9 +363,10 @@ impl Ledger {
     /// not read back, or a sum past what it holds.
     pub async fn fold_accrual_deltas(&self) -> Result<u64, StoreError> {
         let Some(pool) = &self.pg else { return Ok(0) };
-        let months: Vec<String> = sqlx::query_scalar(&format!("SELECT DISTINCT month FROM {DELTAS_TABLE} ORDER BY month"))
-            .fetch_all(pool)
-            .await?;
+        let months: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT DISTINCT month FROM {DELTAS_TABLE} ORDER BY month"))
+                .fetch_all(pool)
+                .await?;
         let mut folded = 0;
         for month in months {
             let mut transaction = pool.begin().await?;
@@ -684,7 +687,11 @@ async fn write_added<K: KeptKey>(
         .chain((0..8).map(|offset| {
             let n = key_count + 2 + offset;
             // records, cost, revenue, margin, then the four counts
-            if (1..=3).contains(&offset) { format!("${n}::text[]") } else { format!("${n}::int8[]") }
+            if (1..=3).contains(&offset) {
+                format!("${n}::text[]")
+            } else {
+                format!("${n}::int8[]")
+            }
         }))
         .collect();
     let on_conflict = if add {

@@ -5,9 +5,9 @@ use crate::dialect::nanoseconds;
 use crate::imports::usage_hash;
 use crate::{content_hash, AccrualUpdate, Ledger, StoreError};
 use reckon_core::period::Month;
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::{Timestamp, UsageRecord};
 use reckon_import::rates::DeckKind;
-use reckon_core::usage::DeliveryStatus;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// How many times an ingest transaction is tried when the database reports a deadlock or a
@@ -216,7 +216,6 @@ impl Ledger {
         transaction.commit().await?;
         Ok(statuses)
     }
-
 }
 
 /// A batch as ingest stores it: each event's content hash, the batch id, and the first event
@@ -354,9 +353,14 @@ impl PgIngest<'_> {
             (0..statuses.len()).filter(|&index| statuses[index] == IngestStatus::Accepted).collect();
         // The rows every concurrent ingest of a month shares (its accrual sums, its alert
         // queue entry) last, so that they are locked for as short a time as can be.
-        let added =
-            crate::accruals::add_ingested_postgres(&mut transaction, batch.records, &accepted, self.accruals, exclusive)
-                .await?;
+        let added = crate::accruals::add_ingested_postgres(
+            &mut transaction,
+            batch.records,
+            &accepted,
+            self.accruals,
+            exclusive,
+        )
+        .await?;
         if added == crate::accruals::Added::NeedsExclusive {
             return Ok(None);
         }

@@ -350,11 +350,7 @@ fn copy_numeric(buffer: &mut Vec<u8>, value: reckon_core::Decimal) {
     // Trailing zero digits are left out; they do not move the first digit's weight.
     let zeros = digits.iter().take_while(|digit| **digit == 0).count();
     let count = digits.len();
-    let weight = if count == 0 {
-        0
-    } else {
-        i16::try_from(count).expect("at most 10 digits") - 1 - fraction_digits
-    };
+    let weight = if count == 0 { 0 } else { i16::try_from(count).expect("at most 10 digits") - 1 - fraction_digits };
     let digits = &digits[zeros..];
     let length = i32::try_from(8 + 2 * digits.len()).expect("at most 10 digits");
     let sign = if value.is_sign_negative() && !digits.is_empty() { NEGATIVE } else { POSITIVE };

@@ -57,8 +57,7 @@ fn rate(records: &[UsageRecord]) -> Result<AccrualTable, TotalOverflow> {
 
 async fn ingest(ledger: &Ledger, records: &[UsageRecord], rated_with: &RatedWith) -> Vec<IngestStatus> {
     let contributions: Vec<_> = records.iter().map(contribution).collect();
-    let update =
-        AccrualUpdate { contributions: &contributions, rated_with, tiered: false, rate_superseded: None };
+    let update = AccrualUpdate { contributions: &contributions, rated_with, tiered: false, rate_superseded: None };
     ledger.ingest_usage(records, Some(&update), "test", false, at("2026-04-01T00:00:00Z")).await.unwrap()
 }
 
@@ -106,7 +105,13 @@ async fn issue15_ingested_quantities_read_back_as_the_row_by_row_import_stores_t
         let stored = stored_quantities(&ledger).await;
         for (n, (_, expected)) in quantities.iter().enumerate() {
             let expected = match expected.split_once(" / ") {
-                Some((postgres, sqlite)) => if backend == "postgres" { postgres } else { sqlite },
+                Some((postgres, sqlite)) => {
+                    if backend == "postgres" {
+                        postgres
+                    } else {
+                        sqlite
+                    }
+                }
                 None => expected,
             };
             let expected = Decimal::from_str(expected).unwrap();
@@ -154,7 +159,8 @@ async fn issue15_two_replicas_ingesting_the_same_ids_at_once_accept_each_once() 
     }
     // A stored id with other content is a conflict; within one batch, a repeat of a new id is a
     // duplicate with the same content and a conflict with other content.
-    let repeats = [record("x0-000", 1, "61"), record("new-1", 1, "5"), record("new-1", 1, "5"), record("new-1", 1, "6")];
+    let repeats =
+        [record("x0-000", 1, "61"), record("new-1", 1, "5"), record("new-1", 1, "5"), record("new-1", 1, "6")];
     assert_eq!(
         ingest(&second, &repeats, &rated_with).await,
         [IngestStatus::Conflict, IngestStatus::Accepted, IngestStatus::Duplicate, IngestStatus::Conflict]
@@ -164,7 +170,8 @@ async fn issue15_two_replicas_ingesting_the_same_ids_at_once_accept_each_once() 
     // 3,601 stored events (60 units at 0.001 each and one of 5: 216.005).
     let march = Month { year: 2026, month: 3 };
     first.rebuild_accrual_month(march, &rated_with, RebuildScope::ByChunk, rate).await.unwrap();
-    let sums = first.accrual_sums(jiff::civil::date(2026, 3, 1), jiff::civil::date(2026, 4, 1), None, None).await.unwrap();
+    let sums =
+        first.accrual_sums(jiff::civil::date(2026, 3, 1), jiff::civil::date(2026, 4, 1), None, None).await.unwrap();
     let records: i64 = sums.iter().map(|(_, sums)| sums.records).sum();
     let cost: Decimal = sums.iter().map(|(_, sums)| sums.cost).sum();
     assert_eq!((records, cost), (3601, Decimal::from_str("216.005").unwrap()));
@@ -172,9 +179,11 @@ async fn issue15_two_replicas_ingesting_the_same_ids_at_once_accept_each_once() 
 
 /// Records and cost of March's kept sums, and of its month rollup of all carriers and customers.
 async fn march(ledger: &Ledger) -> ((i64, Decimal), (i64, Decimal)) {
-    let sums = ledger.accrual_sums(jiff::civil::date(2026, 3, 1), jiff::civil::date(2026, 4, 1), None, None).await.unwrap();
+    let sums =
+        ledger.accrual_sums(jiff::civil::date(2026, 3, 1), jiff::civil::date(2026, 4, 1), None, None).await.unwrap();
     let rolled = ledger.accrual_rollups(AccrualGrouping::Carrier, None, None, &["2026-03".to_owned()]).await.unwrap();
-    let total = |rows: Vec<(i64, Decimal)>| rows.into_iter().fold((0, Decimal::ZERO), |(r, c), (rs, cs)| (r + rs, c + cs));
+    let total =
+        |rows: Vec<(i64, Decimal)>| rows.into_iter().fold((0, Decimal::ZERO), |(r, c), (rs, cs)| (r + rs, c + cs));
     (
         total(sums.iter().map(|(_, sums)| (sums.records, sums.cost)).collect()),
         total(rolled.iter().map(|(_, sums)| (sums.records, sums.cost)).collect()),
