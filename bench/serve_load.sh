@@ -2,9 +2,12 @@
 # Load benchmark of `reckon serve` ingest with wrk (apt-get install wrk) on the loopback, against
 # PostgreSQL's own COPY of the same rows in the same run (issue 15, acceptance 4).
 #
-# 1. REPLICAS `reckon serve` processes on one fresh PostgreSQL ledger; one wrk per replica sends
-#    batches of EVENTS (default 1,000) new events for DURATION seconds (default 15). New
-#    events/s = events stored (counted in the ledger) / the wrk run's seconds.
+# 1. REPLICAS `reckon serve` processes on one fresh PostgreSQL ledger. One event is stored and
+#    the month's accruals queried first, so that the month's sums are made and the load adds to
+#    them. One wrk per replica sends batches of EVENTS (default 1,000) new events for DURATION
+#    seconds (default 15). New events/s = events stored (counted in the ledger) / the wrk run's
+#    seconds. Then the accruals the service answers must count every stored event, the month
+#    still fresh.
 # 2. The rows the service stored are copied out (COPY TO, not timed) and loaded into a fresh
 #    ledger of the same schema (same primary key and index) by PostgreSQL's COPY FROM STDIN:
 #    COPY rows/s = rows / COPY seconds. The ratio of the two is printed.
