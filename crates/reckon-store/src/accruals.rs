@@ -3,9 +3,11 @@
 //! the events' own transaction; a stale month is made again from its events in one transaction.
 //! Whether a month may be added to is `reckon_core::accrual`'s rule; this module carries it out.
 //!
-//! Every writer of a month's sums first locks the month's row (an upsert, which in PostgreSQL
-//! also waits for a concurrent transaction inserting that row), in month order, and only then
-//! reads what it adds to: two replicas' ingests of one month, or an ingest and a rebuild, take
+//! In PostgreSQL an ingest appends its sums to `accrual_sum_deltas` under a shared lock of the
+//! month's row instead (see [`add_ingested_postgres`]); readers add those rows and a fold moves
+//! them into the kept sums. Every other writer of a month's sums first locks the month's row (an
+//! upsert, which in PostgreSQL also waits for a concurrent transaction inserting that row), in
+//! month order, and only then reads what it adds to: two replicas' ingests of one month, or an ingest and a rebuild, take
 //! turns instead of losing each other's figures. A rebuild reads the month's events after
 //! taking the lock, so every event committed before sees its sums, and an event committed
 //! after finds the month made and adds to it.

@@ -69,8 +69,10 @@ impl Ledger {
     /// `accruals`, always).
     ///
     /// Replicas of the service may store the same ids at once: the ledger's key on `record_id`
-    /// decides (`ON CONFLICT DO NOTHING`; PostgreSQL makes the second writer wait for the
-    /// first's commit, then reads what it stored), so each id is accepted once across them.
+    /// decides (PostgreSQL makes the second writer wait for the first's commit), so each id is
+    /// accepted once across them. In PostgreSQL the batch goes first by one binary `COPY` of
+    /// its distinct ids, which a stored id fails whole; the batch is then done again by a probe
+    /// and `INSERT ... ON CONFLICT DO NOTHING`, which reads what the other writer stored.
     /// Rows are written in `record_id` order so that two such batches take their row locks in
     /// one order and cannot deadlock; a deadlock or serialization failure the database reports
     /// anyway is retried.
@@ -275,8 +277,8 @@ impl<'r> IngestBatch<'r> {
 /// How the new rows of a PostgreSQL ingest are written.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum NewRows {
-    /// The ids found new by a probe, by one binary `COPY`: fails whole (unique violation) when
-    /// another transaction stores one of them meanwhile.
+    /// Every distinct id, by one binary `COPY`, without a probe: fails whole (unique
+    /// violation) when one of them is stored, before or by another transaction meanwhile.
     Copy,
     /// `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO NOTHING`: the key decides each row.
     InsertOnConflict,
