@@ -2,9 +2,12 @@
 # Load benchmark of `reckon serve` ingest with wrk (apt-get install wrk) on the loopback, against
 # PostgreSQL's own COPY of the same rows in the same run (issue 15, acceptance 4).
 #
-# 1. REPLICAS `reckon serve` processes on one fresh PostgreSQL ledger; one wrk per replica sends
-#    batches of EVENTS (default 1,000) new events for DURATION seconds (default 15). New
-#    events/s = events stored (counted in the ledger) / the wrk run's seconds.
+# 1. REPLICAS `reckon serve` processes on one fresh PostgreSQL ledger. One event is stored and
+#    the month's accruals queried first, so that the month's sums are made and the load adds to
+#    them. One wrk per replica sends batches of EVENTS (default 1,000) new events for DURATION
+#    seconds (default 15). New events/s = events stored (counted in the ledger) / the wrk run's
+#    seconds. Then the accruals the service answers must count every stored event, the month
+#    still fresh.
 # 2. The rows the service stored are copied out (COPY TO, not timed) and loaded into a fresh
 #    ledger of the same schema (same primary key and index) by PostgreSQL's COPY FROM STDIN:
 #    COPY rows/s = rows / COPY seconds. The ratio of the two is printed.
@@ -51,6 +54,17 @@ for replica in $(seq "$replicas"); do
     addresses+=("$(sed -n 's/listening on //p' "$dir/serve$replica.out")")
 done
 stored() { psql -tA "$url" -c 'SELECT COUNT(*) FROM usage_records'; }
+# The load's month (2026-03) made fresh before the load: one event stored, then an accrual query,
+# which makes the month's sums. Otherwise the month stays stale (never queried) and every batch
+# skips its accrual sums and rollups.
+read_token=$($reckon apikey create --scope read --database-url "$url")
+curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"record_id":"warm-1","service":"voice","carrier":"acme","customer":"cust0","started_at":"2026-03-01T10:00:00Z","destination":"+442000000000","quantity":"60"}' \
+    "http://${addresses[0]}/v1/usage"
+curl -sf -o /dev/null -H "Authorization: Bearer $read_token" \
+    "http://${addresses[0]}/v1/accruals?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&group_by=day"
+[ -n "$(psql -tA "$url" -c "SELECT rated_with FROM accrual_months WHERE month = '2026-03'")" ] ||
+    { echo "the month's accrual sums were not made before the load" >&2; exit 1; }
 
 echo "== $replicas replica(s): batches of $events new events for ${duration}s ($(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg))"
 # CPU seconds used so far: the replicas, and every PostgreSQL process (its backends included).
@@ -83,6 +97,13 @@ for index in $(seq "$replicas"); do
 done
 new=$((after - before))
 reckon_rate=$(python3 -c "print(round($new / ($end - $start)))")
+# The month is still fresh (the load added to its sums rather than marking them stale), and
+# the accruals the service answers from its kept sums count every stored event.
+fresh=$(psql -tA "$url" -c "SELECT rated_with IS NOT NULL FROM accrual_months WHERE month = '2026-03'")
+kept=$(curl -sf -H "Authorization: Bearer $read_token" -w '\n%{time_total}' \
+    "http://${addresses[0]}/v1/accruals?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&group_by=carrier" |
+    python3 -c 'import json, sys; body, seconds = sys.stdin.read().rsplit("\n", 1); print(sum(group["records"] for group in json.loads(body)["groups"]), f"(query {float(seconds) * 1000:.0f} ms)")')
+echo "   accrual sums: $kept events of $after stored in them (month fresh before the query: $fresh)"
 echo "   Reckon: $new new events stored in $(python3 -c "print(f'{$end - $start:.1f}')") s = $reckon_rate events/s"
 
 echo "== PostgreSQL's own COPY of the same $new rows into an empty ledger of the same schema"

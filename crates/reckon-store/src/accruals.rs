@@ -3,9 +3,11 @@
 //! the events' own transaction; a stale month is made again from its events in one transaction.
 //! Whether a month may be added to is `reckon_core::accrual`'s rule; this module carries it out.
 //!
-//! Every writer of a month's sums first locks the month's row (an upsert, which in PostgreSQL
-//! also waits for a concurrent transaction inserting that row), in month order, and only then
-//! reads what it adds to: two replicas' ingests of one month, or an ingest and a rebuild, take
+//! In PostgreSQL an ingest appends its sums to `accrual_sum_deltas` under a shared lock of the
+//! month's row instead (see [`add_ingested_postgres`]); readers add those rows and a fold moves
+//! them into the kept sums. Every other writer of a month's sums first locks the month's row (an
+//! upsert, which in PostgreSQL also waits for a concurrent transaction inserting that row), in
+//! month order, and only then reads what it adds to: two replicas' ingests of one month, or an ingest and a rebuild, take
 //! turns instead of losing each other's figures. A rebuild reads the month's events after
 //! taking the lock, so every event committed before sees its sums, and an event committed
 //! after finds the month made and adds to it.
@@ -21,7 +23,7 @@ use reckon_core::period::Month;
 use reckon_core::{Currency, Service, UsageRecord};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Connection as _, PgConnection, Row, Transaction};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -134,7 +136,7 @@ impl Ledger {
                 sums.merge(&rate(&chunk).map_err(overflow)?).map_err(overflow)?;
             }
         }
-        for table in ["accrual_sums", "accrual_rollups"] {
+        for table in ["accrual_sums", "accrual_rollups", DELTAS_TABLE] {
             let delete = self.dialect.sql(&format!("DELETE FROM {table} WHERE month = {{1}}"));
             sqlx::query(&delete).bind(month.to_string()).execute(&mut *transaction).await?;
         }
@@ -173,7 +175,7 @@ impl Ledger {
             transaction.commit().await?;
             return Ok(false);
         }
-        for table in [AccrualKey::TABLE, RollupKey::TABLE] {
+        for table in [AccrualKey::TABLE, RollupKey::TABLE, DELTAS_TABLE] {
             let delete = format!("DELETE FROM {table} WHERE month = $1");
             sqlx::query(&delete).bind(month.to_string()).execute(&mut *transaction).await?;
         }
@@ -266,13 +268,26 @@ impl Ledger {
                 filter.push_str(&format!(" AND {column} = {}", self.dialect.param(binds.len())));
             }
         }
-        let select = format!(
-            "SELECT {}, {} FROM accrual_sums WHERE day >= {} AND day < {}{filter}",
-            AccrualKey::KEY_COLUMNS.join(", "),
-            figure_columns!(),
-            self.dialect.param(1),
-            self.dialect.param(2)
-        );
+        let keys = AccrualKey::KEY_COLUMNS.join(", ");
+        let select = match self.dialect {
+            Dialect::Sqlite => format!(
+                "SELECT {keys}, {} FROM accrual_sums WHERE day >= {} AND day < {}{filter}",
+                figure_columns!(),
+                self.dialect.param(1),
+                self.dialect.param(2)
+            ),
+            // The kept sums and the ingests' sums not folded yet, in one statement (one
+            // snapshot: a fold moving rows from one to the other is seen whole or not at all).
+            Dialect::Postgres => format!(
+                "SELECT {keys}, CAST(SUM(records) AS BIGINT) AS records, CAST(SUM(cost) AS TEXT) AS cost, \
+                 CAST(SUM(revenue) AS TEXT) AS revenue, CAST(SUM(margin) AS TEXT) AS margin, \
+                 CAST(SUM(unrated) AS BIGINT) AS unrated, CAST(SUM(unpriced) AS BIGINT) AS unpriced, \
+                 CAST(SUM(below_cost) AS BIGINT) AS below_cost, CAST(SUM(unconvertible) AS BIGINT) AS unconvertible \
+                 FROM (SELECT {keys}, {FIGURE_NAMES} FROM accrual_sums UNION ALL \
+                 SELECT {keys}, {FIGURE_NAMES} FROM {DELTAS_TABLE}) AS kept \
+                 WHERE day >= $1 AND day < $2{filter} GROUP BY {keys} HAVING SUM(records) <> 0"
+            ),
+        };
         let mut query = sqlx::query(&select);
         for bind in binds {
             query = query.bind(bind);
@@ -303,6 +318,13 @@ impl Ledger {
         if carrier.is_some() && customer.is_some() {
             return Err(StoreError::Invalid("rollups are kept per carrier or per customer, not both".into()));
         }
+        // PostgreSQL: the rollups and the ingests' sums not folded yet, read in one snapshot.
+        let mut transaction = self.pool.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *transaction)
+                .await?;
+        }
         let mut rolled = Vec::new();
         for chunk in periods.chunks(400) {
             let placeholders: Vec<String> = (4..chunk.len() + 4).map(|n| self.dialect.param(n)).collect();
@@ -322,17 +344,158 @@ impl Ledger {
             for period in chunk {
                 query = query.bind(period.as_str());
             }
-            for row in query.fetch_all(&self.pool).await? {
+            for row in query.fetch_all(&mut *transaction).await? {
                 rolled.push(RollupKey::of_row(&row)?);
             }
         }
+        if self.dialect == Dialect::Postgres {
+            rolled.extend(unfolded_rollups(&mut transaction, grouping, carrier, customer, periods).await?);
+        }
+        transaction.commit().await?;
         Ok(rolled)
+    }
+
+    /// Folds the accrual sums ingests appended (PostgreSQL, see [`add_ingested_postgres`]) into
+    /// the kept sums and rollups, a month per transaction under the month's shared lock: the
+    /// rows are deleted and their figures added by one upsert per table, so a fold running
+    /// twice at once moves each row once. Returns how many rows it folded.
+    ///
+    /// # Errors
+    /// A database error (the month's rows stay to be folded next time), a stored sum that does
+    /// not read back, or a sum past what it holds.
+    pub async fn fold_accrual_deltas(&self) -> Result<u64, StoreError> {
+        let Some(pool) = &self.pg else { return Ok(0) };
+        let months: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT DISTINCT month FROM {DELTAS_TABLE} ORDER BY month"))
+                .fetch_all(pool)
+                .await?;
+        let mut folded = 0;
+        for month in months {
+            let mut transaction = pool.begin().await?;
+            lock_months_postgres(&mut transaction, std::slice::from_ref(&month), false).await?;
+            let delete = format!(
+                "DELETE FROM {DELTAS_TABLE} WHERE month = $1 RETURNING {}, {}",
+                AccrualKey::KEY_COLUMNS.join(", "),
+                figure_columns!()
+            );
+            let rows = sqlx::query(&delete).bind(&month).fetch_all(&mut *transaction).await?;
+            let mut table = AccrualTable::default();
+            for row in &rows {
+                let (key, sums) = AccrualKey::of_row(&AnyRow::try_from(row)?)?;
+                table.add(&key, &sums).map_err(overflow)?;
+            }
+            if !table.groups.is_empty() {
+                upsert_added(&mut transaction, AccrualKey::TABLE, &table.groups).await?;
+                upsert_added(&mut transaction, RollupKey::TABLE, &rollups(&table).map_err(overflow)?).await?;
+            }
+            transaction.commit().await?;
+            folded += rows.len() as u64;
+        }
+        Ok(folded)
     }
 }
 
 /// Hex SHA-256 of a text: the fingerprint of the reference data accruals were rated with.
 pub fn reference_fingerprint(text: &str) -> String {
     crate::content_hash([text])
+}
+
+/// How often at most a process folds the sums ingests appended: often enough that readers
+/// add few rows (a fold moves a fraction of a second of ingest), rarely enough that folds
+/// cost little beside the ingests.
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// When this process last started a fold, and whether one is running.
+#[derive(Debug)]
+pub(crate) struct FoldTimer {
+    last: std::sync::Mutex<std::time::Instant>,
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Default for FoldTimer {
+    fn default() -> FoldTimer {
+        FoldTimer { last: std::sync::Mutex::new(std::time::Instant::now()), running: Default::default() }
+    }
+}
+
+impl Ledger {
+    /// Starts a fold of the appended accrual sums on a task of its own when none ran for
+    /// [`FOLD_EVERY`] in this process and none is running (an ingest calls it after its commit).
+    /// A fold that fails leaves its rows to the next one; readers add them meanwhile.
+    pub(crate) fn fold_now_and_then(&self) {
+        use std::sync::atomic::Ordering;
+        let due = match self.folds.last.lock() {
+            Ok(mut last) if last.elapsed() >= FOLD_EVERY => {
+                *last = std::time::Instant::now();
+                true
+            }
+            _ => false,
+        };
+        if !due || self.folds.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let ledger = self.clone();
+        tokio::spawn(async move {
+            let _ = ledger.fold_accrual_deltas().await;
+            ledger.folds.running.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// The table ingests append their sums to (PostgreSQL), until a fold moves them into the kept
+/// sums and rollups.
+const DELTAS_TABLE: &str = "accrual_sum_deltas";
+
+/// The rollups of the sums not folded yet of one grouping, scope and periods: the rows of the
+/// periods' months (of the carrier or customer when given), rolled up as a fold would.
+async fn unfolded_rollups(
+    transaction: &mut Transaction<'static, Any>,
+    grouping: AccrualGrouping,
+    carrier: Option<&str>,
+    customer: Option<&str>,
+    periods: &[String],
+) -> Result<Vec<(RollupKey, AccrualSums)>, StoreError> {
+    let months: BTreeSet<&str> = periods.iter().filter_map(|period| period.get(..7)).collect();
+    let (Some(first), Some(last)) = (months.first(), months.last()) else {
+        return Ok(Vec::new());
+    };
+    // The months' range (a query over centuries has more months than a statement has binds);
+    // the rollups are cut to the periods below.
+    let mut binds: Vec<String> = vec![(*first).to_owned(), (*last).to_owned()];
+    let mut select = format!(
+        "SELECT {}, {} FROM {DELTAS_TABLE} WHERE month >= $1 AND month <= $2",
+        AccrualKey::KEY_COLUMNS.join(", "),
+        figure_columns!(),
+    );
+    for (column, value) in [("carrier", carrier), ("customer", customer)] {
+        if let Some(value) = value {
+            binds.push(value.to_owned());
+            let _ = write!(select, " AND {column} = ${}", binds.len());
+        }
+    }
+    let mut query = sqlx::query(&select);
+    for bind in binds {
+        query = query.bind(bind);
+    }
+    let mut table = AccrualTable::default();
+    for row in query.fetch_all(&mut **transaction).await? {
+        let (key, sums) = AccrualKey::of_row(&row)?;
+        table.add(&key, &sums).map_err(overflow)?;
+    }
+    if table.groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let periods: std::collections::HashSet<&str> = periods.iter().map(String::as_str).collect();
+    Ok(rollups(&table)
+        .map_err(overflow)?
+        .into_iter()
+        .filter(|(key, _)| {
+            key.grouping == grouping
+                && key.carrier.as_deref() == carrier
+                && key.customer.as_deref() == customer
+                && periods.contains(key.period.as_str())
+        })
+        .collect())
 }
 
 /// Adds an ingest's accepted events (`accepted`: their indexes in the batch) to their months'
@@ -357,6 +520,217 @@ pub(crate) async fn add_ingested(
         table.add(key, sums).map_err(overflow)?;
     }
     apply(transaction, dialect, &table, update.rated_with, update.tiered).await
+}
+
+/// [`add_ingested`] in PostgreSQL, on a concrete connection, for many concurrent ingests at
+/// once. Each month's row is locked `FOR SHARE`: ingests of one month go side by side, and a
+/// rebuild or a fold (which take the row exclusively, or share it and delete what they fold)
+/// waits for them or they for it, as with [`lock_month`]. Ingests neither read nor update the
+/// kept sums, which every ingest of the month shares: each appends its batch's sums per group
+/// (summed in Rust) to `accrual_sum_deltas` by one insert; readers add those rows and
+/// [`Ledger::fold_accrual_deltas`] moves them into the kept sums and rollups now and then. A
+/// month whose sums can no longer be added to is marked stale, which needs the row exclusively:
+/// then nothing is written and [`Added::NeedsExclusive`] asks for the ingest again with
+/// `exclusive` locks from the start.
+pub(crate) async fn add_ingested_postgres(
+    connection: &mut PgConnection,
+    records: &[UsageRecord],
+    accepted: &[usize],
+    update: Option<&AccrualUpdate<'_>>,
+    exclusive: bool,
+) -> Result<Added, StoreError> {
+    let months: BTreeSet<String> =
+        accepted.iter().map(|&index| Month::of(records[index].started_at).to_string()).collect();
+    if months.is_empty() {
+        return Ok(Added::Done);
+    }
+    let months: Vec<String> = months.into_iter().collect();
+    let Some(update) = update else {
+        mark_stale_postgres(connection, &months).await?;
+        return Ok(Added::Done);
+    };
+    assert_eq!(update.contributions.len(), records.len(), "one contribution per event");
+    let stored = lock_months_postgres(connection, &months, exclusive).await?;
+    if !exclusive
+        && stored.iter().any(|(_, rated_with)| {
+            month_update(rated_with.as_deref(), update.rated_with, update.tiered) == MonthUpdate::MarkStale
+        })
+    {
+        // Marking a month stale takes its row exclusively: upgrading the shared lock while
+        // other ingests hold it too would deadlock them, so the ingest starts again with the
+        // months locked exclusively from the start (rare: a month made with other decks or
+        // reference data, or tiered decks, once per rebuild).
+        return Ok(Added::NeedsExclusive);
+    }
+    let mut add = AccrualTable::default();
+    let mut stale = Vec::new();
+    for (month, rated_with) in &stored {
+        match month_update(rated_with.as_deref(), update.rated_with, update.tiered) {
+            MonthUpdate::Add => {
+                for &index in accepted {
+                    let (key, sums) = &update.contributions[index];
+                    if key.month().to_string() == *month {
+                        add.add(key, sums).map_err(overflow)?;
+                    }
+                }
+            }
+            MonthUpdate::MarkStale => stale.push(month.clone()),
+            MonthUpdate::Nothing => {}
+        }
+    }
+    if !stale.is_empty() {
+        mark_stale_postgres(connection, &stale).await?;
+    }
+    if !add.groups.is_empty() {
+        append_added(connection, &add.groups).await?;
+    }
+    Ok(Added::Done)
+}
+
+/// What [`add_ingested_postgres`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Added {
+    Done,
+    /// Nothing: a month must be marked stale, which needs the months locked exclusively.
+    NeedsExclusive,
+}
+
+/// Locks the months' rows (in month order; creating missing ones stale), `FOR SHARE`, or
+/// `FOR UPDATE` when `exclusive`, and returns what each month's sums were made with.
+async fn lock_months_postgres(
+    connection: &mut PgConnection,
+    months: &[String],
+    exclusive: bool,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    let select = format!(
+        "SELECT month, rated_with FROM accrual_months WHERE month = ANY($1) ORDER BY month {}",
+        if exclusive { "FOR UPDATE" } else { "FOR SHARE" }
+    );
+    let mut stored: Vec<(String, Option<String>)> =
+        sqlx::query_as(&select).bind(months).fetch_all(&mut *connection).await?;
+    if stored.len() < months.len() {
+        // New months: created stale (another transaction creating one too makes this wait for
+        // its commit), then locked like the others.
+        sqlx::query(
+            "INSERT INTO accrual_months (month, rated_with) SELECT month, NULL FROM UNNEST($1::text[]) AS months (month) \
+             ORDER BY month ON CONFLICT (month) DO NOTHING",
+        )
+        .bind(months)
+        .execute(&mut *connection)
+        .await?;
+        stored = sqlx::query_as(&select).bind(months).fetch_all(&mut *connection).await?;
+    }
+    Ok(stored)
+}
+
+/// [`mark_stale`] in PostgreSQL: all the months in one statement, in month order.
+async fn mark_stale_postgres(connection: &mut PgConnection, months: &[String]) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO accrual_months (month, rated_with) SELECT month, NULL FROM UNNEST($1::text[]) AS months (month) \
+         ORDER BY month ON CONFLICT (month) DO UPDATE SET rated_with = NULL",
+    )
+    .bind(months)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+/// Adds figures to what is stored under their keys (in key order) by one upsert of binary
+/// array binds: the database adds them to the committed figures under the row lock, so
+/// concurrent ingests never lose each other's.
+async fn upsert_added<K: KeptKey>(
+    connection: &mut PgConnection,
+    table: &str,
+    added: &BTreeMap<K, AccrualSums>,
+) -> Result<(), StoreError> {
+    write_added(connection, table, added, true).await
+}
+
+/// Appends a batch's sums to the rows not folded yet.
+async fn append_added(
+    connection: &mut PgConnection,
+    added: &BTreeMap<AccrualKey, AccrualSums>,
+) -> Result<(), StoreError> {
+    write_added(connection, DELTAS_TABLE, added, false).await
+}
+
+/// Inserts figures into `table` by one statement of binary array binds, in key order; with
+/// `add`, adds them to the figures stored under the same keys (`table` has the keys' primary
+/// key).
+async fn write_added<K: KeptKey>(
+    connection: &mut PgConnection,
+    table: &str,
+    added: &BTreeMap<K, AccrualSums>,
+    add: bool,
+) -> Result<(), StoreError> {
+    let key_count = K::KEY_COLUMNS.len();
+    let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(added.len()); key_count];
+    let mut months = Vec::with_capacity(added.len());
+    let (mut records, mut unrated, mut unpriced, mut below_cost, mut unconvertible) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut cost, mut revenue, mut margin) = (Vec::new(), Vec::new(), Vec::new());
+    for (key, sums) in added {
+        for (column, value) in keys.iter_mut().zip(key.key_values()) {
+            column.push(value);
+        }
+        months.push(key.month_text());
+        records.push(sums.records);
+        cost.push(sums.cost.normalize().to_string());
+        revenue.push(sums.revenue.normalize().to_string());
+        margin.push(sums.margin.normalize().to_string());
+        unrated.push(sums.unrated);
+        unpriced.push(sums.unpriced);
+        below_cost.push(sums.below_cost);
+        unconvertible.push(sums.unconvertible);
+    }
+    let key_columns = K::KEY_COLUMNS.join(", ");
+    let arrays: Vec<String> = (1..=key_count + 1)
+        .map(|n| format!("${n}::text[]"))
+        .chain((0..8).map(|offset| {
+            let n = key_count + 2 + offset;
+            // records, cost, revenue, margin, then the four counts
+            if (1..=3).contains(&offset) {
+                format!("${n}::text[]")
+            } else {
+                format!("${n}::int8[]")
+            }
+        }))
+        .collect();
+    let on_conflict = if add {
+        format!(
+            " ON CONFLICT ({key_columns}) DO UPDATE SET records = {table}.records + excluded.records, \
+             cost = {table}.cost + excluded.cost, revenue = {table}.revenue + excluded.revenue, \
+             margin = {table}.margin + excluded.margin, unrated = {table}.unrated + excluded.unrated, \
+             unpriced = {table}.unpriced + excluded.unpriced, below_cost = {table}.below_cost + excluded.below_cost, \
+             unconvertible = {table}.unconvertible + excluded.unconvertible"
+        )
+    } else {
+        String::new()
+    };
+    let upsert = format!(
+        "INSERT INTO {table} ({key_columns}, month, {FIGURE_NAMES}) \
+         SELECT {key_columns}, month, records, CAST(cost AS NUMERIC), CAST(revenue AS NUMERIC), \
+         CAST(margin AS NUMERIC), unrated, unpriced, below_cost, unconvertible \
+         FROM UNNEST({arrays}) AS added ({key_columns}, month, {FIGURE_NAMES}){on_conflict}",
+        arrays = arrays.join(", "),
+    );
+    let mut query = sqlx::query(&upsert);
+    for column in keys {
+        query = query.bind(column);
+    }
+    query
+        .bind(months)
+        .bind(records)
+        .bind(cost)
+        .bind(revenue)
+        .bind(margin)
+        .bind(unrated)
+        .bind(unpriced)
+        .bind(below_cost)
+        .bind(unconvertible)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
 }
 
 /// Moves the sums with an import through [`Ledger::import_usage_rated`]: the records at

@@ -59,6 +59,12 @@ pub struct Ledger {
     /// Where the pool connects: a bulk load opens its own connection there (PostgreSQL's COPY
     /// needs a concrete `PgConnection`, which the `Any` pool does not hand out).
     url: LedgerUrl,
+    /// PostgreSQL only: a pool of concrete connections beside the `Any` one, for what the `Any`
+    /// driver cannot do (binary `COPY`, array binds) on the service's ingest path. Lazy: it
+    /// connects on first use.
+    pg: Option<sqlx::PgPool>,
+    /// When this process last folded the accrual sums ingests appended (PostgreSQL).
+    folds: std::sync::Arc<accruals::FoldTimer>,
 }
 
 /// A database URL that prints without its password.
@@ -125,7 +131,16 @@ impl Ledger {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        let ledger = Ledger { pool, dialect, url: LedgerUrl(url) };
+        let pg = match dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect_lazy(&url)?,
+            ),
+        };
+        let ledger = Ledger { pool, dialect, url: LedgerUrl(url), pg, folds: Default::default() };
         deck_rows::convert_legacy_rows(&ledger).await?;
         Ok(ledger)
     }
@@ -151,6 +166,9 @@ impl Ledger {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
     }
 }
 

@@ -5,9 +5,10 @@ use crate::dialect::nanoseconds;
 use crate::imports::usage_hash;
 use crate::{content_hash, AccrualUpdate, Ledger, StoreError};
 use reckon_core::period::Month;
+use reckon_core::usage::DeliveryStatus;
 use reckon_core::{Timestamp, UsageRecord};
 use reckon_import::rates::DeckKind;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// How many times an ingest transaction is tried when the database reports a deadlock or a
 /// serialization failure (transient: the same transaction succeeds when tried again).
@@ -68,8 +69,10 @@ impl Ledger {
     /// `accruals`, always).
     ///
     /// Replicas of the service may store the same ids at once: the ledger's key on `record_id`
-    /// decides (`ON CONFLICT DO NOTHING`; PostgreSQL makes the second writer wait for the
-    /// first's commit, then reads what it stored), so each id is accepted once across them.
+    /// decides (PostgreSQL makes the second writer wait for the first's commit), so each id is
+    /// accepted once across them. In PostgreSQL the batch goes first by one binary `COPY` of
+    /// its distinct ids, which a stored id fails whole; the batch is then done again by a probe
+    /// and `INSERT ... ON CONFLICT DO NOTHING`, which reads what the other writer stored.
     /// Rows are written in `record_id` order so that two such batches take their row locks in
     /// one order and cannot deadlock; a deadlock or serialization failure the database reports
     /// anyway is retried.
@@ -94,6 +97,46 @@ impl Ledger {
     }
 
     async fn ingest_usage_once(
+        &self,
+        records: &[UsageRecord],
+        accruals: Option<&AccrualUpdate<'_>>,
+        source: &str,
+        queue_alert_months: bool,
+        now: Timestamp,
+    ) -> Result<Vec<IngestStatus>, StoreError> {
+        match &self.pg {
+            Some(pool) => {
+                let batch = IngestBatch::new(records);
+                let ingest = PgIngest { pool, batch: &batch, accruals, source, queue_alert_months, now };
+                let (mut new_rows, mut exclusive) = (NewRows::Copy, false);
+                loop {
+                    match ingest.attempt(new_rows, exclusive).await {
+                        Ok(Some(statuses)) => {
+                            self.fold_now_and_then();
+                            return Ok(statuses);
+                        }
+                        Ok(None) if !exclusive => exclusive = true,
+                        // Another replica stored one of the ids after the probe: the careful
+                        // path lets the key decide row by row.
+                        Err(error) if is_unique_violation(&error) && new_rows == NewRows::Copy => {
+                            new_rows = NewRows::InsertOnConflict;
+                        }
+                        Ok(None) => {
+                            return Err(StoreError::Invalid(
+                                "the accrual months were locked exclusively, yet the ingest asked for it again"
+                                    .to_owned(),
+                            ))
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+            }
+            None => self.ingest_usage_any(records, accruals, source, queue_alert_months, now).await,
+        }
+    }
+
+    /// [`Ledger::ingest_usage`]'s one attempt through the `Any` pool (SQLite).
+    async fn ingest_usage_any(
         &self,
         records: &[UsageRecord],
         accruals: Option<&AccrualUpdate<'_>>,
@@ -175,7 +218,237 @@ impl Ledger {
         transaction.commit().await?;
         Ok(statuses)
     }
+}
 
+/// A batch as ingest stores it: each event's content hash, the batch id, and the first event
+/// of each distinct id (request order), sorted by id so that concurrent batches take their row
+/// locks in one order.
+struct IngestBatch<'r> {
+    records: &'r [UsageRecord],
+    hashes: Vec<String>,
+    batch_id: String,
+    /// Indexes of each id's first event, by id.
+    firsts: Vec<usize>,
+}
+
+impl<'r> IngestBatch<'r> {
+    fn new(records: &'r [UsageRecord]) -> IngestBatch<'r> {
+        let hashes: Vec<String> = records.iter().map(usage_hash).collect();
+        let batch_id = content_hash(std::iter::once("ingest").chain(hashes.iter().map(String::as_str)));
+        // By id, stable: a repeated id keeps its first occurrence first.
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by(|&left, &right| records[left].record_id.as_str().cmp(records[right].record_id.as_str()));
+        order.dedup_by(|later, first| records[*later].record_id == records[*first].record_id);
+        IngestBatch { records, hashes, batch_id, firsts: order }
+    }
+
+    fn id(&self, index: usize) -> &'r str {
+        self.records[index].record_id.as_str()
+    }
+
+    /// Each event's status, in request order, given the ids this transaction inserted and the
+    /// content hashes stored before under the others: an id's first event is accepted when
+    /// inserted; any other event is a duplicate when its content is what is stored under its id
+    /// (before, or by its first event now), else a conflict.
+    fn statuses(&self, inserted: &HashSet<&str>, stored: &HashMap<String, String>) -> Vec<IngestStatus> {
+        let first_of: HashMap<&str, usize> = self.firsts.iter().map(|&index| (self.id(index), index)).collect();
+        (0..self.records.len())
+            .map(|index| {
+                let id = self.id(index);
+                let first = first_of[id];
+                let now_stored = inserted.contains(id);
+                let reference = match stored.get(id) {
+                    Some(hash) => Some(hash),
+                    None if now_stored => Some(&self.hashes[first]),
+                    None => None,
+                };
+                if now_stored && index == first {
+                    IngestStatus::Accepted
+                } else if reference == Some(&self.hashes[index]) {
+                    IngestStatus::Duplicate
+                } else {
+                    IngestStatus::Conflict
+                }
+            })
+            .collect()
+    }
+}
+
+/// How the new rows of a PostgreSQL ingest are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NewRows {
+    /// Every distinct id, by one binary `COPY`, without a probe: fails whole (unique
+    /// violation) when one of them is stored, before or by another transaction meanwhile.
+    Copy,
+    /// `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO NOTHING`: the key decides each row.
+    InsertOnConflict,
+}
+
+/// One ingest into PostgreSQL, on a concrete connection: binary array binds and `COPY`, and the
+/// accrual sums added by one upsert per table.
+struct PgIngest<'a> {
+    pool: &'a sqlx::PgPool,
+    batch: &'a IngestBatch<'a>,
+    accruals: Option<&'a AccrualUpdate<'a>>,
+    source: &'a str,
+    queue_alert_months: bool,
+    now: Timestamp,
+}
+
+impl PgIngest<'_> {
+    /// One transaction; `None` when it must be done again with the accrual months locked
+    /// exclusively (`exclusive`; see [`crate::accruals::add_ingested_postgres`]).
+    async fn attempt(&self, new_rows: NewRows, exclusive: bool) -> Result<Option<Vec<IngestStatus>>, StoreError> {
+        let batch = self.batch;
+        let mut transaction = self.pool.begin().await?;
+        let ids: Vec<&str> = batch.firsts.iter().map(|&index| batch.id(index)).collect();
+        // The COPY path does not probe: any id stored (or being stored) fails it whole.
+        let mut stored = match new_rows {
+            NewRows::Copy => HashMap::new(),
+            NewRows::InsertOnConflict => stored_hashes_postgres(&mut transaction, &ids).await?,
+        };
+        let new: Vec<usize> =
+            batch.firsts.iter().copied().filter(|&index| !stored.contains_key(batch.id(index))).collect();
+        let inserted: HashSet<&str> = match new_rows {
+            NewRows::Copy => {
+                if !new.is_empty() {
+                    let mut buffer = Vec::with_capacity(new.len() * 256);
+                    crate::usage_bulk::copy_usage_records(
+                        &mut buffer,
+                        new.iter().map(|&index| (&batch.records[index], batch.hashes[index].as_str())),
+                        &batch.batch_id,
+                    );
+                    let mut copy = transaction
+                        .copy_in_raw(&format!(
+                            "COPY usage_records ({}) FROM STDIN WITH (FORMAT binary)",
+                            crate::usage_bulk::USAGE_COPY_COLUMNS
+                        ))
+                        .await?;
+                    copy.send(buffer).await?;
+                    copy.finish().await?;
+                }
+                new.iter().map(|&index| batch.id(index)).collect()
+            }
+            NewRows::InsertOnConflict => {
+                let inserted = insert_usage_postgres(&mut transaction, batch, &new).await?;
+                // Stored by another transaction since the probe: read what it stored.
+                let taken: Vec<&str> =
+                    new.iter().map(|&index| batch.id(index)).filter(|id| !inserted.contains(*id)).collect();
+                if !taken.is_empty() {
+                    stored.extend(stored_hashes_postgres(&mut transaction, &taken).await?);
+                }
+                inserted
+            }
+        };
+        let statuses = batch.statuses(&inserted, &stored);
+        sqlx::query(
+            "INSERT INTO import_batches (batch_id, kind, source, rows_count, imported_at_ns) \
+             VALUES ($1, 'ingest', $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING",
+        )
+        .bind(&batch.batch_id)
+        .bind(self.source)
+        .bind(batch.records.len() as i64)
+        .bind(nanoseconds(self.now))
+        .execute(&mut *transaction)
+        .await?;
+        let accepted: Vec<usize> =
+            (0..statuses.len()).filter(|&index| statuses[index] == IngestStatus::Accepted).collect();
+        // The rows every concurrent ingest of a month shares (its accrual sums, its alert
+        // queue entry) last, so that they are locked for as short a time as can be.
+        let added = crate::accruals::add_ingested_postgres(
+            &mut transaction,
+            batch.records,
+            &accepted,
+            self.accruals,
+            exclusive,
+        )
+        .await?;
+        if added == crate::accruals::Added::NeedsExclusive {
+            return Ok(None);
+        }
+        if self.queue_alert_months {
+            let months: BTreeSet<String> =
+                accepted.iter().map(|&index| Month::of(batch.records[index].started_at).to_string()).collect();
+            if !months.is_empty() {
+                // As `alerts::queue_months`, for all the months in one statement, in month order.
+                sqlx::query(
+                    "INSERT INTO alert_pending_months (month, generation) \
+                     SELECT month, 1 FROM UNNEST($1::text[]) AS months (month) ORDER BY month \
+                     ON CONFLICT (month) DO UPDATE SET generation = alert_pending_months.generation + 1",
+                )
+                .bind(months.into_iter().collect::<Vec<String>>())
+                .execute(&mut *transaction)
+                .await?;
+            }
+        }
+        transaction.commit().await?;
+        Ok(Some(statuses))
+    }
+}
+
+/// The content hashes stored under some record ids, in one query (a binary array bind).
+async fn stored_hashes_postgres(
+    connection: &mut sqlx::PgConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT record_id, content_sha256 FROM usage_records WHERE record_id = ANY($1)")
+            .bind(ids)
+            .fetch_all(&mut *connection)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Inserts the batch's events at `new` (first events of distinct ids, by id) where their id is
+/// not stored, in one statement of binary array binds; returns the ids it inserted.
+async fn insert_usage_postgres<'r>(
+    connection: &mut sqlx::PgConnection,
+    batch: &IngestBatch<'r>,
+    new: &[usize],
+) -> Result<HashSet<&'r str>, StoreError> {
+    if new.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let records = || new.iter().map(|&index| &batch.records[index]);
+    let quantities: Vec<String> = records().map(|record| record.quantity.normalize().to_string()).collect();
+    let inserted: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO usage_records (record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, \
+         destination, quantity, network, status, content_sha256, batch_id) \
+         SELECT record_id, service, carrier, carrier_ref, customer, started_at_ns, origin, destination, \
+         CAST(quantity AS NUMERIC), network, status, content_sha256, $13 \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[], \
+         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) AS rows (record_id, service, carrier, \
+         carrier_ref, customer, started_at_ns, origin, destination, quantity, network, status, content_sha256) \
+         ON CONFLICT (record_id) DO NOTHING RETURNING record_id",
+    )
+    .bind(records().map(|record| record.record_id.as_str()).collect::<Vec<&str>>())
+    .bind(records().map(|record| record.service.as_str()).collect::<Vec<&str>>())
+    .bind(records().map(|record| &*record.carrier).collect::<Vec<&str>>())
+    .bind(records().map(|record| record.carrier_ref.as_deref()).collect::<Vec<Option<&str>>>())
+    .bind(records().map(|record| record.customer.as_deref()).collect::<Vec<Option<&str>>>())
+    .bind(records().map(|record| nanoseconds(record.started_at)).collect::<Vec<i64>>())
+    .bind(records().map(|record| record.origin.as_ref().map(|origin| origin.digits())).collect::<Vec<Option<&str>>>())
+    .bind(records().map(|record| record.destination.digits()).collect::<Vec<&str>>())
+    .bind(quantities.iter().map(String::as_str).collect::<Vec<&str>>())
+    .bind(records().map(|record| record.network.as_deref()).collect::<Vec<Option<&str>>>())
+    .bind(records().map(|record| record.status.map(DeliveryStatus::as_str)).collect::<Vec<Option<&str>>>())
+    .bind(new.iter().map(|&index| batch.hashes[index].as_str()).collect::<Vec<&str>>())
+    .bind(&batch.batch_id)
+    .fetch_all(&mut *connection)
+    .await?;
+    let inserted: HashSet<String> = inserted.into_iter().collect();
+    Ok(new.iter().map(|&index| batch.id(index)).filter(|id| inserted.contains(*id)).collect())
+}
+
+/// Whether an error is PostgreSQL's unique violation (23505).
+fn is_unique_violation(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23505"))
+}
+
+impl Ledger {
     /// Keeps events the service rejected, once each (the same event rejected again for the same
     /// reason, like a redelivered message, is stored once). Returns their ids.
     ///

@@ -236,10 +236,7 @@ async fn stage_postgres(
     let mut rows = 0;
     let mut buffer = Vec::with_capacity(1 << 20);
     let mut quantity = String::new();
-    // The binary COPY header: signature, flags, header extension length.
-    buffer.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
-    buffer.extend_from_slice(&0_i32.to_be_bytes());
-    buffer.extend_from_slice(&0_i32.to_be_bytes());
+    copy_header(&mut buffer);
     let mut more = true;
     while more {
         more = match read_batch(next_batch, &mut loaded) {
@@ -273,8 +270,7 @@ async fn stage_postgres(
         copy.send(buffer.as_slice()).await?;
         buffer.clear();
     }
-    // The trailer: a tuple of -1 fields.
-    buffer.extend_from_slice(&(-1_i16).to_be_bytes());
+    copy_trailer(&mut buffer);
     copy.send(buffer.as_slice()).await?;
     let copied = copy.finish().await?;
     assert_eq!(copied, rows, "COPY stores every row it is sent");
@@ -282,6 +278,90 @@ async fn stage_postgres(
     // guess the joins below on a table it believes small.
     sqlx::query("ANALYZE usage_import").execute(&mut *connection).await?;
     Ok(Staged { rows, batch_id: hasher.finish() })
+}
+
+/// The columns of `usage_records` a binary `COPY` of new records fills, in
+/// [`copy_usage_records`]' order.
+pub(crate) const USAGE_COPY_COLUMNS: &str = "record_id, service, carrier, carrier_ref, customer, started_at_ns, \
+     origin, destination, quantity, network, status, content_sha256, batch_id";
+
+/// A whole binary `COPY` stream of usage records (each with its content hash) under one batch
+/// id, into `usage_records` ([`USAGE_COPY_COLUMNS`]): what the service's ingest sends in one
+/// piece. The quantity goes as a binary NUMERIC, which PostgreSQL fits to the column's scale as
+/// it fits the text the row-by-row path binds.
+pub(crate) fn copy_usage_records<'a>(
+    buffer: &mut Vec<u8>,
+    records: impl Iterator<Item = (&'a UsageRecord, &'a str)>,
+    batch_id: &str,
+) {
+    const COLUMNS: i16 = 13;
+    copy_header(buffer);
+    for (record, hash) in records {
+        buffer.extend_from_slice(&COLUMNS.to_be_bytes());
+        copy_text(buffer, Some(record.record_id.as_str()));
+        copy_text(buffer, Some(record.service.as_str()));
+        copy_text(buffer, Some(&record.carrier));
+        copy_text(buffer, record.carrier_ref.as_deref());
+        copy_text(buffer, record.customer.as_deref());
+        copy_int(buffer, nanoseconds(record.started_at));
+        copy_text(buffer, record.origin.as_ref().map(|origin| origin.digits()));
+        copy_text(buffer, Some(record.destination.digits()));
+        copy_numeric(buffer, record.quantity);
+        copy_text(buffer, record.network.as_deref());
+        copy_text(buffer, record.status.map(DeliveryStatus::as_str));
+        copy_text(buffer, Some(hash));
+        copy_text(buffer, Some(batch_id));
+    }
+    copy_trailer(buffer);
+}
+
+/// The binary COPY header: signature, flags, header extension length.
+fn copy_header(buffer: &mut Vec<u8>) {
+    buffer.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    buffer.extend_from_slice(&0_i32.to_be_bytes());
+    buffer.extend_from_slice(&0_i32.to_be_bytes());
+}
+
+/// The binary COPY trailer: a tuple of -1 fields.
+fn copy_trailer(buffer: &mut Vec<u8>) {
+    buffer.extend_from_slice(&(-1_i16).to_be_bytes());
+}
+
+/// A NUMERIC field of a binary COPY row, in PostgreSQL's `numeric_send` layout: the count of
+/// base-10,000 digits, the weight of the first, the sign, the display scale, then the digits,
+/// most significant first. The value is normalized (no trailing zeros), as the text the
+/// row-by-row path binds (`quantity.normalize()`).
+fn copy_numeric(buffer: &mut Vec<u8>, value: reckon_core::Decimal) {
+    const POSITIVE: u16 = 0x0000;
+    const NEGATIVE: u16 = 0x4000;
+    let value = value.normalize();
+    let scale = value.scale();
+    // Padded to whole base-10,000 digits after the point: at most 28 + 3 decimal digits, far
+    // inside a u128 (a Decimal's mantissa has 96 bits).
+    let padding = (4 - scale % 4) % 4;
+    let mut mantissa = value.mantissa().unsigned_abs() * 10_u128.pow(padding);
+    let fraction_digits = i16::try_from((scale + padding) / 4).expect("a Decimal has at most 28 decimals");
+    // Least significant first.
+    let mut digits: Vec<i16> = Vec::with_capacity(10);
+    while mantissa > 0 {
+        digits.push(i16::try_from(mantissa % 10_000).expect("a base-10,000 digit"));
+        mantissa /= 10_000;
+    }
+    // Trailing zero digits are left out; they do not move the first digit's weight.
+    let zeros = digits.iter().take_while(|digit| **digit == 0).count();
+    let count = digits.len();
+    let weight = if count == 0 { 0 } else { i16::try_from(count).expect("at most 10 digits") - 1 - fraction_digits };
+    let digits = &digits[zeros..];
+    let length = i32::try_from(8 + 2 * digits.len()).expect("at most 10 digits");
+    let sign = if value.is_sign_negative() && !digits.is_empty() { NEGATIVE } else { POSITIVE };
+    buffer.extend_from_slice(&length.to_be_bytes());
+    buffer.extend_from_slice(&i16::try_from(digits.len()).expect("at most 10 digits").to_be_bytes());
+    buffer.extend_from_slice(&weight.to_be_bytes());
+    buffer.extend_from_slice(&sign.to_be_bytes());
+    buffer.extend_from_slice(&u16::try_from(scale).expect("a Decimal has at most 28 decimals").to_be_bytes());
+    for digit in digits.iter().rev() {
+        buffer.extend_from_slice(&digit.to_be_bytes());
+    }
 }
 
 /// A text field of a binary COPY row: its length and UTF-8 bytes, or -1 for NULL.

@@ -9,6 +9,7 @@ mod accruals;
 mod console;
 mod corrections;
 mod delivery;
+mod ingest;
 mod periods;
 mod rate_rules;
 mod scenario;
@@ -61,6 +62,13 @@ impl Drop for DropDatabase {
 
 /// A new, empty PostgreSQL database for one test, dropped with its guard.
 pub async fn fresh_postgres() -> (Ledger, DropDatabase) {
+    let (url, guard) = fresh_postgres_url().await;
+    (Ledger::open(&url).await.unwrap(), guard)
+}
+
+/// The URL of a new, empty PostgreSQL database (for several ledgers on it, like replicas),
+/// dropped with its guard.
+pub async fn fresh_postgres_url() -> (String, DropDatabase) {
     use sqlx::Connection;
     let base = std::env::var("RECKON_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
@@ -74,8 +82,7 @@ pub async fn fresh_postgres() -> (Ledger, DropDatabase) {
     let mut admin = sqlx::PgConnection::connect(&base).await.expect("PostgreSQL answers (see README: Testing)");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
     let (prefix, _) = base.rsplit_once('/').unwrap();
-    let ledger = Ledger::open(&format!("{prefix}/{name}")).await.unwrap();
-    (ledger, DropDatabase { admin_url: base, name })
+    (format!("{prefix}/{name}"), DropDatabase { admin_url: base, name })
 }
 
 /// sqlx skips a migration file whose name lacks `_` or `.sql`: the folders and the embedded
