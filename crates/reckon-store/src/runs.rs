@@ -257,12 +257,20 @@ struct RecordedRun<'a> {
 /// The first month a rebate checked on `period` counts (the quarter's first for a quarterly
 /// one) when one of the carrier's rebate terms is checked on `period`; `None` otherwise.
 pub(crate) fn rebate_checked_on(terms: &[reckon_core::contract_terms::ChargeTerm], period: Month) -> Option<Month> {
+    measured_from(terms, period, &[reckon_core::charges::ChargeType::Rebate])
+}
+
+/// The first month the terms of `kinds` (rebates, commitments) checked on `period` count the
+/// usage of; `None` when none is checked on it.
+fn measured_from(
+    terms: &[reckon_core::contract_terms::ChargeTerm],
+    period: Month,
+    kinds: &[reckon_core::charges::ChargeType],
+) -> Option<Month> {
     terms
         .iter()
         .filter(|term| {
-            term.charge_type() == reckon_core::charges::ChargeType::Rebate
-                && term.checked_on(period) == Some(period)
-                && term.applies_to(period)
+            kinds.contains(&term.charge_type()) && term.checked_on(period) == Some(period) && term.applies_to(period)
         })
         .filter_map(|term| term.measured_from(period))
         .min()
@@ -736,12 +744,13 @@ impl Ledger {
         self.record_reconciliation(run_id, inputs, &versions, basis, reconciliation, reads, now).await
     }
 
-    /// What a carrier's rebates due in `period` are measured on, when a rebate term is checked
-    /// on it ([`rebate_checked_on`]): a hash of the stored deck, the contract terms, and the
-    /// content hashes of the carrier's usage of the months the rebates count (the quarter's,
-    /// for a quarterly one). It is a part of the run's id (so a record imported into an earlier
-    /// month of the quarter makes a new run) and stored with the run, so that settlement reads
-    /// rebates due only from a run of what the ledger holds now. `None` otherwise.
+    /// What a carrier's rebates and commitments checked on `period` are measured on, when one
+    /// is: a hash of the stored deck, the contract terms, and the content hashes of the
+    /// carrier's usage of the months they count (the quarter's, for a quarterly one). It is a
+    /// part of the run's id (so a record imported into an earlier month of the quarter makes a
+    /// new run, whose shortfalls and rebates count it) and stored with the run, so that
+    /// settlement reads rebates due only from a run of what the ledger holds now. `None`
+    /// otherwise.
     ///
     /// # Errors
     /// A database error.
@@ -752,7 +761,9 @@ impl Ledger {
         terms: &[reckon_core::contract_terms::ChargeTerm],
     ) -> Result<Option<String>, StoreError> {
         use futures_util::TryStreamExt;
-        let Some(first_month) = rebate_checked_on(terms, period) else { return Ok(None) };
+        let measured =
+            [reckon_core::charges::ChargeType::Rebate, reckon_core::charges::ChargeType::CommitmentShortfall];
+        let Some(first_month) = measured_from(terms, period, &measured) else { return Ok(None) };
         let from = first_month.bounds().map(|(start, _)| start);
         let to = period.bounds().map(|(_, end)| end);
         let (Some(from), Some(to)) = (from, to) else { return Ok(None) };

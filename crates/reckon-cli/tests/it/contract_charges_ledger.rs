@@ -204,6 +204,25 @@ fn a_quarterly_commitment_in_the_ledger_counts_the_quarters_three_months() {
             [["acme", "C3", "shortfall_mismatch", "Q-SMS", "0.65", "0.3", "0.35", "USD"].map(str::to_owned).to_vec()],
             "{backend}"
         );
+        // 6 more February messages imported later: 14 + 6 = 20, the commitment is met and the
+        // whole 0.65 is over. The run of March is made again (the quarter's usage is a part of
+        // its id), never the stored one of before.
+        let late = folder.path().join(format!("late-february-{backend}.csv"));
+        std::fs::write(
+            &late,
+            "record_id,service,carrier,carrier_ref,customer,started_at,origin,destination,quantity
+             f0003,sms,acme,,c1,2026-02-20T10:00:00Z,,+44770000004,6
+",
+        )
+        .unwrap();
+        reckon_ok_on(&url, &["import", "usage", &late.display().to_string()]);
+        let rows = ledger_runs(&url, folder.path(), "0");
+        let acme_rows: Vec<Vec<String>> = charge_rows(&rows).into_iter().filter(|row| row[0] == "acme").collect();
+        assert_eq!(
+            acme_rows,
+            [["acme", "C3", "shortfall_mismatch", "Q-SMS", "0.65", "0", "0.65", "USD"].map(str::to_owned).to_vec()],
+            "{backend}"
+        );
     }
 }
 
