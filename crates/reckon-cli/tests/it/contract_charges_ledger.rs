@@ -502,6 +502,18 @@ fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled()
     }
 }
 
+/// acme's commitment of 1.00 USD of voice a month (MIN-VOICE), as `contract_terms.csv`.
+fn min_voice_terms(folder: &Path) -> std::path::PathBuf {
+    let terms = folder.join("terms.csv");
+    std::fs::write(
+        &terms,
+        "carrier,term,code,effective_from,effective_to,currency,period,metric,service,minimum\n\
+         acme,commitment,MIN-VOICE,2026-01-01,,USD,month,spend,voice,1.00\n",
+    )
+    .unwrap();
+    terms
+}
+
 /// Issue 17, forecast: `reckon commitments` and `GET /v1/commitments` from the real-time
 /// accruals, on SQLite and PostgreSQL. acme commits to 1.00 USD of voice a month. Three calls
 /// to +44 2071234567 of 60 s each in March, ingested by the service: acme's 44 rate 0.0120 USD a
@@ -513,13 +525,7 @@ fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled()
 fn the_commitment_forecast_equals_the_final_shortfall_when_the_month_ends_without_traffic() {
     use crate::serve::{event, http, json, start_server_with};
     let folder = tempfile::tempdir().unwrap();
-    let terms = folder.path().join("terms.csv");
-    std::fs::write(
-        &terms,
-        "carrier,term,code,effective_from,effective_to,currency,period,metric,service,minimum\n\
-         acme,commitment,MIN-VOICE,2026-01-01,,USD,month,spend,voice,1.00\n",
-    )
-    .unwrap();
+    let terms = min_voice_terms(folder.path());
     let invoice = folder.path().join("invoice.csv");
     let calls = [("f1", "2026-03-05T10:00:00Z"), ("f2", "2026-03-10T10:00:00Z"), ("f3", "2026-03-20T10:00:00Z")];
     let mut text = String::from(
@@ -577,19 +583,13 @@ fn the_commitment_forecast_equals_the_final_shortfall_when_the_month_ends_withou
 /// Issue 17, alert: `commitment_at_risk` reaches the webhook once, through a real server, on
 /// SQLite and PostgreSQL. acme commits to 1.00 USD of voice in March; three calls of 60 s to
 /// +44 2071234567 cost 0.013 each (see the forecast test above): 0.039 spent when March is over,
-/// a projected shortfall of 1.00 - 0.039 = 0.961 = 0.96, over the rule's 0.50. A 1.00 threshold
-/// on borealis's commitments (none) fires nothing.
+/// a projected shortfall of 1.00 - 0.039 = 0.961 = 0.96, over the rule's 0.50. The rule for
+/// borealis (threshold 0: any shortfall) fires nothing: borealis has no commitment.
 #[test]
 fn commitment_at_risk_reaches_the_webhook_once() {
     use crate::serve::{event, http, json, start_server_with, wait_for, webhook_receiver};
     let folder = tempfile::tempdir().unwrap();
-    let terms = folder.path().join("terms.csv");
-    std::fs::write(
-        &terms,
-        "carrier,term,code,effective_from,effective_to,currency,period,metric,service,minimum\n\
-         acme,commitment,MIN-VOICE,2026-01-01,,USD,month,spend,voice,1.00\n",
-    )
-    .unwrap();
+    let terms = min_voice_terms(folder.path());
     let rules = folder.path().join("alerts.csv");
     std::fs::write(
         &rules,
