@@ -463,6 +463,23 @@ fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled()
         );
         assert_eq!(account_balance(&read_csv(&journal), "5140"), rust_decimal::Decimal::ZERO, "{backend}");
 
+        // May's invoice credits March's rebate once more (the rent, and -2.00 dated March): April
+        // paid the 2.00 back already, so none of it is paid back again: 25.00 - 2.00 = 23.00.
+        let may = folder.path().join(format!("invoice-acme-05-{backend}.csv"));
+        std::fs::write(
+            &may,
+            "carrier,invoice_id,line_id,carrier_ref,service,started_at,destination,quantity,rate,amount,currency,charge_type,charge_code\n\
+             acme,ACME-2026-05,C1,,sms,2026-05-01T00:00:00Z,,,,25.00,USD,recurring,NUM-RENT\n\
+             acme,ACME-2026-05,R1,,sms,2026-03-01T00:00:00Z,,,,-2.00,USD,credit,REB\n",
+        )
+        .unwrap();
+        reckon_ok_on(&url, &["import", "invoice", &may.display().to_string(), "--period", "2026-05"]);
+        reckon_ok_on(&url, &["reconcile", "--carrier", "acme", "--period", "2026-05", "--quiet"]);
+        let (code, may_statement, stderr) = settle("2026-05", false);
+        assert_eq!(code, Some(0), "{backend}: {stderr}");
+        assert!(!may_statement.contains("late rebates"), "{backend}: {may_statement}");
+        assert!(may_statement.contains("  net to pay         23.00 USD"), "{backend}: {may_statement}");
+
         // March's invoice replaced (the tax corrected to 0.13) after its run: the run no longer
         // tells the rebates due of the current version, and settling is refused until run again.
         let replaced_folder = folder.path().join(format!("replaced-{backend}"));
