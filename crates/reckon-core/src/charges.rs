@@ -237,8 +237,9 @@ const MONTH_START_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_hours
 
 /// Whether a line of `month`'s invoices pays the rebate of an earlier period late: a `rebate`
 /// line (or a `credit` line naming a rebate's code), in the rebate's currency, dated (its
-/// `started_at`, give or take [`MONTH_START_GRACE`]) in a period of one of its carrier's rebate
-/// terms that was checked before `month`, a term that applied to that period (in force on the
+/// `started_at`, in UTC; a line dated up to [`MONTH_START_GRACE`] before `month`'s first midnight
+/// is `month`'s own) in a period of one of its carrier's rebate terms that was checked before
+/// `month`, a term that applied to that period (in force on the
 /// first day of its last month). A line naming a code pays that term; a `rebate` line without
 /// one pays together the carrier's rebate terms in its currency checked on the same earlier
 /// month. Such a line is not the rebate of `month`: its own period's run judged that rebate,
@@ -252,7 +253,12 @@ pub fn late_rebate(line: &ChargeLine, terms: &[ChargeTerm], month: Month) -> Opt
     if !names_a_rebate {
         return None;
     }
-    let line_month = Month::of(line.started_at.checked_add(MONTH_START_GRACE).unwrap_or(line.started_at));
+    // Dated at a carrier's own first midnight of `month` (up to 14 hours before it in UTC), it is
+    // `month`'s own; otherwise its month is the UTC month it starts in.
+    if Month::of(line.started_at.checked_add(MONTH_START_GRACE).unwrap_or(line.started_at)) == month {
+        return None;
+    }
+    let line_month = Month::of(line.started_at);
     let mut found: Option<LateRebate> = None;
     for (term_index, term) in terms.iter().enumerate() {
         if term.charge_type() != ChargeType::Rebate
@@ -318,10 +324,11 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
             .filter(|index| *terms[*index].carrier == *carrier && terms[*index].applies_to(month))
             .collect();
         let mut taken: Vec<Vec<usize>> = vec![Vec::new(); terms_here.len()];
-        // Rebate lines without a code while several rebates are in force, and what the rebates
-        // no line names in their currency (the first's) make due together (`None`: not known).
-        let mut joint_rebates: Vec<usize> = Vec::new();
-        let mut joint_expected = Some(Decimal::ZERO);
+        // Rebate lines without a code while several rebates in their currency are in force, per
+        // currency, and what the rebates no line names make due together in it (`None`: not
+        // known).
+        let mut joint_rebates: BTreeMap<Currency, Vec<usize>> = BTreeMap::new();
+        let mut joint_expected: BTreeMap<Currency, Option<Decimal>> = BTreeMap::new();
         for &line_index in line_indexes {
             let line = &lines[line_index];
             if late_rebate(line, terms, month).is_some() {
@@ -337,7 +344,17 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
                         && line.charge_code.is_some()
                         && term.charge_type() == ChargeType::Rebate)
             };
-            let of_type = || terms_here.iter().enumerate().filter(|(_, term)| takes(&terms[**term]));
+            // A rebate line without a code pays the rebates in its own currency (any, when none
+            // is in it: then it is a currency mismatch of the one it takes).
+            let in_currency = |term: &ChargeTerm| {
+                line.charge_code.is_some()
+                    || line.charge_type != ChargeType::Rebate
+                    || term.currency == line.currency
+                    || !terms_here.iter().any(|index| takes(&terms[*index]) && terms[*index].currency == line.currency)
+            };
+            let of_type = || {
+                terms_here.iter().enumerate().filter(|(_, term)| takes(&terms[**term]) && in_currency(&terms[**term]))
+            };
             let term = match &line.charge_code {
                 Some(code) => of_type().find(|(_, term)| terms[**term].code == *code).map(|(position, _)| position),
                 None => {
@@ -355,7 +372,7 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
                     && line.charge_code.is_none()
                     && of_type().count() > 1 =>
                 {
-                    joint_rebates.push(line_index);
+                    joint_rebates.entry(line.currency).or_default().push(line_index);
                 }
                 None => {
                     check.line_expected[line_index] = Some(Decimal::ZERO);
@@ -380,9 +397,12 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
                 |types: &[crate::charges::ChargeType]| tax_base(types, term.currency, billing, line_indexes, lines);
             let expected = term.expected(month, &usage, &base);
             let taken = &taken[position];
-            let joint_currency = joint_rebates.first().map(|index| lines[*index].currency);
-            if taken.is_empty() && term.charge_type() == ChargeType::Rebate && joint_currency == Some(term.currency) {
-                joint_expected = joint_expected.zip(expected).and_then(|(sum, expected)| sum.checked_add(expected));
+            if taken.is_empty()
+                && term.charge_type() == ChargeType::Rebate
+                && joint_rebates.contains_key(&term.currency)
+            {
+                let sum = joint_expected.entry(term.currency).or_insert(Some(Decimal::ZERO));
+                *sum = sum.zip(expected).and_then(|(sum, expected)| sum.checked_add(expected));
                 continue;
             }
             if taken.is_empty() {
@@ -395,12 +415,12 @@ pub fn check_charges(lines: &[ChargeLine], context: &ChargeContext, config: &Rec
             }
             judge_lines(lines, taken, term.currency, expected, mismatch_kind(&term.rule), config, &mut check);
         }
-        if let Some(first) = joint_rebates.first() {
-            // Lines without a code where several rebates are in force credit those no line
-            // names in their currency, together: their sum against the sum of those rebates.
-            let currency = lines[*first].currency;
+        for (currency, joint) in &joint_rebates {
+            // Lines without a code where several rebates in their currency are in force credit
+            // those no line names, together: their sum against the sum of those rebates.
+            let expected = joint_expected.get(currency).copied().unwrap_or(Some(Decimal::ZERO));
             let kind = DiscrepancyKind::RebateMismatch;
-            judge_lines(lines, &joint_rebates, currency, joint_expected, kind, config, &mut check);
+            judge_lines(lines, joint, *currency, expected, kind, config, &mut check);
         }
     }
     check

@@ -133,6 +133,40 @@ pub fn late_rebate_already_netted(due: Decimal, credited_before: Decimal, credit
     credited_now.max(Decimal::ZERO).min(left)
 }
 
+/// A rebate credited late: the rebate terms it pays (indexes into the carrier's terms) and the
+/// amount credited, positive.
+pub type LateCredit = (Vec<usize>, Decimal);
+
+/// What a period's statement adds back of the rebates its invoices credit late for one earlier
+/// month, in one currency ([`late_rebate_already_netted`]): `credited_now` and
+/// `credited_before` (the invoices of the months between) list each credit with the rebate terms
+/// it pays (indexes; a code-named credit one, a codeless one several), as positive amounts.
+/// Credits of overlapping terms pay the same rebates, so this period's credits are taken
+/// together, against the rebates due of all their terms (`due_of`), less the credits before of
+/// any of those terms.
+///
+/// # Properties
+/// Over the later periods in order, what is added back for a rebate month never exceeds the
+/// rebates due of the terms credited.
+pub fn late_rebates_to_add_back(
+    credited_now: &[LateCredit],
+    credited_before: &[LateCredit],
+    due_of: &dyn Fn(&[usize]) -> Decimal,
+) -> Decimal {
+    let mut terms: Vec<usize> = credited_now.iter().flat_map(|(terms, _)| terms.iter().copied()).collect();
+    terms.sort_unstable();
+    terms.dedup();
+    let sum = |credits: &mut dyn Iterator<Item = Decimal>| {
+        credits.fold(Decimal::ZERO, |sum, credit| sum.checked_add(credit).unwrap_or(Decimal::MAX))
+    };
+    let now = sum(&mut credited_now.iter().map(|(_, credit)| *credit));
+    let before = sum(&mut credited_before
+        .iter()
+        .filter(|(paid, _)| paid.iter().any(|term| terms.contains(term)))
+        .map(|(_, credit)| *credit));
+    late_rebate_already_netted(due_of(&terms), before, now)
+}
+
 /// A settlement statement's figures.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Statement {
@@ -743,6 +777,25 @@ mod tests {
         assert_eq!(late_rebate_already_netted(d("2.00"), d("1.50"), d("1.50")), d("0.50"));
         // Nothing was due (its run found it credited, or not reached): nothing added back.
         assert_eq!(late_rebate_already_netted(d("0"), d("0"), d("2.00")), d("0"));
+    }
+
+    /// Second review of issue 17: a code-named and a codeless late credit of the same rebate
+    /// were capped apart, and added back 7.00 of 5.00 netted.
+    #[test]
+    fn late_credits_of_overlapping_terms_are_added_back_together() {
+        // March netted rebates A 2.00 and B 3.00 (terms 0 and 1) and C 1.00 (term 2).
+        let due =
+            |terms: &[usize]| -> Decimal { terms.iter().map(|term| [d("2.00"), d("3.00"), d("1.00")][*term]).sum() };
+        // April credits A and B together (codeless, 5.00): all of it back. May credits A again
+        // (named, 2.00): 5.00 - 5.00 = 0 left of A's and B's due: nothing back. In all 5.00.
+        let both = (vec![0, 1], d("5.00"));
+        assert_eq!(late_rebates_to_add_back(std::slice::from_ref(&both), &[], &due), d("5.00"));
+        assert_eq!(late_rebates_to_add_back(&[(vec![0], d("2.00"))], &[both], &due), d("0"));
+        // The other order: A first (2.00 back), then A and B (5.00 due - 2.00 = 3.00 back).
+        assert_eq!(late_rebates_to_add_back(&[(vec![0], d("2.00"))], &[], &due), d("2.00"));
+        assert_eq!(late_rebates_to_add_back(&[(vec![0, 1], d("5.00"))], &[(vec![0], d("2.00"))], &due), d("3.00"));
+        // C credited before takes nothing of A's due: A's 2.00 back.
+        assert_eq!(late_rebates_to_add_back(&[(vec![0], d("2.00"))], &[(vec![2], d("1.00"))], &due), d("2.00"));
     }
 
     #[test]

@@ -146,10 +146,16 @@ async fn check_month(state: &AppState, month: Month) -> Result<(), StoreError> {
         let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
         if let Some(day) = reckon_core::contract_terms::forecast_day(Some(month), today) {
             for carrier in figures.carriers.keys() {
-                // The accruals a forecast reads made fresh first, as `GET /v1/commitments` does.
-                let statuses = crate::commitments::forecasts_made_fresh(state, carrier, day)
-                    .await
-                    .map_err(|error| StoreError::Invalid(format!("the commitments of {carrier}: {error:?}")))?;
+                // The accruals a forecast reads made fresh first, as `GET /v1/commitments` does;
+                // a carrier whose forecast fails is said and skipped, the month's other alerts
+                // still raised.
+                let statuses = match crate::commitments::forecasts_made_fresh(state, carrier, day).await {
+                    Ok(statuses) => statuses,
+                    Err(error) => {
+                        tracing::warn!("forecasting the commitments of {carrier} for {month}: {error:?}");
+                        continue;
+                    }
+                };
                 for status in statuses {
                     if let Ok(forecast) = &status.forecast {
                         alerts.extend(reckon_core::alert::commitment_alerts(rules, carrier, &status.term, forecast));

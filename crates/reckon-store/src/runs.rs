@@ -386,6 +386,11 @@ impl Ledger {
         inputs: &RunInputs<'_>,
         now: Timestamp,
     ) -> Result<StoredRun, StoreError> {
+        // What the rebates and commitments are measured on, read before the inputs: usage stored
+        // meanwhile makes the run look out of date (refused at settlement until run again),
+        // never current.
+        let terms = self.contract_terms_of(inputs.carrier).await?;
+        let basis = self.rebate_basis(inputs.carrier, inputs.period, &terms).await?;
         let PeriodInputs { config, lines, summaries, usage, other_lines, charge_lines, from, deck_text, deck } =
             self.period_inputs(inputs).await?;
         // The versions of the invoices read, each with its period: what the run reconciled and
@@ -411,7 +416,6 @@ impl Ledger {
                 format!("{invoice_id}|{version}|{hash}|{}", period.as_deref().unwrap_or(""))
             })
             .collect();
-        let basis = self.rebate_basis(inputs.carrier, inputs.period, &config.charge_terms).await?;
         let run_id = content_hash(
             [inputs.carrier, fingerprint.as_str(), deck_text.as_str()]
                 .into_iter()

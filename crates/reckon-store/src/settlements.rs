@@ -195,21 +195,34 @@ impl Ledger {
                 }
                 between = between.next();
             }
+            // Per rebate month and currency, this period's credits and those of the months
+            // between, each with the terms it pays.
+            let mut late_now: BTreeMap<(Month, Currency), Vec<reckon_core::settlement::LateCredit>> = BTreeMap::new();
+            for ((term_indexes, due_month, currency), credited) in late {
+                late_now.entry((due_month, currency)).or_default().push((term_indexes, credited));
+            }
             let mut missing_by_month: HashMap<Month, Vec<Discrepancy>> = HashMap::new();
-            for ((term_indexes, due_month, currency), credited_now) in late {
+            for ((due_month, currency), credited_now) in late_now {
                 if let std::collections::hash_map::Entry::Vacant(entry) = missing_by_month.entry(due_month) {
                     entry.insert(self.rebates_missing_of(carrier, due_month, &terms).await?);
                 }
-                let codes: Vec<&str> = term_indexes.iter().map(|index| terms[*index].code.as_str()).collect();
-                let due_rows: Vec<Discrepancy> = missing_by_month[&due_month]
+                let missing = &missing_by_month[&due_month];
+                let due_of = |term_indexes: &[usize]| {
+                    let codes: Vec<&str> = term_indexes.iter().map(|index| terms[*index].code.as_str()).collect();
+                    let rows: Vec<Discrepancy> = missing
+                        .iter()
+                        .filter(|row| row.currency == currency && codes.contains(&row.destination.as_str()))
+                        .cloned()
+                        .collect();
+                    reckon_core::settlement::rebates_due(&rows).get(&currency).copied().unwrap_or_default()
+                };
+                let credited_before: Vec<reckon_core::settlement::LateCredit> = credited_between
                     .iter()
-                    .filter(|row| row.currency == currency && codes.contains(&row.destination.as_str()))
-                    .cloned()
+                    .filter(|((_, month, between_currency), _)| *month == due_month && *between_currency == currency)
+                    .map(|((term_indexes, ..), credited)| (term_indexes.clone(), *credited))
                     .collect();
-                let due = reckon_core::settlement::rebates_due(&due_rows).get(&currency).copied().unwrap_or_default();
-                let credited_before =
-                    credited_between.get(&(term_indexes, due_month, currency)).copied().unwrap_or_default();
-                let netted = reckon_core::settlement::late_rebate_already_netted(due, credited_before, credited_now);
+                let netted =
+                    reckon_core::settlement::late_rebates_to_add_back(&credited_now, &credited_before, &due_of);
                 add(currency, &|figures| &mut figures.rebates_netted_before, netted)?;
             }
         }

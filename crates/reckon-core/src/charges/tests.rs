@@ -453,6 +453,11 @@ fn a_rebate_of_an_earlier_period_credited_late_is_carried_not_judged_again() {
     // 22:00 UTC is April's, not March's paid late.
     let local_midnight = on_april_invoice(Some("MREB"), ChargeType::Rebate, "2026-03-31T22:00:00Z");
     assert_eq!(late_rebate(&local_midnight, &terms, april), None);
+    // On May's invoice, dated late on March's last day (12:00 UTC): March's, not April's (the
+    // grace only makes a line the invoice month's own).
+    let end_of_march = on_april_invoice(Some("MREB"), ChargeType::Rebate, "2026-03-31T12:00:00Z");
+    let may = Month { year: 2026, month: 5 };
+    assert_eq!(late_rebate(&end_of_march, &terms, may), Some(LateRebate { term_indexes: vec![1], due_month: march }));
     // In another currency than the rebate's it is no payment of it (judged as a line of April).
     let in_usd = ChargeLine { currency: Currency::parse("USD").unwrap(), ..late.clone() };
     assert_eq!(late_rebate(&in_usd, &terms, april), None);
@@ -503,6 +508,31 @@ fn a_rebate_line_without_a_code_credits_the_rebates_in_force_together() {
         mixed.discrepancies.iter().map(|row| (row.kind.as_str(), row.expected_amount, row.currency.as_str())).collect();
     // The EUR ones credited right together (-5.00); the USD one missing, -4.00.
     assert_eq!(kinds, [("rebate_missing", Some(d("-4.00")), "USD")]);
+    // Codeless lines in both currencies: each pays the rebates of its own currency, nothing
+    // missing, nothing mismatched (the USD line was once lumped with the EUR ones, its rebate
+    // reported missing while credited).
+    let usd_reb = || {
+        let usd = term(
+            "REB-USD",
+            "2026-01-01",
+            TermRule::Rebate {
+                period: TermPeriod::Month,
+                metric: Metric::Volume,
+                scope: UsageScope::default(),
+                threshold: d("1"),
+                reward: Reward::Amount(d("4.00")),
+            },
+        );
+        ChargeTerm { currency: Currency::parse("USD").unwrap(), ..usd }
+    };
+    let usd_line =
+        ChargeLine { currency: Currency::parse("USD").unwrap(), ..charge("R2", ChargeType::Rebate, None, "-4.00") };
+    let both = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-5.00"), usd_line], {
+        let mut terms = terms();
+        terms.push(usd_reb());
+        terms
+    });
+    assert_eq!(rows(&both), []);
 }
 
 #[test]
