@@ -487,31 +487,7 @@ fn a_rebate_line_without_a_code_credits_the_rebates_in_force_together() {
     assert_eq!(rows(&named), []);
     // A rebate in another currency is no part of the joint credit: still reported missing. A
     // USD volume rebate of 4.00 once any volume is reached (210,000 s in March) is due.
-    let usd = term(
-        "REB-USD",
-        "2026-01-01",
-        TermRule::Rebate {
-            period: TermPeriod::Month,
-            metric: Metric::Volume,
-            scope: UsageScope::default(),
-            threshold: d("1"),
-            reward: Reward::Amount(d("4.00")),
-        },
-    );
-    let usd = ChargeTerm { currency: Currency::parse("USD").unwrap(), ..usd };
-    let mixed = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-5.00")], {
-        let mut terms = terms();
-        terms.push(usd);
-        terms
-    });
-    let kinds: Vec<(&str, Option<Decimal>, &str)> =
-        mixed.discrepancies.iter().map(|row| (row.kind.as_str(), row.expected_amount, row.currency.as_str())).collect();
-    // The EUR ones credited right together (-5.00); the USD one missing, -4.00.
-    assert_eq!(kinds, [("rebate_missing", Some(d("-4.00")), "USD")]);
-    // Codeless lines in both currencies: each pays the rebates of its own currency, nothing
-    // missing, nothing mismatched (the USD line was once lumped with the EUR ones, its rebate
-    // reported missing while credited).
-    let usd_reb = || {
+    let with_usd_rebate = || {
         let usd = term(
             "REB-USD",
             "2026-01-01",
@@ -523,15 +499,21 @@ fn a_rebate_line_without_a_code_credits_the_rebates_in_force_together() {
                 reward: Reward::Amount(d("4.00")),
             },
         );
-        ChargeTerm { currency: Currency::parse("USD").unwrap(), ..usd }
+        let mut terms = terms();
+        terms.push(ChargeTerm { currency: Currency::parse("USD").unwrap(), ..usd });
+        terms
     };
+    let mixed = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-5.00")], with_usd_rebate());
+    let kinds: Vec<(&str, Option<Decimal>, &str)> =
+        mixed.discrepancies.iter().map(|row| (row.kind.as_str(), row.expected_amount, row.currency.as_str())).collect();
+    // The EUR ones credited right together (-5.00); the USD one missing, -4.00.
+    assert_eq!(kinds, [("rebate_missing", Some(d("-4.00")), "USD")]);
+    // Codeless lines in both currencies: each pays the rebates of its own currency, nothing
+    // missing, nothing mismatched (the USD line was once lumped with the EUR ones, its rebate
+    // reported missing while credited).
     let usd_line =
         ChargeLine { currency: Currency::parse("USD").unwrap(), ..charge("R2", ChargeType::Rebate, None, "-4.00") };
-    let both = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-5.00"), usd_line], {
-        let mut terms = terms();
-        terms.push(usd_reb());
-        terms
-    });
+    let both = run(&march_usage(), &[charge("R1", ChargeType::Rebate, None, "-5.00"), usd_line], with_usd_rebate());
     assert_eq!(rows(&both), []);
 }
 
