@@ -27,6 +27,14 @@ const ACME: [&str; 3] = [
     "C2,sms,2026-03-31T00:00:00Z,0.15,USD,tax,VAT",
     "C3,sms,2026-03-31T00:00:00Z,0.30,USD,commitment_shortfall,Q-SMS",
 ];
+/// acme billed right: the rent, the tax 0.12 and the quarterly shortfall 0.30.
+const ACME_RIGHT: [&str; 3] = [ACME[0], "C2,sms,2026-03-31T00:00:00Z,0.12,USD,tax,VAT", ACME[2]];
+/// acme with the shortfall billed on March's usage alone: 0.65, 0.65 - 0.30 = 0.35 over.
+const ACME_SHORTFALL_OVER: [&str; 3] = [
+    ACME[0],
+    "C2,sms,2026-03-31T00:00:00Z,0.12,USD,tax,VAT",
+    "C3,sms,2026-03-31T00:00:00Z,0.65,USD,commitment_shortfall,Q-SMS",
+];
 /// borealis: the whole month of the trunk (48.39 over) and no tax (0.74 missing).
 const BOREALIS: [&str; 1] = ["C1,voice,2026-03-01T00:00:00Z,100.00,EUR,recurring,TRUNK"];
 
@@ -188,11 +196,7 @@ fn a_ledger_run_checks_charge_lines_against_stored_terms_as_the_file_run_does() 
 #[test]
 fn a_quarterly_commitment_in_the_ledger_counts_the_quarters_three_months() {
     // Billed on March's usage alone: 0.65, 0.65 - 0.30 = 0.35 over.
-    let acme = [
-        ACME[0],
-        "C2,sms,2026-03-31T00:00:00Z,0.12,USD,tax,VAT",
-        "C3,sms,2026-03-31T00:00:00Z,0.65,USD,commitment_shortfall,Q-SMS",
-    ];
+    let acme = ACME_SHORTFALL_OVER;
     let folder = tempfile::tempdir().unwrap();
     let inputs = inputs(folder.path(), &acme, &BOREALIS);
     for (backend, url) in ledger_urls(folder.path()) {
@@ -302,11 +306,7 @@ fn terms_with_rebate() -> String {
 /// rebate of 2.00 is due to us and credited by no line (`rebate_missing`): a receivable.
 #[test]
 fn settlement_and_journal_of_a_disputed_shortfall_and_a_rebate_due_by_hand() {
-    let acme = [
-        ACME[0],
-        "C2,sms,2026-03-31T00:00:00Z,0.12,USD,tax,VAT",
-        "C3,sms,2026-03-31T00:00:00Z,0.65,USD,commitment_shortfall,Q-SMS",
-    ];
+    let acme = ACME_SHORTFALL_OVER;
     let folder = tempfile::tempdir().unwrap();
     let inputs = inputs(folder.path(), &acme, &BOREALIS);
     std::fs::write(&inputs.terms, terms_with_rebate()).unwrap();
@@ -401,7 +401,7 @@ fn account_balance(rows: &[Vec<String>], code: &str) -> rust_decimal::Decimal {
 /// month once its SMS to 44 reach 5 (7 in March). March's invoice credits no rebate.
 #[test]
 fn a_rebate_credited_a_month_late_is_taken_once_and_a_stale_run_is_not_settled() {
-    let acme = [ACME[0], "C2,sms,2026-03-31T00:00:00Z,0.12,USD,tax,VAT", ACME[2]];
+    let acme = ACME_RIGHT;
     let folder = tempfile::tempdir().unwrap();
     let inputs = inputs(folder.path(), &acme, &BOREALIS);
     std::fs::write(&inputs.terms, terms_with_rebate()).unwrap();
