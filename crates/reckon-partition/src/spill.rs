@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use reckon_core::usage::DeliveryStatus;
 use reckon_core::{Currency, Decimal, Destination, InvoiceLine, Service, UsageRecord};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,48 +15,65 @@ use std::sync::Arc;
 /// that hundreds of open partitions stay within a few tens of MB.
 const SPILL_BUFFER_BYTES: usize = 64 * 1024;
 
-/// A spill file being written.
+/// A spill file being written. Entries are encoded straight into its buffer (no copy of each
+/// entry through a scratch vector and a `BufWriter`), each behind its length as a varint.
 pub struct SpillWriter {
     path: PathBuf,
-    file: BufWriter<fs_err::File>,
-    scratch: Vec<u8>,
+    file: fs_err::File,
+    buffer: Vec<u8>,
     pub entries: u64,
 }
 
 impl SpillWriter {
     pub fn create(path: PathBuf) -> io::Result<SpillWriter> {
         let file = fs_err::File::create(&path)?;
-        Ok(SpillWriter {
-            path,
-            file: BufWriter::with_capacity(SPILL_BUFFER_BYTES, file),
-            scratch: Vec::new(),
-            entries: 0,
-        })
+        Ok(SpillWriter { path, file, buffer: Vec::new(), entries: 0 })
     }
 
-    /// Writes one entry built by `encode` (length-prefixed, so entries can be copied whole).
+    /// Writes one entry built by `encode`, behind its length (so entries can be copied whole).
     pub fn write(&mut self, encode: impl FnOnce(&mut Encoder<'_>)) -> io::Result<()> {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        encode(&mut Encoder::new(&mut scratch));
-        let written = self.write_encoded(&scratch);
-        self.scratch = scratch;
-        written
+        if self.buffer.capacity() == 0 {
+            self.buffer.reserve_exact(SPILL_BUFFER_BYTES + SPILL_BUFFER_BYTES / 4);
+        }
+        // One byte for the length, the usual case (entries under 128 bytes); a longer entry
+        // moves over for the length's other bytes.
+        let start = self.buffer.len();
+        self.buffer.push(0);
+        encode(&mut Encoder::new(&mut self.buffer));
+        let length = self.buffer.len() - start - 1;
+        let length = u32::try_from(length).map_err(|_| io::Error::other("a spill entry past 4 GiB"))?;
+        if length < 0x80 {
+            self.buffer[start] = length as u8;
+        } else {
+            let mut prefix = Vec::new();
+            Encoder::new(&mut prefix).u64(u64::from(length));
+            self.buffer.splice(start..=start, prefix);
+        }
+        self.entries += 1;
+        self.flush_when_full()
     }
 
-    /// Writes an entry already encoded (the bytes of [`SpillReader::next_entry`]).
+    /// Writes an entry already encoded (the bytes of an entry of [`SpillReader::entries`]).
     pub fn write_encoded(&mut self, entry: &[u8]) -> io::Result<()> {
         let length = u32::try_from(entry.len()).map_err(|_| io::Error::other("a spill entry past 4 GiB"))?;
-        self.file.write_all(&length.to_le_bytes())?;
-        self.file.write_all(entry)?;
+        Encoder::new(&mut self.buffer).u64(u64::from(length));
+        self.buffer.extend_from_slice(entry);
         self.entries += 1;
+        self.flush_when_full()
+    }
+
+    fn flush_when_full(&mut self) -> io::Result<()> {
+        if self.buffer.len() >= SPILL_BUFFER_BYTES {
+            self.file.write_all(&self.buffer)?;
+            self.buffer.clear();
+        }
         Ok(())
     }
 
-    /// Flushes and closes the file, returning its path.
-    pub fn finish(self) -> io::Result<PathBuf> {
-        let mut file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.flush()?;
+    /// Writes what is buffered and closes the file, returning its path.
+    pub fn finish(mut self) -> io::Result<PathBuf> {
+        self.file.write_all(&self.buffer)?;
+        self.file.flush()?;
         Ok(self.path)
     }
 }
@@ -247,18 +264,16 @@ impl<'b> Iterator for Entries<'b> {
         if self.bytes.is_empty() {
             return None;
         }
-        let Some((length, rest)) = self.bytes.split_first_chunk::<4>() else {
-            self.bytes = &[];
-            return Some(Err(damaged()));
+        let mut lengths = Decoder::new(self.bytes, &[]);
+        let entry = lengths.u64().and_then(|length| {
+            let length = usize::try_from(length).map_err(|_| damaged())?;
+            lengths.take(length)
+        });
+        self.bytes = match entry {
+            Ok(_) => lengths.bytes,
+            Err(_) => &[],
         };
-        let length = u32::from_le_bytes(*length) as usize;
-        if rest.len() < length {
-            self.bytes = &[];
-            return Some(Err(damaged()));
-        }
-        let (entry, rest) = rest.split_at(length);
-        self.bytes = rest;
-        Some(Ok(entry))
+        Some(entry)
     }
 }
 
