@@ -245,17 +245,6 @@ fn screenshots_folder() -> PathBuf {
 
 /// The service under test, killed if the test ends early (a failed assertion): no process
 /// outlives the test.
-struct Service(Option<Child>);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// Signs in through the form with a key.
 fn sign_in(browser: &Browser, base: &str, key: &str) {
     browser.go(&format!("{base}/"));
@@ -410,8 +399,8 @@ fn an_older_run_without_its_summary_shows_no_expected_amount() {
     reckon_ok_on(&url, &["reconcile", "--carrier", "borealis", "--period", "2026-03"]);
     let sign_in_and_get_overview = |url: &str| {
         let admin = run_ok(&["apikey", "create", "--scope", "admin", "--database-url", url]).trim().to_owned();
-        let (server, address) = start_server_with(url, &[]);
-        let _service = Service(Some(server));
+        // Stopped when dropped, at the end of the closure.
+        let (_server, address) = start_server_with(url, &[]);
         let (_, head, _) = exchange(
             &address,
             "POST",
@@ -460,8 +449,7 @@ fn the_console_walks_the_worked_example_from_sign_in_to_settlement_in_chromium()
     let run_id = reconciled.split_whitespace().nth(1).unwrap().to_owned();
     let key = |scope: &str| run_ok(&["apikey", "create", "--scope", scope, "--database-url", &url]).trim().to_owned();
     let (admin, reader) = (key("admin"), key("read"));
-    let (server, address) = start_server_with(&url, &[]);
-    let mut service = Service(Some(server));
+    let (mut server, address) = start_server_with(&url, &[]);
     let base = format!("http://{address}");
     let browser = Browser::start(&chromium, &chromedriver);
 
@@ -619,7 +607,6 @@ fn the_console_walks_the_worked_example_from_sign_in_to_settlement_in_chromium()
     drop(browser);
 
     // The CLI on the same ledger settles to the same amount (the statement stored by the console).
-    let mut server = service.0.take().unwrap();
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     assert!(server.wait().unwrap().success());
     // `reckon settle` computes the statement again from the ledger: the same figures, so the

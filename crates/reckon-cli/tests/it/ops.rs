@@ -5,15 +5,15 @@
 
 use crate::ledger::{execute_sql, fresh_postgres, ledger_urls, postgres_base, run_ok};
 use crate::nats::{delete_stream, publish, NATS_URL};
-use crate::serve::{event, http, json, start_server_with, wait_for};
+use crate::serve::{event, http, json, start_server_with, wait_for, Server};
 use crate::{fixtures, text};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-fn stop(mut server: Child, backend: &str) {
+fn stop(mut server: Server, backend: &str) {
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     assert!(server.wait().unwrap().success(), "{backend}");
 }
@@ -252,12 +252,14 @@ fn the_json_access_log_names_route_status_and_key_but_never_the_secret() {
     let token = run_ok(&["apikey", "create", "--scope", "read", "--database-url", &url]).trim().to_owned();
     let key_id = token.strip_prefix("rk_").and_then(|rest| rest.split_once('_')).unwrap().0.to_owned();
     let log = dir.path().join("serve.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_reckon"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url, "--log-format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_reckon"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url, "--log-format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let address = line.trim().strip_prefix("listening on ").unwrap().to_owned();

@@ -14,7 +14,7 @@
 
 use crate::ledger::{block_on, count, fresh_postgres, reckon_on, run_ok};
 use crate::nats::{delete_stream, publish, NATS_URL};
-use crate::serve::{json, start_server_with, wait_for, webhook_receiver};
+use crate::serve::{json, start_server_with, wait_for, webhook_receiver, Server};
 use crate::{fixtures, read_csv};
 use std::io::{Read, Write};
 use std::process::{Child, Command};
@@ -162,7 +162,7 @@ fn issue15_replicas_store_process_and_alert_once_through_a_kill() {
             ],
         )
     };
-    let (mut servers, addresses): (Vec<Child>, Vec<String>) = (0..REPLICAS).map(&start).unzip();
+    let (mut servers, addresses): (Vec<Server>, Vec<String>) = (0..REPLICAS).map(&start).unzip();
     let addresses = Arc::new(Mutex::new(addresses));
 
     // The client: batch b goes to replica b % 3, and to the next one while it fails.

@@ -246,12 +246,40 @@ fn serve_ingests_rates_and_refuses_what_it_should() {
 }
 
 /// Starts `reckon serve` on a free loopback port; returns the child and its address.
-fn start_server(url: &str) -> (std::process::Child, String) {
+fn start_server(url: &str) -> (Server, String) {
     start_server_with(url, &[])
 }
 
+/// A `reckon serve` a test started: killed when dropped, so that a test that fails (panics)
+/// leaves no server behind holding the test runner's output open.
+pub struct Server(pub std::process::Child);
+
+impl std::ops::Deref for Server {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A server the test already stopped and waited for is not signalled again.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `reckon serve` with more arguments.
-pub fn start_server_with(url: &str, arguments: &[&str]) -> (std::process::Child, String) {
+pub fn start_server_with(url: &str, arguments: &[&str]) -> (Server, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_reckon"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
         .args(arguments)
@@ -261,6 +289,7 @@ pub fn start_server_with(url: &str, arguments: &[&str]) -> (std::process::Child,
         .unwrap();
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let server = Server(server);
     let address = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
     (server, address)
 }
