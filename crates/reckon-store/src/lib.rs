@@ -39,7 +39,7 @@ pub use explain::ExplainSettings;
 pub use imports::{ImportOutcome, InvoiceImport, InvoiceOutcome, Receivable};
 pub use jobs::{RunJob, RunJobState, RunSettings};
 pub use leases::SoleServer;
-pub use margins::PeriodMargins;
+pub use margins::{LeakingRecord, PeriodMargins};
 pub use run_summaries::RunSummaryGroup;
 pub use runs::{RunInputs, RunReads, RunSplit, StoredRun, SPLIT_USAGE_RECORDS_MIN};
 pub use service::{ApiKeyInfo, IngestStatus, RejectedEvent, StoredRejectedEvent};

@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use reckon_core::margin::{Leakage, MarginDimension, MarginTotals};
 use reckon_core::period::Month;
 use reckon_core::{Currency, Decimal};
-use reckon_store::PeriodMargins;
+use reckon_store::{LeakingRecord, PeriodMargins};
 use std::fmt::Write;
 
 /// Leaking records per page.
@@ -47,7 +47,7 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap, query: Que
     let signed = signed_in(&console, &headers).await?;
     let Query(query) = query.map_err(|rejection| Refusal::BadRequest(rejection.body_text()))?;
     let period = chosen_period(&console, &query).await?;
-    let page_number = match query.page.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+    let mut page_number = match query.page.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
         Some(text) => text
             .parse::<usize>()
             .ok()
@@ -57,7 +57,15 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap, query: Que
     };
     let reference = console.settings.reference.reference();
     let report_currency = reference.config.report_currency;
-    let margins = console.ledger.period_margins(period, &reference).await?;
+    let kept = |page_number: usize| (page_number - 1) * PAGE_ROWS..page_number * PAGE_ROWS;
+    let mut margins = console.ledger.period_margins(period, &reference, kept(page_number)).await?;
+    let pages = margins.leaking_total.div_ceil(PAGE_ROWS).max(1);
+    if page_number > pages {
+        // A page past the last (the month changed since the link was made): the last page, as
+        // the pager shows it.
+        page_number = pages;
+        margins = console.ledger.period_margins(period, &reference, kept(page_number)).await?;
+    }
     let mut body = format!(
         "<section class=\"card\"><form method=\"get\" action=\"/margin\" class=\"filters\" id=\"period-form\">\
          <label for=\"period\">Month<input id=\"period\" name=\"period\" value=\"{period}\" placeholder=\"YYYY-MM\" size=\"8\"></label>\
@@ -65,7 +73,7 @@ pub async fn page(State(console): State<Console>, headers: HeaderMap, query: Que
          <p>{} usage records of {period} (UTC), each rated against its carrier's deck and its customer's price plan, as \
          <code>reckon margin</code> rates them. Margin is revenue minus cost, the cost converted into the price's currency \
          at the record's date; a record without a price lowers the margin by its cost.</p>{}</section>",
-        margins.usage.len(),
+        margins.records,
         leakage_summary(&margins),
     );
     for (dimension, heading, id) in [
@@ -88,7 +96,7 @@ fn leakage_summary(margins: &PeriodMargins) -> String {
     format!(
         "<p id=\"leakage-counts\"><strong>{} leaking records</strong>: {} below cost, {} without a customer price, \
          {} without a carrier rate, {} unconvertible.</p>",
-        margins.leaking.len(),
+        margins.leaking_total,
         count(Leakage::BelowCost),
         count(Leakage::NoPrice),
         count(Leakage::NoRate),
@@ -192,13 +200,11 @@ fn report_cells(totals: &MarginTotals, report_currency: Option<Currency>) -> Str
     }
 }
 
+/// The leaking records of the page (`margins.leaking`, the page's), with the pager.
 fn leaking_section(margins: &PeriodMargins, page_number: usize) -> String {
-    let pages = margins.leaking.len().div_ceil(PAGE_ROWS).max(1);
-    let page_number = page_number.min(pages);
-    let shown = &margins.leaking[(page_number - 1) * PAGE_ROWS..(page_number * PAGE_ROWS).min(margins.leaking.len())];
+    let pages = margins.leaking_total.div_ceil(PAGE_ROWS).max(1);
     let mut rows = String::new();
-    for index in shown {
-        let (record, margin) = (&margins.usage[*index], &margins.margins[*index]);
+    for LeakingRecord { record, margin, .. } in &margins.leaking {
         let code = margin.currency.as_ref().map_or("", Currency::as_str);
         let optional = |value: Option<Decimal>| {
             value.map_or("<td class=\"money muted\">–</td>".to_owned(), |value| plain_money_cell(value, code))
@@ -226,7 +232,7 @@ fn leaking_section(margins: &PeriodMargins, page_number: usize) -> String {
     };
     let previous = if page_number > 1 { link(page_number - 1, "← Previous", "prev") } else { String::new() };
     let next = if page_number < pages { link(page_number + 1, "Next →", "next") } else { String::new() };
-    let table = if margins.leaking.is_empty() {
+    let table = if margins.leaking_total == 0 {
         "<p>No record leaks: every record is priced at or above its cost.</p>".to_owned()
     } else {
         format!(
@@ -242,7 +248,7 @@ fn leaking_section(margins: &PeriodMargins, page_number: usize) -> String {
         "<section class=\"card\"><h2>Leaking records</h2><p><span id=\"leaking-count\">{}</span> records · \
          <a href=\"/margin/leakage.csv?period={}\" id=\"leakage-csv\">Download them (CSV, as <code>reckon margin</code>'s \
          leakage.csv)</a></p>{table}</section>",
-        margins.leaking.len(),
+        margins.leaking_total,
         url_component(&period),
     )
 }
@@ -253,16 +259,16 @@ pub async fn leakage_csv(State(console): State<Console>, headers: HeaderMap, que
     let Query(query) = query.map_err(|rejection| Refusal::BadRequest(rejection.body_text()))?;
     let period = chosen_period(&console, &query).await?;
     let reference = console.settings.reference.reference();
-    let margins = console.ledger.period_margins(period, &reference).await?;
+    let margins = console.ledger.period_margins(period, &reference, 0..usize::MAX).await?;
     let mut bytes = Vec::new();
     let written = (|| -> Result<(), Box<dyn std::error::Error>> {
         let mut writer = reckon_export::margin::RatedWriter::new(&mut bytes, true)?;
-        for index in &margins.leaking {
+        for leaking in &margins.leaking {
             let rated = reckon_export::margin::RatedRecord {
-                record: &margins.usage[*index],
-                cost: margins.costs[*index].as_ref(),
-                price: margins.prices[*index].as_ref(),
-                margin: &margins.margins[*index],
+                record: &leaking.record,
+                cost: leaking.cost.as_ref(),
+                price: leaking.price.as_ref(),
+                margin: &leaking.margin,
             };
             writer.write(&rated, &margins.carrier_deck, &margins.price_deck)?;
         }
