@@ -279,13 +279,10 @@ impl Ledger {
             // The kept sums and the ingests' sums not folded yet, in one statement (one
             // snapshot: a fold moving rows from one to the other is seen whole or not at all).
             Dialect::Postgres => format!(
-                "SELECT {keys}, CAST(SUM(records) AS BIGINT) AS records, CAST(SUM(cost) AS TEXT) AS cost, \
-                 CAST(SUM(revenue) AS TEXT) AS revenue, CAST(SUM(margin) AS TEXT) AS margin, \
-                 CAST(SUM(unrated) AS BIGINT) AS unrated, CAST(SUM(unpriced) AS BIGINT) AS unpriced, \
-                 CAST(SUM(below_cost) AS BIGINT) AS below_cost, CAST(SUM(unconvertible) AS BIGINT) AS unconvertible \
-                 FROM (SELECT {keys}, {FIGURE_NAMES} FROM accrual_sums UNION ALL \
-                 SELECT {keys}, {FIGURE_NAMES} FROM {DELTAS_TABLE}) AS kept \
-                 WHERE day >= $1 AND day < $2{filter} GROUP BY {keys} HAVING SUM(records) <> 0"
+                "SELECT {keys}, {SUMMED_FIGURES} FROM (SELECT {keys}, {FIGURE_NAMES} FROM accrual_sums UNION ALL \
+                 SELECT {keys}, {FIGURE_NAMES} FROM {unfolded}) AS kept \
+                 WHERE day >= $1 AND day < $2{filter} GROUP BY {keys} HAVING SUM(records) <> 0",
+                unfolded = unfolded_groups(DELTAS_TABLE, "")
             ),
         };
         let mut query = sqlx::query(&select);
@@ -358,7 +355,8 @@ impl Ledger {
     /// Folds the accrual sums ingests appended (PostgreSQL, see [`add_ingested_postgres`]) into
     /// the kept sums and rollups, a month per transaction under the month's shared lock: the
     /// rows are deleted and their figures added by one upsert per table, so a fold running
-    /// twice at once moves each row once. Returns how many rows it folded.
+    /// twice at once moves each row once. Returns how many groups' sums it folded (an ingest
+    /// appends one per group of its batch).
     ///
     /// # Errors
     /// A database error (the month's rows stay to be folded next time), a stored sum that does
@@ -373,14 +371,19 @@ impl Ledger {
         for month in months {
             let mut transaction = pool.begin().await?;
             lock_months_postgres(&mut transaction, std::slice::from_ref(&month), false).await?;
+            // Summed per group by the database: a fold moves a couple of seconds of ingest,
+            // tens of thousands of groups' sums, which read one by one cost more than the rest.
+            let keys = AccrualKey::KEY_COLUMNS.join(", ");
             let delete = format!(
-                "DELETE FROM {DELTAS_TABLE} WHERE month = $1 RETURNING {}, {}",
-                AccrualKey::KEY_COLUMNS.join(", "),
-                figure_columns!()
+                "WITH moved AS (DELETE FROM {DELTAS_TABLE} WHERE month = $1 RETURNING *) \
+                 SELECT {keys}, {SUMMED_FIGURES}, COUNT(*) AS appended FROM {} GROUP BY {keys}",
+                unfolded_groups("moved", "")
             );
             let rows = sqlx::query(&delete).bind(&month).fetch_all(&mut *transaction).await?;
             let mut table = AccrualTable::default();
+            let mut appended: i64 = 0;
             for row in &rows {
+                appended += row.try_get::<i64, _>("appended")?;
                 let (key, sums) = AccrualKey::of_row(&AnyRow::try_from(row)?)?;
                 table.add(&key, &sums).map_err(overflow)?;
             }
@@ -389,7 +392,7 @@ impl Ledger {
                 upsert_added(&mut transaction, RollupKey::TABLE, &rollups(&table).map_err(overflow)?).await?;
             }
             transaction.commit().await?;
-            folded += rows.len() as u64;
+            folded += u64::try_from(appended).unwrap_or_default();
         }
         Ok(folded)
     }
@@ -401,9 +404,11 @@ pub fn reference_fingerprint(text: &str) -> String {
 }
 
 /// How often at most a process folds the sums ingests appended: often enough that readers
-/// add few rows (a fold moves a fraction of a second of ingest), rarely enough that folds
-/// cost little beside the ingests.
-const FOLD_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// add few rows (a fold moves a couple of seconds of ingest), rarely enough that folds cost
+/// little beside the ingests. A fold's cost is mostly its upsert of every group's sums and
+/// rollups (about 30 rollups a group), the same whether it moves half a second of ingest or
+/// two: at 0.5 s, folds took about a tenth of PostgreSQL's time under a full load of batches.
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// When this process last started a fold, and whether one is running.
 #[derive(Debug)]
@@ -443,8 +448,22 @@ impl Ledger {
 }
 
 /// The table ingests append their sums to (PostgreSQL), until a fold moves them into the kept
-/// sums and rollups.
+/// sums and rollups: a row per ingest and month, its groups' key columns and figures as arrays
+/// of one element per group (in SQLite the table has a row per group and stays empty).
 const DELTAS_TABLE: &str = "accrual_sum_deltas";
+
+/// The appended sums of `source` (the deltas table, or rows a statement took from it) as rows
+/// of one group each, with the columns of the kept sums: a `FROM` item named `unfolded`.
+/// `filter` (`WHERE ...` on `appended`, the source's rows, or empty) chooses the rows.
+fn unfolded_groups(source: &str, filter: &str) -> String {
+    let columns: Vec<&str> = AccrualKey::KEY_COLUMNS.iter().copied().chain(FIGURE_NAMES.split(", ")).collect();
+    let arrays: Vec<String> = columns.iter().map(|column| format!("appended.{column}")).collect();
+    format!(
+        "(SELECT unnested.* FROM {source} AS appended, UNNEST({}) AS unnested ({}){filter}) AS unfolded",
+        arrays.join(", "),
+        columns.join(", ")
+    )
+}
 
 /// The rollups of the sums not folded yet of one grouping, scope and periods: the rows of the
 /// periods' months (of the carrier or customer when given), rolled up as a fold would.
@@ -462,10 +481,10 @@ async fn unfolded_rollups(
     // The months' range (a query over centuries has more months than a statement has binds);
     // the rollups are cut to the periods below.
     let mut binds: Vec<String> = vec![(*first).to_owned(), (*last).to_owned()];
+    let keys = AccrualKey::KEY_COLUMNS.join(", ");
     let mut select = format!(
-        "SELECT {}, {} FROM {DELTAS_TABLE} WHERE month >= $1 AND month <= $2",
-        AccrualKey::KEY_COLUMNS.join(", "),
-        figure_columns!(),
+        "SELECT {keys}, {SUMMED_FIGURES} FROM {} WHERE TRUE",
+        unfolded_groups(DELTAS_TABLE, " WHERE appended.month >= $1 AND appended.month <= $2"),
     );
     for (column, value) in [("carrier", carrier), ("customer", customer)] {
         if let Some(value) = value {
@@ -473,6 +492,8 @@ async fn unfolded_rollups(
             let _ = write!(select, " AND {column} = ${}", binds.len());
         }
     }
+    // Summed per group by the database (the rows of a couple of seconds of ingest).
+    let _ = write!(select, " GROUP BY {keys}");
     let mut query = sqlx::query(&select);
     for bind in binds {
         query = query.bind(bind);
@@ -539,12 +560,15 @@ pub(crate) async fn add_ingested_postgres(
     update: Option<&AccrualUpdate<'_>>,
     exclusive: bool,
 ) -> Result<Added, StoreError> {
-    let months: BTreeSet<String> =
-        accepted.iter().map(|&index| Month::of(records[index].started_at).to_string()).collect();
-    if months.is_empty() {
+    // Months as values first, as text once each (text per event was a measurable share of
+    // the replica's CPU).
+    let month_values: BTreeSet<Month> = accepted.iter().map(|&index| Month::of(records[index].started_at)).collect();
+    if month_values.is_empty() {
         return Ok(Added::Done);
     }
-    let months: Vec<String> = months.into_iter().collect();
+    let month_of_text: BTreeMap<String, Month> =
+        month_values.into_iter().map(|month| (month.to_string(), month)).collect();
+    let months: Vec<String> = month_of_text.keys().cloned().collect();
     let Some(update) = update else {
         mark_stale_postgres(connection, &months).await?;
         return Ok(Added::Done);
@@ -567,9 +591,10 @@ pub(crate) async fn add_ingested_postgres(
     for (month, rated_with) in &stored {
         match month_update(rated_with.as_deref(), update.rated_with, update.tiered) {
             MonthUpdate::Add => {
+                let month = month_of_text.get(month).copied();
                 for &index in accepted {
                     let (key, sums) = &update.contributions[index];
-                    if key.month().to_string() == *month {
+                    if Some(key.month()) == month {
                         add.add(key, sums).map_err(overflow)?;
                     }
                 }
@@ -635,6 +660,70 @@ async fn mark_stale_postgres(connection: &mut PgConnection, months: &[String]) -
     Ok(())
 }
 
+/// Appends a batch's sums to the rows not folded yet: a row per month, its groups as arrays,
+/// by one statement of binary array binds per month.
+async fn append_added(
+    connection: &mut PgConnection,
+    added: &BTreeMap<AccrualKey, AccrualSums>,
+) -> Result<(), StoreError> {
+    let key_count = AccrualKey::KEY_COLUMNS.len();
+    // Keys are ordered by day first: a month's groups are next to each other.
+    let groups: Vec<(&AccrualKey, &AccrualSums)> = added.iter().collect();
+    for month_groups in groups.chunk_by(|(left, _), (right, _)| left.month() == right.month()) {
+        let Some((first, _)) = month_groups.first() else { continue };
+        let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(month_groups.len()); key_count];
+        let mut counts: [Vec<i64>; 5] = Default::default();
+        let mut amounts: [Vec<String>; 3] = Default::default();
+        for (key, sums) in month_groups {
+            for (column, value) in keys.iter_mut().zip(key.key_values()) {
+                column.push(value);
+            }
+            for (column, count) in
+                counts.iter_mut().zip([sums.records, sums.unrated, sums.unpriced, sums.below_cost, sums.unconvertible])
+            {
+                column.push(count);
+            }
+            for (column, amount) in amounts.iter_mut().zip([sums.cost, sums.revenue, sums.margin]) {
+                column.push(amount.normalize().to_string());
+            }
+        }
+        let key_arrays: Vec<String> = (2..=key_count + 1).map(|n| format!("${n}::text[]")).collect();
+        let [records, unrated, unpriced, below_cost, unconvertible] = counts;
+        let [cost, revenue, margin] = amounts;
+        let n = key_count + 2;
+        let insert = format!(
+            "INSERT INTO {DELTAS_TABLE} (month, {}, {FIGURE_NAMES}) VALUES ($1, {}, ${n}::int8[], \
+             CAST(${}::text[] AS NUMERIC[]), CAST(${}::text[] AS NUMERIC[]), CAST(${}::text[] AS NUMERIC[]), \
+             ${}::int8[], ${}::int8[], ${}::int8[], ${}::int8[])",
+            AccrualKey::KEY_COLUMNS.join(", "),
+            key_arrays.join(", "),
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6,
+            n + 7,
+        );
+        let mut query = sqlx::query(&insert).bind(first.month_text());
+        for column in keys {
+            query = query.bind(column);
+        }
+        query
+            .bind(records)
+            .bind(cost)
+            .bind(revenue)
+            .bind(margin)
+            .bind(unrated)
+            .bind(unpriced)
+            .bind(below_cost)
+            .bind(unconvertible)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Adds figures to what is stored under their keys (in key order) by one upsert of binary
 /// array binds: the database adds them to the committed figures under the row lock, so
 /// concurrent ingests never lose each other's.
@@ -642,26 +731,6 @@ async fn upsert_added<K: KeptKey>(
     connection: &mut PgConnection,
     table: &str,
     added: &BTreeMap<K, AccrualSums>,
-) -> Result<(), StoreError> {
-    write_added(connection, table, added, true).await
-}
-
-/// Appends a batch's sums to the rows not folded yet.
-async fn append_added(
-    connection: &mut PgConnection,
-    added: &BTreeMap<AccrualKey, AccrualSums>,
-) -> Result<(), StoreError> {
-    write_added(connection, DELTAS_TABLE, added, false).await
-}
-
-/// Inserts figures into `table` by one statement of binary array binds, in key order; with
-/// `add`, adds them to the figures stored under the same keys (`table` has the keys' primary
-/// key).
-async fn write_added<K: KeptKey>(
-    connection: &mut PgConnection,
-    table: &str,
-    added: &BTreeMap<K, AccrualSums>,
-    add: bool,
 ) -> Result<(), StoreError> {
     let key_count = K::KEY_COLUMNS.len();
     let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(added.len()); key_count];
@@ -696,17 +765,13 @@ async fn write_added<K: KeptKey>(
             }
         }))
         .collect();
-    let on_conflict = if add {
-        format!(
-            " ON CONFLICT ({key_columns}) DO UPDATE SET records = {table}.records + excluded.records, \
-             cost = {table}.cost + excluded.cost, revenue = {table}.revenue + excluded.revenue, \
-             margin = {table}.margin + excluded.margin, unrated = {table}.unrated + excluded.unrated, \
-             unpriced = {table}.unpriced + excluded.unpriced, below_cost = {table}.below_cost + excluded.below_cost, \
-             unconvertible = {table}.unconvertible + excluded.unconvertible"
-        )
-    } else {
-        String::new()
-    };
+    let on_conflict = format!(
+        " ON CONFLICT ({key_columns}) DO UPDATE SET records = {table}.records + excluded.records, \
+         cost = {table}.cost + excluded.cost, revenue = {table}.revenue + excluded.revenue, \
+         margin = {table}.margin + excluded.margin, unrated = {table}.unrated + excluded.unrated, \
+         unpriced = {table}.unpriced + excluded.unpriced, below_cost = {table}.below_cost + excluded.below_cost, \
+         unconvertible = {table}.unconvertible + excluded.unconvertible"
+    );
     let upsert = format!(
         "INSERT INTO {table} ({key_columns}, month, {FIGURE_NAMES}) \
          SELECT {key_columns}, month, records, CAST(cost AS NUMERIC), CAST(revenue AS NUMERIC), \
@@ -1004,6 +1069,12 @@ fn copy_field(buffer: &mut String, text: &str) {
 }
 
 const FIGURE_NAMES: &str = "records, cost, revenue, margin, unrated, unpriced, below_cost, unconvertible";
+
+/// The figure columns summed over a `GROUP BY` (PostgreSQL), as [`figure_columns`] selects them.
+const SUMMED_FIGURES: &str = "CAST(SUM(records) AS BIGINT) AS records, CAST(SUM(cost) AS TEXT) AS cost, \
+     CAST(SUM(revenue) AS TEXT) AS revenue, CAST(SUM(margin) AS TEXT) AS margin, \
+     CAST(SUM(unrated) AS BIGINT) AS unrated, CAST(SUM(unpriced) AS BIGINT) AS unpriced, \
+     CAST(SUM(below_cost) AS BIGINT) AS below_cost, CAST(SUM(unconvertible) AS BIGINT) AS unconvertible";
 
 const FIGURES_UPDATE: &str = "records = excluded.records, cost = excluded.cost, revenue = excluded.revenue, \
      margin = excluded.margin, unrated = excluded.unrated, unpriced = excluded.unpriced, \

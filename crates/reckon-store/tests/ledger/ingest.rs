@@ -206,7 +206,7 @@ async fn issue15_ingested_sums_read_the_same_before_and_after_they_are_folded() 
         assert_eq!(march(&ledger).await, (expected, expected), "{backend}: before the fold");
         let folded = ledger.fold_accrual_deltas().await.unwrap();
         // PostgreSQL appended each batch's 4 day groups (12 rows; the ingests' own fold, every
-        // half second, may have taken some); SQLite added to the sums.
+        // 2 s, may have taken some); SQLite added to the sums.
         if backend == "postgres" {
             assert!(folded <= 12, "{backend}: {folded}");
         } else {
