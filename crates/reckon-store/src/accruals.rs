@@ -672,24 +672,14 @@ async fn append_added(
     for month_groups in groups.chunk_by(|(left, _), (right, _)| left.month() == right.month()) {
         let Some((first, _)) = month_groups.first() else { continue };
         let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(month_groups.len()); key_count];
-        let mut counts: [Vec<i64>; 5] = Default::default();
-        let mut amounts: [Vec<String>; 3] = Default::default();
+        let mut figures = FigureArrays::default();
         for (key, sums) in month_groups {
             for (column, value) in keys.iter_mut().zip(key.key_values()) {
                 column.push(value);
             }
-            for (column, count) in
-                counts.iter_mut().zip([sums.records, sums.unrated, sums.unpriced, sums.below_cost, sums.unconvertible])
-            {
-                column.push(count);
-            }
-            for (column, amount) in amounts.iter_mut().zip([sums.cost, sums.revenue, sums.margin]) {
-                column.push(amount.normalize().to_string());
-            }
+            figures.push(sums);
         }
         let key_arrays: Vec<String> = (2..=key_count + 1).map(|n| format!("${n}::text[]")).collect();
-        let [records, unrated, unpriced, below_cost, unconvertible] = counts;
-        let [cost, revenue, margin] = amounts;
         let n = key_count + 2;
         let insert = format!(
             "INSERT INTO {DELTAS_TABLE} (month, {}, {FIGURE_NAMES}) VALUES ($1, {}, ${n}::int8[], \
@@ -709,19 +699,52 @@ async fn append_added(
         for column in keys {
             query = query.bind(column);
         }
-        query
-            .bind(records)
-            .bind(cost)
-            .bind(revenue)
-            .bind(margin)
-            .bind(unrated)
-            .bind(unpriced)
-            .bind(below_cost)
-            .bind(unconvertible)
-            .execute(&mut *connection)
-            .await?;
+        figures.bind(query).execute(&mut *connection).await?;
     }
     Ok(())
+}
+
+/// Groups' figures as one array per figure, in [`FIGURE_NAMES`] order, for binary array binds:
+/// counts as `int8[]`, amounts as exact decimal text (cast to `NUMERIC` in the statement).
+#[derive(Default)]
+struct FigureArrays {
+    records: Vec<i64>,
+    cost: Vec<String>,
+    revenue: Vec<String>,
+    margin: Vec<String>,
+    unrated: Vec<i64>,
+    unpriced: Vec<i64>,
+    below_cost: Vec<i64>,
+    unconvertible: Vec<i64>,
+}
+
+impl FigureArrays {
+    fn push(&mut self, sums: &AccrualSums) {
+        self.records.push(sums.records);
+        self.cost.push(sums.cost.normalize().to_string());
+        self.revenue.push(sums.revenue.normalize().to_string());
+        self.margin.push(sums.margin.normalize().to_string());
+        self.unrated.push(sums.unrated);
+        self.unpriced.push(sums.unpriced);
+        self.below_cost.push(sums.below_cost);
+        self.unconvertible.push(sums.unconvertible);
+    }
+
+    /// Binds the arrays after the query's earlier parameters, in [`FIGURE_NAMES`] order.
+    fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.records)
+            .bind(self.cost)
+            .bind(self.revenue)
+            .bind(self.margin)
+            .bind(self.unrated)
+            .bind(self.unpriced)
+            .bind(self.below_cost)
+            .bind(self.unconvertible)
+    }
 }
 
 /// Adds figures to what is stored under their keys (in key order) by one upsert of binary
@@ -735,22 +758,13 @@ async fn upsert_added<K: KeptKey>(
     let key_count = K::KEY_COLUMNS.len();
     let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(added.len()); key_count];
     let mut months = Vec::with_capacity(added.len());
-    let (mut records, mut unrated, mut unpriced, mut below_cost, mut unconvertible) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut cost, mut revenue, mut margin) = (Vec::new(), Vec::new(), Vec::new());
+    let mut figures = FigureArrays::default();
     for (key, sums) in added {
         for (column, value) in keys.iter_mut().zip(key.key_values()) {
             column.push(value);
         }
         months.push(key.month_text());
-        records.push(sums.records);
-        cost.push(sums.cost.normalize().to_string());
-        revenue.push(sums.revenue.normalize().to_string());
-        margin.push(sums.margin.normalize().to_string());
-        unrated.push(sums.unrated);
-        unpriced.push(sums.unpriced);
-        below_cost.push(sums.below_cost);
-        unconvertible.push(sums.unconvertible);
+        figures.push(sums);
     }
     let key_columns = K::KEY_COLUMNS.join(", ");
     let arrays: Vec<String> = (1..=key_count + 1)
@@ -783,18 +797,7 @@ async fn upsert_added<K: KeptKey>(
     for column in keys {
         query = query.bind(column);
     }
-    query
-        .bind(months)
-        .bind(records)
-        .bind(cost)
-        .bind(revenue)
-        .bind(margin)
-        .bind(unrated)
-        .bind(unpriced)
-        .bind(below_cost)
-        .bind(unconvertible)
-        .execute(&mut *connection)
-        .await?;
+    figures.bind(query.bind(months)).execute(&mut *connection).await?;
     Ok(())
 }
 
