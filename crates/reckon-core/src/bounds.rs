@@ -92,7 +92,10 @@ pub fn is_comparable_amount(amount: Decimal) -> bool {
 }
 
 fn check(value: Decimal, in_range: bool, expected: &'static str) -> Result<Decimal, &'static str> {
-    if in_range && value.normalize().scale() <= DECIMAL_PLACES_MAX {
+    // Trailing zeros only lower the scale: a value written within the places needs no
+    // normalizing (this runs for every amount and quantity read).
+    let within_places = value.scale() <= DECIMAL_PLACES_MAX || value.normalize().scale() <= DECIMAL_PLACES_MAX;
+    if in_range && within_places {
         Ok(value)
     } else {
         Err(expected)

@@ -10,6 +10,12 @@ impl Currency {
     /// The euro, through which all conversions triangulate.
     pub const EUR: Currency = Currency(*b"EUR");
 
+    /// A code written in the source, three uppercase ASCII letters (not checked: for tables of
+    /// known codes).
+    pub(crate) const fn of_code(code: [u8; 3]) -> Currency {
+        Currency(code)
+    }
+
     /// Parses a code of exactly three ASCII letters, case-insensitively.
     pub fn parse(code: &str) -> Option<Currency> {
         let bytes = code.as_bytes();

@@ -377,7 +377,7 @@ fn volume_below_minimum(
         None => None,
         Some((amount, amount_currency)) if amount_currency == currency => Some(amount),
         Some((amount, amount_currency)) => {
-            Some(crate::money::round_cost(fx.convert(amount, amount_currency, currency, invoice.invoice_date)?))
+            Some(fx.convert_cost(amount, amount_currency, currency, invoice.invoice_date)?)
         }
     };
     if share_minimum.is_none() && amount_minimum.is_none() {

@@ -1,6 +1,7 @@
 //! Dated exchange rates, in the shape of the ECB reference rates: units of a currency per EUR.
 //! Conversions between two non-EUR currencies triangulate through EUR.
 
+use crate::money::{round, rounded_quotient, RoundMode, COST_DECIMAL_PLACES};
 use crate::Currency;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
@@ -37,24 +38,24 @@ pub enum FxError {
 
 /// Currencies replaced by the euro: from the adoption date on, a currency converts at its
 /// irrevocable rate (units per EUR), never at its last (stale) fixing. The data contract lists them.
-const EURO_ADOPTIONS: [(&str, Date, &str); 9] = [
-    ("SIT", jiff::civil::date(2007, 1, 1), "239.640"),
-    ("CYP", jiff::civil::date(2008, 1, 1), "0.585274"),
-    ("MTL", jiff::civil::date(2008, 1, 1), "0.429300"),
-    ("SKK", jiff::civil::date(2009, 1, 1), "30.1260"),
-    ("EEK", jiff::civil::date(2011, 1, 1), "15.6466"),
-    ("LVL", jiff::civil::date(2014, 1, 1), "0.702804"),
-    ("LTL", jiff::civil::date(2015, 1, 1), "3.45280"),
-    ("HRK", jiff::civil::date(2023, 1, 1), "7.53450"),
-    ("BGN", jiff::civil::date(2026, 1, 1), "1.95583"),
+/// (Codes as currencies, not text: the table is searched for every amount converted.)
+const EURO_ADOPTIONS: [(Currency, Date, &str); 9] = [
+    (Currency::of_code(*b"SIT"), jiff::civil::date(2007, 1, 1), "239.640"),
+    (Currency::of_code(*b"CYP"), jiff::civil::date(2008, 1, 1), "0.585274"),
+    (Currency::of_code(*b"MTL"), jiff::civil::date(2008, 1, 1), "0.429300"),
+    (Currency::of_code(*b"SKK"), jiff::civil::date(2009, 1, 1), "30.1260"),
+    (Currency::of_code(*b"EEK"), jiff::civil::date(2011, 1, 1), "15.6466"),
+    (Currency::of_code(*b"LVL"), jiff::civil::date(2014, 1, 1), "0.702804"),
+    (Currency::of_code(*b"LTL"), jiff::civil::date(2015, 1, 1), "3.45280"),
+    (Currency::of_code(*b"HRK"), jiff::civil::date(2023, 1, 1), "7.53450"),
+    (Currency::of_code(*b"BGN"), jiff::civil::date(2026, 1, 1), "1.95583"),
 ];
 
 /// The irrevocable rate of a currency replaced by the euro, when `date` is on or after its adoption.
 fn irrevocable_per_eur(currency: Currency, date: Date) -> Option<Decimal> {
-    let currency = currency.as_str();
     EURO_ADOPTIONS
         .iter()
-        .find(|(code, adopted, _)| currency == *code && date >= *adopted)
+        .find(|(replaced, adopted, _)| currency == *replaced && date >= *adopted)
         .map(|(_, _, rate)| rate.parse().expect("the irrevocable rates are decimal literals"))
 }
 
@@ -168,6 +169,39 @@ impl FxTable {
             to,
         })
     }
+
+    /// [`FxTable::convert`], rounded to `decimal_places` by `mode` (as `round` would round the
+    /// converted amount), on integers where that gives the same digits: this runs for every
+    /// amount a run reports in another currency.
+    ///
+    /// # Errors
+    /// As [`FxTable::convert`].
+    pub fn convert_rounded(
+        &self,
+        amount: Decimal,
+        from: Currency,
+        to: Currency,
+        date: Date,
+        decimal_places: u32,
+        mode: RoundMode,
+    ) -> Result<Decimal, FxError> {
+        if from != to {
+            let from_per_eur = self.per_eur(from, date)?;
+            let to_per_eur = self.per_eur(to, date)?;
+            if let Some(rounded) = rounded_quotient(amount, to_per_eur, from_per_eur, decimal_places, mode) {
+                return Ok(rounded);
+            }
+        }
+        self.convert(amount, from, to, date).map(|converted| round(converted, decimal_places, mode))
+    }
+
+    /// [`FxTable::convert`], rounded like a cost ([`round_cost`](crate::money::round_cost)).
+    ///
+    /// # Errors
+    /// As [`FxTable::convert`].
+    pub fn convert_cost(&self, amount: Decimal, from: Currency, to: Currency, date: Date) -> Result<Decimal, FxError> {
+        self.convert_rounded(amount, from, to, date, COST_DECIMAL_PLACES, RoundMode::HalfAwayFromZero)
+    }
 }
 
 #[cfg(test)]
@@ -256,8 +290,10 @@ mod tests {
         // BGN before 2026 with no rate is still an error, never a guess.
         assert!(table.convert(d("1"), currency("BGN"), Currency::EUR, date(2025, 12, 31)).is_err());
         // Every listed rate parses.
-        for (code, adopted, _) in EURO_ADOPTIONS {
-            assert!(irrevocable_per_eur(currency(code), adopted).is_some(), "{code}");
+        for (replaced, adopted, _) in EURO_ADOPTIONS {
+            assert!(irrevocable_per_eur(replaced, adopted).is_some(), "{replaced}");
+            // Each code is one the parser reads as itself.
+            assert_eq!(Currency::parse(replaced.as_str()), Some(replaced));
         }
     }
 

@@ -2,7 +2,7 @@
 //! customer pays for it (price plan rating).
 
 use crate::fx::FxError;
-use crate::money::{add_to, round, round_cost, RoundMode, TotalOverflow};
+use crate::money::{add_to, round, RoundMode, TotalOverflow};
 use crate::rate_deck::RateDeck;
 use crate::rating::Rating;
 use crate::summary::ReportConversion;
@@ -69,7 +69,7 @@ pub fn record_margin(
         (Some(cost), Some(currency)) if cost.currency == currency => Some(cost.cost),
         (Some(cost), Some(currency)) => {
             let date = crate::period::utc_date(record.started_at);
-            fx.convert(cost.cost, cost.currency, currency, date).ok().map(round_cost)
+            fx.convert_cost(cost.cost, cost.currency, currency, date).ok()
         }
         _ => None,
     };
@@ -202,9 +202,7 @@ fn add_report(
     let (Ok(sums), Some(currency)) = (entry.as_mut(), margin.currency) else { return Ok(()) };
     let date = crate::period::utc_date(record.started_at);
     let convert = |amount: Option<Decimal>| -> Result<Decimal, FxError> {
-        amount.map_or(Ok(Decimal::ZERO), |amount| {
-            report.fx.convert(amount, currency, report_currency, date).map(round_cost)
-        })
+        amount.map_or(Ok(Decimal::ZERO), |amount| report.fx.convert_cost(amount, currency, report_currency, date))
     };
     match (convert(margin.price), convert(margin.cost)) {
         (Ok(revenue), Ok(cost)) => {

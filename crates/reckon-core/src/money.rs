@@ -64,6 +64,69 @@ pub fn round_cost(amount: Decimal) -> Decimal {
     round(amount, COST_DECIMAL_PLACES, RoundMode::HalfAwayFromZero)
 }
 
+/// `amount * multiplier / divisor` rounded to `decimal_places` by `mode`: the same value, to
+/// the last digit and scale, as `round(amount * multiplier / divisor, ...)` in `Decimal`
+/// arithmetic, which divides to 28 digits in software (the most expensive step of converting
+/// every invoice line into the report currency).
+///
+/// The quotient is computed on integers, two digits past the rounding place, with its
+/// remainder. Where those two digits lie away from the tie (not 49 or 50), the 28-digit
+/// quotient and the exact one round alike; otherwise, and for modes, magnitudes or scales
+/// this shortcut does not cover, `None`: the caller takes the `Decimal` path.
+pub fn rounded_quotient(
+    amount: Decimal,
+    multiplier: Decimal,
+    divisor: Decimal,
+    decimal_places: u32,
+    mode: RoundMode,
+) -> Option<Decimal> {
+    // Up and down round every discarded digit, so a quotient a hair past a whole unit is
+    // ambiguous at any digit: those modes keep the `Decimal` path.
+    if !matches!(mode, RoundMode::HalfAwayFromZero | RoundMode::HalfEven)
+        || decimal_places > 12
+        || multiplier.is_sign_negative()
+        || divisor <= Decimal::ZERO
+        || amount.scale() + multiplier.scale() > 28
+    {
+        return None;
+    }
+    // The `Decimal` product is exact only below 2^96 and 28 places (beyond, it drops digits).
+    let product = amount.mantissa().unsigned_abs().checked_mul(multiplier.mantissa().unsigned_abs())?;
+    if product >> 96 != 0 {
+        return None;
+    }
+    // |quotient| * 10^(places + 2) = product * 10^exponent / divisor's mantissa.
+    let exponent = i64::from(divisor.scale()) + i64::from(decimal_places) + 2
+        - i64::from(amount.scale())
+        - i64::from(multiplier.scale());
+    let power = |exponent: i64| 10u128.checked_pow(u32::try_from(exponent).ok()?);
+    let (numerator, denominator) = if exponent >= 0 {
+        (product.checked_mul(power(exponent)?)?, divisor.mantissa().unsigned_abs())
+    } else {
+        (product, divisor.mantissa().unsigned_abs().checked_mul(power(-exponent)?)?)
+    };
+    let scaled = numerator / denominator;
+    let remainder = numerator % denominator;
+    // Below 10^20 the 28-digit quotient keeps at least 8 decimals past the two guard digits.
+    if scaled >= 10u128.pow(20) {
+        return None;
+    }
+    let (kept, guard) = (scaled / 100, scaled % 100);
+    // A tie or a hair from it, or a quotient that ends within the places (its scale is then
+    // whatever the division left it): the `Decimal` path decides.
+    if guard == 49 || guard == 50 || (guard == 0 && remainder == 0) {
+        return None;
+    }
+    let rounded = kept + u128::from(guard > 50);
+    // A negative amount rounding to 0 keeps the `Decimal` path's sign of zero.
+    if rounded == 0 {
+        return None;
+    }
+    let magnitude = i128::try_from(rounded).ok()?;
+    let signed = if amount.is_sign_negative() { -magnitude } else { magnitude };
+    Decimal::try_from_i128_with_scale(signed, decimal_places).ok()
+}
+
 /// A total past the largest value a `Decimal` holds (about 7.9 × 10^28): amounts within the
 /// bounds of [`crate::bounds`] reach it only in absurd numbers, but a sum must say so rather
 /// than panic.
@@ -175,5 +238,85 @@ mod tests {
             assert_eq!(RoundMode::parse(mode.as_str()), Some(mode));
         }
         assert_eq!(RoundMode::parse("ceiling"), None);
+    }
+
+    /// The `Decimal` path the integer shortcut must equal.
+    fn decimal_quotient_rounded(
+        amount: Decimal,
+        multiplier: Decimal,
+        divisor: Decimal,
+        places: u32,
+        mode: RoundMode,
+    ) -> Option<Decimal> {
+        Some(round(amount.checked_mul(multiplier)?.checked_div(divisor)?, places, mode))
+    }
+
+    #[test]
+    fn rounded_quotient_by_hand() {
+        let quotient = |amount: &str, multiplier: &str, divisor: &str| {
+            rounded_quotient(d(amount), d(multiplier), d(divisor), 6, RoundMode::HalfAwayFromZero)
+        };
+        // 1.315875 USD at 1.0850 per EUR: 1.315875 / 1.085 = 1.21278801843... -> 1.212788
+        assert_eq!(quotient("1.315875", "1", "1.0850").map(|q| q.to_string()), Some("1.212788".into()));
+        // -2 GBP at 0.84: -2 / 0.84 = -2.38095238... -> -2.380952
+        assert_eq!(quotient("-2", "1", "0.84").map(|q| q.to_string()), Some("-2.380952".into()));
+        // 0.0000015 * 1 / 3 = 0.0000005: a tie, left to the Decimal path.
+        assert_eq!(quotient("0.0000015", "1", "3"), None);
+        // 10.85 / 1.085 = 10 exactly: ends within the places, left to the Decimal path.
+        assert_eq!(quotient("10.85", "1", "1.085"), None);
+        // Rounding up or down every digit is never taken.
+        assert_eq!(rounded_quotient(d("1"), d("1"), d("3"), 6, RoundMode::Up), None);
+    }
+
+    #[test]
+    fn rounded_quotient_answers_for_nearly_every_invoice_amount() {
+        // Amounts of 6 places converted at 4-place rates, as a run's report conversion does:
+        // the shortcut must answer (not only stay out of the way) and agree with `Decimal`.
+        let mut answered = 0;
+        let mut state = 12345u64;
+        for _ in 0..10_000 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let amount = Decimal::new((state >> 20) as i64 % 100_000_000, 6);
+            let rate = Decimal::new(5_000 + (state >> 50) as i64 % 20_000, 4);
+            let slow = decimal_quotient_rounded(amount, Decimal::ONE, rate, 6, RoundMode::HalfAwayFromZero);
+            if let Some(fast) = rounded_quotient(amount, Decimal::ONE, rate, 6, RoundMode::HalfAwayFromZero) {
+                assert_eq!(Some(fast.to_string()), slow.map(|slow| slow.to_string()), "{amount} / {rate}");
+                answered += 1;
+            }
+        }
+        assert!(answered > 9_500, "the shortcut answered {answered} of 10,000");
+    }
+
+    proptest::proptest! {
+        /// The shortcut, where it answers, gives the `Decimal` path's digits and scale; on
+        /// quotients built to sit on or beside a tie as well as on random ones.
+        #[test]
+        fn rounded_quotient_equals_the_decimal_path(
+            amount_mantissa in -10i64.pow(15)..10i64.pow(15),
+            amount_scale in 0u32..=12,
+            multiplier_mantissa in 1i64..10i64.pow(9),
+            multiplier_scale in 0u32..=8,
+            divisor_mantissa in 1i64..10i64.pow(9),
+            divisor_scale in 0u32..=8,
+            places in 0u32..=8,
+            half_even in proptest::bool::ANY,
+            near_tie in proptest::bool::ANY,
+        ) {
+            let mode = if half_even { RoundMode::HalfEven } else { RoundMode::HalfAwayFromZero };
+            let multiplier = Decimal::new(multiplier_mantissa, multiplier_scale);
+            let divisor = Decimal::new(divisor_mantissa, divisor_scale);
+            let mut amount = Decimal::new(amount_mantissa, amount_scale);
+            if near_tie {
+                // An amount whose quotient is a tie at `places`, nudged by at most a unit of its own scale.
+                let tie = (Decimal::new(amount_mantissa.abs() % 1_000_000, 0) + Decimal::new(5, 1)) / Decimal::from(10u64.pow(places));
+                if let Some(exact) = tie.checked_mul(divisor).and_then(|value| value.checked_div(multiplier)) {
+                    amount = round(exact, 12, RoundMode::HalfEven) + Decimal::new(amount_mantissa % 3 - 1, 12);
+                }
+            }
+            if let Some(fast) = rounded_quotient(amount, multiplier, divisor, places, mode) {
+                let slow = decimal_quotient_rounded(amount, multiplier, divisor, places, mode);
+                proptest::prop_assert_eq!(Some(fast.to_string()), slow.map(|slow| slow.to_string()), "{} * {} / {}", amount, multiplier, divisor);
+            }
+        }
     }
 }

@@ -5,10 +5,53 @@ use jiff::{civil::Date, tz::TimeZone, SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The UTC date of an instant: the date FX rates and periods are read at. (Through the fixed
-/// UTC offset rather than a zoned value: it is computed for every record and line.)
+/// The UTC date of an instant: the date FX rates and periods are read at. Computed for every
+/// record and line, so by the day count's arithmetic ([`civil_from_days`]) rather than through
+/// a time zone.
 pub fn utc_date(instant: Timestamp) -> Date {
-    jiff::tz::Offset::UTC.to_datetime(instant).date()
+    let (year, month, day) = civil_from_days(instant.as_second().div_euclid(SECONDS_PER_DAY));
+    // Every instant jiff holds has a date jiff holds: the other path is never taken.
+    Date::new(year, month, day).unwrap_or_else(|_| jiff::tz::Offset::UTC.to_datetime(instant).date())
+}
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (negative before it).
+/// `month` is 1 to 12 and `day` 1 to the month's length; the caller checks them. (H. Hinnant's
+/// `days_from_civil`: years counted from March, so the leap day ends the year.)
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date `days` after 1970-01-01 as (year, month, day): the inverse of [`days_from_civil`].
+pub fn civil_from_days(days: i64) -> (i16, i8, i8) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    // Within jiff's years (-9999 to 9999) for every instant it holds; saturated otherwise, which
+    // `Date::new` then refuses.
+    (year.clamp(i64::from(i16::MIN), i64::from(i16::MAX)) as i16, month as i8, day as i8)
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+pub fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// One calendar month (UTC), the unit of an invoice's period.
@@ -116,6 +159,34 @@ impl fmt::Display for Month {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_counts_by_hand() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        // 2000-03-01: 30 years of 365 days, 7 leap days (1972 to 1996), then 31 + 29 days.
+        assert_eq!(days_from_civil(2000, 3, 1), 30 * 365 + 7 + 31 + 29);
+        assert_eq!(civil_from_days(30 * 365 + 7 + 31 + 28), (2000, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(days_in_month(1900, 2), 28);
+        assert_eq!(days_in_month(2000, 2), 29);
+        assert_eq!(days_in_month(2026, 2), 28);
+        assert_eq!(days_in_month(2028, 2), 29);
+        assert_eq!(utc_date("2026-03-31T23:59:59Z".parse().unwrap()), jiff::civil::date(2026, 3, 31));
+        assert_eq!(utc_date("1969-12-31T23:59:59Z".parse().unwrap()), jiff::civil::date(1969, 12, 31));
+    }
+
+    proptest::proptest! {
+        /// The day arithmetic gives jiff's dates over all of jiff's instants.
+        #[test]
+        fn utc_dates_are_jiffs(seconds in Timestamp::MIN.as_second()..=Timestamp::MAX.as_second()) {
+            let instant = Timestamp::from_second(seconds).unwrap();
+            let date = jiff::tz::Offset::UTC.to_datetime(instant).date();
+            proptest::prop_assert_eq!(utc_date(instant), date);
+            let days = days_from_civil(i64::from(date.year()), i64::from(date.month()), i64::from(date.day()));
+            proptest::prop_assert_eq!(days, seconds.div_euclid(SECONDS_PER_DAY));
+            proptest::prop_assert_eq!(days_in_month(i64::from(date.year()), i64::from(date.month())), i64::from(date.days_in_month()));
+        }
+    }
 
     #[test]
     fn month_of_an_instant_is_utc() {

@@ -8,7 +8,7 @@
 //! position falls in. The month's cumulative quantity is the billed quantity of every rated
 //! record of the party and service in that UTC month, whichever row rated it.
 
-use crate::money::{round, round_cost};
+use crate::money::{round, round_cost, rounded_quotient, RoundMode, COST_DECIMAL_PLACES};
 use crate::network::NetworkMap;
 use crate::period::Month;
 use crate::rate_deck::{CostRounding, PriceTerms, RateDeck, RateQuery, RateRow, RateRowIndex, TierMode, Tiers};
@@ -191,6 +191,11 @@ fn lookup_order(usage: &[UsageRecord]) -> Vec<u32> {
 /// Steps come per record: [`RatingTrace::record`] names the record the next steps are about
 /// (once while each record is priced, and again when a month's tiers reprice it).
 pub trait RatingTrace {
+    /// Whether [`RatingTrace::cost`] hears anything. A trace that ignores the cost's steps
+    /// lets the cost be found on integers where that gives the same digits
+    /// ([`money::rounded_quotient`](crate::money::rounded_quotient)), skipping the steps.
+    const HEARS_COST_STEPS: bool = true;
+
     /// The next steps are about `usage[record_index]`.
     #[inline(always)]
     fn record(&mut self, _record_index: usize) {}
@@ -230,7 +235,9 @@ pub trait RatingTrace {
 /// The trace of the hot path: every step does nothing.
 pub struct NoTrace;
 
-impl RatingTrace for NoTrace {}
+impl RatingTrace for NoTrace {
+    const HEARS_COST_STEPS: bool = false;
+}
 
 /// How the billed units were priced.
 #[derive(Clone, Copy, Debug)]
@@ -373,7 +380,12 @@ fn price_traced(terms: &PriceTerms, measured_quantity: Decimal, trace: &mut impl
 /// Connect fee, minimum, surcharge and cap around the units' price (`rate * units`, before
 /// dividing by the rate unit), rounded once: the carrier's way when the row says how, else to
 /// 6 places half away from zero.
-fn finish_cost(row: &PriceTerms, units_price: Decimal, trace: &mut impl RatingTrace) -> Decimal {
+fn finish_cost<T: RatingTrace>(row: &PriceTerms, units_price: Decimal, trace: &mut T) -> Decimal {
+    if !T::HEARS_COST_STEPS {
+        if let Some(cost) = cost_on_integers(row, units_price) {
+            return cost;
+        }
+    }
     let before_minimum = row.connect_fee + units_price / row.rate_unit;
     let with_fees = before_minimum.max(row.min_charge) + row.per_record_fee;
     // The cap bounds what the call costs in all, fees included, before rounding.
@@ -396,6 +408,22 @@ fn finish_cost(row: &PriceTerms, units_price: Decimal, trace: &mut impl RatingTr
         cost,
     });
     cost
+}
+
+/// [`finish_cost`]'s cost of the common row (no connect fee, no surcharge, no cap), computed
+/// on integers: `None` where the row has any of those, the minimum is within a unit of the
+/// last place of the cost, or [`rounded_quotient`] leaves the digits to `Decimal` arithmetic.
+fn cost_on_integers(row: &PriceTerms, units_price: Decimal) -> Option<Decimal> {
+    if !row.connect_fee.is_zero() || !row.per_record_fee.is_zero() || row.rules.max_cost.is_some() {
+        return None;
+    }
+    let (places, mode) = row.rules.rounding.map_or((COST_DECIMAL_PLACES, RoundMode::HalfAwayFromZero), |rounding| {
+        (rounding.decimal_places, rounding.mode)
+    });
+    let cost = rounded_quotient(units_price, Decimal::ONE, row.rate_unit, places, mode)?;
+    // A cost a whole unit of its last place above the minimum comes from a quotient above it:
+    // the minimum does not apply.
+    (cost >= row.min_charge.checked_add(Decimal::new(1, places))?).then_some(cost)
 }
 
 /// A month's cumulative quantity is kept per party, service and month: per carrier for costs;

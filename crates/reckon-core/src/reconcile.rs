@@ -60,6 +60,25 @@ impl ReconcileConfig {
     }
 }
 
+/// The last carrier's contract terms. Lines come invoice by invoice, and a carrier's name is one
+/// shared value for all its lines: one entry, compared by address, saves hashing the name for
+/// nearly every line.
+#[derive(Clone, Debug, Default)]
+struct LastTerms(Option<(Arc<str>, ContractTerms)>);
+
+impl LastTerms {
+    fn of(&mut self, config: &ReconcileConfig, carrier: &Arc<str>) -> ContractTerms {
+        match &self.0 {
+            Some((known, terms)) if Arc::ptr_eq(known, carrier) => *terms,
+            _ => {
+                let terms = config.terms(carrier);
+                self.0 = Some((carrier.clone(), terms));
+                terms
+            }
+        }
+    }
+}
+
 /// The result of a run.
 #[derive(Debug)]
 pub struct Reconciliation {
@@ -172,6 +191,7 @@ pub struct RunFacts {
     /// The latest line date of each invoice: its date when the file gives none (only for
     /// contracts that convert at the invoice date).
     invoice_dates: FxHashMap<(Arc<str>, Arc<str>), Date>,
+    last_terms: LastTerms,
 }
 
 impl RunFacts {
@@ -186,7 +206,7 @@ impl RunFacts {
                 self.carrier_months.insert(line.carrier.clone(), FxHashSet::from_iter([month]));
             }
         }
-        if config.terms(&line.carrier).fx_policy == FxPolicy::InvoiceDate {
+        if self.last_terms.of(config, &line.carrier).fx_policy == FxPolicy::InvoiceDate {
             let line_date = crate::period::utc_date(line.started_at);
             let latest = self.invoice_dates.entry((line.carrier.clone(), line.invoice_id.clone())).or_insert(line_date);
             *latest = (*latest).max(line_date);
@@ -210,7 +230,10 @@ impl RunFacts {
     }
 
     pub(crate) fn invoice_date(&self, line: &InvoiceLine) -> Option<Date> {
-        line.invoice_date.or_else(|| self.invoice_dates.get(&(line.carrier.clone(), line.invoice_id.clone())).copied())
+        if line.invoice_date.is_some() || self.invoice_dates.is_empty() {
+            return line.invoice_date;
+        }
+        self.invoice_dates.get(&(line.carrier.clone(), line.invoice_id.clone())).copied()
     }
 }
 
@@ -253,6 +276,7 @@ pub struct Reconciler<'a> {
     deferred: Vec<(usize, InvoiceLine, LineMatch)>,
     /// Gathered only when the run has contract terms.
     charge_context: ChargeContext,
+    last_terms: LastTerms,
 }
 
 impl<'a> Reconciler<'a> {
@@ -280,6 +304,7 @@ impl<'a> Reconciler<'a> {
             lines_seen: 0,
             deferred: Vec::new(),
             charge_context: ChargeContext::default(),
+            last_terms: LastTerms::default(),
         }
     }
 
@@ -324,7 +349,7 @@ impl<'a> Reconciler<'a> {
             self.charge_context.add_usage_line(line, self.config.period);
         }
         let line_match = self.matcher.match_line(line);
-        let terms = self.config.terms(&line.carrier);
+        let terms = self.last_terms.of(self.config, &line.carrier);
         // Gathered facts know an invoice's date only once its last line was read.
         let waits_for_invoice_date = matches!(self.facts, Facts::Gathered(_))
             && terms.fx_policy == FxPolicy::InvoiceDate
@@ -351,7 +376,8 @@ impl<'a> Reconciler<'a> {
         let (record_index, check) = match line_match {
             LineMatch::Matched(index) => {
                 let invoice_date = self.facts.get().invoice_date(line);
-                let conversion = Conversion { fx: self.fx, terms: self.config.terms(&line.carrier), invoice_date };
+                let terms = self.last_terms.of(self.config, &line.carrier);
+                let conversion = Conversion { fx: self.fx, terms, invoice_date };
                 (
                     Some(index),
                     check_line_with(line, &self.usage[index], self.ratings[index].as_ref(), &conversion, self.config),

@@ -2,7 +2,7 @@
 
 use crate::discrepancy::{Discrepancy, DiscrepancyKind};
 use crate::fx::FxError;
-use crate::money::{add_to, round_cost, TotalOverflow};
+use crate::money::{add_to, TotalOverflow};
 use crate::reconcile::LineCheck;
 use crate::{Currency, FxTable, InvoiceLine};
 use jiff::civil::Date;
@@ -152,7 +152,7 @@ impl GroupTotals {
         };
         // Each amount converts at its own date and rounds like a cost (6 places); sums stay exact.
         let convert = |amount: Decimal, currency: Currency, date: Date| {
-            report.fx.convert(amount, currency, report_currency, date).map(round_cost)
+            report.fx.convert_cost(amount, currency, report_currency, date)
         };
         match update(report_totals, &convert) {
             Ok(()) => Ok(()),

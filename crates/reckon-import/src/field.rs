@@ -6,6 +6,7 @@ use crate::names::Names;
 use compact_str::CompactString;
 use jiff::civil::Date;
 use jiff::Timestamp;
+use reckon_core::period::{days_from_civil, days_in_month};
 use reckon_core::{Currency, Destination, Increments, Service};
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -169,22 +170,24 @@ fn utc_seconds_timestamp(text: &[u8]) -> Option<Timestamp> {
     let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', i1, i2, b':', s1, s2, b'Z'] = *text else {
         return None;
     };
-    let number = |digits: &[u8]| -> Option<i16> {
-        digits
-            .iter()
-            .try_fold(0_i16, |value, digit| digit.is_ascii_digit().then(|| value * 10 + i16::from(digit - b'0')))
-    };
-    let datetime = jiff::civil::DateTime::new(
-        number(&[y1, y2, y3, y4])?,
-        i8::try_from(number(&[m1, m2])?).ok()?,
-        i8::try_from(number(&[d1, d2])?).ok()?,
-        i8::try_from(number(&[h1, h2])?).ok()?,
-        i8::try_from(number(&[i1, i2])?).ok()?,
-        i8::try_from(number(&[s1, s2])?).ok()?,
-        0,
-    )
-    .ok()?;
-    jiff::tz::Offset::UTC.to_timestamp(datetime).ok()
+    let digit = |byte: u8| byte.is_ascii_digit().then(|| i64::from(byte - b'0'));
+    let pair = |tens: u8, units: u8| Some(digit(tens)? * 10 + digit(units)?);
+    let year = pair(y1, y2)? * 100 + pair(y3, y4)?;
+    let (month, day) = (pair(m1, m2)?, pair(d1, d2)?);
+    let (hour, minute, second) = (pair(h1, h2)?, pair(i1, i2)?, pair(s1, s2)?);
+    // What jiff's civil date-time refuses (a leap second among them) goes to jiff's parser.
+    let valid = (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60;
+    if !valid {
+        return None;
+    }
+    // Seconds since the epoch by the calendar's arithmetic, not through jiff's civil types and
+    // an offset: this runs for every record and line.
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
+    Timestamp::from_second(seconds).ok()
 }
 
 /// Parses a plain decimal: an optional sign, digits, at most one `.`. Stricter than
@@ -253,6 +256,15 @@ mod tests {
                 proptest::prop_assert_eq!(fast.scale(), reference.scale());
                 proptest::prop_assert_eq!(fast.to_string(), reference.to_string());
             }
+        }
+
+        /// Every day of jiff's years (and impossible days, and leap seconds) in the usual form.
+        #[test]
+        fn fast_timestamps_of_any_valid_date_read_as_jiff_does(
+            year in 0_i16..=9999, month in 1_i8..=12, day in 1_i8..=31, hour in 0_i8..=23, minute in 0_i8..=59, second in 0_i8..=60,
+        ) {
+            let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z");
+            proptest::prop_assert_eq!(parse_timestamp(&text), Timestamp::from_str(&text).ok(), "{}", text);
         }
 
         /// Any text: the fast path takes only what jiff reads, as the same instant.
