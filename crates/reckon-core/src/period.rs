@@ -14,7 +14,8 @@ pub fn utc_date(instant: Timestamp) -> Date {
     Date::new(year, month, day).unwrap_or_else(|_| jiff::tz::Offset::UTC.to_datetime(instant).date())
 }
 
-const SECONDS_PER_DAY: i64 = 86_400;
+/// Seconds in a UTC day (no leap seconds: jiff and the data contract count none).
+pub const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (negative before it).
 /// `month` is 1 to 12 and `day` 1 to the month's length; the caller checks them. (H. Hinnant's

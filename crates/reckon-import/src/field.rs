@@ -6,7 +6,7 @@ use crate::names::Names;
 use compact_str::CompactString;
 use jiff::civil::Date;
 use jiff::Timestamp;
-use reckon_core::period::{days_from_civil, days_in_month};
+use reckon_core::period::{days_from_civil, days_in_month, SECONDS_PER_DAY};
 use reckon_core::{Currency, Destination, Increments, Service};
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -186,7 +186,7 @@ fn utc_seconds_timestamp(text: &[u8]) -> Option<Timestamp> {
     }
     // Seconds since the epoch by the calendar's arithmetic, not through jiff's civil types and
     // an offset: this runs for every record and line.
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
+    let seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3_600 + minute * 60 + second;
     Timestamp::from_second(seconds).ok()
 }
 
